@@ -1,0 +1,152 @@
+"""The `ecgwb` command line. Each sub-command imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+MEASURE_KEYS = ("hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"ecgwb: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from ecgcore.data.cache import CacheOptions, preprocess
+    from ecgcore.signal.pipeline import PipelineConfig
+
+    config = PipelineConfig(target_fs=args.fs, window=args.window, powerline_hz=args.powerline or None)
+    options = CacheOptions(sequences=args.sequences, signals=args.signals)
+    summary = preprocess(args.source, args.out, config, options, labels=args.labels,
+                         workers=args.workers, progress=not args.quiet)
+    print(summary)
+    return 0 if summary.n_ok else 1
+
+
+def _measure_rows(path: Path):
+    """(record id, features or None, error or None) for a record file or a folder."""
+    from ecgcore.io import open_source, read_wfdb
+    from ecgcore.io.record import RecordError
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
+
+    config = PipelineConfig()
+    if path.is_dir():
+        source = open_source(path)
+        items = ((rid, lambda rid=rid: source.read(rid)) for rid in source.record_ids)
+    else:
+        items = iter([(path.stem if path.suffix in (".hea", ".dat") else path.name,
+                       lambda: read_wfdb(path))])
+    for rid, read in items:
+        try:
+            yield rid, process_record(read(), config).features, None
+        except RecordError as exc:
+            yield rid, None, str(exc)
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists() and not Path(f"{path}.hea").exists():
+        return _fail(f"{path}: no such record or folder")
+    n_ok = n = 0
+    if not args.json:
+        print(f"{'record':<16}" + "".join(f"{k:>10}" for k in MEASURE_KEYS))
+    for rid, feats, error in _measure_rows(path):
+        n += 1
+        n_ok += error is None
+        if args.json:
+            row = {"record": rid}
+            if feats is not None:
+                row.update({k: None if not math.isfinite(feats[k]) else round(feats[k], 1)
+                            for k in MEASURE_KEYS})
+            else:
+                row["error"] = error
+            print(json.dumps(row), flush=True)
+        elif feats is not None:
+            print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS), flush=True)
+        else:
+            print(f"{rid:<16}  error: {error}", flush=True)
+    return 0 if n_ok else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"ecgcore.bench.{args.what}")
+    return int(module.main(args.rest) or 0)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    app = Path(__file__).resolve().parents[1] / "app.py"
+    if not app.exists():
+        return _fail(f"{app}: the app is not beside the ecgcore package (install with -e)")
+    env = dict(os.environ)
+    if args.data:
+        env["ECGWB_DATA"] = str(Path(args.data).resolve())
+    if args.runs:
+        env["ECGWB_RUNS"] = str(Path(args.runs).resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    print(f"ECG Latent Workbench on http://{args.host}:{args.port}", flush=True)
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecgwb", description="ECG Latent Workbench")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pp = sub.add_parser("preprocess", help="build the beat cache of a dataset folder")
+    pp.add_argument("source", help="a WFDB folder (PTB-XL layout detected) or a PTB-XL root")
+    pp.add_argument("--out", required=True, help="cache folder to create or refresh")
+    pp.add_argument("--labels", help="labels table (CSV or Parquet) joined on record id")
+    pp.add_argument("--fs", type=float, default=500.0, help="resample to this rate (Hz)")
+    pp.add_argument("--window", default="r400", choices=["r400", "qrs750"],
+                    help="beat window: ±400 ms around R (001) or 750 ms on QRS onset (000)")
+    pp.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
+    pp.add_argument("--sequences", action="store_true", help="also store beat sequences")
+    pp.add_argument("--signals", action="store_true", help="also store cleaned 10-s signals")
+    pp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    pp.add_argument("--quiet", action="store_true", help="no progress bar")
+    pp.set_defaults(func=cmd_preprocess)
+
+    pm = sub.add_parser("measure", help="global intervals and features of records")
+    pm.add_argument("path", help="a WFDB record (with or without .hea) or a folder")
+    pm.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    pm.set_defaults(func=cmd_measure)
+
+    pa = sub.add_parser("app", help="open the workbench in the browser")
+    pa.add_argument("--data", help="dataset folder (default: the bundled demo data)")
+    pa.add_argument("--runs", help="folder of training runs")
+    pa.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost only)")
+    pa.add_argument("--port", type=int, default=8501)
+    pa.add_argument("--headless", action="store_true", help="do not open a browser window")
+    pa.set_defaults(func=cmd_app)
+
+    pb = sub.add_parser("bench", help="benchmarks that print figures")
+    pb.add_argument("what", choices=["delineation", "preprocess"])
+    pb.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
+    pb.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except FileNotFoundError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Torch Datasets over a cache folder, reading memory-mapped arrays item by item.
+
+Arrays are opened lazily in each process (DataLoader workers, DDP ranks), so a Dataset
+pickles cheaply and never holds a whole cache in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ecgcore.data.store import ECGCache
+from ecgcore.leads import INDEPENDENT_LEADS
+from ecgcore.signal.kors import kors_xyz
+
+#: Lead selections a model may ask for.
+LEAD_SETS = ("all", "independent", "xyz")
+
+
+class CachedDataset(Dataset):
+    """Items ``{"x", "index"}`` plus ``"y"`` (labels), ``"extra"`` and ``"fiducials"``.
+
+    ``array`` names the cache array (``median``, ``sequences``, ``signals``); ``leads``
+    picks all 12 leads, the 8 independent ones or the Kors X, Y, Z leads; ``scale_uv``
+    divides the µV signal by a constant (the scaler fitted on the training split).
+    """
+
+    def __init__(
+        self,
+        cache: ECGCache | str,
+        indices: Sequence[int] | None = None,
+        array: str = "median",
+        leads: str = "all",
+        scale_uv: float = 1.0,
+        label_columns: Sequence[str] = (),
+        extra_columns: Sequence[str] = (),
+    ):
+        self.cache = cache if isinstance(cache, ECGCache) else ECGCache(cache)
+        if leads not in LEAD_SETS:
+            raise ValueError(f"unknown lead set {leads!r}; known: {LEAD_SETS}")
+        self.indices = np.arange(len(self.cache)) if indices is None else np.asarray(indices)
+        self.array_name, self.leads, self.scale_uv = array, leads, float(scale_uv)
+        table = self.cache.records
+        missing = [c for c in (*label_columns, *extra_columns) if c not in table.columns]
+        if missing:
+            raise KeyError(f"{self.cache.path}: records table has no column(s) {missing}")
+        self.labels = table[list(label_columns)].to_numpy(dtype=np.float32) if label_columns else None
+        self.extra = table[list(extra_columns)].to_numpy(dtype=np.float32) if extra_columns else None
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_arrays"] = None  # memmaps are reopened in the receiving process
+        return state
+
+    def _open(self) -> dict[str, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = {"x": self.cache.array(self.array_name),
+                            "fiducials": self.cache.fiducials}
+        return self._arrays
+
+    def select_leads(self, x: np.ndarray) -> np.ndarray:
+        if self.leads == "independent":
+            idx = [self.cache.leads.index(n) for n in INDEPENDENT_LEADS]
+            return x[..., idx, :]
+        if self.leads == "xyz":
+            return kors_xyz(x, self.cache.leads)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        row = int(self.indices[i])
+        arrays = self._open()
+        x = self.select_leads(np.nan_to_num(np.asarray(arrays["x"][row], dtype=np.float32)))
+        item = {"x": torch.from_numpy(x / self.scale_uv),
+                "fiducials": torch.from_numpy(np.asarray(arrays["fiducials"][row])),
+                "index": torch.tensor(row)}
+        if self.labels is not None:
+            item["y"] = torch.from_numpy(self.labels[row])
+        if self.extra is not None:
+            item["extra"] = torch.from_numpy(np.nan_to_num(self.extra[row]))
+        return item

@@ -1,0 +1,56 @@
+"""Global fiducial points of a median beat and the intervals they define."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Fiducials:
+    """Global fiducial points as sample indices into one median beat.
+
+    Global means taken across all leads: the earliest onset and the latest offset seen in
+    any lead. ``p_on``/``p_off`` are None when no P wave is found (atrial fibrillation,
+    junctional rhythm); ``t_off`` is None when the T wave end cannot be found.
+    """
+
+    fs: float
+    r: int
+    qrs_on: int
+    qrs_off: int
+    p_on: int | None = None
+    p_off: int | None = None
+    t_peak: int | None = None
+    t_off: int | None = None
+
+    def _ms(self, a: int | None, b: int | None) -> float | None:
+        if a is None or b is None:
+            return None
+        return (b - a) * 1000.0 / self.fs
+
+    @property
+    def p_ms(self) -> float | None:
+        return self._ms(self.p_on, self.p_off)
+
+    @property
+    def pr_ms(self) -> float | None:
+        return self._ms(self.p_on, self.qrs_on)
+
+    @property
+    def qrs_ms(self) -> float:
+        return self._ms(self.qrs_on, self.qrs_off)  # type: ignore[return-value]
+
+    @property
+    def qt_ms(self) -> float | None:
+        return self._ms(self.qrs_on, self.t_off)
+
+    def shifted(self, offset: int) -> "Fiducials":
+        """The same points in a window that starts ``offset`` samples later."""
+        d = asdict(self)
+        for key in ("r", "qrs_on", "qrs_off", "p_on", "p_off", "t_peak", "t_off"):
+            if d[key] is not None:
+                d[key] = d[key] - offset
+        return Fiducials(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,134 @@
+"""One record → beats, median beat, fiducials and features.
+
+The steps (each a function of its own module, tested on real records):
+clean → R peaks (all leads) → template alignment → beats → quality filter → median beat
+in a wide analysis window → global delineation → the configured beat window
+(±400 ms around R, or 750 ms anchored on QRS onset) → classical features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ecgcore.io.record import Record, RecordError
+from ecgcore.signal.beats import (
+    WINDOW_ANALYSIS,
+    WINDOWS,
+    BeatQuality,
+    BeatWindow,
+    align_to_template,
+    beat_quality,
+    median_beat,
+    segment_beats,
+)
+from ecgcore.signal.clean import ecg_clean, resample
+from ecgcore.signal.delineate import ecg_delineate
+from ecgcore.signal.features import ecg_features
+from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that decides how a record becomes beats; saved with every cache."""
+
+    target_fs: float | None = 500.0  # resample to this rate; None keeps the record's own
+    highpass_hz: float | None = 0.5
+    lowpass_hz: float | None = 100.0
+    powerline_hz: float | None = 50.0
+    window: str = "r400"  # a key of ecgcore.signal.beats.WINDOWS
+    min_beats: int = 3
+    min_magnitude_uv: float = 20.0
+    max_magnitude_uv: float = 5000.0
+    min_mean_corr: float = 0.7
+    min_max_corr: float = 0.9
+    delineation: str = "spatial"
+    max_beats: int = 16  # length of the beat sequence for beat-token models
+
+    def __post_init__(self) -> None:
+        if self.window not in WINDOWS:
+            raise ValueError(f"unknown beat window {self.window!r}; known: {sorted(WINDOWS)}")
+
+    @property
+    def beat_window(self) -> BeatWindow:
+        return WINDOWS[self.window]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BeatResult:
+    """What the pipeline makes of one record. Arrays are float32 µV."""
+
+    record_id: str
+    fs: float
+    leads: tuple[str, ...]
+    signal: np.ndarray  # cleaned [leads, samples]
+    rpeaks: np.ndarray  # all detected R peaks (samples)
+    anchors: np.ndarray  # anchor sample of each kept beat in `beats`
+    beats: np.ndarray  # kept beats in the configured window [beats, leads, W]
+    quality: BeatQuality
+    median: np.ndarray  # median beat in the configured window [leads, W]
+    fiducials: Fiducials  # in the configured window's coordinates
+    analysis_median: np.ndarray  # median beat in the wide analysis window
+    analysis_fiducials: Fiducials  # in the analysis window's coordinates
+    rr_ms: np.ndarray
+    features: dict[str, float] = field(default_factory=dict)
+
+
+def process_record(record: Record, config: PipelineConfig = PipelineConfig()) -> BeatResult:
+    """Run the beat pipeline on one record; a record that cannot be used raises RecordError."""
+    src = record.source or record.record_id
+    fs = float(record.fs)
+    x = record.signal
+    if config.target_fs and not np.isclose(fs, config.target_fs):
+        x = resample(x, fs, config.target_fs)
+        fs = float(config.target_fs)
+    try:
+        clean = ecg_clean(x, fs, config.highpass_hz, config.lowpass_hz, config.powerline_hz)
+        peaks = ecg_peaks(clean, fs)
+    except ValueError as exc:
+        raise RecordError(src, f"R-peak detection failed: {exc}") from None
+    if peaks.size < config.min_beats:
+        raise RecordError(src, f"too few beats: {peaks.size} R peaks found, {config.min_beats} needed")
+    peaks = align_to_template(clean, peaks, fs)
+    rr = rr_intervals_ms(peaks, fs)
+
+    before, after = WINDOW_ANALYSIS.offsets(fs)
+    wide, wide_anchors = segment_beats(clean, peaks, before, after)
+    if wide.shape[0] < config.min_beats:
+        raise RecordError(src, f"too few beats: {wide.shape[0]} complete beats, {config.min_beats} needed")
+    quality = beat_quality(
+        np.nan_to_num(wide), config.min_magnitude_uv, config.max_magnitude_uv,
+        config.min_mean_corr, config.min_max_corr,
+    )
+    if quality.n_kept < config.min_beats:
+        raise RecordError(
+            src, f"too few beats: {quality.n_kept} of {wide.shape[0]} passed the quality filter, "
+            f"{config.min_beats} needed",
+        )
+    kept_r = wide_anchors[quality.keep]
+    analysis_median = median_beat(wide[quality.keep])
+    try:
+        afid = ecg_delineate(analysis_median, fs, before, method=config.delineation)
+    except ValueError as exc:
+        raise RecordError(src, f"delineation failed: {exc}") from None
+
+    window = config.beat_window
+    wb, wa = window.offsets(fs)
+    shift = afid.qrs_on - afid.r if window.anchor == "qrs_onset" else 0
+    beats, anchors = segment_beats(clean, kept_r + shift, wb, wa)
+    if beats.shape[0] == 0:
+        raise RecordError(src, "no complete beat in the configured window")
+    median = median_beat(beats)
+    # Position of the analysis window's start in the configured window's coordinates.
+    fid = afid.shifted(before + shift - wb)
+    features = ecg_features(analysis_median, afid, rr, record.leads)
+    return BeatResult(
+        record_id=record.record_id, fs=fs, leads=record.leads, signal=clean, rpeaks=peaks,
+        anchors=anchors, beats=beats, quality=quality, median=median, fiducials=fid,
+        analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
+    )
