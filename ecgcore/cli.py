@@ -100,6 +100,49 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from ecgcore.models import describe_models
+
+    models = describe_models(args.pattern)
+    if not models:
+        return _fail(f"no registered model matches {args.pattern!r}")
+    width = max(map(len, models))
+    for name, text in models.items():
+        print(f"{name:<{width}}  {text}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trainer.config import ConfigError, load_config
+    from trainer.run import resume, train
+
+    try:
+        if args.resume:
+            run = resume(Path(args.resume), progress=not args.quiet)
+        else:
+            if not args.config:
+                return _fail("give a CONFIG.yaml (see trainer/configs/) or --resume RUN")
+            overrides = list(args.set or [])
+            if args.data:
+                overrides.append(f"data.path={Path(args.data).resolve()}")
+            cfg = load_config(args.config, overrides)
+            if cfg.data.path:
+                cfg.data.path = str(Path(cfg.data.path).resolve())
+            run = train(cfg, Path(args.runs), progress=not args.quiet)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(f"run: {run}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from trainer.encode import encode_run
+
+    out = encode_run(Path(args.run), Path(args.data) if args.data else None, Path(args.out))
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgwb", description="ECG Latent Workbench")
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,6 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("path", help="a WFDB record (with or without .hea) or a folder")
     pm.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     pm.set_defaults(func=cmd_measure)
+
+    pl = sub.add_parser("models", help="list every registered model")
+    pl.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*vae*'")
+    pl.set_defaults(func=cmd_models)
+
+    pt = sub.add_parser("train", help="train a model from a config into a run folder")
+    pt.add_argument("config", nargs="?", help="config YAML (trainer/configs/*.yaml)")
+    pt.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    pt.add_argument("--data", help="dataset folder or cache (sets data.path)")
+    pt.add_argument("--runs", default="runs", help="folder of run folders (default: runs)")
+    pt.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    pt.add_argument("--quiet", action="store_true", help="no progress bar")
+    pt.set_defaults(func=cmd_train)
+
+    pe = sub.add_parser("encode", help="latent means (and scales) of every record as Parquet")
+    pe.add_argument("run", help="run folder")
+    pe.add_argument("--data", help="dataset folder or cache (default: the run's own data)")
+    pe.add_argument("--out", required=True, help="output .parquet file")
+    pe.set_defaults(func=cmd_encode)
 
     pa = sub.add_parser("app", help="open the workbench in the browser")
     pa.add_argument("--data", help="dataset folder (default: the bundled demo data)")

@@ -35,7 +35,6 @@ from tqdm.auto import tqdm
 
 from ecgcore.io import open_source
 from ecgcore.io.record import RecordError
-from ecgcore.signal.features import ecg_features  # noqa: F401  (feature keys documented there)
 from ecgcore.signal.pipeline import PipelineConfig, process_record
 from ecgcore.signal.sequences import beat_sequence
 
@@ -199,14 +198,31 @@ def preprocess(
             bar.update()
     bar.close()
 
-    _assemble(out, source, ids, infos, config, options)
+    # A complete cache with the same labels stays untouched (other processes may be reading it).
+    assembly_key = f"{key}:{_labels_fingerprint(labels)}"
+    if not (n_reused == len(ids) and _cache_key(out) == assembly_key):
+        _assemble(out, source, ids, infos, config, options, assembly_key)
     reasons = Counter(_reason_class(i["reason"]) for i in infos.values() if i["status"] != "ok")
     n_ok = sum(i["status"] == "ok" for i in infos.values())
     return PreprocessSummary(out, len(ids), n_ok, n_reused, time.perf_counter() - t0, reasons)
 
 
+def _labels_fingerprint(labels: str | Path | None) -> str:
+    if labels is None:
+        return "none"
+    st = Path(labels).stat()
+    return f"{Path(labels).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _cache_key(out: Path) -> str | None:
+    try:
+        return json.loads((out / "cache.json").read_text()).get("key")
+    except (OSError, ValueError):
+        return None
+
+
 def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
-              config: PipelineConfig, options: CacheOptions) -> None:
+              config: PipelineConfig, options: CacheOptions, key: str) -> None:
     from numpy.lib.format import open_memmap
 
     ok_ids = [rid for rid in ids if infos[rid]["status"] == "ok"]
@@ -252,7 +268,7 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
     manifest.to_csv(out / "manifest.csv", index=False)
     first = infos[ok_ids[0]] if ok_ids else {}
     cache_info = {
-        "version": CACHE_VERSION, "source": str(Path(getattr(source, "root", "")) or ""),
+        "version": CACHE_VERSION, "key": key, "source": str(Path(getattr(source, "root", "")) or ""),
         "name": getattr(source, "name", ""), "pipeline": config.to_dict(),
         "options": options.to_dict(), "fs": first.get("fs"), "leads": first.get("leads"),
         "window_samples": int(arrays["median"].shape[-1]) if "median" in arrays else None,

@@ -21,7 +21,8 @@ LEAD_SETS = ("all", "independent", "xyz")
 
 
 class CachedDataset(Dataset):
-    """Items ``{"x", "index"}`` plus ``"y"`` (labels), ``"extra"`` and ``"fiducials"``.
+    """Items ``{"x", "fiducials", "index"}`` plus ``"y"`` (labels), ``"extra"`` and, for
+    beat sequences, ``"mask"`` (True for a real beat).
 
     ``array`` names the cache array (``median``, ``sequences``, ``signals``); ``leads``
     picks all 12 leads, the 8 independent ones or the Kors X, Y, Z leads; ``scale_uv``
@@ -60,6 +61,8 @@ class CachedDataset(Dataset):
         if self._arrays is None:
             self._arrays = {"x": self.cache.array(self.array_name),
                             "fiducials": self.cache.fiducials}
+            if self.array_name == "sequences":
+                self._arrays["mask"] = self.cache.array("sequence_mask")
         return self._arrays
 
     def select_leads(self, x: np.ndarray) -> np.ndarray:
@@ -78,8 +81,10 @@ class CachedDataset(Dataset):
         arrays = self._open()
         x = self.select_leads(np.nan_to_num(np.asarray(arrays["x"][row], dtype=np.float32)))
         item = {"x": torch.from_numpy(x / self.scale_uv),
-                "fiducials": torch.from_numpy(np.asarray(arrays["fiducials"][row])),
+                "fiducials": torch.from_numpy(np.array(arrays["fiducials"][row])),
                 "index": torch.tensor(row)}
+        if "mask" in arrays:
+            item["mask"] = torch.from_numpy(np.asarray(arrays["mask"][row], dtype=bool))
         if self.labels is not None:
             item["y"] = torch.from_numpy(self.labels[row])
         if self.extra is not None:

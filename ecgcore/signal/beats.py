@@ -137,6 +137,16 @@ def beat_quality(
     return BeatQuality(keep, magnitude, mean_corr, max_corr)
 
 
+def quality_window(rr_samples: float, fs: float) -> tuple[int, int]:
+    """Samples before and after R over which beats are compared for quality.
+
+    The span follows the heart rate, ``[R − min(250 ms, 0.3·RR), R + min(450 ms, 0.6·RR)]``,
+    so that the neighbouring QRS complexes, which move with every RR change in atrial
+    fibrillation or tachycardia, stay out of the comparison.
+    """
+    return (int(min(0.25 * fs, 0.3 * rr_samples)), int(min(0.45 * fs, 0.6 * rr_samples)))
+
+
 def median_beat(beats: np.ndarray) -> np.ndarray:
     """Sample-wise median over beats, per lead: ``[beats, leads, W] -> [leads, W]``."""
     if beats.shape[0] == 0:

@@ -21,6 +21,7 @@ from ecgcore.signal.beats import (
     align_to_template,
     beat_quality,
     median_beat,
+    quality_window,
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean, resample
@@ -101,8 +102,10 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     wide, wide_anchors = segment_beats(clean, peaks, before, after)
     if wide.shape[0] < config.min_beats:
         raise RecordError(src, f"too few beats: {wide.shape[0]} complete beats, {config.min_beats} needed")
+    qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
     quality = beat_quality(
-        np.nan_to_num(wide), config.min_magnitude_uv, config.max_magnitude_uv,
+        np.nan_to_num(wide[:, :, before - qb : before + qa]),
+        config.min_magnitude_uv, config.max_magnitude_uv,
         config.min_mean_corr, config.min_max_corr,
     )
     if quality.n_kept < config.min_beats:

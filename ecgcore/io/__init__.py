@@ -1,0 +1,51 @@
+"""Readers for 12-lead ECGs: WFDB records, PTB-XL, folders with label tables.
+
+Everything returns :class:`Record` (float32 µV ``[12, samples]`` in standard lead order)
+or raises :class:`RecordError` naming the file and the problem.
+"""
+
+from ecgcore.io.folder import FolderScan, Source, open_source, scan_folder, survey_folder
+from ecgcore.io.labels import (
+    ID_COLUMNS,
+    LabelKind,
+    infer_label_kind,
+    load_labels,
+    prepare_labels,
+    record_key,
+)
+from ecgcore.io.ptbxl import PTBXL, SUPERCLASSES, diagnostic_labels, is_ptbxl_root
+from ecgcore.io.record import Record, RecordError
+from ecgcore.io.wfdb_reader import (
+    FLAT_PTP_UV,
+    MAX_ABS_UV,
+    MIN_DURATION_S,
+    parse_header_comments,
+    read_wfdb,
+    validate_record,
+)
+
+__all__ = [
+    "FLAT_PTP_UV",
+    "ID_COLUMNS",
+    "MAX_ABS_UV",
+    "MIN_DURATION_S",
+    "PTBXL",
+    "SUPERCLASSES",
+    "FolderScan",
+    "LabelKind",
+    "Record",
+    "RecordError",
+    "Source",
+    "diagnostic_labels",
+    "infer_label_kind",
+    "is_ptbxl_root",
+    "load_labels",
+    "open_source",
+    "parse_header_comments",
+    "prepare_labels",
+    "read_wfdb",
+    "record_key",
+    "scan_folder",
+    "survey_folder",
+    "validate_record",
+]

@@ -1,0 +1,366 @@
+"""Read any WFDB record into a standard 12-lead :class:`Record`, and validate records.
+
+``read_wfdb`` accepts any sampling rate and lead count. It converts every lead to
+microvolts from the units written in the header, normalises and reorders lead names to
+the standard 12-lead order (absent leads become NaN rows listed in ``missing_leads``;
+non-12-lead channels such as ``vx`` are left out and named in ``metadata["extra_leads"]``)
+and parses PhysioNet-style ``# Key: value`` header comments into ``metadata``.
+
+``validate_record`` holds every content check (duration, NaN/Inf, amplitude, flat
+leads) so that the data pipeline can apply the same rules to records from elsewhere.
+Every failure is a :class:`RecordError` whose message names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from ecgcore.io.record import Record, RecordError
+from ecgcore.leads import STANDARD_LEADS, normalize_lead_name
+
+MIN_DURATION_S = 5.0
+FLAT_PTP_UV = 10.0  # a lead whose peak-to-peak over the whole record is below this is flat
+MAX_ABS_UV = 20_000.0  # |x| above 20 mV is not a surface ECG (wrong units or a broken lead)
+
+# Microvolts per header unit. Units are compared lower-case with µ/μ spelt "u".
+_UV_PER_UNIT = {"nv": 1e-3, "uv": 1.0, "mv": 1e3, "v": 1e6}
+# Bytes per sample of the uncompressed WFDB formats (used to detect truncated files).
+_BYTES_PER_SAMPLE = {
+    "8": 1.0,
+    "16": 2.0,
+    "61": 2.0,
+    "80": 1.0,
+    "160": 2.0,
+    "24": 3.0,
+    "32": 4.0,
+    "212": 1.5,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
+_RESERVED_KEYS = {"extra_leads", "comments"}
+_TRUE_TOKENS = {"true", "t", "yes", "y", "1"}
+_FALSE_TOKENS = {"false", "f", "no", "n", "0"}
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _snake_key(key: str) -> str:
+    key = key.strip().strip("<>").strip()
+    return re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_")
+
+
+def _parse_age(value: str) -> float | None:
+    """Leading number of the value ("63", "63 years"); None for NaN, Unknown and the like."""
+    match = re.match(r"\s*(\d+(?:\.\d+)?)", value)
+    return float(match.group(1)) if match else None
+
+
+def _parse_sex(value: str) -> str | None:
+    token = value.strip().lower()
+    if token in {"m", "male", "man"}:
+        return "M"
+    if token in {"f", "female", "woman"}:
+        return "F"
+    return None
+
+
+def _parse_bool(value: str) -> bool | None:
+    token = value.strip().lower()
+    if token in _TRUE_TOKENS:
+        return True
+    if token in _FALSE_TOKENS:
+        return False
+    return None
+
+
+def _parse_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_VALUE_PARSERS = {
+    "age": _parse_age,
+    "sex": _parse_sex,
+    "dx": _parse_list,
+    "labels": _parse_list,
+    "chagas_label": _parse_bool,
+}
+
+
+def parse_header_comments(comments: list[str]) -> dict[str, Any]:
+    """Parse PhysioNet header comments (``# Key: value``) into a metadata dict.
+
+    ``Age`` → float or None (NaN/Unknown), ``Sex`` → "M"/"F"/None, ``Dx`` and ``Labels``
+    → list of str, ``Chagas label`` → bool/None; any other key is kept as a string under
+    its snake_case name (``# Electric axis: left`` → ``electric_axis``; LUDB's ``<age>``
+    → ``age``). Lines without a key, keys with an empty value, repeated keys and keys
+    that would shadow ``extra_leads``/``comments`` are kept verbatim in ``"comments"``.
+    """
+    metadata: dict[str, Any] = {}
+    loose: list[str] = []
+    for raw in comments:
+        line = raw.strip().lstrip("#").strip()
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        name = _snake_key(key) if sep else ""
+        value = value.strip()
+        if not name or len(name) > 60 or not value or name in metadata or name in _RESERVED_KEYS:
+            loose.append(line)
+            continue
+        parser = _VALUE_PARSERS.get(name)
+        metadata[name] = value if parser is None else parser(value)
+    metadata["comments"] = loose
+    return metadata
+
+
+# --------------------------------------------------------------------------- header text
+
+
+def _header_path(path: str | Path) -> Path:
+    """``x``, ``x.hea`` or ``x.dat`` → ``x.hea`` (WFDB record names hold no dots)."""
+    path = Path(path)
+    if path.suffix.lower() in {".hea", ".dat"}:
+        path = path.with_suffix("")
+    return path.with_name(path.name + ".hea")
+
+
+def _read_header_text(header: Path) -> str:
+    data = header.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _split_header(text: str) -> tuple[list[str], list[str]]:
+    """Non-comment lines and comment lines (without '#'), as in the WFDB spec."""
+    lines, comments = [], []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            comments.append(line[1:])
+        elif line:
+            lines.append(line)
+    return lines, comments
+
+
+def _declares_segments(lines: list[str]) -> bool:
+    return bool(lines) and "/" in lines[0].split()[0]
+
+
+def is_multisegment_header(header: str | Path) -> bool:
+    """True when the header's record line declares segments (``name/nseg``)."""
+    return _declares_segments(_split_header(_read_header_text(_header_path(header)))[0])
+
+
+def _signal_units(signal_lines: list[str]) -> list[str | None]:
+    """Units written in each signal line (``gain(baseline)/units``), None when absent.
+
+    Parsed here because wfdb reads headers as ASCII and turns "µV" into "V".
+    """
+    units: list[str | None] = []
+    for line in signal_lines:
+        tokens = line.split()
+        gain = tokens[2] if len(tokens) > 2 else ""
+        units.append(gain.split("/", 1)[1] if "/" in gain else None)
+    return units
+
+
+def _uv_per_unit(unit: str | None) -> float | None:
+    if unit is None:  # the WFDB default unit is the millivolt
+        return 1e3
+    key = unit.strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
+    return _UV_PER_UNIT.get(key)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _check_signal_files(header_path: Path, header: wfdb.Record) -> None:
+    """Missing or truncated signal files, with a clear message, before wfdb reads them."""
+    directory = header_path.parent
+    for file_name in dict.fromkeys(header.file_name):
+        file_path = directory / file_name
+        if not file_path.is_file():
+            raise RecordError(file_path, f"signal file missing (named in {header_path.name})")
+        channels = [i for i, name in enumerate(header.file_name) if name == file_name]
+        fmt = str(header.fmt[channels[0]])
+        if fmt not in _BYTES_PER_SAMPLE or not header.sig_len:
+            continue
+        frame = sum((header.samps_per_frame[i] or 1) for i in channels)
+        offset = header.byte_offset[channels[0]] or 0
+        expected = offset + math.ceil(header.sig_len * frame * _BYTES_PER_SAMPLE[fmt])
+        size = file_path.stat().st_size
+        if size < expected:
+            held = int((size - offset) / (frame * _BYTES_PER_SAMPLE[fmt])) if size > offset else 0
+            raise RecordError(
+                file_path,
+                f"truncated signal file: holds {max(held, 0)} of the {header.sig_len} samples "
+                f"that {header_path.name} declares ({size} of {expected} bytes)",
+            )
+
+
+def read_wfdb(
+    path: str | Path, *, min_duration_s: float = MIN_DURATION_S, validate: bool = True
+) -> Record:
+    """Read a WFDB record (``path`` with or without ``.hea``) as a standard 12-lead Record.
+
+    The signal is float32 microvolts ``[12, samples]`` in ``STANDARD_LEADS`` order; leads
+    the file lacks (or holds only as NaN) are NaN rows listed in ``missing_leads``.
+    With ``validate`` (default) the record goes through :func:`validate_record`.
+    Raises :class:`RecordError` naming the file for any unreadable or unusable record.
+    """
+    header_path = _header_path(path)
+    base = header_path.with_suffix("")
+    if not header_path.is_file():
+        raise RecordError(header_path, "header file not found")
+    try:
+        text = _read_header_text(header_path)
+        signal_lines_all, comments = _split_header(text)
+        if _declares_segments(signal_lines_all):
+            raise RecordError(header_path, "multi-segment records are not supported")
+        header = wfdb.rdheader(str(base))
+    except RecordError:
+        raise
+    except Exception as exc:  # wfdb raises many types for a malformed header
+        raise RecordError(header_path, f"unreadable header: {type(exc).__name__}: {exc}") from exc
+    if not header.n_sig or not header.sig_name:
+        raise RecordError(header_path, "header declares no signals")
+    if len(signal_lines_all) - 1 < header.n_sig:
+        raise RecordError(
+            header_path,
+            f"unreadable header: declares {header.n_sig} signals but has "
+            f"{len(signal_lines_all) - 1} signal lines",
+        )
+    if not header.fs or header.fs <= 0:
+        raise RecordError(header_path, f"header declares an invalid sampling rate {header.fs!r}")
+
+    names = list(header.sig_name)
+    standard = [normalize_lead_name(name) for name in names]
+    if not any(standard):
+        raise RecordError(header_path, f"no standard 12-lead names among the leads {names}")
+    units = _signal_units(signal_lines_all[1 : 1 + header.n_sig])
+
+    _check_signal_files(header_path, header)
+    try:
+        wrec = wfdb.rdrecord(str(base), physical=True)
+    except Exception as exc:
+        raise RecordError(
+            header_path, f"could not read the signal: {type(exc).__name__}: {exc}"
+        ) from exc
+    samples = wrec.p_signal
+    if header.sig_len and samples.shape[0] < header.sig_len:
+        raise RecordError(
+            header_path,
+            f"truncated signal: {samples.shape[0]} of the {header.sig_len} samples the header declares",
+        )
+
+    signal = np.full((len(STANDARD_LEADS), samples.shape[0]), np.nan, dtype=np.float32)
+    placed: set[str] = set()
+    extra: list[str] = []
+    for channel, (name, lead) in enumerate(zip(names, standard)):
+        if lead is None or lead in placed:
+            extra.append(name)
+            continue
+        scale = _uv_per_unit(units[channel] if channel < len(units) else None)
+        if scale is None:
+            raise RecordError(
+                header_path,
+                f"lead {name} has unsupported units {units[channel]!r} (expected mV, uV or V)",
+            )
+        signal[STANDARD_LEADS.index(lead)] = samples[:, channel] * scale
+        placed.add(lead)
+
+    metadata = parse_header_comments(comments)
+    metadata["extra_leads"] = extra
+    record = Record(
+        record_id=base.name,
+        signal=signal,
+        fs=float(header.fs),
+        leads=STANDARD_LEADS,
+        metadata=metadata,
+        source=header_path,
+        missing_leads=tuple(lead for lead in STANDARD_LEADS if lead not in placed),
+    )
+    return validate_record(record, min_duration_s=min_duration_s) if validate else record
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _lead_list(leads: list[str]) -> str:
+    return ("lead " if len(leads) == 1 else "leads ") + ", ".join(leads)
+
+
+def validate_record(record: Record, min_duration_s: float = MIN_DURATION_S) -> Record:
+    """Check a record's content; return it (all-NaN leads moved to ``missing_leads``).
+
+    Rules, in order, each a :class:`RecordError` naming ``record.source``:
+    a lead that is entirely NaN counts as missing; no usable lead left → error; shorter
+    than ``min_duration_s`` → error; any NaN or Inf in a present lead → error; any
+    |x| > 20 mV → error; a present lead with peak-to-peak below 10 µV over the whole
+    record → "flat or disconnected lead". The signal is returned as float32.
+    """
+    source = record.source if record.source is not None else record.record_id
+    signal = np.asarray(record.signal, dtype=np.float32)
+    missing = set(record.missing_leads)
+    for row, lead in enumerate(record.leads):
+        if lead not in missing and np.isnan(signal[row]).all():
+            missing.add(lead)
+    present = [row for row, lead in enumerate(record.leads) if lead not in missing]
+    if not present:
+        raise RecordError(source, "no usable leads: every lead is missing or entirely NaN")
+
+    duration = record.n_samples / record.fs
+    if duration < min_duration_s:
+        raise RecordError(
+            source,
+            f"too short: {record.n_samples} samples at {record.fs:g} Hz is {duration:.2f} s, "
+            f"minimum {min_duration_s:g} s",
+        )
+
+    values = signal[present]
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = [
+            f"{record.leads[row]} ({int(np.isnan(signal[row]).sum())} NaN, "
+            f"{int(np.isinf(signal[row]).sum())} Inf)"
+            for row, ok in zip(present, finite.all(axis=1))
+            if not ok
+        ]
+        raise RecordError(source, f"NaN/Inf samples in {_lead_list(bad)}")
+
+    peak = np.abs(values).max(axis=1)
+    absurd = [
+        f"{record.leads[row]} ({p / 1000:.1f} mV)"
+        for row, p in zip(present, peak)
+        if p > MAX_ABS_UV
+    ]
+    if absurd:
+        raise RecordError(
+            source,
+            f"absurd amplitude beyond ±{MAX_ABS_UV / 1000:g} mV in {_lead_list(absurd)} "
+            "(wrong units or a broken lead)",
+        )
+
+    ptp = np.ptp(values, axis=1)
+    flat = [record.leads[row] for row, p in zip(present, ptp) if p < FLAT_PTP_UV]
+    if flat:
+        raise RecordError(
+            source,
+            f"flat or disconnected {_lead_list(flat)} "
+            f"(peak-to-peak below {FLAT_PTP_UV:g} µV over the whole record)",
+        )
+
+    missing_leads = tuple(lead for lead in record.leads if lead in missing)
+    if signal is record.signal and missing_leads == tuple(record.missing_leads):
+        return record
+    return dataclasses.replace(record, signal=signal, missing_leads=missing_leads)

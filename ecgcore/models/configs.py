@@ -1,0 +1,123 @@
+"""Typed configs, one per family, inheriting pythae-style.
+
+    ModelConfig            name, input_shape, latent_dim
+    ├── PCAConfig          + whiten
+    └── AEConfig           + backbone, wave_weights, recon_reduction   (deterministic)
+        └── VAEConfig      sampled z, KL with β = 1
+            ├── BetaVAEConfig           + beta
+            │   └── TaskVAEConfig       + gamma, n_task_latents, n_extra, n_outputs
+            └── ScheduledBetaVAEConfig  + schedule (cyclical / annealed / constant)
+
+Configs are frozen pydantic models with ``extra="forbid"``; ``model_dump(mode="json")`` is
+what a checkpoint's config.json holds, and ``ecgcore.models.model_from_config`` rebuilds
+the model from it. ``name`` is the registered model name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .backbones import BackboneSpec, SmallConfig
+from .schedules import BetaSchedule, ConstantBeta, CyclicalBeta, ScheduleSpec
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="registered model name")
+    input_shape: tuple[int, int] = Field((12, 400), description="(leads, samples)")
+    latent_dim: int = Field(10, ge=1)
+
+    @field_validator("input_shape")
+    @classmethod
+    def _positive_shape(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if min(v) < 1:
+            raise ValueError(f"input_shape must be positive (leads, samples), got {v}")
+        return v
+
+
+class PCAConfig(ModelConfig):
+    """PCA on the flattened ``leads × samples`` signal; ``latent_dim`` = n_components."""
+
+    whiten: bool = False
+
+
+class WaveWeights(BaseModel):
+    """Seed 000's region weights for the reconstruction loss (used when fiducials are given)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    theta_p: float = Field(20.0, ge=0)
+    theta_qrs: float = Field(10.0, ge=0)
+    theta_t: float = Field(15.0, ge=0)
+
+
+class AEConfig(ModelConfig):
+    """Deterministic autoencoder: no sampling, no KL."""
+
+    stochastic: ClassVar[bool] = False
+
+    backbone: BackboneSpec = Field(default_factory=SmallConfig)
+    wave_weights: WaveWeights | None = Field(
+        default_factory=WaveWeights,
+        description="region weights applied when the loss receives fiducials; None: plain MSE",
+    )
+    recon_reduction: Literal["sum", "mean"] = Field(
+        "sum", description="sum over leads×time (mean over batch), or mean over all elements"
+    )
+
+    @field_validator("backbone", mode="before")
+    @classmethod
+    def _backbone_by_name(cls, v: Any) -> Any:
+        return {"kind": v} if isinstance(v, str) else v  # backbone="kors000" shorthand
+
+    def beta_schedule(self) -> BetaSchedule:
+        return ConstantBeta(value=0.0)
+
+
+class VAEConfig(AEConfig):
+    """Variational autoencoder: z sampled by reparameterisation, KL weighted by β = 1."""
+
+    stochastic: ClassVar[bool] = True
+
+    def beta_schedule(self) -> BetaSchedule:
+        return ConstantBeta(value=1.0)
+
+
+class BetaVAEConfig(VAEConfig):
+    beta: float = Field(3.0, ge=0)
+
+    def beta_schedule(self) -> BetaSchedule:
+        return ConstantBeta(value=self.beta)
+
+
+class ScheduledBetaVAEConfig(VAEConfig):
+    schedule: ScheduleSpec = Field(default_factory=CyclicalBeta)
+
+    def beta_schedule(self) -> BetaSchedule:
+        return self.schedule
+
+
+class TaskVAEConfig(BetaVAEConfig):
+    """β-VAE with one linear prediction layer on the first ``n_task_latents`` latent means
+    (all when None) plus ``n_extra`` scalar inputs (RR mean and SD in seed 001)."""
+
+    beta: float = Field(4.0, ge=0)
+    gamma: float = Field(500.0, ge=0, description="weight of the task BCE")
+    n_task_latents: int | None = Field(None, ge=1)
+    n_extra: int = Field(2, ge=0)
+    n_outputs: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _task_latents_fit(self) -> TaskVAEConfig:
+        if self.n_task_latents is not None and self.n_task_latents > self.latent_dim:
+            raise ValueError(
+                f"n_task_latents={self.n_task_latents} exceeds latent_dim={self.latent_dim}"
+            )
+        return self
+
+    @property
+    def task_latents(self) -> int:
+        return self.latent_dim if self.n_task_latents is None else self.n_task_latents

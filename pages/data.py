@@ -1,0 +1,159 @@
+"""Data view: one record of the chosen dataset on ECG paper, its median beats and intervals.
+
+Every number comes from ``ecgcore`` (reader, beat pipeline, figure functions); this page
+only picks, caches and lays out. Results are cached per (dataset folder, record id).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ecgcore.io.folder import Source, open_source
+from ecgcore.io.ptbxl import is_ptbxl_root
+from ecgcore.io.record import RecordError
+from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
+from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
+
+DATASET_PATH = "dataset_path"  # set by app.py's sidebar
+RECORD_KEY = "data_record"
+LAYOUT_KEY = "data_layout"
+#: Record layouts offered; the first (the standard 12-lead print) is the default.
+LAYOUTS = {"3×4 + II rhythm": "3x4", "12 leads stacked": "stack"}
+
+#: (feature key, row label, unit) of the intervals table, in reading order.
+INTERVALS: tuple[tuple[str, str, str], ...] = (
+    ("hr_bpm", "Heart rate", "bpm"),
+    ("p_ms", "P duration", "ms"),
+    ("pr_ms", "PR interval", "ms"),
+    ("qrs_ms", "QRS duration", "ms"),
+    ("qt_ms", "QT interval", "ms"),
+    ("qtc_ms", "QTc (Bazett)", "ms"),
+    ("axis_deg", "QRS axis", "°"),
+)
+
+
+@st.cache_resource(show_spinner="Opening the dataset…")
+def load_source(path: str) -> Source:
+    """The dataset at ``path``; PTB-XL at 500 Hz when its folder has those records, else 100 Hz."""
+    root = Path(path)
+    rate = 500 if not is_ptbxl_root(root) or (root / "records500").is_dir() else 100
+    return open_source(root, rate=rate)
+
+
+@st.cache_data(show_spinner="Analysing the record…", max_entries=64)
+def analyse(path: str, record_id: str) -> tuple[BeatResult, float] | str:
+    """(pipeline result, the record's own sampling rate) of one record, or the RecordError
+    message (cached too, so a bad record is not re-read on every rerun)."""
+    try:
+        record = load_source(path).read(record_id)
+        return process_record(record, PipelineConfig()), float(record.fs)
+    except RecordError as exc:
+        return str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def figures(path: str, record_id: str, layout: str) -> tuple[go.Figure, go.Figure]:
+    """(ECG paper figure, median beat figure) of one analysed record."""
+    beat, _ = analyse(path, record_id)
+    # Natural sizes close to the wide layout's columns, so stretching adds little margin.
+    paper = ecg_paper_figure(beat.signal, beat.fs, beat.leads, beat.rpeaks, layout=layout,
+                             px_per_mm=4.6)
+    # The wide analysis window (−500…+700 ms) shows a long PR and a long QT whole.
+    median = median_beat_figure(beat.analysis_median, beat.fs, beat.leads,
+                                beat.analysis_fiducials, px_per_mm=6.5)
+    return paper, median
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def record_label(meta: pd.DataFrame, record_id: str) -> str:
+    """'ecg_id 12 · 56 y · F · NORM, MI' from whatever the dataset's table offers."""
+    row = meta.loc[record_id]
+    parts = [f"ecg_id {record_id}" if "ecg_id" in meta.columns else str(record_id)]
+    age, sex = row.get("age"), row.get("sex")
+    if _present(age):
+        parts.append(f"{age:.0f} y")
+    if _present(sex):
+        parts.append(str(sex))
+    if "superclasses" in meta.columns:
+        classes = row.get("superclasses")
+        has = isinstance(classes, list) and classes
+        parts.append(", ".join(classes) if has else "no diagnostic class")
+    return " · ".join(parts)
+
+
+def intervals_table(features: dict[str, float]) -> pd.DataFrame:
+    """The measured intervals as a small table (NaN where the pipeline could not measure)."""
+    rows = [(label, features.get(key, float("nan")), unit) for key, label, unit in INTERVALS]
+    table = pd.DataFrame(rows, columns=["Measure", "Value", "Unit"])
+    table["Value"] = table["Value"].astype(float).round(0)
+    return table
+
+
+def main() -> None:
+    path = st.session_state.get(DATASET_PATH, "")
+    st.title("Data")
+    if not path:
+        st.info("Enter a data folder in the sidebar: a PTB-XL root or any folder of WFDB records.")
+        return
+    try:
+        source = load_source(path)
+    except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, OSError) as exc:
+        st.error(f"Cannot open the dataset: {exc}")  # the message names the path
+        return
+    ids = source.record_ids
+    meta = source.metadata
+    kind = {"ptbxl": "PTB-XL", "folder": "WFDB folder"}.get(source.kind, source.kind)
+    st.caption(f"{source.name} · {kind} · {len(ids)} records")
+
+    pick, lay = st.columns([3, 1], vertical_alignment="bottom")
+    record_id = pick.selectbox("Record", ids, key=RECORD_KEY,
+                               format_func=lambda rid: record_label(meta, rid))
+    layout_name = lay.radio("Layout", list(LAYOUTS), key=LAYOUT_KEY, horizontal=True)
+    if record_id is None:
+        st.info("The dataset lists no records.")
+        return
+
+    analysed = analyse(path, record_id)
+    if isinstance(analysed, str):
+        st.error(f"Record {record_id} cannot be analysed: {analysed}")
+        return
+    beat, record_fs = analysed
+    paper, median = figures(path, record_id, LAYOUTS[layout_name])
+
+    cfg = PipelineConfig()
+    report = meta.loc[record_id].get("report")
+    st.subheader("12-lead ECG")
+    st.caption(
+        (f"Report: {report.strip()}  \n" if isinstance(report, str) and report.strip() else "")
+        + f"Recorded at {record_fs:g} Hz, shown at {beat.fs:g} Hz after the pipeline's filter "
+        f"(high-pass {cfg.highpass_hz:g} Hz, {cfg.powerline_hz:g} Hz notch) · "
+        "▼ R peaks with RR intervals (ms) · each row starts with a 1 mV calibration pulse."
+    )
+    st.plotly_chart(paper, theme=None, config=plotly_config(f"ecg_{record_id}"), key="paper")
+
+    beats_col, table_col = st.columns([4, 1])
+    with beats_col:
+        st.subheader("Median beat per lead")
+        st.caption(
+            f"Median of {beat.quality.n_kept} beats. Shading: P (onset–offset), QRS, "
+            "ST = J point to J+80 ms (cut at the T peak), T = to T end."
+        )
+        st.plotly_chart(median, theme=None, config=plotly_config(f"median_beat_{record_id}"),
+                        key="median", width="content")
+    with table_col:
+        st.subheader("Intervals")
+        table = intervals_table(beat.features)
+        st.table(table.style.format({"Value": "{:.0f}"}, na_rep="—").hide(axis="index"))
+        st.caption("Global measures on the median beat over all 12 leads (QRS axis from "
+                   "I and aVF); — = not measurable, e.g. no P wave found.")
+
+
+main()

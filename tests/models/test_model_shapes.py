@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+import torch
+
+from ecgcore.models import (
+    Encoding,
+    LatentModel,
+    ModelOutput,
+    PCAModel,
+    count_parameters,
+    create_model,
+    list_models,
+)
+
+SHAPES = [(12, 400), (3, 375)]
+
+
+def _ready(name, shape, **overrides):
+    m = create_model(name, input_shape=shape, **overrides)
+    if name == "pca":
+        m.fit(torch.randn(16, *shape))
+    return m.eval()
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_round_trips(name, shape):
+    m = _ready(name, shape)
+    assert isinstance(m, LatentModel)
+    assert m.input_shape == shape
+    x = torch.randn(3, *shape)
+    with torch.no_grad():
+        enc = m.encode(x)
+        x_hat = m.decode(enc.mean)
+    assert isinstance(enc, Encoding)
+    assert enc.mean.shape == (3, m.latent_dim)
+    assert enc.scale is None or (
+        enc.scale.shape == (3, m.latent_dim) and bool((enc.scale > 0).all())
+    )
+    assert x_hat.shape == (3, *shape) and x_hat.dtype == torch.float32
+    assert m.reconstruct(x).shape == (3, *shape)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "backbone",
+    [
+        {"kind": "small", "width": 0.5},
+        {"kind": "kors000", "width": 0.0625},
+        {"kind": "factorecg", "width": 0.125, "depth": 3, "output_dense": False},
+        {"kind": "factorecg", "width": 0.0625, "depth": 2},
+    ],
+    ids=["small", "kors000", "factorecg", "factorecg-dense"],
+)
+def test_backbones_any_shape(backbone, shape):
+    m = create_model("vae", backbone=backbone, input_shape=shape, latent_dim=7)
+    x = torch.randn(2, *shape)
+    m.train()
+    out = m(x)
+    assert isinstance(out, ModelOutput)
+    assert out.x_hat.shape == x.shape and out.z.shape == (2, 7) and out.logvar.shape == (2, 7)
+    m.eval()
+    with torch.no_grad():
+        assert m.decode(m.encode(x).mean).shape == x.shape
+
+
+@pytest.mark.parametrize("length", [101, 250, 399, 512])
+def test_odd_lengths_and_lead_counts(length):
+    for kind in ("small", "kors000"):
+        m = create_model(
+            "ae", backbone={"kind": kind, "width": 0.0625}, input_shape=(8, length)
+        ).eval()
+        with torch.no_grad():
+            assert m.reconstruct(torch.randn(2, 8, length)).shape == (2, 8, length)
+
+
+def test_wrong_input_shape_is_a_clear_error():
+    m = create_model("vae").eval()
+    with pytest.raises(ValueError, match=r"\[batch, 12, 400\]"):
+        m.encode(torch.randn(2, 12, 375))
+    with pytest.raises(ValueError, match=r"z \[batch, 10\]"):
+        m.decode(torch.randn(2, 3))
+
+
+def test_parameter_counts():
+    small = count_parameters(create_model("vae"))  # 12 × 400, latent 10, width 1
+    assert 200_000 <= small <= 350_000
+    kors = count_parameters(
+        create_model("vae", backbone="kors000", input_shape=(3, 375), latent_dim=30)
+    )
+    assert 14_000_000 <= kors <= 15_200_000
+    factor = count_parameters(create_model("vae", backbone="factorecg"))  # built, never run
+    assert factor >= 10_000_000
+    half = count_parameters(create_model("vae", backbone={"kind": "small", "width": 0.5}))
+    assert half < small
+
+
+def test_pca_numpy_in_numpy_out_and_exact_at_full_rank():
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((4, 3 * 50)).astype(np.float32)
+    x = (rng.standard_normal((30, 4)).astype(np.float32) @ basis + 0.5).reshape(30, 3, 50)
+    m = create_model("pca", input_shape=(3, 50), latent_dim=4)
+    assert isinstance(m, PCAModel) and not m.is_fitted
+    with pytest.raises(RuntimeError, match="fit"):
+        m.encode(x)
+    assert m.fit(x) is m
+    enc = m.encode(x)
+    assert isinstance(enc.mean, np.ndarray) and enc.mean.shape == (30, 4) and enc.scale is None
+    x_hat = m.decode(enc.mean)
+    assert isinstance(x_hat, np.ndarray) and x_hat.shape == x.shape
+    np.testing.assert_allclose(x_hat, x, atol=1e-4)  # rank-4 data, 4 components
+    torch_enc = m.encode(torch.from_numpy(x)).mean
+    assert isinstance(torch_enc, torch.Tensor)
+    np.testing.assert_allclose(torch_enc.numpy(), enc.mean, atol=1e-5)
+    assert m.explained_variance_ratio_.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_pca_whiten_matches_sklearn():
+    from sklearn.decomposition import PCA
+
+    x = np.random.default_rng(1).standard_normal((40, 2, 30)).astype(np.float32)
+    m = create_model("pca", input_shape=(2, 30), latent_dim=5, whiten=True).fit(x)
+    ref = PCA(5, whiten=True, random_state=0).fit(x.reshape(40, -1).astype(np.float64))
+    np.testing.assert_allclose(m.encode(x).mean, ref.transform(x.reshape(40, -1)), atol=1e-4)
+    np.testing.assert_allclose(
+        m.decode(m.encode(x).mean).reshape(40, -1),
+        ref.inverse_transform(ref.transform(x.reshape(40, -1))),
+        atol=1e-4,
+    )

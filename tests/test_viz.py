@@ -1,0 +1,158 @@
+"""ECG-paper figures on a real demo record: the grid's scale, labels, R peaks, wave shading."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgcore.io.wfdb_reader import read_wfdb
+from ecgcore.leads import STANDARD_LEADS
+from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.pipeline import process_record
+from ecgcore.viz import THEME, ecg_paper_figure, median_beat_figure, wave_regions
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "ptbxl100"
+
+
+@pytest.fixture(scope="module")
+def beat():
+    return process_record(read_wfdb(DEMO / "records100" / "00000" / "00001_lr"))
+
+
+@pytest.fixture(scope="module")
+def paper(beat):
+    return ecg_paper_figure(beat.signal, beat.fs, beat.leads, beat.rpeaks, title="ECG 1")
+
+
+def _grid(axis) -> tuple[float, float]:
+    """(minor, major) grid spacing of a layout axis, in data units."""
+    major = np.diff(np.asarray(axis.tickvals, dtype=float))
+    assert major.size > 0 and np.allclose(major, major[0])
+    assert axis.showgrid and axis.minor.showgrid
+    assert axis.minor.tickmode == "linear" and axis.minor.tick0 == 0
+    return float(axis.minor.dtick), float(major[0])
+
+
+def _lead_traces(fig, leads):
+    return [t for t in fig.data if t.name in leads]
+
+
+def test_paper_grid_is_25mm_per_s_and_10mm_per_mv(paper):
+    assert _grid(paper.layout.xaxis) == (40.0, 200.0)  # ms: 1 mm and 5 mm at 25 mm/s
+    assert _grid(paper.layout.yaxis) == (100.0, 500.0)  # µV: 1 mm and 5 mm at 10 mm/mV
+    # A millimetre is square: 1 µV spans 40/100 of the pixels of 1 ms.
+    assert paper.layout.yaxis.scaleanchor == "x"
+    assert paper.layout.yaxis.scaleratio == pytest.approx(0.4)
+    # Bold lines are aligned on 0 so that baselines fall on them.
+    assert np.allclose(np.mod(paper.layout.xaxis.tickvals, 200.0), 0.0)
+    assert np.allclose(np.mod(paper.layout.yaxis.tickvals, 500.0), 0.0)
+
+
+def test_paper_traces_are_the_signal_in_ms_and_uv(beat, paper):
+    traces = _lead_traces(paper, beat.leads)
+    assert [t.name for t in traces] == list(STANDARD_LEADS)
+    offsets = []
+    for row, trace in enumerate(traces):
+        assert trace.x0 == 0 and trace.dx == pytest.approx(1000.0 / beat.fs)
+        y = np.asarray(trace.y, dtype=float)
+        expected = beat.signal[row] - np.median(beat.signal[row])
+        offset = float(np.median(y - expected))
+        np.testing.assert_allclose(y - offset, expected, atol=0.5)
+        offsets.append(round(offset))
+    # Leads stacked downwards in order, each baseline on a bold (5 mm) line.
+    assert np.all(np.diff(offsets) < 0)
+    assert np.allclose(np.mod(offsets, 500.0), 0.0)
+    # Hover amplitude is the trace's own µV value.
+    np.testing.assert_allclose(np.asarray(traces[1].customdata, dtype=float),
+                               np.round(beat.signal[1] - np.median(beat.signal[1])), atol=1)
+
+
+def test_paper_labels_rpeaks_and_calibration(beat, paper):
+    texts = " ".join(a.text for a in paper.layout.annotations)
+    for lead in STANDARD_LEADS:
+        assert f"<b>{lead}</b>" in texts
+    assert "25 mm/s" in texts and "10 mm/mV" in texts
+    (r,) = [t for t in paper.data if t.name == "R peaks"]
+    np.testing.assert_allclose(r.x, beat.rpeaks * 1000.0 / beat.fs)
+    (cal,) = [t for t in paper.data if t.name == "1 mV calibration"]
+    ys = np.array([v for v in cal.y if v is not None], dtype=float)
+    xs = np.array([v for v in cal.x if v is not None], dtype=float)
+    assert np.ptp(ys[:6]) == 1000.0  # 1 mV = 10 mm
+    assert np.ptp(xs[2:4]) == 200.0  # 200 ms = 5 mm wide
+    assert paper.layout.title.text == "ECG 1"
+
+
+def test_paper_3x4_layout(beat):
+    fig = ecg_paper_figure(beat.signal, beat.fs, beat.leads, beat.rpeaks, layout="3x4")
+    traces = _lead_traces(fig, beat.leads)
+    assert len(traces) == 13  # 12 segments of 2.5 s and the lead II rhythm strip
+    assert sorted({t.name for t in traces}) == sorted(STANDARD_LEADS)
+    v4 = next(t for t in traces if t.name == "V4")
+    assert v4.x0 == pytest.approx(7500.0)
+    assert _grid(fig.layout.xaxis) == (40.0, 200.0)
+    with pytest.raises(ValueError, match="3x4"):
+        ecg_paper_figure(beat.signal[:3], beat.fs, beat.leads[:3], layout="3x4")
+
+
+def test_median_beat_panels_on_paper(beat):
+    fig = median_beat_figure(beat.analysis_median, beat.fs, beat.leads, beat.analysis_fiducials)
+    traces = [t for t in fig.data if t.name in beat.leads]
+    assert len(traces) == 12
+    layout = fig.layout.to_plotly_json()
+    for k in range(1, 13):
+        sfx = "" if k == 1 else str(k)
+        xa, ya = fig.layout[f"xaxis{sfx}"], fig.layout[f"yaxis{sfx}"]
+        assert _grid(xa) == (40.0, 200.0) and _grid(ya) == (100.0, 500.0)
+        assert ya.scaleanchor == f"x{sfx}" and ya.scaleratio == pytest.approx(0.4)
+    assert layout["yaxis"]["range"] == layout["yaxis12"]["range"]  # one amplitude scale
+    # Time relative to R: sample r is at 0 ms.
+    ii = next(t for t in traces if t.name == "II")
+    x = np.asarray(ii.x, dtype=float)
+    assert x[beat.analysis_fiducials.r] == 0.0
+    np.testing.assert_allclose(np.diff(x), 1000.0 / beat.fs)
+    np.testing.assert_allclose(ii.y, beat.analysis_median[1], atol=1e-3)
+    labels = {a.text for a in fig.layout.annotations}
+    assert {f"<b>{lead}</b>" for lead in STANDARD_LEADS} <= labels
+
+
+def test_median_shading_matches_fiducials(beat):
+    fid = beat.analysis_fiducials
+    fig = median_beat_figure(beat.analysis_median, beat.fs, beat.leads, fid)
+    ms = 1000.0 / beat.fs
+    shapes = {s.name: s for s in fig.layout.shapes}
+    qrs = shapes["QRS:V1"]
+    expected_qrs = ((fid.qrs_on - fid.r) * ms, (fid.qrs_off - fid.r) * ms)
+    assert (qrs.x0, qrs.x1) == pytest.approx(expected_qrs)
+    st = shapes["ST:V1"]
+    st_end = min(fid.qrs_off + round(80 / ms), fid.t_peak)
+    assert (st.x0, st.x1) == pytest.approx(((fid.qrs_off - fid.r) * ms, (st_end - fid.r) * ms))
+    t = shapes["T:V1"]
+    assert (t.x0, t.x1) == pytest.approx((st.x1, (fid.t_off - fid.r) * ms))
+    # Every panel is shaded alike, in its own axes, over the full panel height.
+    for lead in STANDARD_LEADS:
+        s = shapes[f"QRS:{lead}"]
+        assert s.yref.endswith(" domain") and (s.y0, s.y1) == (0, 1)
+        assert s.fillcolor == THEME.wave_colors["QRS"]
+
+
+def test_wave_regions_rules():
+    fid = Fiducials(fs=500.0, r=250, qrs_on=230, qrs_off=280, p_on=150, p_off=200,
+                    t_peak=380, t_off=430)
+    reg = wave_regions(fid)
+    assert reg == {"P": (-200.0, -100.0), "QRS": (-40.0, 60.0), "ST": (60.0, 140.0),
+                   "T": (140.0, 360.0)}
+    # T peak sooner than J+80 ms cuts ST short; no P, no T end: those waves are left out.
+    short = dataclasses.replace(fid, p_on=None, p_off=None, t_peak=300, t_off=None)
+    assert wave_regions(short) == {"QRS": (-40.0, 60.0), "ST": (60.0, 100.0)}
+
+
+def test_median_shading_clipped_to_window(beat):
+    # P onset before the window's start: shaded from the first sample only.
+    fid = dataclasses.replace(beat.analysis_fiducials, p_on=-20, p_off=120)
+    fig = median_beat_figure(beat.analysis_median, beat.fs, beat.leads, fid)
+    p = next(s for s in fig.layout.shapes if s.name == "P:I")
+    assert p.x0 == pytest.approx(-fid.r * 1000.0 / beat.fs)
+    assert any(t.name == "P wave" and t.showlegend for t in fig.data)

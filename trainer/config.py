@@ -1,0 +1,203 @@
+"""The typed training configuration, validated before any work starts.
+
+A YAML file holds one ``TrainConfig``; ``--set key=value`` overrides any field by its
+dotted path (``--set optim.lr=3e-4 --set model.latent_dim=30``). Unknown keys and bad
+values are errors that name the key. The model section is the registered model name
+plus its overrides, validated by the model registry itself, so the Train page and the
+command line accept exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    path: str | None = Field(None, description="dataset folder, PTB-XL root or preprocessed cache")
+    labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
+    fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
+    window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
+    leads: Literal["all", "independent", "xyz"] = Field("all", description="12 leads, 8 independent, or Kors X, Y, Z")
+    task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
+    extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
+    max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
+    val_fraction: float = Field(0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(0.15, ge=0, lt=0.5)
+    cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")
+    fold: int = Field(0, ge=0, description="which fold is held out as the test set")
+    label_fraction: float = Field(1.0, gt=0, le=1, description="fraction of labelled training records")
+    batch_size: int = Field(64, ge=1)
+    num_workers: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _fold_in_range(self) -> "DataConfig":
+        if self.cv_folds and self.fold >= self.cv_folds:
+            raise ValueError(f"fold {self.fold} is out of range for {self.cv_folds} folds")
+        if self.cv_folds == 1:
+            raise ValueError("cv_folds must be 0 (one split) or at least 2")
+        return self
+
+
+class OptimConfig(_Strict):
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
+    grad_clip: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
+    max_epochs: int = Field(50, ge=1)
+    patience: int = Field(25, ge=1, description="early stopping on validation loss (001: 25)")
+    seed: int = 0
+
+
+class StageConfig(_Strict):
+    """One step of a multi-step schedule (e.g. pretrain → head only → end to end)."""
+
+    name: str
+    uses_labels: bool = False
+    freeze_backbone: bool = False
+    max_epochs: int | None = Field(None, ge=1, description="default: optim.max_epochs")
+    patience: int | None = Field(None, ge=1)
+    lr: float | None = Field(None, gt=0)
+    balanced_sampling: bool | None = Field(None, description="default: on when the stage uses labels")
+
+
+class HardwareConfig(_Strict):
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: int | Literal["auto"] = "auto"
+    strategy: Literal["auto", "ddp", "ddp_spawn", "fsdp"] = "auto"
+    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = Field(
+        "auto", description="auto: mixed precision on GPU, 32-bit on CPU")
+
+
+class TrainConfig(_Strict):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="run name prefix")
+    model: dict[str, Any] = Field(..., description="registered model name plus overrides")
+    data: DataConfig = Field(default_factory=DataConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    stages: list[StageConfig] | None = Field(None, description="default: the model's own stages")
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from ecgcore.models import list_models
+
+        if "name" not in v:
+            raise ValueError("model needs a 'name' (see `ecgwb models`)")
+        if v["name"] not in list_models():
+            raise ValueError(f"unknown model {v['name']!r}; registered: {', '.join(list_models())}")
+        return v
+
+
+def _parse_value(text: str) -> Any:
+    return yaml.safe_load(text) if text != "" else ""
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """``["optim.lr=3e-4", "model.latent_dim=30"]`` applied to a config dict (copied)."""
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {p!r} is not a section")
+        node[parts[-1]] = _parse_value(value)
+    return out
+
+
+def _format_errors(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def validate_config(raw: dict, source: str = "config") -> TrainConfig:
+    """A validated TrainConfig, or ConfigError listing every bad key (model included)."""
+    try:
+        cfg = TrainConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: invalid config\n{_format_errors(err)}") from None
+    from ecgcore.models import create_model
+
+    try:  # the registry validates the model's own fields
+        create_model(**resolve_model_overrides(cfg))
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"{source}: invalid model section: {err}") from None
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config is a mapping of sections")
+    return validate_config(apply_overrides(raw, overrides or []), str(path))
+
+
+def window_samples(cfg: DataConfig) -> int:
+    from ecgcore.signal.beats import WINDOWS
+
+    return WINDOWS[cfg.window].n_samples(cfg.fs)
+
+
+def n_input_leads(cfg: DataConfig) -> int:
+    return {"all": 12, "independent": 8, "xyz": 3}[cfg.leads]
+
+
+def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:
+    """The model section with what the data section decides filled in: the input shape
+    (leads × window, or leads × 10 s for whole-signal models), the number of task outputs
+    and of extra scalar inputs."""
+    from ecgcore.models import create_model
+
+    m = dict(cfg.model)
+    defaults = create_model(m["name"]).config  # cheap at default size; only read here
+    fields = type(defaults).model_fields
+    array = getattr(defaults, "input_array", "median")
+    if "input_shape" not in m:
+        length = int(round(10 * cfg.data.fs)) if array == "signals" else window_samples(cfg.data)
+        m["input_shape"] = (n_input_leads(cfg.data), length)
+    schedule = getattr(defaults, "schedule", None)
+    if schedule is not None and "schedule" not in m and hasattr(schedule, "length"):
+        # β schedules span the whole training unless the config says otherwise
+        m["schedule"] = {**schedule.model_dump(mode="json"), "length": total_epochs(cfg)}
+    if cfg.data.extra and "n_extra" in fields:
+        m.setdefault("n_extra", len(cfg.data.extra))
+    if cfg.data.task and "n_outputs" in fields:
+        m.setdefault("n_outputs", len(cfg.data.task))
+    return m
+
+
+def total_epochs(cfg: TrainConfig) -> int:
+    if not cfg.stages:
+        return cfg.optim.max_epochs
+    return sum(s.max_epochs or cfg.optim.max_epochs for s in cfg.stages)
+
+
+def input_array(model: Any) -> str:
+    """The cache array a model eats: median beats unless its config says otherwise."""
+    return getattr(model.config, "input_array", "median")

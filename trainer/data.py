@@ -1,0 +1,154 @@
+"""From a config's data section to DataLoaders: cache, patient-grouped splits, scaling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from ecgcore.data.cache import CacheOptions, preprocess
+from ecgcore.data.datasets import CachedDataset
+from ecgcore.data.splits import grouped_kfold, grouped_split, label_fraction, stratify_key
+from ecgcore.data.store import ECGCache
+from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
+from ecgcore.signal.beats import WINDOWS
+from ecgcore.signal.pipeline import PipelineConfig
+from trainer.config import ConfigError, DataConfig
+
+SUPERCLASS_COLUMNS = [f"superclass_{c}" for c in ("NORM", "MI", "STTC", "CD", "HYP")]
+
+
+def resolve_cache(data: DataConfig, array: str, cache_root: Path, progress: bool = True) -> ECGCache:
+    """The cache for ``data.path``: used as is when it is a cache, else built (or reused)."""
+    if not data.path:
+        raise ConfigError("data.path is not set: give --data DIR or set data.path in the config")
+    path = Path(data.path)
+    if not path.exists():
+        raise ConfigError(f"data.path {path}: no such folder")
+    if (path / "cache.json").exists():
+        cache = ECGCache(path)
+        pipe = cache.info["pipeline"]
+        if pipe["window"] != data.window or float(cache.info["fs"]) != data.fs:
+            raise ConfigError(f"{path}: cache has window {pipe['window']} at {cache.info['fs']} Hz, "
+                              f"config asks for {data.window} at {data.fs} Hz")
+        cache.array(array)  # fails clearly when the cache lacks this array
+        return cache
+    options = CacheOptions(sequences=array == "sequences", signals=array == "signals")
+    pipeline = PipelineConfig(target_fs=data.fs, window=data.window)
+    suffix = "".join(s for s, on in (("_seq", options.sequences), ("_sig", options.signals)) if on)
+    out = cache_root / f"{path.resolve().name}_{data.window}_{data.fs:g}Hz{suffix}"
+    summary = preprocess(path, out, pipeline, options, labels=data.labels, progress=progress)
+    if summary.n_ok == 0:
+        raise ConfigError(f"{path}: no record could be used ({dict(summary.reasons)})")
+    return ECGCache(out)
+
+
+def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str, np.ndarray]:
+    """train / val / test row indices, grouped by patient, stratified by the task labels
+    (or the PTB-XL superclasses when there is no task)."""
+    strat = data.task or [c for c in SUPERCLASS_COLUMNS if c in records.columns] or None
+    if data.cv_folds:
+        rest, test = grouped_kfold(records, data.cv_folds, stratify=strat, seed=seed)[data.fold]
+        sub = records.iloc[rest].reset_index(drop=True)
+        k = max(2, int(round(1 / data.val_fraction)))
+        tr, va = grouped_kfold(sub, k, stratify=strat, seed=seed + 1)[0]
+        return {"train": rest[tr], "val": rest[va], "test": test}
+    return grouped_split(records, data.val_fraction, data.test_fraction, stratify=strat, seed=seed)
+
+
+def input_lead_names(cache: ECGCache, lead_set: str) -> list[str]:
+    return {"all": list(cache.leads), "independent": list(INDEPENDENT_LEADS),
+            "xyz": list(XYZ_LEADS)}[lead_set]
+
+
+@dataclass
+class PreparedData:
+    cache: ECGCache
+    data: DataConfig
+    array: str
+    splits: dict[str, np.ndarray]
+    labelled_train: np.ndarray
+    scale_uv: float
+    extra_stats: dict[str, list[float]] = field(default_factory=dict)
+
+    def dataset(self, split: str, labels: bool = False) -> CachedDataset:
+        rows = self.labelled_train if (split == "train" and labels) else self.splits[split]
+        return CachedDataset(self.cache, rows, array=self.array, leads=self.data.leads,
+                             scale_uv=self.scale_uv,
+                             label_columns=self.data.task if labels else (),
+                             extra_columns=self.data.extra)
+
+    def loader(self, split: str, labels: bool = False, balanced: bool = False, seed: int = 0) -> DataLoader:
+        ds = self.dataset(split, labels)
+        sampler = None
+        if split == "train" and balanced and labels and self.data.task:
+            sampler = _balanced_sampler(self.cache.records.iloc[ds.indices], self.data.task, seed)
+        return DataLoader(ds, batch_size=self.data.batch_size, shuffle=split == "train" and sampler is None,
+                          sampler=sampler, num_workers=self.data.num_workers,
+                          drop_last=split == "train" and len(ds) > self.data.batch_size,
+                          persistent_workers=self.data.num_workers > 0)
+
+    def preprocessing(self) -> dict:
+        """What an input must look like for this model: saved as preprocessing.json."""
+        window = WINDOWS[self.data.window]
+        before, _ = window.offsets(self.cache.fs)
+        return {
+            "fs": self.cache.fs, "window": self.data.window, "window_ms": [window.before_ms, window.after_ms],
+            "anchor": window.anchor, "anchor_index": before, "array": self.array,
+            "lead_set": self.data.leads, "leads": input_lead_names(self.cache, self.data.leads),
+            "units": "µV / scale_uv", "scaler": {"kind": "global_max", "scale_uv": self.scale_uv},
+            "extra": list(self.data.extra), "extra_stats": self.extra_stats, "task": list(self.data.task),
+            "pipeline": self.cache.info.get("pipeline"), "source": self.cache.info.get("source"),
+        }
+
+
+def _balanced_sampler(records: pd.DataFrame, task: list[str], seed: int) -> WeightedRandomSampler:
+    key = stratify_key(records, task if len(task) > 1 else task[0])
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    weights = 1.0 / counts[inverse]
+    gen = torch.Generator().manual_seed(seed)
+    return WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=gen)
+
+
+def _max_abs(ds: CachedDataset, chunk: int = 512) -> float:
+    """Largest |x| over a dataset's inputs (µV), read in chunks from the memory map."""
+    arr = ds.cache.array(ds.array_name)
+    best = 0.0
+    rows = np.sort(ds.indices)
+    for i in range(0, len(rows), chunk):
+        x = ds.select_leads(np.nan_to_num(np.asarray(arr[rows[i : i + chunk]], dtype=np.float32)))
+        best = max(best, float(np.abs(x).max()))
+    return best
+
+
+def prepare_data(data: DataConfig, array: str, cache_root: Path, seed: int, progress: bool = True) -> PreparedData:
+    cache = resolve_cache(data, array, cache_root, progress)
+    records = cache.records
+    missing = [c for c in (*data.task, *data.extra) if c not in records.columns]
+    if missing:
+        raise ConfigError(f"{cache.path}: the records table has no column(s) {missing}; "
+                          f"available label columns include {[c for c in records.columns if c.startswith('superclass_')][:5]}")
+    splits = make_splits(records, data, seed)
+    train = splits["train"]
+    labelled = label_fraction(records, train, data.label_fraction, seed=seed) if data.task else train
+    if data.task:
+        labelled = labelled[records.iloc[labelled][data.task].notna().any(axis=1).to_numpy()]
+    probe = CachedDataset(cache, train, array=array, leads=data.leads)
+    scale = _max_abs(probe)
+    if not scale > 0:
+        raise ConfigError(f"{cache.path}: the training split is all zeros")
+    stats = {c: [float(records[c].iloc[train].mean()), float(records[c].iloc[train].std() or 1.0)]
+             for c in data.extra}
+    return PreparedData(cache, data, array, splits, labelled, scale, stats)
+
+
+def write_split(path: Path, prepared: PreparedData) -> None:
+    ids = prepared.cache.records["record_id"].astype(str).to_numpy()
+    split = {k: ids[v].tolist() for k, v in prepared.splits.items()}
+    split["labelled_train"] = ids[prepared.labelled_train].tolist()
+    path.write_text(json.dumps(split, indent=1))

@@ -1,0 +1,266 @@
+"""`ecgwb train`: one config → one run folder, stage by stage, resumable.
+
+Run folder::
+
+    config.yaml          the resolved config (overrides applied, data path absolute)
+    split.json           record ids of train / val / test (and the labelled subset)
+    config.json, preprocessing.json, weights.safetensors   the best model so far
+    metrics.csv          one row per epoch (every loss term, train and val)
+    metrics.json         final summary (status, epochs, best and test losses, speed)
+    checkpoints/last/    weights + optimizer + progress, for --resume
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import yaml
+
+from ecgcore.checkpoint import (
+    latest_checkpoint,
+    load_state_strict,
+    read_checkpoint,
+    read_resume_state,
+    write_checkpoint_files,
+    write_json_atomic,
+)
+from ecgcore.models import create_model
+from trainer.callbacks import METRICS_CSV, RunRecorder, append_metrics_row, truncate_metrics
+from trainer.config import ConfigError, StageConfig, TrainConfig, input_array, resolve_model_overrides, validate_config
+from trainer.data import PreparedData, prepare_data, write_split
+from trainer.module import LatentModule
+
+RUN_DIR_ENV = "ECGWB_RUN_DIR"  # shares the run folder with DDP worker processes
+
+
+def _is_worker_process() -> bool:
+    """True in the processes Lightning's DDP launcher starts for ranks > 0."""
+    return os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+
+
+def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
+    if cfg.stages:
+        return cfg.stages
+    hook = getattr(model, "default_stages", None)
+    if callable(hook):
+        return [StageConfig(**s) for s in hook()]
+    return [StageConfig(name="train")]
+
+
+def _hardware(cfg: TrainConfig) -> dict[str, Any]:
+    hw = cfg.hardware
+    precision = hw.precision
+    if precision == "auto":
+        cuda = torch.cuda.is_available() and hw.accelerator in ("auto", "gpu", "cuda")
+        precision = ("bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed") if cuda else "32-true"
+    strategy = hw.strategy
+    if strategy == "ddp" and hw.accelerator == "cpu":
+        strategy = "ddp"  # gloo backend; Lightning picks it on CPU
+    return {"accelerator": hw.accelerator, "devices": hw.devices, "strategy": strategy,
+            "precision": precision}
+
+
+def new_run_dir(runs: Path, name: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run = runs / f"{name}-{stamp}"
+    n = 1
+    while run.exists():
+        n += 1
+        run = runs / f"{name}-{stamp}-{n}"
+    return run
+
+
+def build_model(cfg: TrainConfig, prepared: PreparedData | None = None) -> torch.nn.Module:
+    model = create_model(**resolve_model_overrides(cfg))
+    if prepared is not None and prepared.extra_stats and hasattr(model, "set_extra_normalization"):
+        loc = [prepared.extra_stats[c][0] for c in prepared.data.extra]
+        scale = [prepared.extra_stats[c][1] for c in prepared.data.extra]
+        model.set_extra_normalization(loc, scale)
+    return model
+
+
+def _model_config(model: torch.nn.Module) -> dict:
+    return {"model": model.config.model_dump(mode="json"), "format": "ecgwb-checkpoint-1"}
+
+
+def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | None = None) -> Path:
+    """Train ``cfg`` into a new run folder under ``runs`` (or continue ``run_dir``)."""
+    resuming = run_dir is not None
+    if os.environ.get(RUN_DIR_ENV) and _is_worker_process():
+        run_dir, resuming = Path(os.environ[RUN_DIR_ENV]), True
+    runs.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.optim.seed, workers=True, verbose=False)
+    model = build_model(cfg)
+    array = input_array(model)
+    prepared = prepare_data(cfg.data, array, runs / ".cache", cfg.optim.seed, progress and not _is_worker_process())
+    model = build_model(cfg, prepared)
+    stages = stages_for(model, cfg)
+    preprocessing = prepared.preprocessing()
+    model_cfg = _model_config(model)
+
+    state: dict[str, Any] = {}
+    optimizer_state = None
+    if resuming:
+        last = latest_checkpoint(run_dir / "checkpoints" / "last")
+        if last.exists():
+            weights, _, _ = read_checkpoint(last)
+            load_state_strict(model, weights, last)
+            optimizer_state, state = read_resume_state(last)
+            if not _is_worker_process():
+                truncate_metrics(run_dir / METRICS_CSV, state["epoch"])
+    else:
+        run_dir = new_run_dir(runs, cfg.name)
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        write_split(run_dir / "split.json", prepared)
+        write_json_atomic(run_dir / "preprocessing.json", preprocessing)
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    if not _is_worker_process():
+        write_json_atomic(run_dir / "status.json", {"status": "running", "pid": os.getpid()})
+
+    t0 = time.perf_counter()
+    samples, epoch, step = 0, state.get("epoch", 0), state.get("global_step", 0)
+    if not any(p.requires_grad for p in model.parameters()):  # PCA: closed form, no epochs
+        fit_closed_form(model, prepared, run_dir, model_cfg, preprocessing)
+        epoch = 1
+    else:
+        samples, epoch = _fit_stages(cfg, model, prepared, stages, state, epoch, step, optimizer_state,
+                                     run_dir, model_cfg, preprocessing, progress)
+    if not _is_worker_process():
+        _finish(cfg, model, prepared, run_dir, model_cfg, epoch, time.perf_counter() - t0, samples)
+    return run_dir
+
+
+def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
+                stages: list[StageConfig], state: dict, epoch: int, step: int,
+                optimizer_state: dict | None, run_dir: Path, model_cfg: dict, preprocessing: dict,
+                progress: bool) -> tuple[int, int]:
+    """Run the stages in order, from where ``state`` (a resumed run's progress) left off."""
+    samples = 0
+    start = state.get("stage_index", 0)
+    for index in range(start, len(stages)):
+        stage = stages[index]
+        mid = bool(state) and index == start  # continuing this stage from checkpoints/last
+        done = state.get("stage_epochs_done", 0) if mid else 0
+        limit = stage.max_epochs or cfg.optim.max_epochs
+        patience = stage.patience or cfg.optim.patience
+        if mid and (done >= limit or state.get("wait", 0) >= patience):
+            continue  # the crash came after this stage had ended
+        if index > 0 and not mid:
+            _restore_best(model, run_dir)  # each stage starts from the previous stage's best
+        n, epoch, step = _fit_stage(cfg, model, prepared, stage, index, limit - done, epoch, step,
+                                    optimizer_state if mid else None, state if mid else {},
+                                    run_dir, model_cfg, preprocessing, progress)
+        samples += n
+    return samples, epoch
+
+
+def _restore_best(model: torch.nn.Module, run_dir: Path) -> None:
+    if (run_dir / "weights.safetensors").exists():
+        weights, _, _ = read_checkpoint(run_dir)
+        load_state_strict(model, weights, run_dir)
+
+
+def _trainer(cfg: TrainConfig, max_epochs: int, callbacks: list, progress: bool) -> L.Trainer:
+    return L.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False, enable_checkpointing=False,
+                     enable_progress_bar=progress, enable_model_summary=False,
+                     gradient_clip_val=cfg.optim.grad_clip or None, num_sanity_val_steps=0,
+                     **_hardware(cfg))
+
+
+def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, stage: StageConfig,
+               index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
+               stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
+               progress: bool) -> tuple[int, int, int]:
+    set_stage = getattr(model, "set_stage", None)
+    if callable(set_stage):
+        set_stage(stage.name)
+    if hasattr(model, "freeze_backbone"):
+        (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
+    balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
+    train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
+    val_loader = prepared.loader("val", labels=stage.uses_labels)
+    module = LatentModule(model, stage.lr or cfg.optim.lr, cfg.optim.weight_decay, stage.uses_labels,
+                          epoch_offset=epoch, step_offset=step, optimizer_state=optimizer_state)
+    recorder = RunRecorder(run_dir, stage.name, index, stage.patience or cfg.optim.patience,
+                           model_cfg, preprocessing, stage_state)
+    trainer = _trainer(cfg, max_epochs, [recorder], progress)
+    trainer.fit(module, train_loader, val_loader)
+    epochs_run = trainer.current_epoch
+    samples = epochs_run * len(train_loader.dataset)
+    return samples, epoch + epochs_run, step + trainer.global_step
+
+
+def _finish(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, run_dir: Path,
+            model_cfg: dict, epochs: int, seconds: float, samples: int) -> None:
+    _restore_best(model, run_dir)
+    test = {}
+    if len(prepared.splits.get("test", [])):
+        test = evaluate_loss(model, prepared, "test", uses_labels=bool(cfg.data.task))
+    from trainer.callbacks import read_metrics
+
+    rows = read_metrics(run_dir / METRICS_CSV)
+    vals = [float(r["val/total"]) for r in rows if r.get("val/total") not in (None, "")]
+    summary = {"status": "finished", "model": model_cfg["model"]["name"], "epochs": epochs,
+               "best_val_total": min(vals) if vals else None, "test": test,
+               "seconds": round(seconds, 2), "samples_per_s": round(samples / seconds, 1) if seconds else None,
+               "n_train": int(len(prepared.splits["train"])), "n_val": int(len(prepared.splits["val"])),
+               "n_test": int(len(prepared.splits.get("test", []))),
+               "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    write_json_atomic(run_dir / "metrics.json", summary)
+    write_json_atomic(run_dir / "status.json", {"status": "finished"})
+
+
+@torch.no_grad()
+def evaluate_loss(model: torch.nn.Module, prepared: PreparedData, split: str, uses_labels: bool) -> dict:
+    """Mean of every loss term over a split (scaled units), in eval mode."""
+    if not hasattr(model, "loss"):
+        return {}
+    model.eval()
+    module = LatentModule(model, 1e-3, 0.0, uses_labels)
+    totals: dict[str, float] = {}
+    n = 0
+    for batch in prepared.loader(split, labels=uses_labels):
+        terms = module._loss(batch)
+        b = len(batch["x"])
+        for k, v in terms.items():
+            totals[k] = totals.get(k, 0.0) + float(v) * b
+        n += b
+    return {k: v / n for k, v in totals.items()} if n else {}
+
+
+def fit_closed_form(model: torch.nn.Module, prepared: PreparedData, run_dir: Path,
+                    model_cfg: dict, preprocessing: dict) -> None:
+    """Models without trainable parameters (PCA) fit once on the training split."""
+    import numpy as np
+
+    def stack(split: str) -> np.ndarray:
+        ds = prepared.dataset(split)
+        return np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
+
+    model.fit(stack("train"))
+    val = stack("val")
+    mse = float(np.mean((model.reconstruct(val) - val) ** 2))
+    append_metrics_row(run_dir / METRICS_CSV, {"epoch": 0, "stage": "fit", "step": 0, "val/recon_mse": mse})
+    write_checkpoint_files(run_dir, model.state_dict(), model_cfg, preprocessing)
+
+
+def resume(run_dir: Path, progress: bool = True) -> Path:
+    run_dir = Path(run_dir)
+    config_file = run_dir / "config.yaml"
+    if not config_file.exists():
+        raise ConfigError(f"{run_dir}: not a run folder (no config.yaml)")
+    status = run_dir / "metrics.json"
+    if status.exists() and json.loads(status.read_text()).get("status") == "finished":
+        print(f"{run_dir}: already finished")
+        return run_dir
+    cfg = validate_config(yaml.safe_load(config_file.read_text()), str(config_file))
+    return train(cfg, run_dir.parent, progress, run_dir=run_dir)
