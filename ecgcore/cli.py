@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.set_defaults(func=cmd_app)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")
-    pb.add_argument("what", choices=["delineation", "preprocess"])
+    pb.add_argument("what", choices=["delineation", "preprocess", "reconstruction", "train"])
     pb.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     pb.set_defaults(func=cmd_bench)
     return p

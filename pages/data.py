@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ecgcore.io.folder import Source, open_source
-from ecgcore.io.ptbxl import is_ptbxl_root
 from ecgcore.io.record import RecordError
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
@@ -39,10 +38,8 @@ INTERVALS: tuple[tuple[str, str, str], ...] = (
 
 @st.cache_resource(show_spinner="Opening the dataset…")
 def load_source(path: str) -> Source:
-    """The dataset at ``path``; PTB-XL at 500 Hz when its folder has those records, else 100 Hz."""
-    root = Path(path)
-    rate = 500 if not is_ptbxl_root(root) or (root / "records500").is_dir() else 100
-    return open_source(root, rate=rate)
+    """The dataset at ``path`` (a PTB-XL root opens at 500 Hz when it has those records)."""
+    return open_source(Path(path))
 
 
 @st.cache_data(show_spinner="Analysing the record…", max_entries=64)

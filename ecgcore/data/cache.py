@@ -39,7 +39,7 @@ from ecgcore.signal.pipeline import PipelineConfig, process_record
 from ecgcore.signal.sequences import beat_sequence
 
 FIDUCIAL_KEYS = ("r", "qrs_on", "qrs_off", "p_on", "p_off", "t_peak", "t_off")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,13 @@ def _process_one(record_id: str) -> dict:
     arrays = {"median": res.median, "fiducials": fid}
     if options.sequences:
         seq, mask = beat_sequence(res.signal, res.anchors, res.fs, config.beat_window, config.max_beats)
-        arrays.update(sequence=seq, sequence_mask=mask)
+        arrays.update(sequences=seq, sequence_mask=mask)
     if options.signals:
         n = int(round(options.signal_seconds * res.fs))
         sig = np.zeros((res.signal.shape[0], n), dtype=np.float32)
         m = min(n, res.signal.shape[1])
         sig[:, :m] = np.nan_to_num(res.signal[:, :m])
-        arrays["signal"] = sig
+        arrays["signals"] = sig
     info = {
         "record_id": record_id, "status": "ok", "reason": "",
         "n_beats": int(res.quality.keep.size), "n_kept": res.quality.n_kept,
@@ -242,11 +242,10 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
             for name in z.files:
                 if name == "info":
                     continue
-                target = {"sequence": "sequences"}.get(name, name)
-                if target not in arrays:
-                    arrays[target] = open_memmap(out / f"{target}.npy.tmp", mode="w+",
-                                                 dtype=z[name].dtype, shape=(len(ok_ids),) + z[name].shape)
-                arrays[target][row] = z[name]
+                if name not in arrays:
+                    arrays[name] = open_memmap(out / f"{name}.npy.tmp", mode="w+",
+                                               dtype=z[name].dtype, shape=(len(ok_ids),) + z[name].shape)
+                arrays[name][row] = z[name]
         info = infos[rid]
         rows.append({"record_id": rid, **info["features"],
                      "missing_leads": ",".join(info.get("missing_leads", []))})

@@ -22,11 +22,12 @@ class BeatWindow:
     anchor: Literal["r", "qrs_onset"] = "r"
 
     def n_samples(self, fs: float) -> int:
-        return int(round(self.before_ms * fs / 1000.0)) + int(round(self.after_ms * fs / 1000.0))
+        return int(round((self.before_ms + self.after_ms) * fs / 1000.0))
 
     def offsets(self, fs: float) -> tuple[int, int]:
-        """Samples before and after the anchor."""
-        return int(round(self.before_ms * fs / 1000.0)), int(round(self.after_ms * fs / 1000.0))
+        """Samples before and after the anchor; they add up to ``n_samples(fs)``."""
+        before = int(round(self.before_ms * fs / 1000.0))
+        return before, self.n_samples(fs) - before
 
 
 #: ±400 ms around R, as in 001_b5d5f7f7ff326883.txt §2.2 (800 ms beats).

@@ -116,7 +116,8 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     kept_r = wide_anchors[quality.keep]
     analysis_median = median_beat(wide[quality.keep])
     try:
-        afid = ecg_delineate(analysis_median, fs, before, method=config.delineation)
+        afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
+                             rr_ms=float(np.median(rr)) if rr.size else None)
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
 

@@ -1,0 +1,94 @@
+"""`ecgwb bench reconstruction`: reconstruction fidelity of the AE family against PCA.
+
+Patient-grouped 5-fold cross-validation on the 500 Hz PTB-XL records: for each fold,
+each model and each latent size, train from the shipped config on the other folds (with
+their own validation split for early stopping), reconstruct the held-out fold's median
+beats and measure the error in µV — overall, per P, QRS, ST and T region — and the mean
+per-lead Pearson correlation. Prints mean ± SD over folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+MODELS = ("pca", "ae", "sae", "vae", "beta_vae", "annealed_beta_vae")
+
+
+def _default_data() -> Path:
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ptbxl500"
+
+
+@torch.no_grad()
+def held_out_metrics(run: Path, cache_path: Path) -> dict:
+    """Reconstruction metrics (µV) of a run's test split."""
+    from ecgcore.checkpoint import load_model
+    from ecgcore.data.store import ECGCache
+    from ecgcore.evaluate.reconstruction import reconstruction_metrics
+
+    model, prep = load_model(run)
+    cache = ECGCache(cache_path)
+    ids = cache.records["record_id"].astype(str).tolist()
+    row_of = {r: i for i, r in enumerate(ids)}
+    rows = np.array(sorted(row_of[r] for r in json.loads((run / "split.json").read_text())["test"]))
+    x = np.nan_to_num(np.asarray(cache.median[rows], dtype=np.float32))
+    scale = prep["scaler"]["scale_uv"]
+    x_hat = np.asarray(model.reconstruct(torch.from_numpy(x / scale))) * scale
+    return reconstruction_metrics(x, x_hat, np.asarray(cache.fiducials[rows]), cache.fs, cache.leads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ecgwb bench reconstruction", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=_default_data(), help="PTB-XL root (500 Hz records)")
+    ap.add_argument("--runs", type=Path, default=Path("runs/bench-reconstruction"))
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--latents", nargs="+", type=int, default=[10, 30])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--max-epochs", type=int, default=80)
+    ap.add_argument("--patience", type=int, default=20)
+    ap.add_argument("--out", type=Path, help="also write the per-fold results as CSV")
+    args = ap.parse_args(argv)
+
+    from trainer.config import load_config
+    from trainer.run import train
+
+    configs = Path(__file__).resolve().parents[2] / "trainer" / "configs"
+    rows = []
+    t0 = time.perf_counter()
+    for fold in range(args.folds):
+        for latent in args.latents:
+            for name in args.models:
+                cfg = load_config(configs / f"{name}.yaml", [
+                    f"data.path={args.data.resolve()}", f"data.cv_folds={args.folds}", f"data.fold={fold}",
+                    f"model.latent_dim={latent}", f"optim.max_epochs={args.max_epochs}",
+                    f"optim.patience={args.patience}", f"name={name}-L{latent}-fold{fold}"])
+                run = train(cfg, args.runs, progress=False)
+                cache = next((args.runs / ".cache").glob(f"{args.data.resolve().name}_r400_500Hz"))
+                m = held_out_metrics(run, cache)
+                epochs = json.loads((run / "metrics.json").read_text())["epochs"]
+                rows.append({"model": name, "latent": latent, "fold": fold, "epochs": epochs,
+                             "mae_uv": m["mae"], "mse_uv2": m["mse"], "corr": m["correlation"],
+                             **{f"mae_{w}_uv": v for w, v in m["mae_per_wave"].items()}})
+                print(f"fold {fold} L={latent:<3} {name:<18} MAE {m['mae']:6.1f} µV  r {m['correlation']:.3f}"
+                      f"  ({epochs} epochs, {time.perf_counter() - t0:.0f} s)", flush=True)
+    df = pd.DataFrame(rows)
+    if args.out:
+        df.to_csv(args.out, index=False)
+    cols = ["mae_uv", "mae_P_uv", "mae_QRS_uv", "mae_ST_uv", "mae_T_uv", "corr", "mse_uv2"]
+    cols = [c for c in cols if c in df.columns]
+    agg = df.groupby(["latent", "model"], sort=False)[cols].agg(["mean", "std"])
+    print(f"\n{args.folds}-fold patient-grouped CV, held-out median beats, µV (mean ± SD over folds)\n")
+    header = "| L | model | " + " | ".join(cols) + " |"
+    print(header)
+    print("|" + "---|" * (len(cols) + 2))
+    for (latent, model), r in agg.iterrows():
+        cells = [f"{r[(c, 'mean')]:.3f} ± {r[(c, 'std')]:.3f}" if c == "corr"
+                 else f"{r[(c, 'mean')]:.1f} ± {r[(c, 'std')]:.1f}" for c in cols]
+        print(f"| {latent} | {model} | " + " | ".join(cells) + " |")
+    return 0

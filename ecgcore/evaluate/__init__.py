@@ -1,0 +1,77 @@
+"""Evaluation: reconstruction fidelity, downstream prediction, clustering, statistics, tables.
+
+Pure functions over numpy arrays and pandas tables; nothing here draws or imports Streamlit.
+Names are importable from the package (``from ecgcore.evaluate import delong_auc``); each
+module loads on first use, and LightGBM only when a LightGBM model is fitted.
+
+- ``regions``:        P / QRS / ST / T / other masks from fiducials
+- ``reconstruction``: MSE, MAE, Pearson r overall, per lead, per wave, per record
+- ``stats``:          DeLong AUROC and paired test, stratified bootstrap, macro AUROC / F1, R²
+- ``downstream``:     out-of-fold prediction from embeddings / features / both, baselines,
+                      label-fraction curves
+- ``clustering``:     DBI, silhouette, CHI for labels and k-means, with a PCA reference
+- ``report``:         the side-by-side comparison table (CSV / Markdown)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "regions": ("REGIONS", "fiducial_array", "region_bounds", "region_masks"),
+    "reconstruction": ("reconstruction_metrics", "pearson_per_lead"),
+    "stats": ("AUCResult", "BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci", "delong_auc",
+              "delong_test", "fast_delong", "macro_auroc", "macro_f1", "prevalence_threshold",
+              "r2_ci", "r2_score", "stratified_bootstrap_indices", "youden_threshold"),
+    "downstream": ("DownstreamResult", "build_inputs", "classical_feature_columns",
+                   "evaluate_downstream", "label_fraction_curve", "make_model", "oof_predict",
+                   "pca_embedding", "sex_age_matrix"),
+    "clustering": ("cluster_scores", "clustering_report", "kmeans_labels"),
+    "report": ("comparison_table", "format_table", "to_csv", "to_markdown"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = [
+    "REGIONS",
+    "AUCResult",
+    "BootstrapCI",
+    "DownstreamResult",
+    "bootstrap_ci",
+    "bootstrap_mean_ci",
+    "build_inputs",
+    "classical_feature_columns",
+    "cluster_scores",
+    "clustering_report",
+    "comparison_table",
+    "delong_auc",
+    "delong_test",
+    "evaluate_downstream",
+    "fast_delong",
+    "fiducial_array",
+    "format_table",
+    "kmeans_labels",
+    "label_fraction_curve",
+    "macro_auroc",
+    "macro_f1",
+    "make_model",
+    "oof_predict",
+    "pca_embedding",
+    "pearson_per_lead",
+    "prevalence_threshold",
+    "r2_ci",
+    "r2_score",
+    "reconstruction_metrics",
+    "region_bounds",
+    "region_masks",
+    "sex_age_matrix",
+    "stratified_bootstrap_indices",
+    "to_csv",
+    "to_markdown",
+    "youden_threshold",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,415 @@
+"""Global delineation of a multi-lead median beat: P, QRS and T boundaries.
+
+Global means taken across all leads, as IEC 60601-2-25 defines the global measurements:
+the earliest onset and the latest offset seen in any lead. The ``"spatial"`` method works
+on lead-combined curves, so that no single lead decides and a flat or noisy lead cannot
+move a boundary on its own:
+
+- **QRS onset/offset** — the spatial velocity (norm over leads of the time derivative)
+  rises above / falls back to the isoelectric level next to the QRS plus a small margin.
+- **T peak/offset** — the dominant direction of the ST-T segment (first principal
+  component of the baseline-corrected leads) gives the T peak; each lead with a large
+  T wave then gets its T end by the area method of Zhang et al. (2006), the point that
+  maximises the area between the signal and the horizontal line through that point over
+  a trailing window; the global offset is a high percentile of those ends (the latest
+  lead, robust to one lead's noise).
+- **P onset/offset** — the spatial velocity of the low-passed leads in the diastolic
+  segment between the previous T wave and the QRS. The P wave is accepted only when its
+  bump stands clearly above the activity of the rest of that segment: an isolated wave,
+  as a sinus P is; atrial fibrillation (averaged away in a median beat), flutter
+  (continuous activity) and junctional rhythms return no P.
+
+Search windows are physiological: the T peak and the T end lie within Bazett-like √RR
+bounds after QRS onset, and before the next beat's QRS or P wave when these show in the
+window (the next P is found by its likeness to this beat's P). Beats sampled below 500 Hz
+are interpolated to it first, so that the constants mean the same at every rate. Indices
+are samples into the median beat; see :class:`ecgcore.signal.fiducials.Fiducials`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal as sps
+from scipy.ndimage import uniform_filter1d
+
+from ecgcore.signal.fiducials import Fiducials
+
+# Low-pass cut-offs (Hz) of the curves each wave is delineated on.
+QRS_LOWPASS_HZ = 30.0
+T_LOWPASS_HZ = 25.0
+P_LOWPASS_HZ = 20.0
+#: The P search ends this long before QRS onset (the PR segment is never shorter).
+P_QRS_GAP_MS = 20.0
+#: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity.
+QRS_MARGIN_UV_PER_MS = 1.5
+#: Fractions of the P bump's velocity above the segment floor that bound the P wave.
+P_EDGE_ON_FRACTION = 0.1
+P_EDGE_OFF_FRACTION = 0.1
+#: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity.
+P_MIN_ISOLATION = 2.0
+#: Leads whose T amplitude reaches this fraction of the largest take part in the T offset.
+T_LEAD_FRACTION = 0.3
+#: Percentile of the per-lead T ends taken as the global offset.
+T_END_PERCENTILE = 90.0
+#: Trailing window of the area method (Zhang et al. 2006 use ~ 128 ms).
+T_AREA_WINDOW_MS = 128.0
+#: Bazett-like bounds (in s per √s of RR) after QRS onset: T peak before, T end before.
+T_PEAK_MAX_K = 0.5
+T_END_MAX_K = 0.7
+
+#: Beats sampled slower than this are interpolated up to it before delineation.
+MIN_INTERNAL_FS = 500.0
+
+KNOWN_METHODS = ("spatial",)
+
+
+@dataclass(frozen=True)
+class _Beat:
+    """The usable leads of a median beat and the timing facts the steps share."""
+
+    x: np.ndarray  # [leads, W] float64; finite, non-flat leads only
+    fs: float
+    r: int
+    rr: int | None  # RR interval in samples, when known
+    # Low-passed copies of x by cut-off, shared by the steps (and by replace()d copies).
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def lowpass(self, cutoff_hz: float) -> np.ndarray:
+        if cutoff_hz not in self.cache:
+            self.cache[cutoff_hz] = _lowpass(self.x, self.fs, cutoff_hz)
+        return self.cache[cutoff_hz]
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[1])
+
+    def ms(self, value_ms: float) -> int:
+        return round(value_ms * self.fs / 1000.0)
+
+    def clip(self, i: float) -> int:
+        return int(min(max(int(i), 0), self.n))
+
+
+@lru_cache(maxsize=64)
+def _sos(fs: float, low_hz: float | None, high_hz: float | None, order: int = 2) -> np.ndarray:
+    """Butterworth second-order sections: low-pass, high-pass or band-pass (cached design)."""
+    nyq = fs / 2.0
+    if low_hz and high_hz:
+        return sps.butter(order, [low_hz / nyq, high_hz / nyq], btype="bandpass", output="sos")
+    if high_hz:
+        return sps.butter(order, high_hz / nyq, btype="lowpass", output="sos")
+    return sps.butter(order, low_hz / nyq, btype="highpass", output="sos")
+
+
+def _filtfilt(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    return sps.sosfiltfilt(sos, x, axis=-1, padlen=min(x.shape[-1] - 1, 30))
+
+
+def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass (no shift of the boundaries)."""
+    return _filtfilt(x, _sos(float(fs), None, min(cutoff_hz, 0.45 * fs)))
+
+
+def _norm_derivative(xf: np.ndarray, fs: float) -> np.ndarray:
+    """Spatial velocity: norm over leads of the time derivative (µV/ms)."""
+    d = np.gradient(xf, axis=-1) * (fs / 1000.0)
+    return np.sqrt((d**2).sum(axis=0))
+
+
+def _last_below(v: np.ndarray, thr: float, lo: int, hi: int) -> int | None:
+    """Last index in ``[lo, hi)`` where ``v < thr``, or None."""
+    idx = np.flatnonzero(v[lo:hi] < thr)
+    return lo + int(idx[-1]) if idx.size else None
+
+
+def _first_below(v: np.ndarray, thr: float, lo: int, hi: int) -> int | None:
+    """First index in ``[lo, hi)`` where ``v < thr``, or None."""
+    idx = np.flatnonzero(v[lo:hi] < thr)
+    return lo + int(idx[0]) if idx.size else None
+
+
+# --------------------------------------------------------------------------------- QRS
+
+
+def _qrs(beat: _Beat) -> tuple[int, int, int | None]:
+    """QRS onset, offset and the onset of a following QRS inside the window (or None)."""
+    sv = _norm_derivative(beat.lowpass(QRS_LOWPASS_HZ), beat.fs)
+    r = beat.r
+    lo, hi = beat.clip(r - beat.ms(80)), beat.clip(r + beat.ms(80) + 1)
+    peak_i = lo + int(np.argmax(sv[lo:hi]))
+    # Isoelectric level on each side: the quiet part of the PR segment / of the ST-T.
+    pre = sv[beat.clip(r - beat.ms(200)) : beat.clip(r - beat.ms(20))]
+    post = sv[beat.clip(r + beat.ms(40)) : beat.clip(r + beat.ms(250))]
+    base_on = float(np.percentile(pre, 10)) if pre.size else 0.0
+    base_off = float(np.percentile(post, 10)) if post.size else 0.0
+    if sv[peak_i] < 3.0 * max(base_on, base_off, QRS_MARGIN_UV_PER_MS):
+        raise ValueError(
+            "no QRS complex near r: the beat has no activity standing above its baseline"
+        )
+    # Walk outwards from the first and last strong samples near R (the velocity of one
+    # lead vanishes at the R apex, so walking from the single largest sample can stop there).
+    core = lo + np.flatnonzero(sv[lo:hi] >= 0.3 * sv[peak_i])
+    search_lo, search_hi = beat.clip(r - beat.ms(200)), beat.clip(r + beat.ms(250))
+    on = _last_below(sv, base_on + QRS_MARGIN_UV_PER_MS, search_lo, int(core[0]) + 1)
+    off = _first_below(sv, base_off + QRS_MARGIN_UV_PER_MS, int(core[-1]), search_hi)
+    on = search_lo if on is None else on
+    off = search_hi - 1 if off is None else off
+    return on, off, _next_qrs(beat, off)
+
+
+def _next_qrs(beat: _Beat, qrs_off: int) -> int | None:
+    """Start of the next beat's QRS when it falls inside the window (fast or irregular rates).
+
+    Looked for in the 10–40 Hz band, where a QRS is strong and a T wave is not: activity
+    (averaged over 40 ms) above 15 % of this QRS's for at least 20 ms (a QRS lasts, a spike
+    or notch does not), at least 200 ms after this QRS and, when the RR interval is known,
+    not before half of it. The next QRS of a median beat in atrial fibrillation is smeared
+    over the RR spread, hence the low level.
+    """
+    if beat.fs < 90:  # no usable 10–40 Hz band
+        return None
+    hf = _filtfilt(beat.x, _sos(beat.fs, 10.0, min(40.0, 0.45 * beat.fs)))
+    e = uniform_filter1d(np.sqrt((hf**2).sum(axis=0)), max(beat.ms(40), 1))
+    start = beat.clip(qrs_off + beat.ms(200))
+    if beat.rr is not None:
+        start = max(start, beat.clip(beat.r + beat.rr // 2))
+    run = max(beat.ms(20), 1)
+    if beat.n - start < run:
+        return None
+    main = e[beat.clip(beat.r - beat.ms(80)) : beat.clip(beat.r + beat.ms(80))].max()
+    active = (e[start:] > 0.15 * main).astype(np.int64)
+    # Runs of `run` active samples in a row: their first sample is the QRS start.
+    full = np.flatnonzero(np.convolve(active, np.ones(run, dtype=np.int64), "valid") == run)
+    return start + int(full[0]) if full.size else None
+
+
+# ----------------------------------------------------------------------------------- T
+
+
+def _area_ends(
+    x: np.ndarray, peaks: np.ndarray, signs: np.ndarray, stop: int, w: int, span: int, gap: int
+) -> np.ndarray:
+    """Zhang's T end per lead: argmax of sign·Σ_{t-w<s≤t}(x[s] − x[t]) over t after each peak."""
+    ends = np.full(x.shape[0], -1, dtype=np.int64)
+    csum = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    for lead, (tp, sign) in enumerate(zip(peaks, signs)):
+        cand = np.arange(tp + gap, min(stop, tp + span))
+        if cand.size == 0:
+            continue
+        lo = np.maximum(cand - w, 0)
+        area = (csum[lead, cand + 1] - csum[lead, lo + 1]) - (cand - lo) * x[lead, cand]
+        ends[lead] = cand[int(np.argmax(sign * area))]
+    return ends
+
+
+def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
+            ) -> tuple[int | None, int | None]:
+    """T peak and global T offset; (None, None) when no T wave can be found."""
+    x = beat.lowpass(T_LOWPASS_HZ)
+    pr_segment = slice(beat.clip(qrs_on - beat.ms(20)), max(beat.clip(qrs_on - beat.ms(4)), 1))
+    xb = x - np.median(x[:, pr_segment], axis=1)[:, None]  # relative to the PR level
+    start = beat.clip(qrs_off + beat.ms(40))
+    # Bazett-like bounds: the T peak and the QT scale with √RR (RR of 1 s when unknown).
+    sqrt_rr = np.sqrt(beat.rr / beat.fs) if beat.rr is not None else 1.0
+    peak_stop = beat.clip(qrs_on + beat.ms(1000 * T_PEAK_MAX_K * sqrt_rr))
+    end_stop = beat.clip(qrs_on + beat.ms(1000 * T_END_MAX_K * sqrt_rr))
+    if stop is not None:
+        end_stop = min(end_stop, stop)
+        peak_stop = min(peak_stop, end_stop)
+    if end_stop - start < beat.ms(120) or peak_stop - start < beat.ms(40):
+        return None, None
+    # Dominant direction of the ST-T segment: its time course has one sign per wave.
+    u, _, _ = np.linalg.svd(xb[:, start:end_stop], full_matrices=False)
+    pc = u[:, 0] @ xb
+    # T peak: the largest interior extremum (a maximum at the edge of the search is drift).
+    mag = np.abs(pc[start:peak_stop])
+    peaks, _ = sps.find_peaks(mag)
+    t_peak = start + int(peaks[np.argmax(mag[peaks])] if peaks.size else np.argmax(mag))
+    # Each lead's own T peak near the global one, its amplitude and polarity.
+    a, b = max(start, t_peak - beat.ms(80)), min(peak_stop, t_peak + beat.ms(80) + 1)
+    seg = xb[:, a:b]
+    rel = np.argmax(np.abs(seg), axis=1)
+    vals = seg[np.arange(seg.shape[0]), rel]
+    amp = np.abs(vals)
+    if amp.max() < 10.0:  # µV: no T wave to speak of
+        return t_peak, None
+    strong = np.flatnonzero(amp >= T_LEAD_FRACTION * amp.max())
+    ends = _area_ends(
+        x[strong], a + rel[strong], np.sign(vals[strong]), end_stop,
+        w=max(beat.ms(T_AREA_WINDOW_MS), 2), span=beat.ms(250), gap=max(beat.ms(20), 1),
+    )
+    ends = ends[ends >= 0]
+    if ends.size == 0:
+        return t_peak, None
+    return t_peak, round(float(np.percentile(ends, T_END_PERCENTILE)))
+
+
+# ----------------------------------------------------------------------------------- P
+
+
+def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | None, int | None]:
+    """P onset and offset in the segment before the QRS; (None, None) when no P wave."""
+    lo = beat.clip(qrs_on - beat.ms(400))
+    if prev_t_off is not None:
+        lo = max(lo, beat.clip(prev_t_off + beat.ms(40)))
+    hi = beat.clip(qrs_on - beat.ms(P_QRS_GAP_MS))
+    win = max(beat.ms(100), 3)
+    if hi - lo < win + beat.ms(40):
+        return None, None
+    s = _norm_derivative(beat.lowpass(P_LOWPASS_HZ), beat.fs)[lo:hi]
+    # The P wave is where the velocity, averaged over a P-wave length, is largest.
+    centre = int(np.argmax(uniform_filter1d(s, win, mode="nearest")))
+    floor = float(np.percentile(s, 10))
+    a, b = max(0, centre - win // 2), min(s.size, centre + win // 2 + 1)
+    peak = a + int(np.argmax(s[a:b]))
+    height = s[peak] - floor
+    if height <= 0:
+        return None, None
+    strong = a + np.flatnonzero(s[a:b] >= floor + 0.5 * height)
+
+    def edges(fraction: float) -> tuple[int, int]:
+        thr = floor + fraction * height
+        on = _last_below(s, thr, 0, int(strong[0]) + 1)
+        off = _first_below(s, thr, int(strong[-1]), s.size)
+        return (0 if on is None else on), (s.size - 1 if off is None else off)
+
+    # Isolation: a P wave stands above the activity of the rest of the segment.
+    core_on, core_off = edges(0.1)
+    margin = beat.ms(10)
+    rest = np.concatenate([s[: max(0, core_on - margin)], s[core_off + margin + 1 :]])
+    if rest.size < 3 or core_off - core_on < beat.ms(30):
+        return None, None
+    if s[core_on : core_off + 1].mean() < P_MIN_ISOLATION * np.percentile(rest, 90):
+        return None, None
+    on, off = edges(P_EDGE_ON_FRACTION)[0], edges(P_EDGE_OFF_FRACTION)[1]
+    return lo + on, lo + off
+
+
+# ------------------------------------------------------------------------------ driver
+
+
+def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None) -> _Beat:
+    x = np.asarray(median, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise ValueError(f"median beat must be [leads, samples], got shape {x.shape}")
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"sampling rate must be a positive number, got {fs}")
+    x = x[np.isfinite(x).all(axis=1)]
+    if x.shape[0]:
+        x = x[np.ptp(x, axis=1) > 1.0]  # a lead spanning ≤ 1 µV is flat
+    if x.shape[0] == 0:
+        raise ValueError("no usable lead: every lead of the median beat is flat or has NaN")
+    r, n = int(r), x.shape[1]
+    need_before, need_after = round(0.25 * fs), round(0.35 * fs)
+    if not (need_before <= r <= n - need_after):
+        raise ValueError(
+            f"window too short: R at sample {r} of {n}; delineation needs at least 250 ms "
+            f"before R ({need_before} samples) and 350 ms after ({need_after}) at {fs:g} Hz"
+        )
+    rr = None
+    if rr_ms is not None:
+        if not (np.isfinite(rr_ms) and 200.0 <= rr_ms <= 3000.0):
+            raise ValueError(f"rr_ms must be a plausible RR interval (200–3000 ms), got {rr_ms}")
+        rr = round(rr_ms * fs / 1000.0)
+    return _Beat(x=x, fs=float(fs), r=r, rr=rr)
+
+
+def _next_p(beat: _Beat, p_on: int, p_off: int, start: int) -> int | None:
+    """Onset of the next beat's P wave after ``start``, found by its likeness to this P wave.
+
+    The next P wave has this beat's P morphology in every lead, so the multi-lead P template
+    is slid over the rest of the window; a match needs a correlation of at least 0.8 and an
+    amplitude within a factor of two (a T wave rarely matches a P wave in all leads at once).
+    """
+    x = beat.lowpass(P_LOWPASS_HZ)
+    tmpl = x[:, p_on : p_off + 1]
+    tmpl = tmpl - tmpl.mean(axis=1, keepdims=True)
+    m = tmpl.shape[1]
+    norm_t = np.sqrt((tmpl**2).sum())
+    if start + m > beat.n or norm_t == 0:
+        return None
+    win = np.lib.stride_tricks.sliding_window_view(x[:, start:], m, axis=1)  # [L, K, m]
+    win = win - win.mean(axis=2, keepdims=True)
+    norm_w = np.sqrt((win**2).sum(axis=(0, 2)))
+    corr = np.einsum("lkm,lm->k", win, tmpl) / np.maximum(norm_w * norm_t, 1e-12)
+    ratio = norm_w / norm_t
+    ok = np.flatnonzero((corr >= 0.8) & (ratio > 0.5) & (ratio < 2.0))
+    return start + int(ok[np.argmax(corr[ok])]) if ok.size else None
+
+
+def _delineate_spatial(beat: _Beat) -> Fiducials:
+    qrs_on, qrs_off, next_qrs = _qrs(beat)
+    stop = None if next_qrs is None else next_qrs - beat.ms(20)
+    if beat.rr is None and next_qrs is not None:  # the next QRS in the window gives the RR
+        beat = replace(beat, rr=next_qrs - qrs_on)
+    t_peak, t_off = _t_wave(beat, qrs_on, qrs_off, stop=stop)
+    prev_t_off = t_off - beat.rr if (t_off is not None and beat.rr is not None) else None
+    p_on, p_off = _p_wave(beat, qrs_on, prev_t_off)
+    if p_on is not None:
+        # The T search must end before the next beat's P wave: where the RR interval puts
+        # it, or where this beat's P morphology appears again (which also gives the RR).
+        next_p = _next_p(beat, p_on, p_off, beat.clip(qrs_off + beat.ms(250)))
+        if beat.rr is not None:
+            next_p = p_on + beat.rr if next_p is None else min(next_p, p_on + beat.rr)
+        elif next_p is not None:
+            beat = replace(beat, rr=next_p - p_on)
+        if next_p is not None and (t_off is None or t_off >= next_p or beat.rr is not None):
+            stop = next_p if stop is None else min(stop, next_p)
+            t_peak, t_off = _t_wave(beat, qrs_on, qrs_off, stop=stop)
+    return Fiducials(
+        fs=beat.fs, r=beat.r, qrs_on=qrs_on, qrs_off=qrs_off,
+        p_on=p_on, p_off=p_off, t_peak=t_peak, t_off=t_off,
+    )
+
+
+_METHODS = {"spatial": _delineate_spatial}
+
+
+def ecg_delineate(
+    median: np.ndarray, fs: float, r: int, method: str = "spatial", rr_ms: float | None = None
+) -> Fiducials:
+    """Global fiducial points of a median beat.
+
+    Args:
+        median: ``[leads, W]`` median beat in µV (cleaned; NaN or flat leads are ignored).
+        fs: sampling rate in Hz (any rate; 100 Hz works with coarser resolution).
+        r: sample index of the R peak in ``median``.
+        method: delineation algorithm; one of :data:`KNOWN_METHODS`.
+        rr_ms: the record's median RR interval; when given it bounds the T-wave search
+            (Bazett-like √RR limits) and the P search (after the previous T wave).
+
+    Returns:
+        :class:`Fiducials` with ``p_on``/``p_off`` None when no P wave is found and
+        ``t_off`` None when the T end cannot be found.
+
+    Raises:
+        ValueError: unknown method, no usable lead, a window too short around ``r``, or
+        no QRS complex near ``r``.
+    """
+    if method not in _METHODS:
+        raise ValueError(
+            f"unknown delineation method {method!r}; known methods: {list(KNOWN_METHODS)}"
+        )
+    beat = _validate(median, fs, r, rr_ms)
+    factor = int(np.ceil(MIN_INTERNAL_FS / beat.fs))
+    if factor <= 1:
+        return _METHODS[method](beat)
+    # Low rates (PTB-XL's 100 Hz): delineate an exactly interpolated copy, so that slopes and
+    # thresholds mean the same at every rate, then map the points back.
+    up = sps.resample_poly(beat.x, factor, 1, axis=-1)
+    fine = _METHODS[method](_Beat(x=up, fs=beat.fs * factor, r=beat.r * factor,
+                                  rr=None if beat.rr is None else beat.rr * factor))
+
+    def back(i: int | None) -> int | None:
+        return None if i is None else int(min(max(round(i / factor), 0), beat.n - 1))
+
+    return Fiducials(
+        fs=beat.fs, r=beat.r, qrs_on=back(fine.qrs_on), qrs_off=back(fine.qrs_off),
+        p_on=back(fine.p_on), p_off=back(fine.p_off),
+        t_peak=back(fine.t_peak), t_off=back(fine.t_off),
+    )
