@@ -175,7 +175,8 @@ def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:
     from ecgcore.models import create_model
 
     m = dict(cfg.model)
-    defaults = create_model(m["name"]).config  # cheap at default size; only read here
+    # built at the default input size (cheap), with the user's choices (e.g. input_array)
+    defaults = create_model(**{k: v for k, v in m.items() if k != "input_shape"}).config
     fields = type(defaults).model_fields
     array = getattr(defaults, "input_array", "median")
     if "input_shape" not in m:
@@ -185,6 +186,8 @@ def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:
     if schedule is not None and "schedule" not in m and hasattr(schedule, "length"):
         # β schedules span the whole training unless the config says otherwise
         m["schedule"] = {**schedule.model_dump(mode="json"), "length": total_epochs(cfg)}
+    if "fs" in fields:
+        m.setdefault("fs", cfg.data.fs)  # patch length in samples follows the rate
     if cfg.data.extra and "n_extra" in fields:
         m.setdefault("n_extra", len(cfg.data.extra))
     if cfg.data.task and "n_outputs" in fields:

@@ -154,6 +154,9 @@ def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData
         patience = stage.patience or cfg.optim.patience
         if mid and (done >= limit or state.get("wait", 0) >= patience):
             continue  # the crash came after this stage had ended
+        if stage.uses_labels and not cfg.data.task:
+            print(f"skipping stage {stage.name!r}: it needs labels and data.task is empty")
+            continue
         if index > 0 and not mid:
             _restore_best(model, run_dir)  # each stage starts from the previous stage's best
         n, epoch, step = _fit_stage(cfg, model, prepared, stage, index, limit - done, epoch, step,

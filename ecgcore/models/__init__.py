@@ -11,6 +11,7 @@ inverse), so nothing here depends on units.
 
 from __future__ import annotations
 
+from . import cnn_baseline, ecg_jepa, ecg_sl, lead_mae, st_mem, triplet, vq_vae  # noqa: F401  (register)
 from . import zoo as _zoo  # noqa: F401  (registers the built-in models)
 from .backbones import BackboneConfig, FactorECGConfig, Kors000Config, SmallConfig, list_backbones
 from .configs import (

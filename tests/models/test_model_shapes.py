@@ -22,8 +22,19 @@ def _ready(name, shape, **overrides):
     return m.eval()
 
 
+def _median_autoencoders() -> list[str]:
+    """Registered models that eat one median beat and decode it (the AE protocol in full);
+    the sequence and whole-signal families are covered by their own test files."""
+    names = []
+    for name in list_models():
+        m = create_model(name)
+        if getattr(m.config, "input_array", "median") == "median" and name != "triplet_finetune":
+            names.append(name)
+    return names
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", _median_autoencoders())
 def test_every_model_round_trips(name, shape):
     m = _ready(name, shape)
     assert isinstance(m, LatentModel)

@@ -1,0 +1,243 @@
+"""Modally reduced lead embeddings (seed 003, Ibtehaz & Mortazavi): a 1-D masked
+autoencoder per lead, trained to reconstruct its lead and to align with the other leads
+of the same recording.
+
+Each lead is cut into patches; the encoder sees a random ``1 - mask_ratio`` of them and
+its tokens are mean-pooled into one embedding per lead [B, L, dim]. The decoder sees only
+that embedding (plus position and target-lead queries), so everything needed to redraw
+a lead must pass through it; the reconstruction loss is on the masked patches (MAE).
+``shared_encoder``: one encoder/decoder with a lead embedding (default), or one
+encoder/decoder per lead as in the paper.
+
+Alignment: a triplet loss on L2-normalised embeddings; every (record, lead) is an anchor,
+its positive another lead of the same record, its negative a lead of another record of
+the batch. Curriculum (epoch i of N = ``curriculum_epochs``, clamped at N):
+``loss = sin(i/N·π/2)·L_align + cos(i/N·π/2)·L_recon``.
+
+Because the leads' embeddings are aligned, the decoder redraws all leads from the
+embedding of any one: ``reconstruct_from_lead(x, i)``. ``encode`` is the mean of the
+lead embeddings; ``decode`` draws every lead from such an embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange, repeat
+from pydantic import Field, model_validator
+from torch import nn
+
+from .configs import ModelConfig
+from .protocol import Encoding
+from .registry import register_model
+from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
+from .transformer import Transformer, gather_tokens, random_keep
+
+
+class LeadMAEConfig(ModelConfig):
+    input_array: Literal["median", "signals"] = Field(
+        "median", description="median beats [leads, W] or 10-s signals [leads, T]"
+    )
+    patch_size: int = Field(20, ge=1, description="samples per patch")
+    dim: int = Field(64, ge=8)
+    depth: int = Field(2, ge=1)
+    heads: int = Field(4, ge=1)
+    mlp_ratio: float = Field(2.0, gt=0)
+    decoder_dim: int = Field(32, ge=8)
+    decoder_depth: int = Field(1, ge=1)
+    decoder_heads: int = Field(2, ge=1)
+    mask_ratio: float = Field(0.5, ge=0, lt=1)
+    shared_encoder: bool = Field(True, description="one encoder + lead embedding; False: one per lead")
+    curriculum_epochs: int = Field(100, ge=1, description="N of the sin/cos curriculum")
+    triplet_margin: float = Field(0.5, gt=0, description="on L2-normalised embeddings")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _latent(cls, data: Any) -> Any:
+        return derived_latent_dim(cls, data, lambda f: f["dim"])
+
+
+class LeadEncoder(nn.Module):
+    """Patches of one lead [n, P, s] (+ a lead bias [n, dim]) → embedding [n, dim]."""
+
+    def __init__(self, n_patches: int, cfg: LeadMAEConfig) -> None:
+        super().__init__()
+        self.proj = nn.Linear(cfg.patch_size, cfg.dim)
+        self.pos = nn.Parameter(torch.randn(n_patches, cfg.dim) * 0.02)
+        self.transformer = Transformer(cfg.dim, cfg.depth, cfg.heads, cfg.mlp_ratio)
+
+    def forward(
+        self, patches: torch.Tensor, kept: torch.Tensor | None, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        tokens = self.proj(patches) + self.pos
+        if bias is not None:
+            tokens = tokens + bias[:, None]
+        if kept is not None:
+            tokens = gather_tokens(tokens, kept)
+        return self.transformer(tokens).mean(1)
+
+
+class LeadDecoder(nn.Module):
+    """Embedding [n, dim] and target lead [n] → that lead's patches [n, P, s]."""
+
+    def __init__(self, n_patches: int, n_queries: int, cfg: LeadMAEConfig) -> None:
+        super().__init__()
+        self.proj = nn.Linear(cfg.dim, cfg.decoder_dim)
+        self.pos = nn.Parameter(torch.randn(n_patches, cfg.decoder_dim) * 0.02)
+        self.query = nn.Parameter(torch.randn(n_queries, cfg.decoder_dim) * 0.02)
+        self.transformer = Transformer(cfg.decoder_dim, cfg.decoder_depth, cfg.decoder_heads, 2.0)
+        self.out = nn.Linear(cfg.decoder_dim, cfg.patch_size)
+
+    def forward(self, z: torch.Tensor, lead: torch.Tensor) -> torch.Tensor:
+        tokens = self.proj(z)[:, None] + self.pos + self.query[lead][:, None]
+        return self.out(self.transformer(tokens))
+
+
+class LeadMAE(StagedModel):
+    STAGES = (Stage("pretrain"),)
+    config: LeadMAEConfig
+
+    def __init__(self, config: LeadMAEConfig) -> None:
+        super().__init__(config)
+        leads, length = config.input_shape
+        self.n_patches = math.ceil(length / config.patch_size)
+        n = 1 if config.shared_encoder else leads
+        self.encoders = nn.ModuleList(LeadEncoder(self.n_patches, config) for _ in range(n))
+        self.decoders = nn.ModuleList(
+            LeadDecoder(self.n_patches, leads if config.shared_encoder else 1, config)
+            for _ in range(n)
+        )
+        self.lead_embedding = (
+            nn.Parameter(torch.randn(leads, config.dim) * 0.02) if config.shared_encoder else None
+        )
+        self._init_stage()
+
+    # -- shapes ---------------------------------------------------------------------------
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        check_shape(x, self.input_shape, "lead_mae", f"{self.config.input_array} [batch, leads, samples]")
+        pad = self.n_patches * self.config.patch_size - x.shape[-1]
+        return rearrange(F.pad(x, (0, pad)), "b l (p s) -> b l p s", s=self.config.patch_size)
+
+    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
+        return rearrange(patches, "b l p s -> b l (p s)")[..., : self.input_shape[1]]
+
+    # -- encoder / decoder ----------------------------------------------------------------
+    def _embed(self, patches: torch.Tensor, kept: torch.Tensor | None) -> torch.Tensor:
+        b = patches.shape[0]
+        if self.config.shared_encoder:  # every lead of every record in one batch
+            bias = repeat(self.lead_embedding, "l d -> (b l) d", b=b)
+            kept_flat = None if kept is None else rearrange(kept, "b l k -> (b l) k")
+            z = self.encoders[0](rearrange(patches, "b l p s -> (b l) p s"), kept_flat, bias)
+            return rearrange(z, "(b l) d -> b l d", b=b)
+        return torch.stack(
+            [
+                enc(patches[:, i], None if kept is None else kept[:, i], None)
+                for i, enc in enumerate(self.encoders)
+            ],
+            dim=1,
+        )
+
+    def lead_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """One embedding per lead [B, L, dim] (no masking)."""
+        return self._embed(self.patchify(x), None)
+
+    def _decode_leads(self, z: torch.Tensor, leads: list[int]) -> torch.Tensor:
+        """z [B, L', dim] (one embedding per target) → patches [B, L', P, s] of ``leads``."""
+        b = z.shape[0]
+        if self.config.shared_encoder:
+            target = torch.tensor(leads, device=z.device).repeat(b)
+            out = self.decoders[0](rearrange(z, "b l d -> (b l) d"), target)
+            return rearrange(out, "(b l) p s -> b l p s", b=b)
+        zero = torch.zeros(b, dtype=torch.long, device=z.device)
+        return torch.stack([self.decoders[j](z[:, i], zero) for i, j in enumerate(leads)], 1)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> Encoding:
+        return Encoding(self.lead_embeddings(x).mean(1), None)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Every lead from one embedding per record: z [B, dim] → [B, leads, samples]."""
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"decode expects z [batch, {self.latent_dim}], got {list(z.shape)}")
+        leads = self.input_shape[0]
+        return self.unpatchify(self._decode_leads(repeat(z, "b d -> b l d", l=leads), list(range(leads))))
+
+    def reconstruct_from_lead(self, x: torch.Tensor, lead_index: int) -> torch.Tensor:
+        """All leads [B, leads, samples] from the embedding of lead ``lead_index`` alone."""
+        return self.decode(self.lead_embeddings(x)[:, lead_index])
+
+    def cross_lead_correlation(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean Pearson correlation between the lead embeddings of each record [B]."""
+        e = self.lead_embeddings(x)
+        e = F.normalize(e - e.mean(-1, keepdim=True), dim=-1)
+        corr = e @ e.transpose(1, 2)  # [B, L, L]
+        leads = corr.shape[-1]
+        off = ~torch.eye(leads, dtype=torch.bool, device=corr.device)
+        return corr[:, off].mean(1)
+
+    # -- training -------------------------------------------------------------------------
+    def curriculum(self, epoch: int) -> tuple[float, float]:
+        """(w_align, w_recon) = (sin(i/N·π/2), cos(i/N·π/2)), i clamped to [0, N]."""
+        t = min(max(epoch, 0), self.config.curriculum_epochs) / self.config.curriculum_epochs
+        return math.sin(t * math.pi / 2), math.cos(t * math.pi / 2)
+
+    def alignment_loss(self, emb: torch.Tensor) -> torch.Tensor:
+        """Triplet loss over [B, L, dim]: anchor and positive from one record, negative from
+        another (random positive lead, random negative record and lead)."""
+        b, leads, _ = emb.shape
+        if b < 2 or leads < 2:
+            return emb.sum() * 0.0
+        dev = emb.device
+        e = F.normalize(emb, dim=-1)
+        rows = torch.arange(b, device=dev)[:, None]
+        pos_lead = (torch.arange(leads, device=dev) + torch.randint(1, leads, (b, leads), device=dev)) % leads
+        neg_row = (rows + torch.randint(1, b, (b, leads), device=dev)) % b
+        neg_lead = torch.randint(0, leads, (b, leads), device=dev)
+        return F.triplet_margin_loss(
+            e.flatten(0, 1),
+            e[rows, pos_lead].flatten(0, 1),
+            e[neg_row, neg_lead].flatten(0, 1),
+            margin=self.config.triplet_margin,
+        )
+
+    def loss(
+        self,
+        x: torch.Tensor,
+        *,
+        mask: Any = None,
+        target: Any = None,
+        extra: Any = None,
+        weights: Any = None,
+        fiducials: Any = None,
+        step: int = 0,
+        epoch: int = 0,
+    ) -> dict[str, torch.Tensor]:
+        patches = self.patchify(x)
+        b, leads, p, _ = patches.shape
+        keep = max(1, round(p * (1 - self.config.mask_ratio)))
+        kept, hidden = random_keep((b, leads), p, keep, x.device)
+        emb = self._embed(patches, kept)
+        rec = self._decode_leads(emb, list(range(leads)))
+        err = ((rec - patches) ** 2).mean(-1)  # [B, L, P]
+        recon = err[hidden].mean() if hidden.any() else err.mean()
+        align = self.alignment_loss(emb)
+        w_align, w_recon = self.curriculum(epoch)
+        total = w_align * align + w_recon * recon
+        return {
+            "recon": recon,
+            "align": align,
+            "w_align": recon.new_tensor(w_align),
+            "w_recon": recon.new_tensor(w_recon),
+            "total": total,
+        }
+
+
+@register_model(
+    "lead_mae",
+    description="Lead MAE (seed 003): per-lead 1-D masked autoencoder + triplet lead alignment, "
+    "sin/cos curriculum; any lead redraws all 12",
+)
+def lead_mae(**overrides: Any) -> LeadMAE:
+    return LeadMAE(make_config(LeadMAEConfig, "lead_mae", {}, overrides))

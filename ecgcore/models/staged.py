@@ -1,0 +1,234 @@
+"""What the sequence, self-supervised and supervised families share (ecg_sl, lead_mae,
+st_mem, ecg_jepa, vq_vae, triplet_finetune, cnn_baseline).
+
+- ``StagedModel``: the trainer's hooks. ``STAGES`` lists every stage a family knows
+  ({"name", "uses_labels", "freeze_backbone"}); ``default_stages()`` is the run a trainer
+  does when its config names none; ``set_stage(name)`` switches what ``loss`` computes and
+  applies the stage's default freezing (a trainer may then call ``freeze_backbone`` /
+  ``unfreeze_backbone`` to override it). Frozen parts stay in eval mode (no dropout, no
+  batch-norm statistic updates), as in ``TaskVAE``.
+- ``fit``: the protocol's minimal Adam loop, stage by stage.
+- ``derived_latent_dim``: configs whose ``latent_dim`` follows from other fields (a
+  transformer's width) fill it in and refuse a contradicting value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+from torch import nn
+
+from .protocol import Encoding
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    uses_labels: bool = False
+    freeze_backbone: bool = False
+
+
+def make_config(
+    cls: type[BaseModel], name: str, defaults: dict[str, Any], overrides: dict[str, Any]
+) -> Any:
+    return cls(**{**defaults, **overrides, "name": name})
+
+
+def derived_latent_dim(
+    cls: type[BaseModel], data: Any, compute: Callable[[dict[str, Any]], int]
+) -> Any:
+    """For a ``mode="before"`` validator: set ``latent_dim`` to ``compute(fields)``."""
+    if not isinstance(data, dict):
+        return data
+    full = {
+        k: data[k] if k in data else f.get_default(call_default_factory=True)
+        for k, f in cls.model_fields.items()
+    }
+    want = int(compute(full))
+    given = data.get("latent_dim")
+    if given is not None and int(given) != want:
+        raise ValueError(
+            f"latent_dim follows from the other fields here ({want}); got latent_dim={given}"
+        )
+    return {**data, "latent_dim": want}
+
+
+def check_shape(x: torch.Tensor, tail: tuple[int, ...], who: str, layout: str) -> None:
+    """Raise a clear error unless ``x`` is ``[batch, *tail]`` (-1 in ``tail``: any size)."""
+    ok = x.ndim == len(tail) + 1 and all(t in (-1, s) for t, s in zip(tail, x.shape[1:]))
+    if not ok:
+        want = ", ".join("any" if t == -1 else str(t) for t in tail)
+        raise ValueError(f"{who} expects {layout} = [batch, {want}], got {list(x.shape)}")
+
+
+def _tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    if x is None:
+        return None
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    return torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
+
+
+class StagedModel(nn.Module):
+    STAGES: ClassVar[tuple[Stage, ...]] = (Stage("train"),)
+    config: Any
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+        self._stage = self.default_stages()[0]["name"]
+        self._backbone_frozen = False
+
+    def _init_stage(self) -> None:
+        """Call at the end of a subclass ``__init__``: enter the first default stage."""
+        self.set_stage(self.default_stages()[0]["name"])
+
+    # -- protocol -------------------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return tuple(self.config.input_shape)  # type: ignore[return-value]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(
+            f"{self.config.name} has no decoder from its embedding to a signal; use encode"
+        )
+
+    def reconstruct(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.encode(x, mask=mask).mean)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> Encoding:
+        raise NotImplementedError
+
+    # -- stages ---------------------------------------------------------------------------
+    def known_stages(self) -> dict[str, Stage]:
+        """Every stage ``set_stage`` accepts, in training order."""
+        return {s.name: s for s in self.STAGES}
+
+    def default_stages(self) -> list[dict[str, Any]]:
+        """The stages a trainer runs when its config names none."""
+        return [asdict(s) for s in self.known_stages().values()]
+
+    @property
+    def stage(self) -> str:
+        return self._stage
+
+    def set_stage(self, name: str) -> None:
+        known = self.known_stages()
+        if name not in known:
+            raise ValueError(
+                f"{self.config.name} has no stage {name!r}; known: {', '.join(known)}"
+            )
+        self._stage = name
+        (self.freeze_backbone if known[name].freeze_backbone else self.unfreeze_backbone)()
+
+    # -- freezing -------------------------------------------------------------------------
+    def backbone_modules(self) -> list[nn.Module]:
+        """The parts ``freeze_backbone`` fixes (the head stays trainable); none by default."""
+        return []
+
+    def backbone_parameters(self) -> Iterator[nn.Parameter]:
+        for m in self.backbone_modules():
+            yield from m.parameters()
+
+    @property
+    def backbone_frozen(self) -> bool:
+        return self._backbone_frozen
+
+    def freeze_backbone(self) -> None:
+        for p in self.backbone_parameters():
+            p.requires_grad_(False)
+        self._backbone_frozen = True
+        self.train(self.training)
+
+    def unfreeze_backbone(self) -> None:
+        for p in self.backbone_parameters():
+            p.requires_grad_(True)
+        self._backbone_frozen = False
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> StagedModel:
+        super().train(mode)
+        if getattr(self, "_backbone_frozen", False):
+            for m in self.backbone_modules():
+                m.eval()
+        return self
+
+    # -- minimal training loop ------------------------------------------------------------
+    def fit(
+        self,
+        x: Any,
+        *,
+        mask: Any = None,
+        target: Any = None,
+        extra: Any = None,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        seed: int = 0,
+        stages: list[str] | None = None,
+    ) -> StagedModel:
+        """Adam on ``loss`` through ``stages`` (default: the default stages, those that need
+        labels only when ``target`` is given). History per stage in ``fit_history``; ends
+        in eval mode. Real training is ``ecgwb train``."""
+        device = next(self.parameters()).device
+        xs = _tensor(x, torch.float32).to(device)
+        ms = None if mask is None else _tensor(mask, torch.bool).to(device)
+        ys = None if target is None else _tensor(target, torch.float32).to(device)
+        es = None if extra is None else _tensor(extra, torch.float32).to(device)
+        if stages is None:
+            stages = [s["name"] for s in self.default_stages() if ys is not None or not s["uses_labels"]]
+        gen = torch.Generator().manual_seed(seed)
+        history: dict[str, list[float]] = {}
+        step = 0
+        for name in stages:
+            self.set_stage(name)
+            uses_labels = self.known_stages()[name].uses_labels
+            opt = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=lr)
+            self.train()
+            history[name] = []
+            for epoch in range(epochs):
+                total, seen = 0.0, 0
+                for idx in torch.randperm(len(xs), generator=gen).split(batch_size):
+                    idx = idx.to(device)
+                    terms = self.loss(
+                        xs[idx],
+                        mask=None if ms is None else ms[idx],
+                        target=ys[idx] if uses_labels and ys is not None else None,
+                        extra=None if es is None else es[idx],
+                        step=step,
+                        epoch=epoch,
+                    )
+                    opt.zero_grad(set_to_none=True)
+                    terms["total"].backward()
+                    opt.step()
+                    hook = getattr(self, "on_train_batch_end", None)
+                    if callable(hook):
+                        hook(step)
+                    step += 1
+                    total += float(terms["total"].detach()) * len(idx)
+                    seen += len(idx)
+                history[name].append(total / seen)
+        self.fit_history = history
+        self.eval()
+        return self
+
+    def loss(self, x: torch.Tensor, **kwargs: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+def require_target(target: torch.Tensor | None, who: str, stage: str) -> torch.Tensor:
+    if target is None:
+        raise ValueError(
+            f"{who} stage {stage!r} trains on labels: pass target [batch, n_outputs] "
+            "(0/1, NaN = unlabelled)"
+        )
+    return target

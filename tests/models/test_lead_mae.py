@@ -1,0 +1,99 @@
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from ecgcore.models import create_model, model_from_config
+
+SMALL = {"input_shape": (12, 60), "patch_size": 10, "dim": 16, "heads": 2, "depth": 1,
+         "decoder_dim": 16, "curriculum_epochs": 10}
+
+
+def _batch(b=6, leads=12, length=60, seed=0):
+    """Records sharing one waveform across leads (with a lead gain), different across records."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.linspace(0, 1, length)
+    centre = torch.rand(b, 1, 1, generator=g) * 0.6 + 0.2
+    gain = torch.linspace(-1, 1.5, leads)[None, :, None]
+    return gain * torch.exp(-((t - centre) ** 2) / 0.005)
+
+
+def test_curriculum_weights_at_start_and_end():
+    m = create_model("lead_mae", **SMALL)
+    assert m.curriculum(0) == (0.0, 1.0)  # reconstruction only
+    w_align, w_recon = m.curriculum(10)  # i = N: alignment only
+    assert w_align == pytest.approx(1.0) and w_recon == pytest.approx(0.0, abs=1e-12)
+    assert m.curriculum(25) == m.curriculum(10)  # clamped after N
+    a, r = m.curriculum(5)
+    assert a == pytest.approx(math.sin(math.pi / 4)) and r == pytest.approx(math.cos(math.pi / 4))
+    x = _batch()
+    torch.manual_seed(3)
+    t0 = m.loss(x, epoch=0)
+    assert torch.equal(t0["total"], t0["recon"])
+    t1 = m.loss(x, epoch=10)
+    assert torch.allclose(t1["total"], t1["align"], atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_adam_steps_reduce_the_loss(shared):
+    x = _batch()
+    m = create_model("lead_mae", shared_encoder=shared, **SMALL)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+
+    def eval_loss(epoch):
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return float(m.loss(x, epoch=epoch)["total"])
+
+    before = eval_loss(5)
+    for step in range(20):
+        terms = m.loss(x, epoch=5, step=step)
+        opt.zero_grad()
+        terms["total"].backward()
+        opt.step()
+    assert {"recon", "align", "w_align", "w_recon", "total"} <= set(terms)
+    assert eval_loss(5) < before
+
+
+def test_shapes_reconstruct_from_one_lead_and_correlation():
+    x = _batch(b=3)
+    m = create_model("lead_mae", **SMALL).eval()
+    with torch.no_grad():
+        enc = m.encode(x)
+        assert enc.mean.shape == (3, 16) and enc.scale is None
+        assert m.lead_embeddings(x).shape == (3, 12, 16)
+        assert m.decode(enc.mean).shape == (3, 12, 60) and m.reconstruct(x).shape == (3, 12, 60)
+        assert m.reconstruct_from_lead(x, 1).shape == (3, 12, 60)
+        r = m.cross_lead_correlation(x)
+    assert r.shape == (3,) and bool(((r >= -1) & (r <= 1)).all())
+
+
+def test_separate_encoders_and_signals_of_any_length():
+    m = create_model("lead_mae", shared_encoder=False, input_array="signals", **{**SMALL, "input_shape": (4, 73)})
+    assert len(m.encoders) == 4 and len(m.decoders) == 4 and m.lead_embedding is None
+    assert m.config.input_array == "signals"
+    x = torch.randn(2, 4, 73)  # 73 is not a multiple of the patch: padded, then cropped
+    assert torch.isfinite(m.loss(x, epoch=3)["total"])
+    with torch.no_grad():
+        assert m.eval().reconstruct_from_lead(x, 2).shape == (2, 4, 73)
+    with pytest.raises(ValueError, match=r"\[batch, 4, 73\]"):
+        m.encode(torch.randn(2, 4, 70))
+
+
+def test_alignment_is_zero_without_a_negative():
+    m = create_model("lead_mae", **SMALL)
+    assert float(m.alignment_loss(torch.randn(1, 12, 16))) == 0.0
+
+
+def test_safetensors_round_trip_is_bit_identical(tmp_path):
+    x = _batch(b=3)
+    m = create_model("lead_mae", **SMALL).eval()
+    save_file(m.state_dict(), str(tmp_path / "w.safetensors"))
+    r = model_from_config(m.config.model_dump(mode="json"))
+    r.load_state_dict(load_file(str(tmp_path / "w.safetensors")), strict=True)
+    r.eval()
+    assert r.config == m.config
+    with torch.no_grad():
+        assert torch.equal(m.encode(x).mean, r.encode(x).mean)
+        assert torch.equal(m.reconstruct_from_lead(x, 0), r.reconstruct_from_lead(x, 0))
