@@ -57,7 +57,7 @@ class LatentModule(L.LightningModule):
         terms = self._loss(batch)
         total = terms["total"]
         if not torch.isfinite(total):
-            bad = [k for k, v in terms.items() if not math.isfinite(float(v))]
+            bad = [k for k, v in terms.items() if not math.isfinite(float(v.detach()))]
             raise NonFiniteLossError(
                 f"loss became {float(total)} at epoch {self.epoch}, step {self.global_step + self.step_offset} "
                 f"(non-finite terms: {bad}); lower optim.lr or check the data")
