@@ -143,6 +143,40 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from trainer.evaluation import evaluate_run
+
+    ev = evaluate_run(Path(args.run), Path(args.data) if args.data else None, args.task, n_boot=args.n_boot)
+    rec = ev.get("reconstruction") or {}
+    main = (ev.get("downstream") or {}).get("main") or {}
+    print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on {ev['n_records']} records")
+    if rec:
+        print(f"  reconstruction (test split): MAE {rec['mae']:.1f} µV, r {rec['correlation']:.3f}")
+    if main:
+        print(f"  {'+'.join(ev['downstream']['label'])}: AUROC {main['auroc']:.3f} "
+              f"({main['auroc_low']:.3f}–{main['auroc_high']:.3f}), F1 {main['f1_macro']:.3f}")
+    print(f"  wrote {Path(args.run) / 'evaluation.json'}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ecgcore.evaluate.report import comparison_table, to_csv, to_markdown
+    from trainer.evaluation import report_rows
+
+    table = comparison_table(report_rows([Path(r) for r in args.runs]))
+    if args.out and args.out.endswith(".csv"):
+        to_csv(table, args.out)
+        print(f"wrote {args.out}")
+        return 0
+    text = to_markdown(table)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgwb", description="ECG Latent Workbench")
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--data", help="dataset folder or cache (default: the run's own data)")
     pe.add_argument("--out", required=True, help="output .parquet file")
     pe.set_defaults(func=cmd_encode)
+
+    pv = sub.add_parser("evaluate", help="reconstruction, downstream, clustering of a run")
+    pv.add_argument("run", help="run folder")
+    pv.add_argument("--data", help="dataset folder or cache (default: the run's own data)")
+    pv.add_argument("--task", nargs="+", help="label column(s) (default: the run's task or PTB-XL superclasses)")
+    pv.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples for CIs")
+    pv.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("report", help="one comparison table over evaluated runs")
+    pr.add_argument("runs", nargs="+", help="run folders (each with evaluation.json)")
+    pr.add_argument("--out", help="table.md or table.csv (default: print Markdown)")
+    pr.set_defaults(func=cmd_report)
 
     pa = sub.add_parser("app", help="open the workbench in the browser")
     pa.add_argument("--data", help="dataset folder (default: the bundled demo data)")

@@ -1,0 +1,68 @@
+"""`ecgwb evaluate` / `ecgwb report` on real runs trained on the demo data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecgcore.data.cache import preprocess
+from trainer.config import load_config
+from trainer.evaluation import evaluate_run
+from trainer.run import train
+
+CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, demo_dir):
+    root = tmp_path_factory.mktemp("eval")
+    preprocess(demo_dir, root / "cache", progress=False)
+    out = {}
+    for name, sets in (("pca", []), ("split_task_vae", ["optim.max_epochs=2"])):
+        cfg = load_config(CONFIGS / f"{name}.yaml", [f"data.path={root / 'cache'}", *sets])
+        out[name] = train(cfg, root / "runs", progress=False)
+    return out
+
+
+def test_evaluate_writes_every_section(runs):
+    ev = evaluate_run(runs["pca"], n_boot=100)
+    saved = json.loads((runs["pca"] / "evaluation.json").read_text())
+    assert saved["model"] == "pca" and saved["latent_dim"] == 10 and saved["n_records"] >= 490
+    rec = saved["reconstruction"]
+    assert 10 < rec["mae"] < 80 and 0.8 < rec["correlation"] <= 1  # PCA-10 of real beats, µV
+    assert set(rec["mae_per_wave"]) == {"P", "QRS", "ST", "T"}
+    down = saved["downstream"]
+    assert down["scope"] == "all" and down["task"] == "multilabel" and len(down["label"]) == 5
+    main = down["main"]
+    assert 0.6 < main["auroc"] < 1 and main["auroc_low"] < main["auroc"] < main["auroc_high"]
+    inputs = {r["input"] for r in down["rows"]}
+    assert {"latent", "pca10", "features", "sex_age"} <= inputs
+    assert any(c["space"].startswith("beats_pca") for c in saved["clustering"])
+    assert 0 <= saved["identification"]["top1"] <= saved["identification"]["top5"] <= 1
+    assert ev["run"] == saved["run"]
+
+
+def test_runs_trained_with_labels_are_judged_on_their_test_split_only(runs):
+    ev = evaluate_run(runs["split_task_vae"], n_boot=100)
+    split = json.loads((runs["split_task_vae"] / "split.json").read_text())
+    assert ev["downstream"]["scope"] == "test" and ev["downstream"]["label"] == ["superclass_MI"]
+    assert ev["downstream"]["n"] == len(split["test"])
+
+
+def test_report_table(runs, tmp_path):
+    for run in runs.values():
+        if not (run / "evaluation.json").exists():
+            evaluate_run(run, n_boot=100)
+    out = tmp_path / "table.md"
+    r = subprocess.run([sys.executable, "-m", "ecgcore.cli", "report", *map(str, runs.values()),
+                        "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "| pca | 10 |" in text and "split_task_vae" in text and "AUROC (95% CI)" in text
+    missing = subprocess.run([sys.executable, "-m", "ecgcore.cli", "report", str(tmp_path)],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "evaluation.json" in missing.stderr

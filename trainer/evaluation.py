@@ -1,0 +1,145 @@
+"""`ecgwb evaluate` and `ecgwb report`: what a run's latent space keeps, predicts and how it
+clusters, written to ``evaluation.json`` in the run, and one comparison table over runs.
+
+``evaluation.json`` keys:
+
+- ``run``, ``model``, ``latent_dim``, ``dataset`` (cache folder), ``n_records``;
+- ``reconstruction``: µV metrics of the run's held-out test split (``mse``, ``mae``,
+  ``correlation``, per lead, ``mae_per_wave`` for P/QRS/ST/T) — null when the model cannot
+  decode median beats;
+- ``downstream``: ``label`` (columns), ``task`` (binary/multilabel/continuous), ``scope``
+  (``all`` records with patient-grouped out-of-fold predictions for label-free encoders;
+  only the run's ``test`` split for runs trained with labels, so no label leaks),
+  ``rows`` (one per input × model: AUROC with 95% CI, macro F1 …) and ``main`` (the
+  latent space with L2 logistic regression, the row the report shows);
+- ``clustering``: Davies–Bouldin, silhouette and Calinski–Harabasz of the latent means with
+  the label as clustering and of k-means clusters, beside a PCA of the same size;
+- ``identification``: same-patient retrieval top-1/top-5 (patients with ≥ 2 records).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from ecgcore.checkpoint import load_model, write_json_atomic
+from ecgcore.data.datasets import CachedDataset
+from trainer.config import validate_config
+from trainer.data import SUPERCLASS_COLUMNS, resolve_cache
+from trainer.encode import encode_cache
+
+
+def _clean(obj):
+    """JSON-safe: numpy scalars to floats, NaN to None, arrays dropped."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items() if not isinstance(v, np.ndarray)}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _labels(records: pd.DataFrame, cfg_task: list[str], task: Sequence[str] | None) -> list[str]:
+    if task:
+        missing = [c for c in task if c not in records.columns]
+        if missing:
+            raise KeyError(f"no label column(s) {missing} in the records table")
+        return list(task)
+    return list(cfg_task) or [c for c in SUPERCLASS_COLUMNS if c in records.columns]
+
+
+@torch.no_grad()
+def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None = None,
+                 n_boot: int = 500, seed: int = 0) -> dict:
+    from ecgcore.evaluate.clustering import clustering_report
+    from ecgcore.evaluate.downstream import evaluate_downstream, pca_embedding
+    from ecgcore.evaluate.reconstruction import reconstruction_metrics
+    from ecgcore.explain.identification import identification_accuracy
+
+    run = Path(run)
+    model, prep = load_model(run)
+    cfg = validate_config(yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml"))
+    if data is not None:
+        cfg.data.path = str(Path(data).resolve())
+    cache = resolve_cache(cfg.data, prep["array"], run.parent / ".cache")
+    scale = prep["scaler"]["scale_uv"]
+    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=scale)
+    z, _ = encode_cache(model, ds)
+    records = cache.records.reset_index(drop=True)
+    ids = records["record_id"].astype(str)
+    split = json.loads((run / "split.json").read_text())
+    test_rows = np.flatnonzero(ids.isin(set(split.get("test", []))).to_numpy())
+    out: dict = {"run": run.name, "model": prep.get("model") or json.loads((run / "config.json").read_text())["model"]["name"],
+                 "latent_dim": int(z.shape[1]), "dataset": str(cache.path), "n_records": int(len(z))}
+
+    out["reconstruction"] = None
+    if prep["array"] == "median" and hasattr(model, "decode") and len(test_rows):
+        try:
+            x = np.stack([ds[i]["x"].numpy() for i in test_rows])
+            x_hat = np.asarray(model.decode(torch.as_tensor(z[test_rows]))) * scale
+            fid = np.asarray(cache.fiducials[test_rows])
+            rec = reconstruction_metrics(x * scale, x_hat, fid, cache.fs, prep["leads"])
+            rec.pop("per_record", None)
+            out["reconstruction"] = rec
+        except NotImplementedError:
+            pass
+
+    labels = _labels(records, cfg.data.task, task)
+    beats = np.nan_to_num(np.asarray(cache.median, dtype=np.float32))
+    pca = pca_embedding(beats, z.shape[1], seed)
+    scope = "test" if cfg.data.task else "all"
+    rows = test_rows if scope == "test" else np.arange(len(records))
+    if labels and len(rows) >= 20:
+        meta = records.iloc[rows].reset_index(drop=True)
+        res = evaluate_downstream(meta, labels if len(labels) > 1 else labels[0],
+                                  embeddings={"latent": z[rows], f"pca{z.shape[1]}": pca[rows]},
+                                  features="classical", hybrid=True, sex_age=True,
+                                  models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed)
+        table = res.table
+        main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
+        out["downstream"] = {"label": labels, "task": res.task, "scope": scope, "n": int(len(res.y)),
+                             "rows": table.to_dict(orient="records"),
+                             "main": main.iloc[0].to_dict() if len(main) else None}
+        primary = meta[labels].fillna(0).to_numpy().argmax(axis=1) if len(labels) > 1 else meta[labels[0]]
+        clus = clustering_report({"latent": z[rows]}, {"label": np.asarray(primary)}, k=5, beats=beats[rows])
+        out["clustering"] = clus.to_dict(orient="records")
+    if "patient_id" in records.columns:
+        ident = identification_accuracy(z, records["patient_id"].to_numpy())
+        ident.pop("rank", None)
+        out["identification"] = ident
+    out = _clean(out)
+    write_json_atomic(run / "evaluation.json", out)
+    return out
+
+
+def report_rows(runs: Sequence[Path]) -> list[dict]:
+    """One result dict per run from its ``evaluation.json`` (for the comparison table)."""
+    rows = []
+    for run in runs:
+        path = Path(run) / "evaluation.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: run `ecgwb evaluate {run}` first")
+        ev = json.loads(path.read_text())
+        row = {"model": ev["model"], "latent_dim": ev["latent_dim"], "run": ev["run"]}
+        if ev.get("reconstruction"):
+            row["reconstruction"] = ev["reconstruction"]
+        main = (ev.get("downstream") or {}).get("main")
+        if main:
+            row["downstream"] = {k: v for k, v in main.items() if k in ("auroc", "auroc_low", "auroc_high", "f1_macro")}
+        own = [c for c in ev.get("clustering", []) if c.get("space") == "latent" and str(c.get("clustering", "")).startswith("label")]
+        if own:
+            row["clustering"] = {k: own[0][k] for k in ("dbi", "silhouette", "chi") if k in own[0]}
+        rows.append(row)
+    return rows
