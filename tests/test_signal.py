@@ -6,13 +6,18 @@ import numpy as np
 import pytest
 import wfdb
 
-from ecgcore.signal.beats import align_to_template, beat_quality, median_beat, segment_beats
+from ecgcore.signal.beats import (
+    WINDOW_R400,
+    align_to_template,
+    beat_quality,
+    median_beat,
+    segment_beats,
+)
 from ecgcore.signal.clean import ecg_clean, resample
 from ecgcore.signal.kors import KORS_MATRIX, kors_xyz
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 from ecgcore.signal.scaling import GlobalMaxScaler, PerRecordScaler, scaler_from_dict
 from ecgcore.signal.sequences import beat_sequence
-from ecgcore.signal.beats import WINDOW_R400
 
 
 def _read(path) -> tuple[np.ndarray, float]:

@@ -43,7 +43,7 @@ class DataConfig(_Strict):
     num_workers: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _fold_in_range(self) -> "DataConfig":
+    def _fold_in_range(self) -> DataConfig:
         if self.cv_folds and self.fold >= self.cv_folds:
             raise ValueError(f"fold {self.fold} is out of range for {self.cv_folds} folds")
         if self.cv_folds == 1:

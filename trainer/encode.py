@@ -10,9 +10,9 @@ import torch
 import yaml
 
 from ecgcore.checkpoint import load_model
+from ecgcore.data.datasets import CachedDataset
 from trainer.config import validate_config
 from trainer.data import resolve_cache
-from ecgcore.data.datasets import CachedDataset
 
 
 @torch.no_grad()

@@ -82,7 +82,7 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
     split = json.loads((run / "split.json").read_text())
     test_rows = np.flatnonzero(ids.isin(set(split.get("test", []))).to_numpy())
     out: dict = {"run": run.name, "model": prep.get("model") or json.loads((run / "config.json").read_text())["model"]["name"],
-                 "latent_dim": int(z.shape[1]), "dataset": str(cache.path), "n_records": int(len(z))}
+                 "latent_dim": int(z.shape[1]), "dataset": str(cache.path), "n_records": len(z)}
 
     out["reconstruction"] = None
     if prep["array"] == "median" and hasattr(model, "decode") and len(test_rows):
@@ -109,7 +109,7 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
                                   models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed)
         table = res.table
         main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
-        out["downstream"] = {"label": labels, "task": res.task, "scope": scope, "n": int(len(res.y)),
+        out["downstream"] = {"label": labels, "task": res.task, "scope": scope, "n": len(res.y),
                              "rows": table.to_dict(orient="records"),
                              "main": main.iloc[0].to_dict() if len(main) else None}
         primary = meta[labels].fillna(0).to_numpy().argmax(axis=1) if len(labels) > 1 else meta[labels[0]]

@@ -13,7 +13,6 @@ Run folder::
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from datetime import datetime
@@ -34,7 +33,14 @@ from ecgcore.checkpoint import (
 )
 from ecgcore.models import create_model
 from trainer.callbacks import METRICS_CSV, RunRecorder, append_metrics_row, truncate_metrics
-from trainer.config import ConfigError, StageConfig, TrainConfig, input_array, resolve_model_overrides, validate_config
+from trainer.config import (
+    ConfigError,
+    StageConfig,
+    TrainConfig,
+    input_array,
+    resolve_model_overrides,
+    validate_config,
+)
 from trainer.data import PreparedData, prepare_data, write_split
 from trainer.module import LatentModule
 
@@ -215,8 +221,8 @@ def _finish(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, ru
     summary = {"status": "finished", "model": model_cfg["model"]["name"], "epochs": epochs,
                "best_val_total": min(vals) if vals else None, "test": test,
                "seconds": round(seconds, 2), "samples_per_s": round(samples / seconds, 1) if seconds else None,
-               "n_train": int(len(prepared.splits["train"])), "n_val": int(len(prepared.splits["val"])),
-               "n_test": int(len(prepared.splits.get("test", []))),
+               "n_train": len(prepared.splits["train"]), "n_val": len(prepared.splits["val"]),
+               "n_test": len(prepared.splits.get("test", [])),
                "device": "cuda" if torch.cuda.is_available() else "cpu"}
     write_json_atomic(run_dir / "metrics.json", summary)
     write_json_atomic(run_dir / "status.json", {"status": "finished"})

@@ -20,10 +20,9 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from .configs import ModelConfig
-from .losses import task_bce
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config, require_target
+from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
 
 
 class CNNBaselineConfig(ModelConfig):
@@ -132,9 +131,7 @@ class CNNBaseline(StagedModel):
         step: int = 0,
         epoch: int = 0,
     ) -> dict[str, torch.Tensor]:
-        target = require_target(target, "cnn_baseline", self.stage)
-        task = task_bce(self.predict_logits(x), target)
-        return {"task": task, "total": task}
+        return self.supervised_terms(x, target, extra=extra, mask=mask)
 
     def backbone_modules(self) -> list[nn.Module]:
         return [self.stem, self.blocks]

@@ -32,10 +32,9 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from .configs import ModelConfig
-from .losses import task_bce
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config, require_target
+from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens
 
 
@@ -242,9 +241,7 @@ class ECGJEPA(StagedModel):
             pred = self.predictor(self.context(x, ctx_idx), ctx_idx, tgt_idx)
             jepa = F.smooth_l1_loss(pred, tgt)
             return {"jepa": jepa, "total": jepa}
-        target = require_target(target, "ecg_jepa", self.stage)
-        task = task_bce(self.predict_logits(x, extra=extra), target)
-        return {"task": task, "total": task}
+        return self.supervised_terms(x, target, extra=extra, mask=mask)
 
 
 @register_model(

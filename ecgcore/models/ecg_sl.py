@@ -30,10 +30,9 @@ from torch import nn
 
 from .backbones import BackboneSpec, SmallConfig, build_backbone
 from .configs import ModelConfig
-from .losses import task_bce
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config, require_target
+from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
 from .transformer import AttentionPool, Transformer, sinusoidal
 
 
@@ -185,9 +184,7 @@ class ECGSL(StagedModel):
             else:  # only single-beat records: nothing to predict
                 masked_recon = h.sum() * 0.0
             return {"masked_recon": masked_recon, "total": masked_recon}
-        target = require_target(target, "ecg_sl", self.stage)
-        task = task_bce(self.predict_logits(x, mask=mask), target)
-        return {"task": task, "total": task}
+        return self.supervised_terms(x, target, extra=extra, mask=mask)
 
     def backbone_modules(self) -> list[nn.Module]:
         return [self.beat_encoder, self.to_embedding, self.beat_decoder, self.transformer]

@@ -28,10 +28,9 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from .configs import ModelConfig
-from .losses import task_bce
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config, require_target
+from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens, random_keep
 
 Mode = Literal["pretrain", "linear_probe", "finetune", "scratch"]
@@ -178,9 +177,7 @@ class STMEM(StagedModel):
             err = ((pred - patches) ** 2).mean(-1)
             recon = err[masked].mean() if masked.any() else err.mean()
             return {"recon": recon, "total": recon}
-        target = require_target(target, "st_mem", self.stage)
-        task = task_bce(self.predict_logits(x), target)
-        return {"task": task, "total": task}
+        return self.supervised_terms(x, target, extra=extra, mask=mask)
 
     def backbone_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder, self.norm]

@@ -224,6 +224,15 @@ class StagedModel(nn.Module):
     def loss(self, x: torch.Tensor, **kwargs: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def supervised_terms(self, x: torch.Tensor, target: torch.Tensor | None,
+                         extra: Any = None, mask: Any = None) -> dict[str, torch.Tensor]:
+        """The loss of a labelled stage: multilabel BCE of ``predict_logits`` on ``target``."""
+        from .losses import task_bce
+
+        target = require_target(target, self.config.name, self.stage)
+        task = task_bce(self.predict_logits(x, extra=extra, mask=mask), target)
+        return {"task": task, "total": task}
+
 
 def require_target(target: torch.Tensor | None, who: str, stage: str) -> torch.Tensor:
     if target is None:

@@ -44,7 +44,7 @@ class Fiducials:
     def qt_ms(self) -> float | None:
         return self._ms(self.qrs_on, self.t_off)
 
-    def shifted(self, offset: int) -> "Fiducials":
+    def shifted(self, offset: int) -> Fiducials:
         """The same points in a window that starts ``offset`` samples later."""
         d = asdict(self)
         for key in ("r", "qrs_on", "qrs_off", "p_on", "p_off", "t_peak", "t_off"):

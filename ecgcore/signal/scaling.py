@@ -17,7 +17,7 @@ import numpy as np
 class GlobalMaxScaler:
     scale_uv: float | None = None
 
-    def fit(self, x: np.ndarray) -> "GlobalMaxScaler":
+    def fit(self, x: np.ndarray) -> GlobalMaxScaler:
         value = float(np.nanmax(np.abs(x)))
         if not np.isfinite(value) or value <= 0:
             raise ValueError("cannot fit a scaler on all-zero or non-finite data")
@@ -43,7 +43,7 @@ class GlobalMaxScaler:
 class PerRecordScaler:
     """Each record divided by its own max |x|; ``transform`` returns the scales too."""
 
-    def fit(self, x: np.ndarray) -> "PerRecordScaler":
+    def fit(self, x: np.ndarray) -> PerRecordScaler:
         return self
 
     def transform(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
