@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from ecgcore.checkpoint import CheckpointError, load_model, write_checkpoint_files
-from ecgcore.data.cache import preprocess
+from ecgcore.data.cache import CacheOptions, preprocess
 from ecgcore.data.store import ECGCache
 from trainer.config import ConfigError, load_config
 from trainer.module import LatentModule, NonFiniteLossError
@@ -30,7 +30,7 @@ AE_FAMILY = ["pca", "ae", "sae", "vae", "beta_vae", "cyclical_beta_vae", "anneal
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory, demo_dir) -> Path:
     out = tmp_path_factory.mktemp("cache") / "demo_r400"
-    summary = preprocess(demo_dir, out, progress=False)
+    summary = preprocess(demo_dir, out, options=CacheOptions(sequences=True), progress=False)
     assert summary.n_ok >= 490
     return out
 
@@ -213,3 +213,17 @@ def test_models_command_lists_the_family():
     out = subprocess.run([sys.executable, "-m", "ecgcore.cli", "models"], capture_output=True, text=True, check=True)
     names = [line.split()[0] for line in out.stdout.splitlines()]
     assert set(AE_FAMILY) <= set(names)
+
+
+def test_training_on_single_beats(demo_cache, tmp_path):
+    cfg = load_config(CONFIGS / "ae.yaml", [f"data.path={demo_cache}", "data.train_on=beats", "optim.max_epochs=1"])
+    run = train(cfg, tmp_path, progress=False)
+    split = json.loads((run / "split.json").read_text())
+    from trainer.data import prepare_data
+
+    prepared = prepare_data(cfg.data, "median", tmp_path / ".cache", seed=0, progress=False)
+    beats, medians = prepared.dataset("train"), prepared.dataset("val")
+    assert len(beats) > 5 * len(split["train"])  # every kept beat, not one per record
+    assert beats[0]["x"].shape == medians[0]["x"].shape == (12, 400)
+    assert set(beats.record_rows) == set(prepared.splits["train"])
+    assert len(_rows(run)) == 1 and load_model(run)

@@ -34,6 +34,9 @@ class DataConfig(_Strict):
     task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
     extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
     max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
+    train_on: Literal["median", "beats"] = Field(
+        "median", description="median-beat models: train on each record's median beat or on all "
+        "its single beats (about 10× the examples); validation and test use median beats")
     val_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, ge=0, lt=0.5)
     cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from ecgcore.data.cache import CacheOptions, preprocess
-from ecgcore.data.datasets import CachedDataset
+from ecgcore.data.datasets import BeatDataset, CachedDataset
 from ecgcore.data.splits import grouped_kfold, grouped_split, label_fraction, stratify_key
 from ecgcore.data.store import ECGCache
 from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
@@ -33,12 +33,15 @@ def resolve_cache(data: DataConfig, array: str, cache_root: Path, progress: bool
     if (path / "cache.json").exists():
         cache = ECGCache(path)
         pipe = cache.info["pipeline"]
+        if data.train_on == "beats":
+            cache.array("sequences")  # single beats live in the sequences array
         if pipe["window"] != data.window or float(cache.info["fs"]) != data.fs:
             raise ConfigError(f"{path}: cache has window {pipe['window']} at {cache.info['fs']} Hz, "
                               f"config asks for {data.window} at {data.fs} Hz")
         cache.array(array)  # fails clearly when the cache lacks this array
         return cache
-    options = CacheOptions(sequences=array == "sequences", signals=array == "signals")
+    options = CacheOptions(sequences=array == "sequences" or data.train_on == "beats",
+                           signals=array == "signals")
     pipeline = PipelineConfig(target_fs=data.fs, window=data.window)
     suffix = "".join(s for s, on in (("_seq", options.sequences), ("_sig", options.signals)) if on)
     out = cache_root / f"{path.resolve().name}_{data.window}_{data.fs:g}Hz{suffix}"
@@ -78,16 +81,17 @@ class PreparedData:
 
     def dataset(self, split: str, labels: bool = False) -> CachedDataset:
         rows = self.labelled_train if (split == "train" and labels) else self.splits[split]
-        return CachedDataset(self.cache, rows, array=self.array, leads=self.data.leads,
-                             scale_uv=self.scale_uv,
-                             label_columns=self.data.task if labels else (),
-                             extra_columns=self.data.extra)
+        kwargs = {"leads": self.data.leads, "scale_uv": self.scale_uv,
+                  "label_columns": self.data.task if labels else (), "extra_columns": self.data.extra}
+        if split == "train" and self.array == "median" and self.data.train_on == "beats":
+            return BeatDataset(self.cache, rows, **kwargs)
+        return CachedDataset(self.cache, rows, array=self.array, **kwargs)
 
     def loader(self, split: str, labels: bool = False, balanced: bool = False, seed: int = 0) -> DataLoader:
         ds = self.dataset(split, labels)
         sampler = None
         if split == "train" and balanced and labels and self.data.task:
-            sampler = _balanced_sampler(self.cache.records.iloc[ds.indices], self.data.task, seed)
+            sampler = _balanced_sampler(self.cache.records.iloc[ds.record_rows], self.data.task, seed)
         return DataLoader(ds, batch_size=self.data.batch_size, shuffle=split == "train" and sampler is None,
                           sampler=sampler, num_workers=self.data.num_workers,
                           drop_last=split == "train" and len(ds) > self.data.batch_size,
