@@ -130,3 +130,20 @@ def test_measure_json_and_errors(ptbxl500, tmp_path):
 def test_source_reads_demo_at_its_own_rate(demo_dir):
     src = open_source(demo_dir)
     assert len(src) == 500 and src.read("1").fs == 100
+
+
+def test_a_noisy_record_is_skipped_for_too_few_good_beats(ptbxl500, tmp_path):
+    """A real record buried in noise on every lead passes reading but not the beat filter."""
+    import wfdb
+
+    from ecgcore.io.record import RecordError
+
+    rec = wfdb.rdrecord(str(ptbxl500 / "records500" / "00000" / "00003_hr"))
+    noisy = rec.p_signal + np.random.default_rng(0).normal(0, 2.0, rec.p_signal.shape)  # 2 mV
+    wfdb.wrsamp("noisy", fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=noisy,
+                fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    record = read_wfdb(tmp_path / "noisy")  # a readable, plausible file
+    with pytest.raises(RecordError, match="noisy.*too few beats"):
+        process_record(record)
+    summary = preprocess(tmp_path, tmp_path / "cache", workers=1, progress=False)
+    assert summary.n_ok == 0 and "too few beats" in next(iter(summary.reasons))
