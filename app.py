@@ -1,10 +1,13 @@
 """ECG Latent Workbench — Streamlit entry: page navigation and the sidebar's pickers.
 
-Run with ``streamlit run app.py`` (or ``streamlit run app.py -- --data FOLDER``). The data
-folder comes from ``--data``, else the ``ECGWB_DATA`` environment variable, else the
-bundled demo (``assets/demo/ptbxl100`` beside this file). The sidebar holds the dataset
-picker (the chosen folder is ``st.session_state["dataset_path"]``) and, below it, the slot
-for the model-run picker. Pages read that state; this file holds no science.
+Run with ``streamlit run app.py`` (or ``streamlit run app.py -- --data FOLDER --runs DIR``,
+or ``ecgwb app --data FOLDER --runs DIR``). The data folder comes from ``--data``, else the
+``ECGWB_DATA`` environment variable, else the bundled demo (``assets/demo/ptbxl100`` beside
+this file). The runs folder comes from ``--runs``, else ``ECGWB_RUNS``, else ``runs/``
+beside this file. The sidebar holds the dataset picker (the chosen folder is
+``st.session_state["dataset_path"]``) and, below it, the run picker (the chosen run
+folders, absolute path strings, are ``st.session_state["runs"]``). Pages read that state;
+this file holds no science.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
@@ -23,6 +27,8 @@ if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"
+DEFAULT_RUNS = APP_DIR / "runs"
+ENV_RUNS = "ECGWB_RUNS"
 
 #: Session-state keys shared with the pages.
 DATASET_PATH = "dataset_path"
@@ -30,6 +36,9 @@ DATASET_CHOICE = "dataset_choice"
 DATASET_FOLDER = "dataset_folder"
 RECORD_KEY = "data_record"  # the Data page's record picker, reset when the dataset changes
 OTHER_FOLDER = "Another folder…"
+RUNS = "runs"  # the run picker's value: chosen run folders (absolute path strings)
+RUNS_FOLDER = "runs_folder"  # the folder they were listed from
+RUNS_TOUCHED = "runs_touched"  # True once the user has changed the run picker
 
 
 def default_data_folder(argv: list[str] | None = None) -> Path:
@@ -43,6 +52,15 @@ def default_data_folder(argv: list[str] | None = None) -> Path:
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     value = args.data or os.environ.get(ENV_DATA) or ""
     return Path(value).expanduser().resolve() if value.strip() else DEMO_DATA
+
+
+def runs_folder(argv: list[str] | None = None) -> Path:
+    """``--runs`` from the command line, else ``$ECGWB_RUNS``, else ``runs/`` beside this file."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--runs", default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    value = args.runs or os.environ.get(ENV_RUNS) or ""
+    return Path(value).expanduser().resolve() if value.strip() else DEFAULT_RUNS
 
 
 def _default_label(folder: Path) -> str:
@@ -75,6 +93,60 @@ def dataset_picker() -> str:
     return path
 
 
+def _run_label(row) -> str:
+    """'beta_vae-20260101-120000 · 10 z · finished', with a warning sign and the problem
+    for a run that cannot be loaded."""
+    parts = [row["name"]]
+    if pd.notna(row["latent_dim"]):
+        parts.append(f"{row['latent_dim']} z")
+    if row["problem"]:
+        return "⚠ " + " · ".join(parts) + " · cannot be loaded"
+    if row["status"] != "finished":
+        parts.append(row["status"])
+    return " · ".join(parts)
+
+
+def run_picker(slot) -> list[str]:
+    """The run picker in ``slot``: a multiselect of the runs in :func:`runs_folder`; the
+    choice (absolute paths) is ``st.session_state["runs"]``. A missing or empty folder
+    gives a hint, never an exception."""
+    from ecgcore.explain.runs import list_runs  # reads small files only
+
+    folder = runs_folder()
+    table = list_runs(folder)
+    st.session_state[RUNS_FOLDER] = str(folder)
+    with slot:
+        st.subheader("Runs")
+        if table.empty:
+            st.session_state[RUNS] = []
+            what = "does not exist" if not folder.exists() else "holds no training runs"
+            st.info(
+                f"The runs folder `{folder}` {what}. Train a model with "
+                f"`ecgwb train trainer/configs/beta_vae.yaml --runs {folder}`, or open the "
+                "workbench on another folder with `ecgwb app --runs DIR` "
+                f"(or set `{ENV_RUNS}`).", icon="ℹ️")
+            return []
+        options = table["path"].tolist()
+        labels = {row["path"]: _run_label(row) for _, row in table.iterrows()}
+        problems = {row["path"]: row["problem"] for _, row in table.iterrows() if row["problem"]}
+        chosen = st.session_state.get(RUNS)
+        if not chosen and not st.session_state.get(RUNS_TOUCHED):
+            # until the user picks: the newest run that loads (also once a first run appears)
+            ok = [p for p in options if p not in problems]
+            chosen = ok[:1] or options[:1]
+        st.session_state[RUNS] = [p for p in chosen if p in options]  # drop vanished runs
+        picked = st.multiselect(
+            "Runs", options, key=RUNS, format_func=lambda p: labels.get(p, Path(p).name),
+            label_visibility="collapsed", placeholder="Choose one or more runs",
+            help="Views use the first run chosen; some compare several.",
+            on_change=lambda: st.session_state.update({RUNS_TOUCHED: True}))
+        st.caption(f"{len(options)} run{'s' if len(options) != 1 else ''} in `{folder}`")
+        for path in picked:
+            if path in problems:
+                st.warning(f"{Path(path).name}: {problems[path]}", icon="⚠️")
+    return list(picked)
+
+
 def view(file: str, title: str, **kwargs) -> StreamlitPage:
     """A page of ``pages/`` for ``st.navigation``.
 
@@ -90,9 +162,12 @@ def view(file: str, title: str, **kwargs) -> StreamlitPage:
 st.set_page_config(page_title="ECG Latent Workbench", page_icon="🫀", layout="wide")
 
 navigation = st.navigation([
-    view("data.py", "Data", icon="📈", default=True),
+    view("data.py", "Data", icon=":material/monitor_heart:", default=True),
+    view("latent.py", "Latent space", icon=":material/scatter_plot:"),
+    view("traversal.py", "Factor traversal", icon=":material/tune:"),
 ])
 dataset_picker()
-# The model-run picker goes in this slot, under the dataset picker.
+# The model-run picker, under the dataset picker.
 run_slot = st.sidebar.container()
+run_picker(run_slot)
 navigation.run()

@@ -1,0 +1,255 @@
+"""Overlaid beats on ECG paper: a record's median beat against its reconstruction, and a
+latent factor's traversal from −3σ to +3σ.
+
+One panel per lead (time from R in ms, amplitude in µV, 25 mm/s and 10 mm/mV with square
+millimetres, as :mod:`ecgcore.viz.ecg_paper`); every panel shares one amplitude range so
+that leads compare. Pure Plotly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+from plotly.subplots import make_subplots
+
+from ecgcore.viz.ecg_paper import _base_layout, _ceil_to, _floor_to, paper_axis
+from ecgcore.viz.theme import THEME, Theme
+
+#: Reconstruction colour: a blue that reads against the black beat and the red grid.
+RECON_COLOR = "#1f5fbf"
+#: Diverging colour scale of a traversal, −span σ (blue) → 0 (grey) → +span σ (orange),
+#: colour-blind safe and away from the paper's reds.
+SIGMA_SCALE = [[0.0, "#08306b"], [0.25, "#4f8fcb"], [0.5, "#9a9a9a"], [0.75, "#e08a2c"],
+               [1.0, "#7f3b08"]]
+
+
+#: The 12 leads as two rows: limb leads, then chest leads (beats are tall and narrow on
+#: paper, so two wide rows use a page better than the 3 × 4 print).
+LIMB_CHEST = (("I", "II", "III", "aVR", "aVL", "aVF"), ("V1", "V2", "V3", "V4", "V5", "V6"))
+
+
+def _grid(show: list[str], all_leads: list[str]) -> list[list[str | None]]:
+    if sorted(show) == sorted(name for row in LIMB_CHEST for name in row):
+        return [list(row) for row in LIMB_CHEST]
+    cols = min(len(show), 6)
+    rows = -(-len(show) // cols)
+    return [[show[r * cols + c] if r * cols + c < len(show) else None for c in range(cols)]
+            for r in range(rows)]
+
+
+def beat_panels_figure(
+    beats_uv: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    r_index: int,
+    *,
+    show: Sequence[str] | None = None,
+    names: Sequence[str],
+    colors: Sequence[str],
+    widths: Sequence[float] | None = None,
+    opacities: Sequence[float] | None = None,
+    legend: bool = True,
+    title: str | None = None,
+    px_per_mm: float = 7.0,
+    max_height_px: int | None = None,
+    theme: Theme = THEME,
+) -> go.Figure:
+    """Beats ``[k, leads, W]`` (µV) overlaid per lead on ECG paper; curve j is drawn with
+    ``names[j]``, ``colors[j]``, ``widths[j]``, in order (the last on top).
+
+    ``show`` picks and orders the leads (default all; the 12 standard leads as a row of
+    limb leads over a row of chest leads; others in rows of up to six). Time is in ms from the R peak at sample ``r_index``. The natural size is
+    ``px_per_mm`` pixels per paper millimetre, smaller when needed to keep the figure
+    within ``max_height_px`` (a tall beat then keeps its true proportions).
+    """
+    sc = theme.scale
+    b = np.asarray(beats_uv, dtype=np.float32)
+    leads = list(leads)
+    if b.ndim != 3 or b.shape[1] != len(leads):
+        raise ValueError(f"beats must be [k, leads={len(leads)}, W], got {list(b.shape)}")
+    k, _, w = b.shape
+    if not (len(names) == len(colors) == k):
+        raise ValueError(f"{k} beats need {k} names and colours")
+    widths = list(widths) if widths is not None else [theme.trace_width + 0.3] * k
+    opacities = list(opacities) if opacities is not None else [1.0] * k
+    show = [name for name in (show or leads) if name in leads] or leads
+    grid = _grid(show, leads)
+    n_rows, n_cols = len(grid), len(grid[0])
+    t = ((np.arange(w) - r_index) * (1000.0 / fs)).astype(np.float32)
+    picked = b[:, [leads.index(name) for name in show]]
+    finite = picked[np.isfinite(picked)]
+    lo = float(finite.min()) if finite.size else -500.0
+    hi = float(finite.max()) if finite.size else 500.0
+    y_lo = _floor_to(min(lo, 0.0) - 100.0, sc.major_uv)
+    y_hi = _ceil_to(max(hi, 0.0) + 100.0, sc.major_uv)
+    x_lo, x_hi = float(t[0]), float(t[-1])
+
+    h_space, v_space = 0.02, 0.06
+    fig = make_subplots(rows=n_rows, cols=n_cols, horizontal_spacing=h_space,
+                        vertical_spacing=v_space if n_rows > 1 else 0.0)
+    hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
+    annotations = []
+    i = 0
+    for r, row in enumerate(grid):
+        for c, name in enumerate(row):
+            i += 1
+            axis_id = "" if i == 1 else str(i)
+            xa, ya = f"x{axis_id}", f"y{axis_id}"
+            bottom, left = r == n_rows - 1, c == 0
+            fig.update_layout({
+                f"xaxis{axis_id}": paper_axis(
+                    x_lo, x_hi, sc.ms_per_mm, sc.major_ms, theme,
+                    label_every=2 if bottom else 0, fmt=lambda v: f"{v:g}".replace("-", "−"),
+                    ticklabelstandoff=3),
+                f"yaxis{axis_id}": paper_axis(
+                    y_lo, y_hi, sc.uv_per_mm, sc.major_uv, theme,
+                    label_every=2 if left else 0,
+                    fmt=lambda v: f"{v / 1000:g}".replace("-", "−"), ticklabelstandoff=5,
+                    scaleanchor=xa, scaleratio=sc.y_per_x,
+                    title={"text": "mV", "font": theme.font(theme.small_size)} if left else None),
+            })
+            if name is None:
+                continue
+            li = leads.index(name)
+            for j in range(k):
+                fig.add_trace(go.Scatter(
+                    x0=x_lo, dx=1000.0 / fs, y=b[j, li], mode="lines", name=names[j],
+                    legendgroup=names[j], showlegend=legend and i == 1, hovertemplate=hover,
+                    opacity=opacities[j], line={"color": colors[j], "width": widths[j]},
+                ), row=r + 1, col=c + 1)
+            annotations.append({
+                "x": 0.03, "y": 0.97, "xref": f"{xa} domain", "yref": f"{ya} domain",
+                "xanchor": "left", "yanchor": "top", "text": f"<b>{name}</b>",
+                "showarrow": False, "font": theme.font(theme.label_size), "name": f"lead:{name}",
+            })
+    annotations.append({
+        "x": 0.0, "y": 0.0, "xref": "paper", "yref": "paper", "xanchor": "left",
+        "yanchor": "top", "yshift": -24,
+        "text": "time from R (ms) · 25 mm/s · 10 mm/mV · fine grid 1 mm = 40 ms × 0.1 mV",
+        "showarrow": False, "font": theme.font(theme.small_size, theme.muted_color),
+        "name": "scale",
+    })
+    margin = {"l": 50, "r": 10, "t": (34 if legend else 10) + (26 if title else 0), "b": 48}
+    height_mm = n_rows * (y_hi - y_lo) / sc.uv_per_mm / (1 - (n_rows - 1) * v_space
+                                                          if n_rows > 1 else 1)
+    if max_height_px:
+        px_per_mm = min(px_per_mm, (max_height_px - margin["t"] - margin["b"]) / height_mm)
+    panel_w = (x_hi - x_lo) / sc.ms_per_mm * px_per_mm
+    panel_h = (y_hi - y_lo) / sc.uv_per_mm * px_per_mm
+    fig.update_layout(
+        **_base_layout(theme, title),
+        annotations=annotations,
+        margin=margin,
+        width=round(n_cols * panel_w / (1 - (n_cols - 1) * h_space) + margin["l"] + margin["r"]),
+        height=round(n_rows * panel_h / (1 - (n_rows - 1) * v_space if n_rows > 1 else 1)
+                     + margin["t"] + margin["b"]),
+    )
+    if legend:
+        fig.update_layout(showlegend=True, legend={
+            "orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+            "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",
+            "itemdoubleclick": False})
+    return fig
+
+
+def reconstruction_figure(
+    original_uv: np.ndarray,
+    reconstruction_uv: np.ndarray | None,
+    fs: float,
+    leads: Sequence[str],
+    r_index: int,
+    *,
+    show: Sequence[str] = ("II", "V5"),
+    title: str | None = None,
+    px_per_mm: float = 6.0,
+    max_height_px: int | None = None,
+    theme: Theme = THEME,
+) -> go.Figure:
+    """A record's median beat (black) and the model's reconstruction (blue) on ECG paper,
+    leads ``show`` side by side; ``reconstruction_uv=None`` draws the beat alone."""
+    beats = [np.asarray(original_uv, dtype=np.float32)]
+    names, colors = ["median beat"], [theme.trace_color]
+    widths = [theme.trace_width + 0.4]
+    if reconstruction_uv is not None:
+        beats.append(np.asarray(reconstruction_uv, dtype=np.float32))
+        names.append("reconstruction")
+        colors.append(RECON_COLOR)
+        widths.append(theme.trace_width + 0.4)
+    return beat_panels_figure(np.stack(beats), fs, leads, r_index, show=show, names=names,
+                              colors=colors, widths=widths, title=title, px_per_mm=px_per_mm,
+                              max_height_px=max_height_px, theme=theme)
+
+
+def _sigma_label(s: float) -> str:
+    return "0σ" if abs(s) < 1e-9 else f"{s:+g}σ".replace("-", "−")
+
+
+def traversal_figure(
+    beats_uv: np.ndarray,
+    sigmas: Sequence[float],
+    fs: float,
+    leads: Sequence[str],
+    r_index: int,
+    *,
+    show: Sequence[str] | None = ("II", "V2", "V5"),
+    highlight: int | None = None,
+    unit_name: str = "z",
+    title: str | None = None,
+    px_per_mm: float = 7.0,
+    max_height_px: int | None = None,
+    theme: Theme = THEME,
+) -> go.Figure:
+    """Decoded beats along one latent unit (``[n_steps, leads, W]`` µV at ``sigmas``),
+    overlaid per lead and coloured by σ (blue −, grey 0, orange +, with a colour bar).
+
+    ``highlight`` (a step index) is drawn on top in black and thicker, the others faded.
+    """
+    b = np.asarray(beats_uv, dtype=np.float32)
+    s = np.asarray(sigmas, dtype=float)
+    if b.ndim != 3 or len(s) != b.shape[0]:
+        raise ValueError(f"{len(s)} σ values for beats of shape {list(b.shape)}")
+    span = float(np.max(np.abs(s))) or 1.0
+    colors = sample_colorscale(SIGMA_SCALE, list((s + span) / (2 * span)))
+    names = [f"{unit_name} {_sigma_label(v)}" for v in s]
+    widths = [theme.trace_width + 0.3] * len(s)
+    opacities = [0.9 if highlight is None else 0.55] * len(s)
+    order = list(range(len(s)))
+    if highlight is not None:
+        if not 0 <= highlight < len(s):
+            raise IndexError(f"highlight {highlight} out of range for {len(s)} steps")
+        order = [j for j in order if j != highlight] + [highlight]  # drawn last, on top
+        colors[highlight] = theme.trace_color
+        widths[highlight] = theme.trace_width + 1.3
+        opacities[highlight] = 1.0
+    fig = beat_panels_figure(
+        b[order], fs, leads, r_index, show=show, names=[names[j] for j in order],
+        colors=[colors[j] for j in order], widths=[widths[j] for j in order],
+        opacities=[opacities[j] for j in order], legend=False, title=title,
+        px_per_mm=px_per_mm, max_height_px=max_height_px, theme=theme)
+    # The σ colour bar: an invisible marker trace carries the scale.
+    fig.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
+        name="σ scale",
+        marker={"color": [-span, span], "cmin": -span, "cmax": span,
+                "colorscale": SIGMA_SCALE, "showscale": True,
+                "colorbar": {"title": {"text": f"{unit_name} (σ)", "side": "right",
+                                       "font": theme.font(theme.small_size)},
+                             "tickvals": list(s) if len(s) <= 13 else None,
+                             "ticktext": [_sigma_label(v) for v in s] if len(s) <= 13 else None,
+                             "tickfont": theme.font(theme.small_size),
+                             "thickness": 12, "len": 0.9, "x": 1.01, "xanchor": "left"}},
+    ))
+    margin = dict(fig.layout.margin.to_plotly_json())
+    extra = 70
+    fig.update_layout(margin={**margin, "r": margin.get("r", 10) + extra},
+                      width=(fig.layout.width or 0) + extra)
+    if highlight is not None:
+        fig.add_annotation(
+            x=1.0, y=0.0, xref="paper", yref="paper", xanchor="right", yanchor="top",
+            yshift=-24, showarrow=False, name="highlight",
+            text=f"black: {unit_name} at {_sigma_label(s[highlight])}",
+            font=theme.font(theme.small_size, theme.text_color))
+    return fig

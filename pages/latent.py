@@ -1,0 +1,182 @@
+"""Latent space view: every record of the first chosen run's dataset as a point of a 2-D map
+of its latent means, coloured by a label; a selection shows its label mix and a record's
+median beat against the model's reconstruction.
+
+Every number comes from ``ecgcore`` (:class:`ecgcore.explain.runs.RunArtifacts` encodes,
+projects and caches on disk next to the run); figures from ``ecgcore.viz``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ecgcore.explain.runs import (
+    PROJECTIONS,
+    RunArtifacts,
+    RunError,
+    category_names,
+    label_kinds,
+    label_name,
+    run_stamp,
+    selection_summary,
+)
+from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
+
+RUNS = "runs"  # set by app.py's run picker
+DATASET_PATH = "dataset_path"  # set by app.py's dataset picker
+METHOD_KEY, COLOR_KEY, SOURCE_KEY, CHART_KEY = (
+    "latent_method", "latent_color", "latent_source", "latent_map")
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+#: What computing a projection costs, said before the user asks for it.
+COST = {"tsne": "about 20 s per 5,000 records", "umap": "about a minute the first time"}
+SOURCES = {"own": "The run's own data", "sidebar": "The sidebar's dataset"}
+SHOWN_LEADS = ("II", "V5")
+#: Labels summarised for a selection besides the colour label.
+SUMMARY_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_STTC",
+                  "superclass_CD", "superclass_HYP")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def artifacts(run: str, data: str | None, stamp: tuple[int, int]) -> RunArtifacts:
+    """One RunArtifacts per (run, dataset, weights version); its results live on disk."""
+    return RunArtifacts(run, data)
+
+
+def main() -> None:
+    st.title("Latent space")
+    runs = st.session_state.get(RUNS) or []
+    if not runs:
+        st.info("Choose a run in the sidebar (**Runs**) to map its latent space.")
+        return
+    run = runs[0]
+    source = st.radio("Records", list(SOURCES), key=SOURCE_KEY, horizontal=True,
+                      format_func=SOURCES.get,
+                      help="The run's own data is the dataset it was trained on; the sidebar's "
+                           "dataset is encoded (and preprocessed) the first time it is used.")
+    data = (st.session_state.get(DATASET_PATH) or None) if source == "sidebar" else None
+    if source == "sidebar" and not data:
+        st.info("Choose a dataset folder in the sidebar.")
+        return
+    art = artifacts(run, data, run_stamp(run))
+    try:
+        with st.spinner(f"Loading {Path(run).name}…"):
+            _ = art.model
+        with st.spinner("Encoding every record (once; cached next to the run)…"):
+            table = art.embedding
+    except RunError as exc:
+        st.error(str(exc))
+        return
+
+    kinds = label_kinds(table)
+    st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.latent_dim} latent units · "
+               f"{len(table):,} records of `{art.cache.path}`"
+               + (f" · {len(runs) - 1} more run(s) chosen; this view shows the first"
+                  if len(runs) > 1 else ""))
+
+    c_method, c_color = st.columns([2, 3], vertical_alignment="bottom")
+    method = c_method.radio("Projection", list(PROJECTIONS), key=METHOD_KEY, horizontal=True,
+                            format_func=METHOD_NAMES.get)
+    if not kinds:
+        st.warning("The records table has no label columns to colour by.")
+        color = None
+    else:
+        color = c_color.selectbox("Colour by", list(kinds), key=COLOR_KEY, format_func=label_name,
+                                  help="Numbers (age, intervals…) on a colour scale; flags "
+                                       "and categories (sex, diagnostic classes) as groups.")
+
+    if method != "pca" and not art.has_projection(method):
+        name = METHOD_NAMES[method]
+        st.info(f"{name} of {len(table):,} records is not computed yet ({COST[method]}); "
+                "it is cached next to the run once done.")
+        if not st.button(f"Compute {name}", key=f"latent_compute_{method}"):
+            return
+    try:
+        with st.spinner(f"Projecting with {METHOD_NAMES[method]}…"):
+            xy = art.projection(method)
+    except (RunError, ValueError) as exc:
+        st.error(f"{METHOD_NAMES[method]} failed: {exc}")
+        return
+
+    if color is None:
+        values, kind, label = ["all"] * len(table), "categorical", "records"
+    elif kinds[color] == "categorical":
+        values, kind, label = category_names(table[color], color), "categorical", label_name(color)
+    else:
+        values, kind, label = table[color], "continuous", label_name(color)
+    fig = latent_scatter_figure(xy, values, kind=kind, label=label,
+                                record_ids=table["record_id"].astype(str).to_numpy(),
+                                method=method)
+    config = plotly_config(f"latent_{Path(run).name}_{method}")
+    config["modeBarButtonsToRemove"] = []  # box and lasso select are this view's tools
+
+    map_col, side = st.columns([3, 2])
+    with map_col:
+        event = st.plotly_chart(fig, key=CHART_KEY, on_select="rerun",
+                                selection_mode=("box", "lasso", "points"), theme=None,
+                                config=config)
+        st.caption("Drag to select points with the lasso (box select in the toolbar); click "
+                   "a point to pick one record; double-click to clear.")
+    rows = selected_rows(event.selection.points) if event and event.selection else []
+    rows = [r for r in rows if 0 <= r < len(table)]  # a selection made on another dataset
+    with side:
+        record_panel(art, table, rows)
+    if rows:
+        label_mix(table, kinds, rows, color)
+
+
+def record_label(table, row: int) -> str:
+    """'record 12 · 56 y · F · NORM, MI' from the columns the table has."""
+    rec = table.iloc[row]
+    parts = [f"record {rec['record_id']}"]
+    if "age" in table.columns and rec["age"] == rec["age"]:
+        parts.append(f"{rec['age']:.0f} y")
+    if "sex" in table.columns and isinstance(rec["sex"], str):
+        parts.append(rec["sex"])
+    classes = rec["superclasses"] if "superclasses" in table.columns else None
+    if classes is not None and not isinstance(classes, float):
+        parts.append(", ".join(map(str, classes)) or "no diagnostic class")
+    return " · ".join(parts)
+
+
+def record_panel(art: RunArtifacts, table, rows: list[int]) -> None:
+    """The selection's size, a record picker among the selected records and the picked
+    record's median beat against the model's reconstruction."""
+    if not rows:
+        st.subheader("Selection")
+        st.info("Select records on the map to see their label mix and a record's median "
+                "beat against the model's reconstruction.")
+        return
+    st.subheader(f"Selection: {len(rows):,} of {len(table):,} records")
+    row = st.selectbox("Record", rows, key="latent_record",
+                       format_func=lambda r: record_label(table, r),
+                       help="The selected records, in the order of the selection.")
+    rid = str(table["record_id"].iloc[row])
+    beat = art.beat(row)
+    try:
+        recon, note = art.reconstruction(row), ""
+    except RunError as exc:
+        recon, note = None, f" No reconstruction: {exc}"
+    leads = art.leads
+    show = [lead for lead in SHOWN_LEADS if lead in leads] or leads[:2]
+    fig = reconstruction_figure(beat, recon, art.fs, leads, art.r_index, show=show,
+                                px_per_mm=11.0, max_height_px=420)
+    st.plotly_chart(fig, key="latent_beat", theme=None,
+                    config=plotly_config(f"reconstruction_{rid}"), width="content")
+    st.caption(f"Median beat of record {rid} (black) and the model's reconstruction from its "
+               f"latent mean (blue), leads {' and '.join(show)}.{note}")
+
+
+def label_mix(table, kinds: dict[str, str], rows: list[int], color: str | None) -> None:
+    """The labels of the selected records against all records."""
+    st.subheader("Label mix of the selection")
+    columns = ([color] if color else []) + [c for c in SUMMARY_LABELS if c != color]
+    summary = selection_summary(table, rows, kinds, columns)
+    mix, _ = st.columns([3, 2])
+    mix.dataframe(summary, hide_index=True, width="stretch",
+                  column_config={"label": "Label", "selection": f"Selection ({len(rows):,})",
+                                 "all": f"All records ({len(table):,})"})
+    mix.caption("Numbers: median (interquartile range); flags and categories: share of records.")
+
+main()

@@ -1,0 +1,94 @@
+"""Screenshots of the Data, Latent space and Factor traversal views (1600 × 1000) for the
+documentation: ``python tests/e2e/screenshots.py --runs RUNS_DIR --out docs/screenshots``.
+
+Starts the real server on ``RUNS_DIR`` (train a model first: the tiny test runs make poor
+pictures), drives Debian's Chromium like a user (sidebar navigation, a lasso on the map,
+the traversal slider) and writes ``data.png``, ``latent.png`` and ``traversal.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server import chromium, chromium_missing, streamlit_server
+
+POINTS_DRAWN = ("() => { const g = document.querySelector('.js-plotly-plot'); return !!(g && "
+                "g._fullData && g._fullData.length && g.querySelector('canvas')) }")
+
+
+def _settle(pg, ms: int = 1500) -> None:
+    pg.wait_for_load_state("networkidle")
+    pg.wait_for_timeout(ms)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", required=True, help="folder of training runs")
+    ap.add_argument("--out", default="docs/screenshots", help="output folder")
+    ap.add_argument("--unit", type=int, default=None, help="latent unit for the traversal")
+    ap.add_argument("--lasso", default="0.30,0.25,0.55,0.60",
+                    help="lasso rectangle on the map as fractions x0,y0,x1,y1 (empty: none)")
+    args = ap.parse_args(argv)
+    problem = chromium_missing()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    log = Path(tempfile.mkdtemp()) / "streamlit.log"
+    with streamlit_server(Path(args.runs).resolve(), log, timeout=90) as url, \
+            sync_playwright() as p:
+        browser = chromium(p)
+        pg = browser.new_page(viewport={"width": 1600, "height": 1000})
+        pg.set_default_timeout(240_000)
+        nav = pg.locator('[data-testid="stSidebarNav"]')
+
+        pg.goto(url)
+        pg.locator('[data-testid="stTable"]').filter(has_text="QRS duration").wait_for()
+        _settle(pg)
+        pg.screenshot(path=str(out / "data.png"))
+
+        nav.get_by_text("Latent space", exact=True).click()
+        pg.wait_for_function(POINTS_DRAWN)
+        _settle(pg)
+        if args.lasso:
+            x0, y0, x1, y1 = (float(v) for v in args.lasso.split(","))
+            box = pg.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            pg.mouse.move(*at(x0, y0))
+            pg.mouse.down()
+            for fx, fy in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 0.01)):
+                pg.mouse.move(*at(fx, fy), steps=6)
+            pg.mouse.up()
+            pg.get_by_role("heading", name="Selection:").first.wait_for()
+            pg.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+            _settle(pg, 2500)
+        pg.screenshot(path=str(out / "latent.png"))
+
+        nav.get_by_text("Factor traversal", exact=True).click()
+        pg.get_by_role("heading", name="Factor traversal").first.wait_for()
+        pg.locator('[data-testid="stSlider"]').wait_for()
+        if args.unit is not None:
+            pg.locator('[data-testid="stSelectbox"]').filter(has_text="Latent unit").click()
+            pg.get_by_role("option", name=f"z{args.unit}:").first.click()
+            _settle(pg)
+        slider = pg.get_by_role("slider", name="Step")
+        slider.focus()
+        pg.keyboard.press("ArrowRight")
+        pg.keyboard.press("ArrowRight")
+        _settle(pg, 2500)
+        pg.screenshot(path=str(out / "traversal.png"))
+        browser.close()
+    for name in ("data", "latent", "traversal"):
+        print(out / f"{name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
