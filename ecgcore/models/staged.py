@@ -14,7 +14,7 @@ st_mem, ecg_jepa, vq_vae, triplet_finetune, cnn_baseline).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +23,7 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
+from .freezing import FreezableBackbone
 from .protocol import Encoding
 
 
@@ -74,7 +75,7 @@ def _tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor | None:
     return torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
 
 
-class StagedModel(nn.Module):
+class StagedModel(FreezableBackbone, nn.Module):
     STAGES: ClassVar[tuple[Stage, ...]] = (Stage("train"),)
     config: Any
 
@@ -130,37 +131,10 @@ class StagedModel(nn.Module):
         self._stage = name
         (self.freeze_backbone if known[name].freeze_backbone else self.unfreeze_backbone)()
 
-    # -- freezing -------------------------------------------------------------------------
+    # -- freezing (FreezableBackbone) -----------------------------------------------------
     def backbone_modules(self) -> list[nn.Module]:
         """The parts ``freeze_backbone`` fixes (the head stays trainable); none by default."""
         return []
-
-    def backbone_parameters(self) -> Iterator[nn.Parameter]:
-        for m in self.backbone_modules():
-            yield from m.parameters()
-
-    @property
-    def backbone_frozen(self) -> bool:
-        return self._backbone_frozen
-
-    def freeze_backbone(self) -> None:
-        for p in self.backbone_parameters():
-            p.requires_grad_(False)
-        self._backbone_frozen = True
-        self.train(self.training)
-
-    def unfreeze_backbone(self) -> None:
-        for p in self.backbone_parameters():
-            p.requires_grad_(True)
-        self._backbone_frozen = False
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> StagedModel:
-        super().train(mode)
-        if getattr(self, "_backbone_frozen", False):
-            for m in self.backbone_modules():
-                m.eval()
-        return self
 
     # -- minimal training loop ------------------------------------------------------------
     def fit(

@@ -16,7 +16,6 @@ training-set mean and SD); being buffers they travel with the checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -24,11 +23,12 @@ from torch import nn
 
 from .backbones import he_init
 from .configs import TaskVAEConfig
+from .freezing import FreezableBackbone
 from .protocol import ModelOutput
 from .vae import VAE
 
 
-class TaskVAE(VAE):
+class TaskVAE(FreezableBackbone, VAE):
     config: TaskVAEConfig
 
     def __init__(
@@ -105,31 +105,3 @@ class TaskVAE(VAE):
             m for m in (self.encoder, self.decoder, self.to_mean, self.to_logvar) if m is not None
         ]
 
-    def backbone_parameters(self) -> Iterator[nn.Parameter]:
-        for m in self.backbone_modules():
-            yield from m.parameters()
-
-    @property
-    def backbone_frozen(self) -> bool:
-        return self._backbone_frozen
-
-    def freeze_backbone(self) -> None:
-        """Step 1 of fine-tuning: only the prediction head receives gradients."""
-        for p in self.backbone_parameters():
-            p.requires_grad_(False)
-        self._backbone_frozen = True
-        self.train(self.training)
-
-    def unfreeze_backbone(self) -> None:
-        """Step 2: every layer trains end to end."""
-        for p in self.backbone_parameters():
-            p.requires_grad_(True)
-        self._backbone_frozen = False
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> TaskVAE:
-        super().train(mode)
-        if getattr(self, "_backbone_frozen", False):
-            for m in self.backbone_modules():
-                m.eval()  # frozen layers: no dropout, no batch-norm statistic updates
-        return self
