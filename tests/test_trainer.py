@@ -227,3 +227,9 @@ def test_training_on_single_beats(demo_cache, tmp_path):
     assert beats[0]["x"].shape == medians[0]["x"].shape == (12, 400)
     assert set(beats.record_rows) == set(prepared.splits["train"])
     assert len(_rows(run)) == 1 and load_model(run)
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_config_validates(path):
+    cfg = load_config(path)
+    assert cfg.model["name"] == path.stem == cfg.name
