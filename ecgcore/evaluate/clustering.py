@@ -81,7 +81,9 @@ def clustering_report(
         arr = np.asarray(emb.detach().cpu().numpy() if hasattr(emb, "detach") else emb, float)
         spaces[name] = (arr.reshape(len(arr), -1), None)
     if beats is not None:
+        n_beats = len(beats)
         for d in sorted({v[0].shape[1] for v in spaces.values()}):
+            d = min(d, n_beats - 1)  # PCA needs more records than components
             spaces[f"beats_pca{d}"] = (pca_embedding(beats, d, seed), "reference")
     rows = []
     for name, (X, role) in spaces.items():

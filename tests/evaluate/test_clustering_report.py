@@ -75,3 +75,13 @@ def test_csv_round_trip(tmp_path):
     path = to_csv(df, tmp_path / "t" / "table.csv")
     back = pd.read_csv(path)
     assert back.loc[0, "auroc"] == 0.8 and back.loc[0, "extra_note"] == "x"
+
+
+def test_pca_reference_is_capped_below_the_number_of_records():
+    """A wide embedding (e.g. the CNN's 256 pooled features) on a small test split still
+    gets a PCA reference: as many components as the records allow."""
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(30, 64))
+    beats = rng.normal(size=(30, 2, 50))
+    report = clustering_report({"latent": emb}, {"label": rng.integers(0, 2, 30)}, k=0, beats=beats)
+    assert "beats_pca29" in set(report["space"])
