@@ -67,10 +67,8 @@ def _hardware(cfg: TrainConfig) -> dict[str, Any]:
     if precision == "auto":
         cuda = torch.cuda.is_available() and hw.accelerator in ("auto", "gpu", "cuda")
         precision = ("bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed") if cuda else "32-true"
-    strategy = hw.strategy
-    if strategy == "ddp" and hw.accelerator == "cpu":
-        strategy = "ddp"  # gloo backend; Lightning picks it on CPU
-    return {"accelerator": hw.accelerator, "devices": hw.devices, "strategy": strategy,
+    # DDP on CPU uses the gloo backend, which Lightning picks by itself
+    return {"accelerator": hw.accelerator, "devices": hw.devices, "strategy": hw.strategy,
             "precision": precision}
 
 

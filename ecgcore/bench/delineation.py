@@ -51,14 +51,9 @@ def _default_data() -> Path:
 def spatial_intervals(record_path: str | Path) -> dict[str, float | None]:
     """The project's global intervals (ms) for one WFDB record."""
     from ecgcore.io import read_wfdb
-    from ecgcore.signal.beats import WINDOW_ANALYSIS
-    from ecgcore.signal.delineate import ecg_delineate
     from ecgcore.signal.pipeline import process_record
 
-    result = process_record(read_wfdb(record_path))
-    r = WINDOW_ANALYSIS.offsets(result.fs)[0]
-    rr_ms = float(np.median(result.rr_ms)) if result.rr_ms.size else None
-    fid = ecg_delineate(result.analysis_median, result.fs, r, rr_ms=rr_ms)
+    fid = process_record(read_wfdb(record_path)).analysis_fiducials  # durations: any window
     return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
 
 
