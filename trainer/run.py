@@ -124,8 +124,13 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
         run_dir = new_run_dir(runs, cfg.name)
         run_dir.mkdir(parents=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-        write_split(run_dir / "split.json", prepared)
-        write_json_atomic(run_dir / "preprocessing.json", preprocessing)
+    if not _is_worker_process():
+        # a new run, or a folder prepared by trainer.jobs (config.yaml only) or interrupted
+        # before its first epoch: the split and preprocessing are written once
+        if not (run_dir / "split.json").exists():
+            write_split(run_dir / "split.json", prepared)
+        if not (run_dir / "preprocessing.json").exists():
+            write_json_atomic(run_dir / "preprocessing.json", preprocessing)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     if not _is_worker_process():
         write_json_atomic(run_dir / "status.json", {"status": "running", "pid": os.getpid()})
