@@ -146,7 +146,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from trainer.evaluation import evaluate_run
 
-    ev = evaluate_run(Path(args.run), Path(args.data) if args.data else None, args.task, n_boot=args.n_boot)
+    ev = evaluate_run(Path(args.run), Path(args.data) if args.data else None, args.task,
+                      n_boot=args.n_boot, scope=args.scope)
     rec = ev.get("reconstruction") or {}
     main = (ev.get("downstream") or {}).get("main") or {}
     print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on {ev['n_records']} records")
@@ -163,7 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ecgcore.evaluate.report import comparison_table, to_csv, to_markdown
     from trainer.evaluation import report_rows
 
-    table = comparison_table(report_rows([Path(r) for r in args.runs]))
+    table = comparison_table(report_rows([Path(r) for r in args.runs], baselines=not args.no_baselines))
     if args.out and args.out.endswith(".csv"):
         to_csv(table, args.out)
         print(f"wrote {args.out}")
@@ -224,11 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--data", help="dataset folder or cache (default: the run's own data)")
     pv.add_argument("--task", nargs="+", help="label column(s) (default: the run's task or PTB-XL superclasses)")
     pv.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples for CIs")
+    pv.add_argument("--scope", choices=["auto", "all", "test"], default="auto",
+                    help="records scored: all (out of fold), test (the run's test split, "
+                         "probes fitted on the rest); auto: test for runs trained with labels")
     pv.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("report", help="one comparison table over evaluated runs")
     pr.add_argument("runs", nargs="+", help="run folders (each with evaluation.json)")
     pr.add_argument("--out", help="table.md or table.csv (default: print Markdown)")
+    pr.add_argument("--no-baselines", action="store_true", help="leave out the sex + age row")
     pr.set_defaults(func=cmd_report)
 
     pa = sub.add_parser("app", help="open the workbench in the browser")

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from ecgcore.data.cache import preprocess
 from trainer.config import load_config
-from trainer.evaluation import evaluate_run
+from trainer.evaluation import evaluate_run, report_rows
 from trainer.run import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
@@ -66,3 +68,35 @@ def test_report_table(runs, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "ecgcore.cli", "report", str(tmp_path)],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "evaluation.json" in missing.stderr
+
+
+def test_test_scope_scores_every_run_on_the_same_held_out_records(runs):
+    ev = evaluate_run(runs["pca"], n_boot=100, scope="test")
+    split = json.loads((runs["pca"] / "split.json").read_text())
+    down = ev["downstream"]
+    assert down["scope"] == "test" and down["n"] == len(split["test"])
+    assert all(r["n"] == len(split["test"]) for r in down["rows"])  # every input, every probe
+    assert 0.5 < down["main"]["auroc"] < 1
+    rows = report_rows([runs["pca"]])
+    assert [r["model"] for r in rows] == ["pca", "sex + age"]
+    assert rows[1]["scope"] == "test" and rows[1]["n"] == len(split["test"])
+    assert 0.4 < rows[1]["downstream"]["auroc"] < 0.9  # sex and age alone: weak, not nothing
+    evaluate_run(runs["pca"], n_boot=100)  # leave the default evaluation for the other tests
+
+
+def test_holdout_probe_is_fitted_on_the_other_records_only(demo_dir):
+    """``test_rows``: probes learn on the rest, scores exist only for the held-out rows."""
+    from ecgcore.evaluate.downstream import evaluate_downstream
+
+    meta = pd.DataFrame({"patient_id": np.repeat(np.arange(60), 2), "sex": np.tile([0, 1], 60),
+                         "age": np.linspace(30, 80, 120), "y": np.tile([0, 1, 1, 0], 30)})
+    x = np.c_[meta["y"] * 2.0 + np.random.default_rng(0).normal(0, 0.5, 120)]
+    held = np.arange(80, 120)
+    res = evaluate_downstream(meta, "y", {"z": x}, sex_age=False, hybrid=False,
+                              models=("logreg_l2",), n_boot=50, test_rows=held)
+    score = res.predictions[("z", "logreg_l2")].score
+    assert np.isfinite(score[held]).all() and np.isnan(score[:80]).all()
+    assert res.table.loc[0, "n"] == 40 and res.table.loc[0, "auroc"] > 0.9
+    with pytest.raises(ValueError, match="both sides"):
+        evaluate_downstream(meta, "y", {"z": x}, sex_age=False, hybrid=False, models=("logreg_l2",),
+                            test_rows=np.arange(120))

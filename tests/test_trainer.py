@@ -207,6 +207,9 @@ def test_cross_validation_folds_and_label_fraction(demo_cache, tmp_path):
         assert set(split["labelled_train"]) <= set(split["train"])
     assert not tests[0] & tests[1]
     assert 80 < len(tests[0]) < 120
+    # the folds belong to the dataset: a label-free model holds out the same records
+    pca = train(_cfg("pca", demo_cache, "data.cv_folds=5", "data.fold=0"), tmp_path / "pca", progress=False)
+    assert set(json.loads((pca / "split.json").read_text())["test"]) == tests[0]
 
 
 def test_models_command_lists_the_family():

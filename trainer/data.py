@@ -53,10 +53,17 @@ def resolve_cache(data: DataConfig, array: str, cache_root: Path, progress: bool
 
 def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str, np.ndarray]:
     """train / val / test row indices, grouped by patient, stratified by the task labels
-    (or the PTB-XL superclasses when there is no task)."""
-    strat = data.task or [c for c in SUPERCLASS_COLUMNS if c in records.columns] or None
+    (or the PTB-XL superclasses when there is no task).
+
+    Cross-validation folds are a property of the dataset, not of the model: they are
+    stratified by the PTB-XL superclasses whenever the records have them (else by the
+    task), so that every model's fold k holds out the same records and models can be
+    compared record for record."""
+    superclasses = [c for c in SUPERCLASS_COLUMNS if c in records.columns]
+    strat = data.task or superclasses or None
     if data.cv_folds:
-        rest, test = grouped_kfold(records, data.cv_folds, stratify=strat, seed=seed)[data.fold]
+        outer = superclasses or data.task or None
+        rest, test = grouped_kfold(records, data.cv_folds, stratify=outer, seed=seed)[data.fold]
         sub = records.iloc[rest].reset_index(drop=True)
         k = max(2, int(round(1 / data.val_fraction)))
         tr, va = grouped_kfold(sub, k, stratify=strat, seed=seed + 1)[0]

@@ -62,9 +62,17 @@ def _labels(records: pd.DataFrame, cfg_task: list[str], task: Sequence[str] | No
 
 @torch.no_grad()
 def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None = None,
-                 n_boot: int = 500, seed: int = 0) -> dict:
+                 n_boot: int = 500, seed: int = 0, scope: str = "auto") -> dict:
+    """Evaluate a run and write ``evaluation.json`` (keys in the module docstring).
+
+    ``scope``: ``all`` predicts every record out of fold (patient-grouped 5-fold CV, for
+    label-free encoders); ``test`` scores only the run's test split, with every probe
+    fitted on the other records; ``auto`` (default) is ``test`` for runs trained with
+    labels, so that no label they saw is scored, else ``all``. Runs compared in one table
+    should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
+    """
     from ecgcore.evaluate.clustering import clustering_report
-    from ecgcore.evaluate.downstream import evaluate_downstream, pca_embedding
+    from ecgcore.evaluate.downstream import OOF, evaluate_downstream, pca_embedding, score_predictions
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.explain.identification import identification_accuracy
 
@@ -99,19 +107,41 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
     labels = _labels(records, cfg.data.task, task)
     beats = np.nan_to_num(np.asarray(cache.median, dtype=np.float32))
     pca = pca_embedding(beats, z.shape[1], seed)
-    scope = "test" if cfg.data.task else "all"
+    if scope == "auto":
+        scope = "test" if cfg.data.task else "all"
+    if scope not in ("all", "test"):
+        raise ValueError(f"scope must be 'auto', 'all' or 'test', got {scope!r}")
+    if scope == "test" and not len(test_rows):
+        raise ValueError(f"{run}: scope 'test' needs a test split, and split.json has none")
     rows = test_rows if scope == "test" else np.arange(len(records))
     if labels and len(rows) >= 20:
-        meta = records.iloc[rows].reset_index(drop=True)
-        res = evaluate_downstream(meta, labels if len(labels) > 1 else labels[0],
-                                  embeddings={"latent": z[rows], f"pca{z.shape[1]}": pca[rows]},
+        head = _own_head_scores(model, ds, cfg, labels, test_rows) if scope == "test" else None
+        res = evaluate_downstream(records, labels if len(labels) > 1 else labels[0],
+                                  embeddings={"latent": z, f"pca{z.shape[1]}": pca},
                                   features="classical", hybrid=True, sex_age=True,
-                                  models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed)
+                                  models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed,
+                                  test_rows=test_rows if scope == "test" else None)
         table = res.table
-        main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
-        out["downstream"] = {"label": labels, "task": res.task, "scope": scope, "n": len(res.y),
-                             "rows": table.to_dict(orient="records"),
+        if head is not None:
+            oof = OOF(np.full(res.y.shape, np.nan), np.full(res.y.shape, np.nan), 0)
+            at = {int(r): i for i, r in enumerate(res.rows)}
+            for k, r in enumerate(test_rows):
+                if int(r) in at:  # records without the label are not scored
+                    oof.score[at[int(r)]], oof.hard[at[int(r)]] = head[0][k], head[1][k]
+            row = {"input": "own_head", "model": prep.get("model", ""), "task": res.task,
+                   "label": "+".join(labels), "n_features": 0, "fraction": 1.0, "failed_fits": 0}
+            row.update(score_predictions(res.y, oof, res.task, labels, n_boot, seed))
+            table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        # the row the report shows: the model's own prediction head where it has one for
+        # these labels (a supervised model is judged as trained), else L2 logistic
+        # regression on the latent means
+        main = table[table["input"] == "own_head"]
+        if main.empty:
+            main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
+        out["downstream"] = {"label": labels, "task": res.task, "scope": scope,
+                             "n": int(table["n"].iloc[0]), "rows": table.to_dict(orient="records"),
                              "main": main.iloc[0].to_dict() if len(main) else None}
+        meta = records.iloc[rows].reset_index(drop=True)
         primary = meta[labels].fillna(0).to_numpy().argmax(axis=1) if len(labels) > 1 else meta[labels[0]]
         clus = clustering_report({"latent": z[rows]}, {"label": np.asarray(primary)}, k=5, beats=beats[rows])
         out["clustering"] = clus.to_dict(orient="records")
@@ -124,9 +154,31 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
     return out
 
 
-def report_rows(runs: Sequence[Path]) -> list[dict]:
-    """One result dict per run from its ``evaluation.json`` (for the comparison table)."""
-    rows = []
+@torch.no_grad()
+def _own_head_scores(model, ds: CachedDataset, cfg, labels: Sequence[str],
+                     rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
+    was trained on exactly ``labels`` (threshold: the label's prevalence in training)."""
+    if not hasattr(model, "predict_logits") or list(cfg.data.task) != list(labels) or cfg.data.extra:
+        return None
+    sub = torch.utils.data.Subset(ds, rows.tolist())
+    loader = torch.utils.data.DataLoader(sub, batch_size=128, shuffle=False)
+    logits = []
+    for batch in loader:
+        kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
+        logits.append(model.predict_logits(batch["x"], **kwargs))
+    p = torch.sigmoid(torch.cat(logits)).numpy().astype(float)
+    p = p[:, 0] if len(labels) == 1 else p
+    prevalence = ds.cache.records.reset_index(drop=True)[list(labels)].drop(index=rows).mean().to_numpy(dtype=float)
+    return p, (p >= (prevalence[0] if len(labels) == 1 else prevalence)).astype(float)
+
+
+def report_rows(runs: Sequence[Path], baselines: bool = True) -> list[dict]:
+    """One result dict per run from its ``evaluation.json`` (for the comparison table),
+    then, with ``baselines``, the sex-and-age row (L2 logistic regression, seed 001) of the
+    first run's downstream table. ``scope`` and ``n`` say which records each AUROC is
+    scored on: rows are comparable only where both agree."""
+    rows, sex_age = [], None
     for run in runs:
         path = Path(run) / "evaluation.json"
         if not path.exists():
@@ -135,11 +187,21 @@ def report_rows(runs: Sequence[Path]) -> list[dict]:
         row = {"model": ev["model"], "latent_dim": ev["latent_dim"], "run": ev["run"]}
         if ev.get("reconstruction"):
             row["reconstruction"] = ev["reconstruction"]
-        main = (ev.get("downstream") or {}).get("main")
+        down = ev.get("downstream") or {}
+        main = down.get("main")
         if main:
             row["downstream"] = {k: v for k, v in main.items() if k in ("auroc", "auroc_low", "auroc_high", "f1_macro")}
+            row.update(scope=down.get("scope"), n=main.get("n"), input=main.get("input"))
+            if sex_age is None:
+                sex_age = next(({"model": "sex + age", "latent_dim": 2, "run": ev["run"],
+                                 "downstream": {k: r.get(k) for k in ("auroc", "auroc_low", "auroc_high", "f1_macro")},
+                                 "scope": down.get("scope"), "n": r.get("n"), "input": "sex_age"}
+                                for r in down.get("rows", [])
+                                if r.get("input") == "sex_age" and r.get("model") == "logreg_l2"), None)
         own = [c for c in ev.get("clustering", []) if c.get("space") == "latent" and str(c.get("clustering", "")).startswith("label")]
         if own:
             row["clustering"] = {k: own[0][k] for k in ("dbi", "silhouette", "chi") if k in own[0]}
         rows.append(row)
+    if baselines and sex_age is not None:
+        rows.append(sex_age)
     return rows

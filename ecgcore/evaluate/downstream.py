@@ -367,6 +367,7 @@ def evaluate_downstream(
     n_boot: int = 1000,
     fraction: float = 1.0,
     C: float | str = 1.0,
+    test_rows: Sequence[int] | None = None,
 ) -> DownstreamResult:
     """Out-of-fold prediction of ``label`` from every input × model, with CIs.
 
@@ -375,7 +376,11 @@ def evaluate_downstream(
     means, a PCA of the same size, …). ``features``: classical features (column names,
     ``"classical"``, a DataFrame or an array). ``inputs``: further named matrices used as
     given. Records whose label is missing are left out. Folds are grouped by patient and
-    stratified by the label; the same folds serve every input and model.
+    stratified by the label; the same folds serve every input and model. ``test_rows``
+    (positions in ``meta``, e.g. a trained run's test split) replaces the k folds by one
+    held-out split: every probe learns on the other labelled records and is scored on
+    these only, so that runs evaluated on the same test split are compared record for
+    record.
     """
     labels = [label] if isinstance(label, str) else list(label)
     task = infer_task(meta, labels) if task == "auto" else task
@@ -392,7 +397,13 @@ def evaluate_downstream(
     sub = meta.iloc[rows].reset_index(drop=True)
     y = ymat[rows, 0] if task != "multilabel" else ymat[rows]
     strat = labels[0] if task != "multilabel" else labels
-    folds = grouped_kfold(sub, k=k, group_col=group_col, stratify=strat, seed=seed)
+    if test_rows is None:
+        folds = grouped_kfold(sub, k=k, group_col=group_col, stratify=strat, seed=seed)
+    else:
+        held = np.isin(rows, np.asarray(test_rows, dtype=int))
+        if held.all() or not held.any():
+            raise ValueError("test_rows must leave labelled records on both sides of the split")
+        folds = [(np.flatnonzero(~held), np.flatnonzero(held))]
 
     table_rows, preds = [], {}
     with warnings.catch_warnings():
