@@ -73,6 +73,15 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0 if n_ok else 1
 
 
+def bench_names() -> list[str]:
+    """Every benchmark: the modules of ``ecgcore.bench`` (each has a ``main(argv)``)."""
+    import pkgutil
+
+    from ecgcore import bench
+
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -98,6 +107,18 @@ def cmd_app(args: argparse.Namespace) -> int:
         cmd += ["--server.headless", "true"]
     print(f"ECG Latent Workbench on http://{args.host}:{args.port}", flush=True)
     return subprocess.call(cmd, env=env)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from trainer.demo import train_demo
+
+    try:
+        runs = train_demo(Path(args.runs), Path(args.data), threads=args.threads,
+                          evaluate=not args.no_evaluate, progress=not args.quiet)
+    except RuntimeError as exc:
+        return _fail(str(exc), 1)
+    print(f"{len(runs)} demo runs ready in {Path(args.runs).resolve()}")
+    return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -244,8 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--headless", action="store_true", help="do not open a browser window")
     pa.set_defaults(func=cmd_app)
 
+    pd_ = sub.add_parser("demo", help="train the demo models on the bundled data (skips finished runs)")
+    pd_.add_argument("--runs", default="runs/demo", help="folder of the demo runs (default: runs/demo)")
+    pd_.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "assets" / "demo" / "ptbxl100"),
+                     help="dataset folder (default: the bundled demo data)")
+    pd_.add_argument("--threads", type=int, default=None, help="torch threads per training")
+    pd_.add_argument("--no-evaluate", action="store_true", help="skip writing evaluation.json")
+    pd_.add_argument("--quiet", action="store_true", help="no progress bar")
+    pd_.set_defaults(func=cmd_demo)
+
     pb = sub.add_parser("bench", help="benchmarks that print figures")
-    pb.add_argument("what", choices=["delineation", "preprocess", "reconstruction", "train"])
+    pb.add_argument("what", choices=bench_names(), help="which benchmark (each module of ecgcore.bench)")
     pb.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     pb.set_defaults(func=cmd_bench)
     return p
