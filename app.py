@@ -165,6 +165,7 @@ navigation = st.navigation([
     view("data.py", "Data", icon=":material/monitor_heart:", default=True),
     view("latent.py", "Latent space", icon=":material/scatter_plot:"),
     view("traversal.py", "Factor traversal", icon=":material/tune:"),
+    view("train.py", "Train", icon=":material/model_training:"),
 ])
 dataset_picker()
 # The model-run picker, under the dataset picker.

@@ -130,6 +130,7 @@ def start(run: Path, total_epochs: int, *, threads: int | None = None) -> Job:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     cmd = [sys.executable, "-m", "ecgcore.cli", "train", "--resume", str(run), "--quiet"]
     log = run / LOG_FILE
+    write_json_atomic(run / STATUS_FILE, {"status": "starting"})  # a restart clears 'cancelled'
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -214,6 +215,7 @@ def job_status(job: Job) -> tuple[str, str]:
     """(status, error) of a job; a process found dead before finishing is recorded failed."""
     recorded = _recorded_status(job.run)
     if recorded.get("status") in DONE:
+        _alive(job)  # reaps the process if this one launched it
         return recorded["status"], str(recorded.get("error", ""))
     if _alive(job):
         return str(recorded.get("status") or "starting"), ""
