@@ -165,6 +165,9 @@ navigation = st.navigation([
     view("data.py", "Data", icon=":material/monitor_heart:", default=True),
     view("latent.py", "Latent space", icon=":material/scatter_plot:"),
     view("traversal.py", "Factor traversal", icon=":material/tune:"),
+    view("saliency.py", "Saliency", icon=":material/highlight:"),
+    view("clustering.py", "Clustering", icon=":material/bubble_chart:"),
+    view("compare.py", "Compare", icon=":material/compare:"),
     view("train.py", "Train", icon=":material/model_training:"),
 ])
 dataset_picker()

@@ -23,7 +23,7 @@ from tiny_runs import build_tiny_runs, run_folder
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    """(runs folder, demo cache): ``pca`` and ``beta_vae`` runs, trained once."""
+    """(runs folder, demo cache): ``task_vae``, ``pca`` and ``beta_vae`` runs, trained once."""
     return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
@@ -70,8 +70,9 @@ def _choose(at: AppTest, *runs: Path) -> AppTest:
 def test_run_picker_lists_the_runs_and_picks_the_newest(runs_env):
     at = _app()
     picker = at.multiselect(key="runs")
-    assert sorted(Path(p).name.split("-")[0] for p in picker.options) == ["beta_vae", "pca"]
-    newest = str(run_folder(runs_env, "beta_vae"))  # trained second
+    assert sorted(Path(p).name.split("-")[0] for p in picker.options) == [
+        "beta_vae", "pca", "task_vae"]
+    newest = str(run_folder(runs_env, "beta_vae"))  # trained last
     assert at.session_state["runs"] == [newest]
     assert not at.error and not at.warning
 

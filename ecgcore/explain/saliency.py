@@ -74,6 +74,7 @@ def attribute(
     n_samples: int = 20,
     occlusion_window: int = 20,
     occlusion_stride: int | None = None,
+    occlusion_batch: int = 64,
     seed: int = 0,
 ) -> np.ndarray:
     """Attribution map of ``predictor`` at ``x``, same shape as ``x`` (``[B, leads, W]``
@@ -82,7 +83,7 @@ def attribute(
     Units: the predictor's output (logit, probability, latent value) per input sample. IG
     and GradientSHAP maps sum (approximately) to the output change from the baseline;
     occlusion maps sum the output drops of overlapping windows (not a completeness sum);
-    saliency is |∂f/∂x|.
+    saliency is |∂f/∂x|. ``occlusion_batch``: occluded copies per forward pass (speed only).
     """
     import torch
 
@@ -117,7 +118,8 @@ def attribute(
         stride = occlusion_stride or max(1, occlusion_window // 2)
         lead_dims = (1,) * (xt.ndim - 2)  # one lead (and one beat) at a time
         attr = Occlusion(f).attribute(xt, sliding_window_shapes=(*lead_dims, occlusion_window),
-                                      strides=(*lead_dims, stride), baselines=0.0)
+                                      strides=(*lead_dims, stride), baselines=0.0,
+                                      perturbations_per_eval=occlusion_batch)
     return attr.detach().cpu().numpy().astype(np.float64)
 
 

@@ -1,5 +1,6 @@
 """Pure Plotly figure functions (never Streamlit): ECG paper, median beats, overlaid beats
-(reconstruction, factor traversal), the latent-space map, the theme."""
+(reconstruction, factor traversal), the latent-space map, saliency and score figures,
+the theme; :mod:`ecgcore.viz.export` turns any of them into PNG/SVG/PDF for papers."""
 
 from ecgcore.viz.beats import beat_panels_figure, reconstruction_figure, traversal_figure
 from ecgcore.viz.ecg_paper import (
@@ -9,10 +10,14 @@ from ecgcore.viz.ecg_paper import (
     wave_regions,
 )
 from ecgcore.viz.latent import latent_scatter_figure, selected_rows
+from ecgcore.viz.saliency import region_bars_figure, saliency_beat_figure
+from ecgcore.viz.scores import clustering_figure, label_fraction_curves, label_fraction_figure
 from ecgcore.viz.theme import THEME, PaperScale, Theme, plotly_config
 
 __all__ = [
-    "THEME", "PaperScale", "Theme", "beat_panels_figure", "ecg_paper_figure",
+    "THEME", "PaperScale", "Theme", "beat_panels_figure", "clustering_figure",
+    "ecg_paper_figure", "label_fraction_curves", "label_fraction_figure",
     "latent_scatter_figure", "median_beat_figure", "paper_axis", "plotly_config",
-    "reconstruction_figure", "selected_rows", "traversal_figure", "wave_regions",
+    "reconstruction_figure", "region_bars_figure", "saliency_beat_figure", "selected_rows",
+    "traversal_figure", "wave_regions",
 ]

@@ -1,0 +1,253 @@
+"""Saliency of one trained run, computed on demand and cached next to the run.
+
+A run offers the predictors its model can differentiate: each output of a trained task
+head (task_vae, split_task_vae, cnn_baseline, ecg_sl, …: the labels of
+``preprocessing.json``'s ``task``) and each latent unit of a neural encoder (PCA is
+linear and has no saliency worth the name). :func:`record_saliency` explains one record,
+:func:`class_saliency` a capped, seeded sample of records for the class average; both
+use :func:`ecgcore.explain.saliency.attribute` one record at a time (so that each record
+keeps its own RR extras and beat mask) and write their maps under
+``<run>/cache/<dataset>-<key>/saliency/`` (see :class:`~ecgcore.explain.runs.RunArtifacts`).
+
+Maps are in the model's input units per sample, ``[leads, W]`` on the median-beat window;
+beat-sequence models (ecg_sl) are summed over their beats, whose windows are centred like
+the median beat. Models that read raw 10-s signals (cnn_baseline, st_mem, ecg_jepa) are
+explained on the signal, which has no P/QRS/ST/T regions: :func:`predictors` lists them,
+:func:`record_saliency` refuses them with a clear :class:`RunError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecgcore.explain.runs import RunArtifacts, RunError, _atomic, _try_read, label_name
+from ecgcore.explain.saliency import METHODS, attribute, region_attribution
+
+#: Readable method names, in :data:`METHODS` order.
+METHOD_NAMES = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency",
+                "gradient_shap": "GradientSHAP", "occlusion": "Occlusion"}
+#: Input arrays whose windows share the median beat's fiducials.
+BEAT_ARRAYS = ("median", "sequences")
+MAX_CLASS_RECORDS = 200
+OCCLUSION_MS = 40.0  # occlusion window: about a QRS third; stride half of it
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One differentiable output of a run: ``kind`` 'head' (output ``index`` of the task
+    head) or 'unit' (latent mean ``index``)."""
+
+    kind: str
+    index: int
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}{self.index}"
+
+
+def predictors(art: RunArtifacts) -> list[Predictor]:
+    """The run's predictors: task-head outputs first, then latent units (neural models)."""
+    import torch
+
+    model, task = art.model, list(art.preprocessing.get("task") or [])
+    out: list[Predictor] = []
+    if task and (hasattr(model, "task_logits") or hasattr(model, "predict_logits")):
+        out += [Predictor("head", i, f"{label_name(t)}: task head logit")
+                for i, t in enumerate(task)]
+    if isinstance(model, torch.nn.Module) and any(True for _ in model.parameters()) \
+            and art.model_name != "pca":
+        out += [Predictor("unit", i, f"Latent unit z{i} (mean)") for i in range(art.latent_dim)]
+    return out
+
+
+def predictor_by_key(art: RunArtifacts, key: str) -> Predictor:
+    for p in predictors(art):
+        if p.key == key:
+            return p
+    raise RunError(f"run {art.run.name} ({art.model_name}) has no predictor {key!r}")
+
+
+def _extras(art: RunArtifacts) -> np.ndarray | None:
+    """The records' extra inputs (RR mean/SD…) ``[N, n]``, NaN filled by the median."""
+    cols = list(art.preprocessing.get("extra") or [])
+    if not cols:
+        return None
+    records = art.cache.records.reset_index(drop=True)
+    missing = [c for c in cols if c not in records.columns]
+    if missing:
+        raise RunError(f"run {art.run.name} needs extra inputs {missing}, which the records "
+                       f"table of {art.cache.path} lacks")
+    table = records[cols].apply(pd.to_numeric, errors="coerce")
+    return table.fillna(table.median()).fillna(0.0).to_numpy(dtype=np.float32)
+
+
+def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Callable:
+    """``f(x) -> [B]`` for one record's extras/mask (broadcast over captum's batches)."""
+    import torch
+
+    model = art.model
+    ex = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)[None]
+    mk = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)[None]
+
+    def expand(t, n):
+        return None if t is None else t.expand(n, *t.shape[1:])
+
+    def kwargs(n: int) -> dict:
+        return {"mask": expand(mk, n)} if mk is not None else {}
+
+    if pred.kind == "unit":
+        return lambda x: model.encode(x, **kwargs(len(x))).mean[:, pred.index]
+    if hasattr(model, "task_logits"):  # task VAEs: the head reads the latent means + extras
+        def head(x):
+            logits = model.task_logits(model.encode(x).mean, expand(ex, len(x)))
+            if logits is None:
+                raise RunError(f"run {art.run.name}: its head needs extra inputs")
+            return logits[:, pred.index]
+        return head
+    return lambda x: model.predict_logits(x, extra=expand(ex, len(x)),
+                                          **kwargs(len(x)))[:, pred.index]
+
+
+def _check_beats(art: RunArtifacts) -> None:
+    array = art.preprocessing.get("array")
+    if array not in BEAT_ARRAYS:
+        raise RunError(f"run {art.run.name} ({art.model_name}) reads {array!r} (10-s signals); "
+                       "saliency per P/QRS/ST/T region needs a model of median beats or beat "
+                       "sequences")
+
+
+def _attribute_rows(art: RunArtifacts, pred: Predictor, method: str, rows: Sequence[int],
+                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Maps ``[len(rows), leads, W]`` (sequence models summed over beats)."""
+    import torch
+
+    if method not in METHODS:
+        raise ValueError(f"unknown attribution method {method!r}; choose from {METHODS}")
+    _check_beats(art)
+    ds = art._dataset(list(rows))
+    extras = _extras(art) if pred.kind == "head" else None
+    window = max(2, round(OCCLUSION_MS * art.fs / 1000.0))
+    maps = []
+    for i, row in enumerate(rows):
+        item = ds[i]
+        f = _function(art, pred, None if extras is None else extras[int(row)], item.get("mask"))
+        try:
+            with torch.enable_grad():
+                a = attribute(f, item["x"][None], method, occlusion_window=window)[0]
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise RunError(f"run {art.run.name}: {METHOD_NAMES[method]} of {pred.label} "
+                           f"failed on record {art.cache.records['record_id'].iloc[int(row)]}: "
+                           f"{exc}") from None
+        maps.append(a.sum(axis=0) if a.ndim == 3 else a)  # sequences: sum over beats
+        if progress:
+            progress(i + 1, len(rows))
+    return np.stack(maps).astype(np.float32)
+
+
+def _folder(art: RunArtifacts) -> Path:
+    folder = art.folder / "saliency"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _shape_ok(maps: np.ndarray, n: int, art: RunArtifacts) -> bool:
+    return maps.shape == (n, len(art.leads), art._window) and bool(np.isfinite(maps).all())
+
+
+def record_saliency(art: RunArtifacts, pred: Predictor, method: str, row: int) -> np.ndarray:
+    """The attribution map ``[leads, W]`` of record ``row`` (cached)."""
+    path = _folder(art) / f"{pred.key}-{method}-r{int(row)}.npy"
+    if path.exists():
+        cached = _try_read(lambda: np.load(path, allow_pickle=False))
+        if cached is not None and _shape_ok(cached[None], 1, art):
+            return cached
+    a = _attribute_rows(art, pred, method, [int(row)])[0]
+    _atomic(path, lambda p: np.save(p, a))
+    return a
+
+
+def has_record_saliency(art: RunArtifacts, pred: Predictor, method: str, row: int) -> bool:
+    return (_folder(art) / f"{pred.key}-{method}-r{int(row)}.npy").exists()
+
+
+def class_rows(labels: pd.Series, max_records: int = MAX_CLASS_RECORDS,
+               seed: int = 0) -> np.ndarray:
+    """At most ``max_records`` rows with a label, drawn per class in proportion (every
+    class keeps at least one record), seeded; sorted."""
+    lab = labels.reset_index(drop=True)
+    ok = lab[lab.notna()]
+    if len(ok) <= max_records:
+        return np.sort(ok.index.to_numpy())
+    rng = np.random.default_rng(seed)
+    picked = []
+    for _, idx in ok.groupby(ok.astype(str)).groups.items():
+        k = max(1, round(max_records * len(idx) / len(ok)))
+        picked.append(rng.choice(np.asarray(idx), min(k, len(idx)), replace=False))
+    rows = np.concatenate(picked)
+    if len(rows) > max_records:
+        rows = rng.choice(rows, max_records, replace=False)
+    return np.sort(rows)
+
+
+@dataclass
+class ClassSaliency:
+    """Maps of a sample of records with their class: ``rows`` (cache rows), ``classes``
+    (names), ``maps`` ``[n, leads, W]``."""
+
+    rows: np.ndarray
+    classes: np.ndarray
+    maps: np.ndarray
+
+    def regions(self, fiducials: np.ndarray, leads: Sequence[str],
+                absolute: bool = True) -> pd.DataFrame:
+        """Per-class means of :func:`region_attribution` (+ a column ``n``)."""
+        table = region_attribution(self.maps, fiducials, leads, absolute)
+        cls = pd.Series(self.classes, name="class")
+        means = table.groupby(cls).mean()
+        means.insert(0, "n", cls.value_counts().reindex(means.index).to_numpy())
+        return means
+
+    def mean_map(self, cls: str) -> np.ndarray:
+        return self.maps[self.classes == cls].mean(axis=0)
+
+
+def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.Series,
+                   label_key: str, max_records: int = MAX_CLASS_RECORDS, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> ClassSaliency:
+    """Maps of at most ``max_records`` records with a label (``labels``: one class name per
+    cache row, NaN = none), for class averages; cached under ``label_key``."""
+    rows = class_rows(labels, max_records, seed)
+    if not len(rows):
+        raise RunError(f"no record of {art.cache.path} has a value for {label_key}")
+    classes = labels.reset_index(drop=True).iloc[rows].astype(str).to_numpy()
+    stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
+    path = _folder(art) / f"{stem}.npz"
+
+    def read():
+        with np.load(path, allow_pickle=False) as f:
+            return f["rows"], f["maps"]
+
+    if path.exists():
+        cached = _try_read(read)
+        if cached is not None and np.array_equal(cached[0], rows) \
+                and _shape_ok(cached[1], len(rows), art):
+            return ClassSaliency(rows, classes, cached[1])
+    maps = _attribute_rows(art, pred, method, rows, progress)
+    _atomic(path, lambda p: np.savez(p, rows=rows, maps=maps))
+    (_folder(art) / f"{stem}.json").write_text(json.dumps(
+        {"predictor": pred.label, "method": method, "label": label_key, "n": int(len(rows))}))
+    return ClassSaliency(rows, classes, maps)
+
+
+def has_class_saliency(art: RunArtifacts, pred: Predictor, method: str, label_key: str,
+                       max_records: int = MAX_CLASS_RECORDS, seed: int = 0) -> bool:
+    stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
+    return (_folder(art) / f"{stem}.npz").exists()

@@ -1,0 +1,120 @@
+"""Clustering view: how well each chosen run's latent space separates labels and k-means
+clusters (Davies–Bouldin, silhouette, Calinski–Harabasz), every score beside the PCA of
+the beats with as many components.
+
+Every number comes from ``ecgcore`` (:mod:`ecgcore.evaluate.run_clustering`, cached on disk
+next to each run); figures from ``ecgcore.viz``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ecgcore.evaluate.run_clustering import (
+    SUPERCLASS,
+    clustering_labels,
+    run_clustering,
+    run_kmeans,
+    side_by_side,
+)
+from ecgcore.explain.runs import RunArtifacts, RunError, label_name, run_stamp
+from ecgcore.viz import clustering_figure, latent_scatter_figure, plotly_config
+from ui.downloads import download_buttons, table_download
+
+RUNS = "runs"  # set by app.py's run picker
+LABELS_KEY, K_KEY, MAP_KEY = "clu_labels", "clu_k", "clu_map_run"
+DEFAULT_LABELS = (SUPERCLASS, "sex")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
+    """One RunArtifacts per (run, weights version), on the run's own data."""
+    return RunArtifacts(run)
+
+
+def label_title(name: str) -> str:
+    return "Diagnostic superclass (records with one)" if name == SUPERCLASS else label_name(name)
+
+
+def main() -> None:
+    st.title("Clustering")
+    runs = st.session_state.get(RUNS) or []
+    if not runs:
+        st.info("Choose one or more runs in the sidebar (**Runs**) to compare their clusters.")
+        return
+    loaded: dict[str, RunArtifacts] = {}
+    for run in runs:
+        art = artifacts(run, run_stamp(run))
+        try:
+            with st.spinner(f"Encoding {Path(run).name} (once; cached next to the run)…"):
+                _ = art.embedding
+        except RunError as exc:
+            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            continue
+        loaded[run] = art
+    if not loaded:
+        return
+    first = next(iter(loaded.values()))
+    options = clustering_labels(first.embedding)
+    c_lab, c_k = st.columns([4, 1], vertical_alignment="bottom")
+    default = [c for c in DEFAULT_LABELS if c in options] or list(options)[:1]
+    labels = c_lab.multiselect("Cluster by labels", list(options), default=default,
+                               key=LABELS_KEY, format_func=label_title,
+                               help="Each label is one clustering of the records.")
+    k = c_k.number_input("k-means clusters", 2, 20, 5, key=K_KEY)
+
+    reports = []
+    for run, art in loaded.items():
+        have = [c for c in labels if c in clustering_labels(art.embedding)]
+        try:
+            with st.spinner(f"Scoring {Path(run).name} and its PCA reference (cached)…"):
+                reports.append(run_clustering(art, have, k=int(k)))
+        except (RunError, ValueError) as exc:
+            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+    if not reports:
+        return
+    report = pd.concat(reports, ignore_index=True)
+    table = side_by_side(report)
+    st.caption(f"{len(loaded)} run(s). Scores of each run's latent means and, beside them, of "
+               "a PCA of the median beats (µV) with as many components, on the same records. "
+               "Lower Davies–Bouldin is better; higher silhouette (−1…1) and "
+               "Calinski–Harabasz are better. Silhouette on at most 5,000 records.")
+    fig = clustering_figure(table)
+    st.plotly_chart(fig, theme=None, config=plotly_config("clustering_scores"),
+                    key="clu_scores")
+    download_buttons(fig, "clustering_scores")
+
+    shown = table.assign(clustering=table["clustering"].str.replace("label:", "", regex=False))
+    shown = shown[["run", "clustering", "n", "n_clusters", "dim", "dbi", "dbi_pca",
+                   "silhouette", "silhouette_pca", "chi", "chi_pca"]]
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "run": "Run", "clustering": "Clustering", "n": "Records", "n_clusters": "Clusters",
+        "dim": "L", "dbi": st.column_config.NumberColumn("DBI ↓", format="%.3f"),
+        "dbi_pca": st.column_config.NumberColumn("DBI PCA", format="%.3f"),
+        "silhouette": st.column_config.NumberColumn("Silhouette ↑", format="%.3f"),
+        "silhouette_pca": st.column_config.NumberColumn("Silh. PCA", format="%.3f"),
+        "chi": st.column_config.NumberColumn("CHI ↑", format="%.1f"),
+        "chi_pca": st.column_config.NumberColumn("CHI PCA", format="%.1f")})
+    table_download(report, "clustering_scores", label="Scores (CSV)")
+
+    st.subheader(f"k-means clusters (k = {int(k)})")
+    run = st.selectbox("Run", list(loaded), key=MAP_KEY, format_func=lambda p: Path(p).name) \
+        if len(loaded) > 1 else next(iter(loaded))
+    art = loaded[run]
+    ids = run_kmeans(art, int(k))
+    xy = art.projection("pca")
+    names = pd.Series([f"cluster {i + 1}" for i in ids])
+    fig = latent_scatter_figure(xy, names, kind="categorical", label="k-means",
+                                record_ids=art.embedding["record_id"].astype(str).to_numpy(),
+                                height=480)
+    st.plotly_chart(fig, theme=None, config=plotly_config(f"kmeans_{Path(run).name}"),
+                    key="clu_map")
+    download_buttons(fig, f"kmeans_{Path(run).name}_k{int(k)}")
+    st.caption(f"The latent means of {Path(run).name} on their first two principal "
+               "components, coloured by k-means cluster (10 initialisations, seed 0).")
+
+
+main()

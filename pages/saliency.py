@@ -1,0 +1,230 @@
+"""Saliency view: which part of the beat a prediction looks at.
+
+Pick a predictor (a task head's output or a latent unit of a chosen run), an attribution
+method and a record: the attribution is drawn along the record's median beat on ECG paper,
+with bars per P/QRS/ST/T region and per lead; a second predictor (of any chosen run) can be
+set beside it; the class average sums the attribution of a capped sample of records per
+class. Every number comes from ``ecgcore`` (:mod:`ecgcore.explain.run_saliency`, cached on
+disk next to the run); figures from ``ecgcore.viz``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ecgcore.evaluate.run_clustering import clustering_labels
+from ecgcore.explain.run_saliency import (
+    MAX_CLASS_RECORDS,
+    METHOD_NAMES,
+    ClassSaliency,
+    Predictor,
+    class_saliency,
+    has_class_saliency,
+    predictors,
+    record_saliency,
+)
+from ecgcore.explain.runs import RunArtifacts, RunError, label_name, run_stamp
+from ecgcore.explain.saliency import METHODS, region_attribution
+from ecgcore.viz import plotly_config, region_bars_figure, saliency_beat_figure
+from ui.downloads import download_buttons, table_download
+
+RUNS = "runs"  # set by app.py's run picker
+PRED_KEY, SECOND_KEY, METHOD_KEY, RECORD_KEY, LEADS_KEY, ABS_KEY, LABEL_KEY = (
+    "sal_predictor", "sal_second", "sal_method", "sal_record", "sal_leads", "sal_abs",
+    "sal_label")
+LEAD_CHOICES = {"II, V2, V5": ("II", "V2", "V5"), "All leads": None}
+NONE = "—"
+#: What one record costs, said before the class average is asked for.
+COST = {"integrated_gradients": "about 0.1 s", "saliency": "a few ms",
+        "gradient_shap": "about 0.05 s", "occlusion": "about 0.3 s"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
+    """One RunArtifacts per (run, weights version), on the run's own data."""
+    return RunArtifacts(run)
+
+
+def load(runs: list[str]) -> dict[str, tuple[RunArtifacts, list[Predictor]]]:
+    """The chosen runs that load and have predictors; a warning for each that does not."""
+    out = {}
+    for run in runs:
+        art = artifacts(run, run_stamp(run))
+        try:
+            with st.spinner(f"Loading {Path(run).name}…"):
+                preds = predictors(art)
+                _ = art.cache
+        except RunError as exc:
+            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            continue
+        if not preds:
+            st.warning(f"{Path(run).name} ({art.model_name}) has no differentiable predictor "
+                       "(no task head, no neural encoder): nothing to explain.", icon="⚠️")
+            continue
+        out[run] = (art, preds)
+    return out
+
+
+def record_label(records: pd.DataFrame, row: int) -> str:
+    """'record 12 · 56 y · F · NORM, MI' from the columns the table has."""
+    rec = records.iloc[row]
+    parts = [f"record {rec['record_id']}"]
+    if "age" in records.columns and rec["age"] == rec["age"]:
+        parts.append(f"{rec['age']:.0f} y")
+    if "sex" in records.columns and isinstance(rec["sex"], str):
+        parts.append(rec["sex"])
+    classes = rec["superclasses"] if "superclasses" in records.columns else None
+    if classes is not None and not isinstance(classes, float):
+        parts.append(", ".join(map(str, classes)) or "no diagnostic class")
+    return " · ".join(parts)
+
+
+def main() -> None:
+    st.title("Saliency")
+    runs = st.session_state.get(RUNS) or []
+    if not runs:
+        st.info("Choose a run in the sidebar (**Runs**): a task model (task_vae, "
+                "split_task_vae, ecg_sl…) or any neural encoder.")
+        return
+    loaded = load(runs)
+    if not loaded:
+        return
+    options = {f"{run}|{p.key}": (run, p) for run, (_, preds) in loaded.items() for p in preds}
+    many = len(loaded) > 1
+
+    def name(opt: str) -> str:
+        if opt == NONE:
+            return "none"
+        run, p = options[opt]
+        return f"{Path(run).name}: {p.label}" if many else p.label
+
+    c_pred, c_method = st.columns([3, 2], vertical_alignment="bottom")
+    first = c_pred.selectbox("Predictor", list(options), key=PRED_KEY, format_func=name,
+                             help="A task head's output (logit) or a latent unit's mean.")
+    method = c_method.radio("Method", METHODS, key=METHOD_KEY, horizontal=True,
+                            format_func=METHOD_NAMES.get)
+    run, pred = options[first]
+    art = loaded[run][0]
+    records = art.cache.records.reset_index(drop=True)
+    c_rec, c_second, c_leads = st.columns([3, 3, 2], vertical_alignment="bottom")
+    row = c_rec.selectbox("Record", range(len(records)), key=RECORD_KEY,
+                          format_func=lambda r: record_label(records, r))
+    second = c_second.selectbox("Beside it", [NONE] + [o for o in options if o != first],
+                                key=SECOND_KEY, format_func=name,
+                                help="A second predictor on the same record, side by side.")
+    lead_choice = c_leads.radio("Leads", list(LEAD_CHOICES), key=LEADS_KEY, horizontal=True)
+    absolute = st.toggle("Bars: sum of |attribution| (where the model looks, either sign)",
+                         value=True, key=ABS_KEY)
+    st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.n_records:,} records of "
+               f"`{art.cache.path}`. Attribution in the predictor's units per input sample "
+               f"({METHOD_NAMES[method]}; IG from a zero baseline, the isoelectric line).")
+
+    rid = str(records["record_id"].iloc[row])
+    picks = [(run, pred)] + ([options[second]] if second != NONE else [])
+    show = LEAD_CHOICES[lead_choice]
+    series: dict[str, pd.Series] = {}
+    cols = st.columns(len(picks))
+    for col, (p_run, p) in zip(cols, picks):
+        p_art = loaded[p_run][0]
+        p_row = _same_record(p_art, rid, row if p_run == run else None)
+        label = f"{Path(p_run).name}: {p.label}" if many else p.label
+        with col:
+            if p_row is None:
+                st.warning(f"Record {rid} is not in the data of {Path(p_run).name}.")
+                continue
+            try:
+                with st.spinner(f"{METHOD_NAMES[method]} of {p.label} (cached next to the "
+                                "run)…"):
+                    attr = record_saliency(p_art, p, method, p_row)
+            except RunError as exc:
+                st.error(str(exc))
+                continue
+            fig = saliency_beat_figure(
+                p_art.beat(p_row), attr, p_art.fs, p_art.leads, p_art.r_index,
+                show=[lead for lead in show if lead in p_art.leads] if show else None,
+                label=METHOD_NAMES[method], title=label if len(picks) > 1 else None,
+                px_per_mm=12.0 if show and len(picks) == 1 else 7.0,
+                max_height_px=520 if show else 640)
+            stem = f"saliency_{Path(p_run).name}_{p.key}_{method}_{rid}"
+            st.plotly_chart(fig, theme=None, config=plotly_config(stem), width="content",
+                            key=f"sal_beat_{p_run}_{p.key}")
+            download_buttons(fig, stem)
+            fid = np.asarray(p_art.cache.fiducials)[[p_row]]
+            series[label] = region_attribution(attr[None], fid, p_art.leads, absolute).iloc[0]
+    if not series:
+        return
+    st.caption(f"Median beat of record {rid} (black), each sample coloured by its "
+               "attribution (red raises the output, blue lowers it; the colour scale stops at "
+               "the 99th percentile of |attribution|).")
+    value = "Σ |attribution|" if absolute else "Σ attribution"
+    bars = region_bars_figure(series, art.leads, value_label=value)
+    st.subheader("Per region and per lead")
+    st.plotly_chart(bars, theme=None, config=plotly_config(f"saliency_regions_{rid}"),
+                    key="sal_bars")
+    download_buttons(bars, f"saliency_regions_{rid}_{method}")
+    table = pd.DataFrame(series).T.rename_axis("predictor").reset_index()
+    table_download(table, f"saliency_regions_{rid}_{method}", label="Table (CSV)")
+    st.caption("Regions from the median beat's fiducials: P, QRS, ST (J to the midpoint "
+               "before the T peak), T (to T end), other (the rest of the window); the five "
+               "add up to the total, as do the leads.")
+    class_average(art, run, pred, method, absolute)
+
+
+def _same_record(art: RunArtifacts, record_id: str, row: int | None) -> int | None:
+    if row is not None:
+        return row
+    ids = art.cache.records["record_id"].astype(str).reset_index(drop=True)
+    hit = np.flatnonzero(ids.to_numpy() == record_id)
+    return int(hit[0]) if len(hit) else None
+
+
+def class_average(art: RunArtifacts, run: str, pred: Predictor, method: str,
+                  absolute: bool) -> None:
+    """The attribution per region averaged per class over a capped sample of records."""
+    st.subheader("Class average")
+    labels = clustering_labels(art.cache.records.reset_index(drop=True))
+    if not labels:
+        st.info("The records table has no class label to average by.")
+        return
+    label = st.selectbox("Classes", list(labels), key=LABEL_KEY,
+                         format_func=lambda c: "Diagnostic superclass (records with one)"
+                         if c == "superclass" else label_name(c))
+    values = labels[label]
+    if pd.api.types.is_numeric_dtype(values) and set(values.dropna().unique()) <= {0, 1}:
+        values = values.map({0: "no", 1: "yes"})
+    n = int(values.notna().sum())
+    cap = min(n, MAX_CLASS_RECORDS)
+    st.caption(f"Averaged over {cap:,} of the {n:,} records with a value (at most "
+               f"{MAX_CLASS_RECORDS}, drawn per class in proportion, seed 0).")
+    if not has_class_saliency(art, pred, method, label):
+        st.info(f"{METHOD_NAMES[method]} of {cap:,} records is not computed yet "
+                f"({COST[method]} per record on a small model); it is cached next to the run.")
+        if not st.button(f"Compute the class average ({cap:,} records)", key="sal_class_go"):
+            return
+    bar = st.progress(0.0, text="Attributing records…")
+    try:
+        result: ClassSaliency = class_saliency(
+            art, pred, method, values, label,
+            progress=lambda i, k: bar.progress(i / k, text=f"Attributing record {i} of {k}…"))
+    except RunError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.empty()
+    fid = np.asarray(art.cache.fiducials)[result.rows]
+    means = result.regions(fid, art.leads, absolute)
+    series = {f"{c} (n={int(means.loc[c, 'n'])})": means.loc[c] for c in means.index}
+    fig = region_bars_figure(series, art.leads,
+                             value_label="mean Σ |attribution|" if absolute else
+                             "mean Σ attribution")
+    stem = f"saliency_classes_{Path(run).name}_{pred.key}_{method}_{label}"
+    st.plotly_chart(fig, theme=None, config=plotly_config(stem), key="sal_class_bars")
+    download_buttons(fig, stem)
+    table_download(means.rename_axis("class").reset_index(), stem, label="Table (CSV)")
+
+
+main()

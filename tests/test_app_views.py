@@ -1,0 +1,169 @@
+"""The Saliency, Clustering and Compare views, driven headless with AppTest over the tiny
+runs (task_vae, pca, beta_vae) trained on the demo data; figures checked in their specs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 240
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from tiny_runs import build_tiny_runs, run_folder
+
+REGIONS = ["P", "QRS", "ST", "T", "other"]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> tuple[Path, Path]:
+    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
+
+
+def _copy(run: Path, dest: Path) -> Path:
+    return Path(shutil.copytree(run, dest, ignore=shutil.ignore_patterns("cache")))
+
+
+@pytest.fixture
+def runs_dir(tiny, tmp_path, monkeypatch) -> Path:
+    """A fresh runs folder with copies of the tiny runs (each test writes its own caches)."""
+    folder = tmp_path / "runs"
+    for name in ("task_vae", "pca", "beta_vae"):
+        _copy(run_folder(tiny[0], name), folder / f"{name}-copy")
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    monkeypatch.setenv("ECGWB_RUNS", str(folder))
+    return folder
+
+
+def _run(at) -> AppTest:
+    at = at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _open(name: str, *runs: Path) -> AppTest:
+    at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    at = _run(at.multiselect(key="runs").set_value([str(r) for r in runs]))
+    return _run(at.switch_page(f"pages/{name}.py"))
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _bars(spec: dict) -> dict[str, dict[str, float]]:
+    """{series name: {x: y}} of a bar figure's traces on its first axis (regions)."""
+    out: dict[str, dict[str, float]] = {}
+    for t in spec["data"]:
+        if t["type"] == "bar" and t.get("xaxis", "x") == "x":
+            out[t["name"]] = dict(zip(t["x"], t["y"]))
+    return out
+
+
+def _downloads(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_saliency_record_second_predictor_and_class_average(runs_dir):
+    task = runs_dir / "task_vae-copy"
+    at = _open("saliency", task)
+    assert at.selectbox(key="sal_predictor").value.endswith("|head0")  # the task head first
+    beat, bars = _charts(at)
+    markers = [t for t in beat["data"] if t.get("mode") == "markers" and "customdata" in t]
+    assert len(markers) == 3  # leads II, V2, V5
+    (series,) = _bars(bars).values()
+    assert set(series) == set(REGIONS)
+    # per-lead bars add up to the same total as the regions
+    leads_total = sum(t for tr in bars["data"] if tr.get("xaxis") == "x2" for t in tr["y"])
+    assert sum(series.values()) == pytest.approx(leads_total, rel=1e-6)
+    assert {"PNG 300 dpi", "SVG", "PDF", "Table (CSV)"} <= set(_downloads(at))
+    cache = next((task / "cache").iterdir()) / "saliency"
+    assert (cache / "head0-integrated_gradients-r0.npy").exists()
+
+    at = _run(at.radio(key="sal_method").set_value("occlusion"))
+    assert (cache / "head0-occlusion-r0.npy").exists()
+    at = _run(at.selectbox(key="sal_second").set_value(f"{task}|unit0"))
+    charts = _charts(at)
+    assert len(charts) == 3  # two beats side by side, one bar figure
+    assert len(_bars(charts[2])) == 2
+
+    # class average: not computed until asked, then per class with its n (≤ 200)
+    at = _run(at.radio(key="sal_method").set_value("saliency"))
+    at = _run(at.selectbox(key="sal_label").set_value("superclass_MI"))
+    assert any("not computed yet" in i.value for i in at.info)
+    at = _run(at.button(key="sal_class_go").click())
+    by_class = _bars(_charts(at)[-1])
+    ns = sorted(int(name.split("n=")[1].rstrip(")")) for name in by_class)
+    assert [name.split()[0] for name in sorted(by_class)] == ["no", "yes"]
+    assert sum(ns) == 200 and min(ns) >= 1
+    assert any("Averaged over 200 of the" in c.value for c in at.caption)
+    assert list(cache.glob("head0-saliency-class-superclass_MI-n200-s0.npz"))
+
+
+def test_saliency_explains_a_latent_unit_and_refuses_pca(runs_dir):
+    at = _open("saliency", runs_dir / "pca-copy")
+    assert any("no differentiable predictor" in w.value for w in at.warning)
+    assert not _charts(at)
+    at = _open("saliency", runs_dir / "beta_vae-copy")
+    assert at.selectbox(key="sal_predictor").value.endswith("|unit0")
+    assert len(_charts(at)) == 2
+
+
+def test_clustering_scores_beside_pca_reference(runs_dir):
+    runs = [runs_dir / "pca-copy", runs_dir / "beta_vae-copy"]
+    at = _open("clustering", *runs)
+    table = at.dataframe[0].value
+    assert set(table["run"]) == {"pca-copy", "beta_vae-copy"}
+    assert set(table["clustering"]) == {"superclass", "sex", "kmeans5"}
+    for col in ("dbi", "dbi_pca", "silhouette", "silhouette_pca", "chi", "chi_pca"):
+        assert np.isfinite(table[col].astype(float)).all(), col
+    assert (table["silhouette"].between(-1, 1)).all()
+    scores, kmap = _charts(at)
+    names = {t["name"] for t in scores["data"]}
+    assert {"pca-copy", "beta_vae-copy", "pca-copy · PCA-10 reference"} <= names
+    assert len(kmap["data"]) == 5  # one trace per k-means cluster
+    assert list((runs[0] / "cache").glob("*/clustering-*.parquet"))
+
+    at = _run(at.number_input(key="clu_k").set_value(3))
+    assert len(_charts(at)[1]["data"]) == 3
+    assert "kmeans3" in set(at.dataframe[0].value["clustering"])
+
+
+def test_compare_evaluates_and_overlays_reconstructions(runs_dir):
+    pca, vae = runs_dir / "pca-copy", runs_dir / "beta_vae-copy"
+    at = _open("compare", pca, vae)
+    assert sum("has no evaluation yet" in i.value for i in at.info) == 2
+    assert any(f"ecgwb evaluate {pca}" in i.value for i in at.info)
+    recon = _charts(at)[-1]
+    assert {t["name"] for t in recon["data"]} == {"median beat", "pca-copy", "beta_vae-copy"}
+
+    at = _run(at.button(key="cmp_eval_pca-copy").click())
+    assert (pca / "evaluation.json").exists()
+    table = at.dataframe[0].value
+    assert list(table["Model"]) == ["pca"]
+    assert float(table["MSE (µV²)"].iloc[0]) > 0
+    assert sum("has no evaluation yet" in i.value for i in at.info) == 1
+    assert "Table (CSV)" in _downloads(at)
+
+
+def test_broken_run_is_named_and_the_rest_works(runs_dir):
+    bad = runs_dir / "beta_vae-broken"
+    _copy(runs_dir / "beta_vae-copy", bad)
+    weights = bad / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    (runs_dir / "pca-copy" / "evaluation.json").write_text("{not json")
+    good = runs_dir / "task_vae-copy"
+    for page in ("saliency", "clustering", "compare"):
+        at = _open(page, bad, good)
+        warned = [w.value for w in at.warning]
+        assert any("beta_vae-broken" in w and "weights.safetensors" in w for w in warned), \
+            (page, warned)
+        assert _charts(at), page  # the good run is still shown
+    at = _open("compare", runs_dir / "pca-copy")
+    assert any("evaluation.json cannot be read" in w.value for w in at.warning)
