@@ -17,6 +17,7 @@ from ecgcore.io.folder import Source, open_source
 from ecgcore.io.record import RecordError
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
+from ui.downloads import download_buttons, table_download
 
 DATASET_PATH = "dataset_path"  # set by app.py's sidebar
 RECORD_KEY = "data_record"
@@ -135,6 +136,7 @@ def main() -> None:
         "▼ R peaks with RR intervals (ms) · each row starts with a 1 mV calibration pulse."
     )
     st.plotly_chart(paper, theme=None, config=plotly_config(f"ecg_{record_id}"), key="paper")
+    download_buttons(paper, f"ecg_{record_id}")
 
     beats_col, table_col = st.columns([4, 1])
     with beats_col:
@@ -145,12 +147,14 @@ def main() -> None:
         )
         st.plotly_chart(median, theme=None, config=plotly_config(f"median_beat_{record_id}"),
                         key="median", width="content")
+        download_buttons(median, f"median_beat_{record_id}")
     with table_col:
         st.subheader("Intervals")
         table = intervals_table(beat.features)
         st.table(table.style.format({"Value": "{:.0f}"}, na_rep="—").hide(axis="index"))
         st.caption("Global measures on the median beat over all 12 leads (QRS axis from "
                    "I and aVF); — = not measurable, e.g. no P wave found.")
+        table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")
 
 
 main()

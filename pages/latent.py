@@ -23,6 +23,7 @@ from ecgcore.explain.runs import (
     selection_summary,
 )
 from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
+from ui.downloads import download_buttons, table_download
 
 RUNS = "runs"  # set by app.py's run picker
 DATASET_PATH = "dataset_path"  # set by app.py's dataset picker
@@ -118,6 +119,10 @@ def main() -> None:
                                 config=config)
         st.caption("Drag to select points with the lasso (box select in the toolbar); click "
                    "a point to pick one record; double-click to clear.")
+        stem = f"latent_{Path(run).name}_{method}"
+        download_buttons(fig, stem)
+        table_download(table, f"embedding_{Path(run).name}", parquet=True,
+                       label="Embedding (Parquet)")
     rows = selected_rows(event.selection.points) if event and event.selection else []
     rows = [r for r in rows if 0 <= r < len(table)]  # a selection made on another dataset
     with side:
@@ -164,6 +169,7 @@ def record_panel(art: RunArtifacts, table, rows: list[int]) -> None:
                                 px_per_mm=11.0, max_height_px=420)
     st.plotly_chart(fig, key="latent_beat", theme=None,
                     config=plotly_config(f"reconstruction_{rid}"), width="content")
+    download_buttons(fig, f"reconstruction_{rid}")
     st.caption(f"Median beat of record {rid} (black) and the model's reconstruction from its "
                f"latent mean (blue), leads {' and '.join(show)}.{note}")
 
@@ -178,5 +184,7 @@ def label_mix(table, kinds: dict[str, str], rows: list[int], color: str | None) 
                   column_config={"label": "Label", "selection": f"Selection ({len(rows):,})",
                                  "all": f"All records ({len(table):,})"})
     mix.caption("Numbers: median (interquartile range); flags and categories: share of records.")
+    with mix:
+        table_download(summary, "label_mix", label="Label mix (CSV)")
 
 main()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from ecgcore.explain.runs import RunArtifacts, RunError, run_stamp, units_by_effect
 from ecgcore.viz import plotly_config, traversal_figure
+from ui.downloads import download_buttons, table_download
 
 RUNS = "runs"  # set by app.py's run picker
 RUN_KEY, UNIT_KEY, LEADS_KEY, STEP_KEY = (
@@ -112,6 +113,7 @@ def main() -> None:
     with fig_col:
         st.plotly_chart(fig, key="traversal_beats", theme=None, width="content",
                         config=plotly_config(f"traversal_{Path(run).name}_z{unit}"))
+        download_buttons(fig, f"traversal_{Path(run).name}_z{unit}")
         st.caption(f"z{unit} = {values[step]:.3g} at {sigma_label(sigmas[step])} (cohort mean "
                    f"{values[N_STEPS // 2]:.3g}, σ {(values[-1] - values[0]) / (2 * SPAN):.3g}). "
                    "Colours run from blue (−) through grey (0) to orange (+); black: the step "
@@ -139,6 +141,8 @@ def main() -> None:
                    "level at J + 60 ms. ρ along steps: Spearman of the measurement with the "
                    "step; monotonic: never reverses and changes overall. Sorted by the change "
                    "from −3σ to +3σ in cohort SDs.")
+        table_download(table, f"traversal_{Path(run).name}_z{unit}_measurements",
+                       label="Measurements (CSV)")
     with st.expander("Every unit in one sentence"):
         st.markdown("\n".join(f"- {ann.sentences[u]}" for u in units_by_effect(ann.table)))
 

@@ -30,15 +30,34 @@ def _copy(run: Path, dest: Path) -> Path:
     return Path(shutil.copytree(run, dest, ignore=shutil.ignore_patterns("cache")))
 
 
-@pytest.fixture
-def runs_dir(tiny, tmp_path, monkeypatch) -> Path:
-    """A fresh runs folder with copies of the tiny runs (each test writes its own caches)."""
-    folder = tmp_path / "runs"
+def _copy_runs(tiny, folder: Path, monkeypatch) -> Path:
     for name in ("task_vae", "pca", "beta_vae"):
         _copy(run_folder(tiny[0], name), folder / f"{name}-copy")
-    monkeypatch.delenv("ECGWB_DATA", raising=False)
     monkeypatch.setenv("ECGWB_RUNS", str(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def shared_runs(tiny, tmp_path_factory) -> Path:
+    """Copies of the tiny runs shared by the read-only view tests (their caches grow)."""
+    folder = tmp_path_factory.mktemp("views") / "runs"
+    for name in ("task_vae", "pca", "beta_vae"):
+        _copy(run_folder(tiny[0], name), folder / f"{name}-copy")
+    return folder
+
+
+@pytest.fixture
+def runs_dir(shared_runs, monkeypatch) -> Path:
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    monkeypatch.setenv("ECGWB_RUNS", str(shared_runs))
+    return shared_runs
+
+
+@pytest.fixture
+def own_runs(tiny, tmp_path, monkeypatch) -> Path:
+    """A runs folder of this test's own (it writes evaluations or breaks a run)."""
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    return _copy_runs(tiny, tmp_path / "runs", monkeypatch)
 
 
 def _run(at) -> AppTest:
@@ -64,6 +83,14 @@ def _bars(spec: dict) -> dict[str, dict[str, float]]:
         if t["type"] == "bar" and t.get("xaxis", "x") == "x":
             out[t["name"]] = dict(zip(t["x"], t["y"]))
     return out
+
+
+def _array(value) -> np.ndarray:
+    if isinstance(value, dict):  # plotly's typed-array encoding
+        import base64
+
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value, dtype=float)
 
 
 def _downloads(at: AppTest) -> list[str]:
@@ -135,14 +162,27 @@ def test_clustering_scores_beside_pca_reference(runs_dir):
     assert "kmeans3" in set(at.dataframe[0].value["clustering"])
 
 
-def test_compare_evaluates_and_overlays_reconstructions(runs_dir):
+def test_compare_hints_and_overlays_reconstructions(runs_dir):
     pca, vae = runs_dir / "pca-copy", runs_dir / "beta_vae-copy"
     at = _open("compare", pca, vae)
     assert sum("has no evaluation yet" in i.value for i in at.info) == 2
     assert any(f"ecgwb evaluate {pca}" in i.value for i in at.info)
     recon = _charts(at)[-1]
     assert {t["name"] for t in recon["data"]} == {"median beat", "pca-copy", "beta_vae-copy"}
+    peak = {t["name"]: np.abs(_array(t["y"])).max() for t in recon["data"]
+            if t["xaxis"] in ("x", None) or t.get("xaxis") == "x"}
+    # µV, not model units: an R wave of hundreds of µV, the PCA close to it
+    assert peak["median beat"] > 100
+    assert 0.5 < peak["pca-copy"] / peak["median beat"] < 2
+    at = _run(at.selectbox(key="cmp_record").set_value(7))
+    assert any(c.value.startswith("Median beat of record") for c in at.caption)
 
+
+@pytest.mark.slow
+def test_compare_evaluate_button_writes_the_evaluation(own_runs):
+    """The button runs the real ``ecgwb evaluate`` (about 20 s on the tiny PCA run)."""
+    pca = own_runs / "pca-copy"
+    at = _open("compare", pca, own_runs / "beta_vae-copy")
     at = _run(at.button(key="cmp_eval_pca-copy").click())
     assert (pca / "evaluation.json").exists()
     table = at.dataframe[0].value
@@ -152,18 +192,23 @@ def test_compare_evaluates_and_overlays_reconstructions(runs_dir):
     assert "Table (CSV)" in _downloads(at)
 
 
-def test_broken_run_is_named_and_the_rest_works(runs_dir):
-    bad = runs_dir / "beta_vae-broken"
-    _copy(runs_dir / "beta_vae-copy", bad)
+def test_broken_run_is_named_and_the_rest_works(shared_runs, tmp_path, monkeypatch):
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    good = runs_dir / "task_vae-copy"
+    good.symlink_to(shared_runs / "task_vae-copy")  # resolved: its caches are shared
+    bad = _copy(shared_runs / "beta_vae-copy", runs_dir / "beta_vae-broken")
     weights = bad / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:200])
-    (runs_dir / "pca-copy" / "evaluation.json").write_text("{not json")
-    good = runs_dir / "task_vae-copy"
+    pca = _copy(shared_runs / "pca-copy", runs_dir / "pca-badeval")
+    (pca / "evaluation.json").write_text("{not json")
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    monkeypatch.setenv("ECGWB_RUNS", str(runs_dir))
     for page in ("saliency", "clustering", "compare"):
-        at = _open(page, bad, good)
+        at = _open(page, bad, good.resolve())
         warned = [w.value for w in at.warning]
         assert any("beta_vae-broken" in w and "weights.safetensors" in w for w in warned), \
             (page, warned)
         assert _charts(at), page  # the good run is still shown
-    at = _open("compare", runs_dir / "pca-copy")
+    at = _open("compare", pca)
     assert any("evaluation.json cannot be read" in w.value for w in at.warning)

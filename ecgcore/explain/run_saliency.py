@@ -188,7 +188,7 @@ def class_rows(labels: pd.Series, max_records: int = MAX_CLASS_RECORDS,
         return np.sort(ok.index.to_numpy())
     rng = np.random.default_rng(seed)
     picked = []
-    for _, idx in ok.groupby(ok.astype(str)).groups.items():
+    for idx in ok.groupby(ok.astype(str)).groups.values():
         k = max(1, round(max_records * len(idx) / len(ok)))
         picked.append(rng.choice(np.asarray(idx), min(k, len(idx)), replace=False))
     rows = np.concatenate(picked)
@@ -243,7 +243,7 @@ def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.S
     maps = _attribute_rows(art, pred, method, rows, progress)
     _atomic(path, lambda p: np.savez(p, rows=rows, maps=maps))
     (_folder(art) / f"{stem}.json").write_text(json.dumps(
-        {"predictor": pred.label, "method": method, "label": label_key, "n": int(len(rows))}))
+        {"predictor": pred.label, "method": method, "label": label_key, "n": len(rows)}))
     return ClassSaliency(rows, classes, maps)
 
 

@@ -147,7 +147,7 @@ def figure_bytes(fig: go.Figure, fmt: Format = "png", dpi: int = DEFAULT_DPI,
             data = kaleido.calc_fig_sync(pub.to_dict(), opts={
                 "format": fmt, "width": pub.layout.width, "height": pub.layout.height,
                 "scale": scale})
-    except Exception as exc:  # noqa: BLE001 - kaleido and the browser raise many kinds
+    except Exception as exc:  # kaleido and the browser raise many kinds
         raise ExportError(f"exporting the figure as {fmt.upper()} failed: {exc}") from exc
     return png_with_dpi(data, dpi) if fmt == "png" else data
 
