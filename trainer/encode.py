@@ -11,6 +11,7 @@ import yaml
 
 from ecgcore.checkpoint import load_model
 from ecgcore.data.datasets import CachedDataset
+from ecgcore.models.triplet import call_encode
 from trainer.config import validate_config
 from trainer.data import resolve_cache
 
@@ -20,9 +21,8 @@ def encode_cache(model: torch.nn.Module, ds: CachedDataset, batch_size: int = 25
     """Latent means [N, L] and scales [N, L] (or None) of a dataset, in order."""
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False)
     means, scales = [], []
-    for batch in loader:
-        kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
-        enc = model.encode(batch["x"], **kwargs)
+    for batch in loader:  # beat masks (sequence models) and scalar inputs (hybrid models)
+        enc = call_encode(model, batch["x"], batch.get("mask"), batch.get("extra"))
         means.append(np.asarray(enc.mean))
         if enc.scale is not None:
             scales.append(np.asarray(enc.scale))
@@ -35,7 +35,8 @@ def encode_run(run: Path, data: Path | None, out: Path) -> Path:
     if data is not None:
         cfg.data.path = str(Path(data).resolve())
     cache = resolve_cache(cfg.data, prep["array"], run.parent / ".cache")
-    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=prep["scaler"]["scale_uv"])
+    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=prep["scaler"]["scale_uv"],
+                       extra_columns=prep.get("extra", ()))
     mean, scale = encode_cache(model, ds)
     table = pd.DataFrame(mean, columns=[f"z{i}" for i in range(mean.shape[1])])
     if scale is not None:

@@ -1,0 +1,114 @@
+"""Every seed 002-004 family from its shipped config through the real trainer on demo data:
+a few epochs at tiny width with falling validation loss, a reload through the common
+checkpoint format, and embeddings through `ecgwb encode`.
+
+The cache is built once at 100 Hz from 60 demo records, with beat sequences (ecg_sl) and
+10-s signals (st_mem, ecg_jepa, cnn_baseline), so that each run takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ecgcore.checkpoint import load_model
+from ecgcore.cli import main as cli_main
+from ecgcore.data.cache import CacheOptions, preprocess
+from ecgcore.data.datasets import CachedDataset
+from ecgcore.data.store import ECGCache
+from ecgcore.models.triplet import call_encode
+from ecgcore.signal.pipeline import PipelineConfig
+from trainer.config import load_config
+from trainer.run import train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
+N_RECORDS = 60
+FS = 100
+
+TINY_VIT = ["model.dim=16", "model.depth=1", "model.heads=2"]
+# config name → (overrides: a tiny model, a few epochs; the loss column that must fall over
+# the first stage). Validation columns where ~10 validation records give a steady signal.
+FAMILIES: dict[str, tuple[list[str], str]] = {
+    "ecg_sl": (["model.beat_backbone={kind: small, width: 0.25}", *TINY_VIT, "model.head_hidden=16",
+                ("stages=[{name: beat_ae, max_epochs: 3}, {name: masked, max_epochs: 1}, "
+                "{name: finetune, uses_labels: true, max_epochs: 1}]"), "optim.lr=0.003"], "train/recon"),
+    "lead_mae": ([*TINY_VIT, "model.decoder_dim=8", "model.patch_size=10", "model.curriculum_epochs=20",
+                  "optim.max_epochs=4", "optim.lr=0.003", "data.batch_size=16"], "val/recon"),
+    "st_mem": ([*TINY_VIT, "model.decoder_dim=8", "model.patch_seconds=1.0", "optim.max_epochs=4",
+                "optim.lr=0.003", "data.batch_size=16"], "val/recon"),
+    "ecg_jepa": ([*TINY_VIT, "model.predictor_dim=8", "model.patch_seconds=0.5", "model.ema_momentum=0.9",
+                  ("stages=[{name: pretrain, max_epochs: 4}, {name: finetune, uses_labels: true, "
+                  "freeze_backbone: true, max_epochs: 1}]"), "optim.lr=0.003", "data.batch_size=16"], "val/jepa"),
+    "ecg_jepa_hybrid": ([*TINY_VIT, "model.predictor_dim=8", "model.patch_seconds=0.5", "model.hybrid_features=2",
+                        "data.extra=[rr_mean_ms, qrs_ms]", "optim.max_epochs=4", "optim.lr=0.003",
+                        "data.batch_size=16"], "val/jepa"),
+    "vq_vae": (["model.backbone={kind: small, width: 0.25}", "model.codebook_size=16", "model.code_dim=4",
+                "model.n_tokens=2", "model.dead_code_steps=5", "optim.max_epochs=4", "optim.lr=0.003",
+                "data.batch_size=16"], "val/recon"),
+    "cnn_baseline": (["model.width=4", "optim.max_epochs=4", "optim.lr=0.003", "data.batch_size=16"],
+                     "train/task"),
+    "triplet_finetune": ([("model.encoder={name: st_mem, dim: 16, depth: 1, heads: 2, decoder_dim: 8, "
+                          "patch_seconds: 1.0, fs: 100}"), "model.projection_dim=8", "optim.max_epochs=4",
+                          "optim.lr=0.01", "data.batch_size=32"], "val/triplet"),
+}
+
+
+@pytest.fixture(scope="module")
+def family_cache(tmp_path_factory, demo_dir) -> Path:
+    """A cache of the first demo records at 100 Hz with every array the families eat."""
+    root = tmp_path_factory.mktemp("demo80")
+    db = pd.read_csv(demo_dir / "ptbxl_database.csv")
+    db.head(N_RECORDS).to_csv(root / "ptbxl_database.csv", index=False)
+    (root / "scp_statements.csv").write_bytes((demo_dir / "scp_statements.csv").read_bytes())
+    (root / "records100").symlink_to(demo_dir / "records100")
+    out = root / "cache"
+    summary = preprocess(root, out, PipelineConfig(target_fs=FS), CacheOptions(sequences=True, signals=True),
+                         workers=1, progress=False)
+    assert summary.n_ok >= N_RECORDS - 3, str(summary)
+    return out
+
+
+def _rows(run: Path) -> list[dict]:
+    with (run / "metrics.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
+    sets, falling = FAMILIES[name]
+    cfg = load_config(CONFIGS / f"{name.removesuffix('_hybrid')}.yaml", [f"data.path={family_cache}", f"data.fs={FS}",
+                                                 "optim.patience=50", *sets])
+    run = train(cfg, tmp_path, progress=False)
+    assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
+
+    # the first stage's loss falls
+    rows = _rows(run)
+    first = [float(r[falling]) for r in rows if r["stage"] == rows[0]["stage"]]
+    assert len(first) >= 3 and first[-1] < first[0], f"{name}: {falling} did not fall: {first}"
+
+    # reload through the common format: weights + config + preprocessing, bit-identical
+    model, prep = load_model(run)
+    again, _ = load_model(run)
+    cache = ECGCache(family_cache)
+    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=prep["scaler"]["scale_uv"],
+                       extra_columns=prep["extra"])
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=6)))
+    inputs = (batch["x"], batch.get("mask"), batch.get("extra"))
+    with torch.no_grad():
+        a, b = call_encode(model, *inputs).mean, call_encode(again, *inputs).mean
+    assert torch.equal(a, b) and a.shape == (6, model.latent_dim)
+
+    # `ecgwb encode`: one row per cached record, the same means as the reloaded model
+    out = tmp_path / "z.parquet"
+    assert cli_main(["encode", str(run), "--out", str(out)]) == 0
+    table = pd.read_parquet(out)
+    cols = [f"z{i}" for i in range(model.latent_dim)]
+    assert len(table) == len(cache) and {"record_id", *cols} <= set(table.columns)
+    assert np.isfinite(table[cols].to_numpy()).all()
+    np.testing.assert_allclose(table[cols].to_numpy()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
