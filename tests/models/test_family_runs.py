@@ -112,3 +112,22 @@ def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
     assert len(table) == len(cache) and {"record_id", *cols} <= set(table.columns)
     assert np.isfinite(table[cols].to_numpy()).all()
     np.testing.assert_allclose(table[cols].to_numpy()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_families_bench_parts_run_and_report_in_range(family_cache, tmp_path, capsys):
+    """`ecgwb bench families` lead_mae and vq_vae parts, one epoch each on the small cache."""
+    from ecgcore.bench.families import bench_lead_mae, bench_vq_vae
+
+    lead = bench_lead_mae(family_cache, tmp_path, epochs=1, batch_size=16, lr=None,
+                          sets=[f"data.fs={FS}", "model.patch_size=10", *TINY_VIT])
+    assert -1 <= min(lead["cross_lead_r"]) <= max(lead["cross_lead_r"]) <= 1
+    assert len(lead["cross_lead_r"]) == lead["n_test"] > 0
+    from_i = lead["lead_mae, from lead I alone"]
+    assert from_i["mae_uv"] > 0 and set(from_i["r_per_lead"]) == set(ECGCache(family_cache).leads)
+    vq = bench_vq_vae(family_cache, tmp_path, epochs=1, patience=5,
+                      sets=[f"data.fs={FS}", "model.backbone={kind: small, width: 0.25}", "model.codebook_size=16"])
+    for row in vq.values():
+        assert 1 <= row["last_epoch_perplexity"] <= 16 and 0 < row["last_epoch_codes_used"] <= 1
+        assert 1 <= row["all_records_perplexity"] <= 16 and 0 < row["all_records_codes_used"] <= 1
+    printed = capsys.readouterr().out
+    assert "| lead_mae, from lead I alone |" in printed and "| no restart (dead_code_steps=0) |" in printed
