@@ -108,7 +108,7 @@ class SchemaForm:
                        info.description or "")
 
     def field(self, path: str, ann, info, value: Any, help_: str) -> None:
-        where, key, label = self._where(path), self._key(path), path.split(".", 1)[1]
+        where, key, label = self._where(path), self._key(path), path  # the --set key
         origin = typing.get_origin(ann)
         members = _union_models(ann)
         inner = _optional(ann)
@@ -156,7 +156,7 @@ class SchemaForm:
 
     def nested_union(self, path: str, members: list[type[BaseModel]], value: BaseModel) -> None:
         kinds = {m.model_fields["kind"].default: m for m in members}
-        label = path.split(".", 1)[1] + ".kind"
+        label = path + ".kind"
         kind = self._where(path + ".kind").selectbox(
             label, list(kinds), index=list(kinds).index(value.kind), key=self._key(path + ".kind"))
         self.values[path + ".kind"] = (kind, value.kind)

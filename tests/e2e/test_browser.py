@@ -114,3 +114,50 @@ def test_traversal_view_slider_redraws(server, page):
     page.wait_for_function(f"() => ({HIGHLIGHTED})() === '{unit} +2σ'")
     assert page.locator('[data-testid="stTable"]').filter(has_text="ρ in cohort").count() >= 1
     _no_exception(page)
+
+
+@pytest.fixture(scope="module")
+def train_server(tmp_path_factory):
+    """A server of its own on an empty runs folder (the shared tiny runs stay as they are),
+    with the demo cache as the sidebar's dataset, so a launch needs no preprocessing."""
+    problem = chromium_missing()
+    if problem:
+        pytest.fail(problem)
+    _, cache = build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
+    runs = tmp_path_factory.mktemp("train_runs")
+    log = tmp_path_factory.mktemp("e2e_train") / "streamlit.log"
+    with streamlit_server(runs, log, data=cache) as url:
+        yield url, runs
+
+
+def test_train_view_launches_a_training_shows_progress_and_lists_the_run(train_server):
+    from playwright.sync_api import sync_playwright
+
+    from trainer import jobs
+
+    url, runs = train_server
+    with sync_playwright() as p:
+        browser = chromium(p)
+        try:
+            pg = browser.new_page(viewport={"width": 1600, "height": 1000})
+            pg.set_default_timeout(90_000)
+            pg.goto(url)
+            pg.get_by_role("heading", name="Data").first.wait_for()
+            _open(pg, "Train")  # a tiny β-VAE for one epoch
+            pg.get_by_role("spinbutton", name="model.backbone.width", exact=True).fill("0.25")
+            pg.get_by_role("spinbutton", name="optim.max_epochs", exact=True).fill("1")
+            pg.get_by_role("spinbutton", name="data.batch_size", exact=True).fill("64")
+            pg.get_by_role("button", name="Start training").click()
+            pg.get_by_text("Training jobs").first.wait_for()
+            # the job's live panel: its progress, then its end
+            pg.get_by_text("0/1 epochs").or_(pg.get_by_text("1/1 epochs")).first.wait_for()
+            (job,) = jobs.list_jobs(runs)
+            assert job.total_epochs == 1 and job.model == "beta_vae"
+            pg.get_by_text("finished · 1/1 epochs").wait_for(timeout=120_000)
+            pg.locator(".js-plotly-plot").first.wait_for()  # its loss curves
+            # the finished run is in the sidebar's picker
+            pg.locator('[data-testid="stSidebar"]').get_by_text("1 run in").wait_for()
+            assert job.run.name in pg.locator('[data-testid="stSidebar"]').inner_text()
+            _no_exception(pg)
+        finally:
+            browser.close()

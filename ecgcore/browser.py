@@ -1,0 +1,103 @@
+"""A real Streamlit server of the workbench and a headless Debian Chromium, shared by the
+browser tests (tests/e2e), the screenshots and ``ecgwb bench app``.
+
+``streamlit_server(runs)`` starts ``python -m streamlit run app.py`` on a free local port
+with ``ECGWB_RUNS=runs`` and yields its URL once ``/_stcore/health`` answers; the server is
+always stopped (by its own process id) on exit. The file watcher is off, so edits made
+while a test runs never trigger a rerun. ``chromium(playwright)`` launches
+``/usr/bin/chromium`` with the flags that work headless as root. ``POINTS_DRAWN`` and
+``HIGHLIGHTED`` are the page scripts that tell when the views have drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the app.py beside the package
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+FIRST_CHART = "document.querySelector('.js-plotly-plot')"
+#: Number of points a WebGL scatter has drawn (0 until plotly has computed and drawn it).
+POINTS_DRAWN = ("() => { const g = " + FIRST_CHART + "; if (!g || !g._fullData || "
+                "!g.querySelector('canvas')) return 0; return g._fullData.reduce("
+                "(n, t) => n + (t.type === 'scattergl' ? (t._length || 0) : 0), 0) }")
+#: Name of the highlighted (black) beat of the traversal figure.
+HIGHLIGHTED = ("() => { const g = " + FIRST_CHART + "; if (!g || !g.data) return null; "
+               "const t = g.data.find(t => t.line && t.line.color === '#000000'); "
+               "return t ? t.name : null }")
+
+
+def chromium_missing() -> str:
+    """'' when Debian's Chromium and the playwright package are there, else what to do."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        return (f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
+                "(`make browser`, or `apt-get install -y chromium`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing: `pip install -e '.[dev]'`"
+    return ""
+
+
+def chromium(playwright):
+    """Headless Chromium (Debian's build: `playwright install` cannot download here)."""
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(runs: Path, log: Path, timeout: float = 60.0,
+                     data: Path | None = None) -> Iterator[str]:
+    """Start the app on a free port; yield its base URL; always stop it."""
+    port = free_port()
+    env = dict(os.environ, ECGWB_RUNS=str(runs))
+    env.pop("ECGWB_DATA", None)
+    if data is not None:
+        env["ECGWB_DATA"] = str(data)
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}:\n"
+                                       f"{log.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s:"
+                                       f"\n{log.read_text()[-3000:]}")
+                time.sleep(0.25)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
