@@ -116,6 +116,64 @@ def test_traversal_view_slider_redraws(server, page):
     _no_exception(page)
 
 
+#: Colour-bar title of the first chart's attribution markers (the method's name).
+SALIENCY_METHOD = ("() => { const g = " + FIRST_CHART + "; if (!g || !g._fullData) return null; "
+                   "const t = g._fullData.find(t => t.marker && t.marker.showscale && "
+                   "t.mode === 'markers'); return t ? t.marker.colorbar.title.text : null }")
+#: Number of traces of the last chart on the page (the k-means map on Clustering).
+LAST_CHART_TRACES = ("() => { const gs = document.querySelectorAll('.js-plotly-plot'); "
+                     "const g = gs[gs.length - 1]; return g && g._fullData ? "
+                     "g._fullData.length : 0 }")
+
+
+def _from_root(pg, url: str) -> None:
+    """Load the app first when this test runs alone (the views open from the sidebar)."""
+    if not pg.url.startswith(url):
+        pg.goto(url)
+        pg.get_by_role("heading", name="Data").first.wait_for()
+
+
+def test_saliency_view_switches_method(server, page):
+    _from_root(page, server[0])
+    _open(page, "Saliency")
+    page.wait_for_function(f"() => ({SALIENCY_METHOD})() === 'Integrated Gradients'")
+    page.locator('[data-testid="stRadio"]').filter(has_text="Occlusion").get_by_text(
+        "Occlusion", exact=True).click()
+    page.wait_for_function(f"() => ({SALIENCY_METHOD})() === 'Occlusion'", timeout=90_000)
+    page.get_by_role("heading", name="Per region and per lead").wait_for()
+    assert page.get_by_role("button", name="PNG 300 dpi").count() >= 2
+    _no_exception(page)
+
+
+def test_clustering_view_rescores_with_another_k(server, page):
+    _from_root(page, server[0])
+    _open(page, "Clustering")
+    page.wait_for_function(f"() => ({LAST_CHART_TRACES})() === 5", timeout=90_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the scores table
+    field = page.locator('[data-testid="stNumberInputField"]')
+    field.fill("3")
+    field.press("Enter")
+    page.wait_for_function(f"() => ({LAST_CHART_TRACES})() === 3", timeout=90_000)
+    _no_exception(page)
+
+
+def test_compare_view_shows_a_record_and_the_evaluation_hint(server, page):
+    _from_root(page, server[0])
+    _open(page, "Compare")
+    page.get_by_text("has no evaluation yet").first.wait_for(timeout=90_000)
+    assert page.get_by_role("button", name="Evaluate").count() >= 1
+    page.get_by_text("Median beat of record").first.wait_for(timeout=90_000)
+    before = page.get_by_text("Median beat of record").first.inner_text()
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Record")
+    box.click()
+    page.get_by_role("option").nth(3).click()
+    page.wait_for_function(
+        "(b) => { const e = [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".find(e => e.innerText.startsWith('Median beat of record')); "
+        "return e && e.innerText !== b }", arg=before, timeout=90_000)
+    _no_exception(page)
+
+
 @pytest.fixture(scope="module")
 def train_server(tmp_path_factory):
     """A server of its own on an empty runs folder (the shared tiny runs stay as they are),
