@@ -229,8 +229,34 @@ def _fold_scores(run: Path, cache_path: Path) -> tuple[np.ndarray, np.ndarray, l
     return scores[0], y, cache.records["record_id"].astype(str).iloc[rows].tolist()
 
 
+def _finished_run(runs: Path, name: str) -> Path | None:
+    """The newest finished run called ``name`` (``name-<date>-<time>``) under ``runs``."""
+    for run in sorted(runs.glob(f"{name}-2*"), reverse=True):
+        summary = run / "metrics.json"
+        if summary.exists() and json.loads(summary.read_text()).get("status") == "finished":
+            return run
+    return None
+
+
+def _paired(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray) -> dict:
+    """Macro AUROC difference a − b on the same records: stratified bootstrap CI, and a
+    paired DeLong test per label."""
+    from sklearn.metrics import roc_auc_score
+
+    from ecgcore.evaluate.stats import bootstrap_ci, delong_test
+
+    k = y.shape[1]
+
+    def diff(yy: np.ndarray, ss: np.ndarray) -> float:
+        return float(roc_auc_score(yy, ss[:, :k], average="macro") - roc_auc_score(yy, ss[:, k:], average="macro"))
+
+    ci = bootstrap_ci(diff, y, np.concatenate([p_a, p_b], axis=1), n_boot=1000)
+    per = {c: delong_test(y[:, j] == 1, p_a[:, j], p_b[:, j])["p_value"] for j, c in enumerate(SUPERCLASSES)}
+    return {"diff": ci.estimate, "low": ci.low, "high": ci.high, "delong_p": per}
+
+
 def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, int, int], cnn_epochs: int,
-                    patience: int, fs: float, only_folds: list[int] | None) -> dict:
+                    patience: int, fs: float, only_folds: list[int] | None, reuse: bool = False) -> dict:
     from ecgcore.evaluate.stats import macro_auroc
 
     cache = _cache(data, runs, fs, sequences=True, signals=True)
@@ -246,8 +272,12 @@ def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, in
     results: dict[str, dict] = {m: {"fold_auroc": [], "runs": [], "y": [], "p": [], "ids": []} for m in models}
     for fold in only_folds if only_folds is not None else range(folds):
         for name, (cache_path, sets) in models.items():
-            run = _train(name, runs, [*sets, f"data.cv_folds={folds}", f"data.fold={fold}",
-                                      f"optim.patience={patience}", f"name={name}-fold{fold}"])
+            run = _finished_run(runs, f"{name}-fold{fold}") if reuse else None
+            if run is None:
+                run = _train(name, runs, [*sets, f"data.cv_folds={folds}", f"data.fold={fold}",
+                                          f"optim.patience={patience}", f"name={name}-fold{fold}"])
+            else:
+                print(f"  reusing {run.name}", flush=True)
             p, y, ids = _fold_scores(run, cache_path)
             auc = macro_auroc(y, p, SUPERCLASSES, n_boot=200)["macro_auroc"]
             r = results[name]
@@ -277,6 +307,16 @@ def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, in
               + " | ".join(f"{v:.3f}" for v in per) + " |")
         out[name] = {"fold_auroc": f.tolist(), "pooled": pooled["macro_auroc"], "low": pooled["low"],
                      "high": pooled["high"], "per_label": dict(zip(SUPERCLASSES, per)), "runs": r["runs"]}
+    sl, cnn = results["ecg_sl"], results["cnn_baseline"]
+    if all(a == b for a, b in zip(sl["ids"], cnn["ids"])):
+        paired = _paired(np.concatenate(sl["y"]), np.concatenate(sl["p"]), np.concatenate(cnn["p"]))
+        wins = sum(a > b for a, b in zip(sl["fold_auroc"], cnn["fold_auroc"]))
+        print(f"\necg_sl − cnn_baseline, pooled out-of-fold macro AUROC: {paired['diff']:+.3f} "
+              f"(paired stratified bootstrap 95% CI {paired['low']:+.3f} to {paired['high']:+.3f}); "
+              f"ecg_sl ahead in {wins} of {len(sl['fold_auroc'])} folds")
+        print("paired DeLong p per superclass: " + ", ".join(
+            f"{c.removeprefix('superclass_')} {v:.3f}" for c, v in paired["delong_p"].items()))
+        out["paired"] = {**paired, "folds_ecg_sl_ahead": wins}
     return out
 
 
@@ -327,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=10)
     ap.add_argument("--batch", type=int, default=16, help="throughput batch size")
     ap.add_argument("--steps", type=int, default=5, help="throughput timed steps")
+    ap.add_argument("--reuse", action="store_true",
+                    help="sl_vs_cnn: score finished fold runs already in --runs instead of training again")
     ap.add_argument("--out", type=Path, help="also write every figure as JSON")
     args = ap.parse_args(argv)
 
@@ -342,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         results["vq_vae"] = bench_vq_vae(median_cache, args.runs, args.vq_epochs, max(args.patience, 15))
     if "sl_vs_cnn" in args.only:
         results["sl_vs_cnn"] = bench_sl_vs_cnn(args.data, args.runs, args.folds, tuple(args.sl_epochs),
-                                               args.cnn_epochs, args.patience, args.fs, args.fold_subset)
+                                               args.cnn_epochs, args.patience, args.fs, args.fold_subset,
+                                               args.reuse)
     if "throughput" in args.only:
         results["throughput"] = bench_throughput(args.batch, args.steps, 2)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s", flush=True)
