@@ -39,6 +39,7 @@ OTHER_FOLDER = "Another folder…"
 RUNS = "runs"  # the run picker's value: chosen run folders (absolute path strings)
 RUNS_FOLDER = "runs_folder"  # the folder they were listed from
 RUNS_TOUCHED = "runs_touched"  # True once the user has changed the run picker
+IN_PROGRESS = ("starting", "running")  # run statuses of a training still under way
 
 
 def default_data_folder(argv: list[str] | None = None) -> Path:
@@ -99,6 +100,8 @@ def _run_label(row) -> str:
     parts = [row["name"]]
     if pd.notna(row["latent_dim"]):
         parts.append(f"{row['latent_dim']} z")
+    if row["status"] in IN_PROGRESS:  # no weights yet is expected, not a fault
+        return " · ".join([*parts, "training…"])
     if row["problem"]:
         return "⚠ " + " · ".join(parts) + " · cannot be loaded"
     if row["status"] != "finished":
@@ -128,7 +131,10 @@ def run_picker(slot) -> list[str]:
             return []
         options = table["path"].tolist()
         labels = {row["path"]: _run_label(row) for _, row in table.iterrows()}
-        problems = {row["path"]: row["problem"] for _, row in table.iterrows() if row["problem"]}
+        problems = {row["path"]: (f"still training ({row['status']}); it can be opened "
+                                  "once it has finished" if row["status"] in IN_PROGRESS
+                                  else row["problem"])
+                    for _, row in table.iterrows() if row["problem"]}
         chosen = st.session_state.get(RUNS)
         if not chosen and not st.session_state.get(RUNS_TOUCHED):
             # until the user picks: the newest run that loads (also once a first run appears)

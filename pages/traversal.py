@@ -61,48 +61,15 @@ def unit_table(ann, unit: int, step: int, sigma: float) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def main() -> None:
-    st.title("Factor traversal")
-    runs = st.session_state.get(RUNS) or []
-    if not runs:
-        st.info("Choose a run in the sidebar (**Runs**) to traverse its latent units.")
-        return
-    if len(runs) > 1:
-        run = st.selectbox("Run", runs, key=RUN_KEY, format_func=lambda p: Path(p).name)
-    else:
-        run = runs[0]
-    art = artifacts(run, run_stamp(run))
-    try:
-        with st.spinner(f"Loading {Path(run).name}…"):
-            _ = art.model
-        with st.spinner("Encoding the cohort and annotating every unit (once; cached next to "
-                        "the run)…"):
-            ann = art.annotation(N_STEPS, SPAN)
-    except RunError as exc:
-        st.error(str(exc))
-        return
-    st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.latent_dim} latent units · "
-               f"cohort: {art.n_records:,} records of `{art.cache.path}`. Each unit moves from "
-               f"−{SPAN:g}σ to +{SPAN:g}σ of its spread in the cohort, every other unit held at "
-               "the cohort mean; the decoder draws the beats.")
-
-    c_unit, c_leads = st.columns([3, 2], vertical_alignment="bottom")
-    unit = c_unit.selectbox("Latent unit", units_by_effect(ann.table), key=UNIT_KEY,
-                            format_func=lambda u: ann.sentences.get(u, f"z{u}"),
-                            help="Strongest first: units whose beat measurements change "
-                                 "monotonically and most (in cohort SDs) from −3σ to +3σ.")
-    lead_choice = c_leads.radio("Leads", list(LEAD_CHOICES), key=LEADS_KEY, horizontal=True)
-    try:
-        sigmas, values, beats = art.traversal(unit, N_STEPS, SPAN)
-    except RunError as exc:
-        st.error(str(exc))
-        return
+@st.fragment
+def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values, beats) -> None:
+    """The slider, the figure and the tables: a slider step reruns only this fragment,
+    not the sidebar, the run loading or the annotation above it."""
     step = st.select_slider(
         "Step", options=list(range(N_STEPS)), value=N_STEPS // 2, key=STEP_KEY,
         format_func=lambda i: sigma_label(sigmas[i]),
         help="Highlights one step (black) among the overlaid beats.")
 
-    show = LEAD_CHOICES[lead_choice]
     fig = traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
                            show=[lead for lead in show if lead in art.leads] if show else None,
                            highlight=step, unit_name=f"z{unit}",
@@ -143,6 +110,45 @@ def main() -> None:
                    "from −3σ to +3σ in cohort SDs.")
         table_download(table, f"traversal_{Path(run).name}_z{unit}_measurements",
                        label="Measurements (CSV)")
+
+
+def main() -> None:
+    st.title("Factor traversal")
+    runs = st.session_state.get(RUNS) or []
+    if not runs:
+        st.info("Choose a run in the sidebar (**Runs**) to traverse its latent units.")
+        return
+    if len(runs) > 1:
+        run = st.selectbox("Run", runs, key=RUN_KEY, format_func=lambda p: Path(p).name)
+    else:
+        run = runs[0]
+    art = artifacts(run, run_stamp(run))
+    try:
+        with st.spinner(f"Loading {Path(run).name}…"):
+            _ = art.model
+        with st.spinner("Encoding the cohort and annotating every unit (once; cached next to "
+                        "the run)…"):
+            ann = art.annotation(N_STEPS, SPAN)
+    except RunError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.latent_dim} latent units · "
+               f"cohort: {art.n_records:,} records of `{art.cache.path}`. Each unit moves from "
+               f"−{SPAN:g}σ to +{SPAN:g}σ of its spread in the cohort, every other unit held at "
+               "the cohort mean; the decoder draws the beats.")
+
+    c_unit, c_leads = st.columns([3, 2], vertical_alignment="bottom")
+    unit = c_unit.selectbox("Latent unit", units_by_effect(ann.table), key=UNIT_KEY,
+                            format_func=lambda u: ann.sentences.get(u, f"z{u}"),
+                            help="Strongest first: units whose beat measurements change "
+                                 "monotonically and most (in cohort SDs) from −3σ to +3σ.")
+    lead_choice = c_leads.radio("Leads", list(LEAD_CHOICES), key=LEADS_KEY, horizontal=True)
+    try:
+        sigmas, values, beats = art.traversal(unit, N_STEPS, SPAN)
+    except RunError as exc:
+        st.error(str(exc))
+        return
+    step_view(run, art, ann, unit, LEAD_CHOICES[lead_choice], sigmas, values, beats)
     with st.expander("Every unit in one sentence"):
         st.markdown("\n".join(f"- {ann.sentences[u]}" for u in units_by_effect(ann.table)))
 

@@ -241,3 +241,22 @@ def test_scatter_of_20000_points_is_built_from_arrays():
     assert all(isinstance(tr["x"], dict) for tr in spec["data"])  # typed arrays, not lists
     assert sum(len(tr.x) for tr in fig2.data) == n
     assert elapsed < 3.0, f"building the 20,000-point figures took {elapsed:.1f} s"
+
+
+def test_a_run_still_training_is_labelled_so_not_as_broken(tiny, tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    good = run_folder(tiny[0], "pca")
+    shutil.copytree(good, runs / good.name, ignore=shutil.ignore_patterns("cache"))
+    busy = runs / "beta_vae-busy"  # what trainer.jobs leaves before the first checkpoint
+    busy.mkdir()
+    (busy / "config.json").write_text((run_folder(tiny[0], "beta_vae") / "config.json").read_text())
+    (busy / "status.json").write_text('{"status": "running"}')
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    monkeypatch.setenv("ECGWB_RUNS", str(runs))
+
+    at = _app()
+    assert at.session_state["runs"] == [str(runs / good.name)]
+    labels = at.multiselect(key="runs").options
+    assert any("beta_vae-busy" in o and "training…" in o and "⚠" not in o for o in labels), labels
+    at = _choose(at, busy)
+    assert any("still training" in w.value for w in at.warning)
