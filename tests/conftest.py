@@ -31,3 +31,29 @@ def ludb_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     return _need(DEMO)
+
+
+#: Records and sampling rate of the `family_cache` fixture.
+FAMILY_RECORDS, FAMILY_FS = 60, 100
+
+
+@pytest.fixture(scope="session")
+def family_cache(tmp_path_factory, demo_dir) -> Path:
+    """A cache of the first 60 demo records at 100 Hz with every array the model families
+    eat: median beats, beat sequences (ecg_sl) and cleaned 10-s signals (cnn_baseline,
+    st_mem, ecg_jepa). About 3 s to build, once per session."""
+    import pandas as pd
+
+    from ecgcore.data.cache import CacheOptions, preprocess
+    from ecgcore.signal.pipeline import PipelineConfig
+
+    root = tmp_path_factory.mktemp("demo60")
+    db = pd.read_csv(demo_dir / "ptbxl_database.csv")
+    db.head(FAMILY_RECORDS).to_csv(root / "ptbxl_database.csv", index=False)
+    (root / "scp_statements.csv").write_bytes((demo_dir / "scp_statements.csv").read_bytes())
+    (root / "records100").symlink_to(demo_dir / "records100")
+    out = root / "cache"
+    summary = preprocess(root, out, PipelineConfig(target_fs=FAMILY_FS),
+                         CacheOptions(sequences=True, signals=True), workers=1, progress=False)
+    assert summary.n_ok >= FAMILY_RECORDS - 3, str(summary)
+    return out

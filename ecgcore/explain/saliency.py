@@ -18,7 +18,8 @@ Methods (captum, imported inside the functions):
 
 :func:`region_attribution` sums an attribution map per record over the P, QRS, ST, T
 regions of :mod:`ecgcore.evaluate.regions` and "other" (the rest of the window), and per
-lead; the five region sums add up to the total. :func:`class_means` averages per class.
+lead; the five region sums add up to the total. Maps over whole 10-s signals are summed over
+the same regions placed at every beat (:mod:`ecgcore.explain.signal_regions`). :func:`class_means` averages per class.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.evaluate.regions import REGIONS, region_masks
+from ecgcore.explain.signal_regions import signal_region_masks
 from ecgcore.leads import STANDARD_LEADS
 
 METHODS: tuple[str, ...] = ("integrated_gradients", "saliency", "gradient_shap", "occlusion")
@@ -128,11 +130,16 @@ def region_attribution(
     fiducials: Any,
     leads: Sequence[str] = STANDARD_LEADS,
     absolute: bool = False,
+    rpeaks: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Per-record sums of an attribution map ``[B, leads, W]`` by region and by lead.
 
     Beat-sequence maps ``[B, beats, leads, W]`` (ecg_sl) are summed over beats first: each
     beat window is centred like the median beat, whose fiducials stand for all of them.
+    Signal maps ``[B, leads, T]`` (cnn_baseline, st_mem, ecg_jepa) need ``rpeaks``, per
+    record the R-peak samples of its signal: every beat takes the median beat's regions
+    (:func:`~ecgcore.explain.signal_regions.signal_region_masks`), so the columns mean the
+    same as for median-beat models.
     Columns: ``total``; ``P``, ``QRS``, ``ST``, ``T``, ``other`` (these five add up to
     ``total``); ``lead_<name>`` per lead (these add up to ``total`` too); and
     ``<region>:<lead>``. ``absolute=True`` sums |attribution| instead (where the model
@@ -140,6 +147,8 @@ def region_attribution(
     """
     a = np.asarray(attributions, dtype=np.float64)
     if a.ndim == 4:  # beat sequences [B, beats, leads, W]: beats share the median's regions
+        if rpeaks is not None:
+            raise ValueError("rpeaks are for signal maps [B, leads, T], not beat sequences")
         a = a.sum(axis=1)
     if a.ndim != 3:
         raise ValueError(f"attributions must be [B, leads, samples] (or [B, beats, leads, "
@@ -149,7 +158,8 @@ def region_attribution(
     leads = list(leads)
     if len(leads) != a.shape[1]:
         raise ValueError(f"{len(leads)} lead names for {a.shape[1]} leads")
-    masks = region_masks(fiducials, a.shape[2])
+    masks = region_masks(fiducials, a.shape[2]) if rpeaks is None \
+        else signal_region_masks(fiducials, rpeaks, a.shape[2])
     if masks["other"].shape[0] != a.shape[0]:
         raise ValueError(f"{masks['other'].shape[0]} fiducial rows for {a.shape[0]} records")
     cols: dict[str, np.ndarray] = {"total": a.sum(axis=(1, 2))}
@@ -180,14 +190,16 @@ def saliency_summary(
     labels: Any = None,
     leads: Sequence[str] = STANDARD_LEADS,
     absolute: bool = False,
+    rpeaks: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> dict[str, dict[str, Any]]:
     """For each method: the map, the per-record region table and (with ``labels``) the
-    per-class means: ``{method: {"attributions", "regions", "by_class"}}``."""
+    per-class means: ``{method: {"attributions", "regions", "by_class"}}``. ``rpeaks``:
+    per record, its R peaks when ``x`` is whole signals (see :func:`region_attribution`)."""
     out: dict[str, dict[str, Any]] = {}
     for m in methods:
         attr = attribute(predictor, x, m, target=target, **kwargs)
-        table = region_attribution(attr, fiducials, leads, absolute)
+        table = region_attribution(attr, fiducials, leads, absolute, rpeaks)
         out[m] = {"attributions": attr, "regions": table,
                   "by_class": class_means(table, labels) if labels is not None else None}
     return out

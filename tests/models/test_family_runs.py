@@ -2,8 +2,9 @@
 a few epochs at tiny width with falling validation loss, a reload through the common
 checkpoint format, and embeddings through `ecgwb encode`.
 
-The cache is built once at 100 Hz from 60 demo records, with beat sequences (ecg_sl) and
-10-s signals (st_mem, ecg_jepa, cnn_baseline), so that each run takes a few seconds.
+The cache (``family_cache``, tests/conftest.py) holds 60 demo records at 100 Hz, with beat
+sequences (ecg_sl) and 10-s signals (st_mem, ecg_jepa, cnn_baseline), so that each run takes
+a few seconds.
 """
 
 from __future__ import annotations
@@ -19,17 +20,14 @@ import torch
 
 from ecgcore.checkpoint import load_model
 from ecgcore.cli import main as cli_main
-from ecgcore.data.cache import CacheOptions, preprocess
 from ecgcore.data.datasets import CachedDataset
 from ecgcore.data.store import ECGCache
 from ecgcore.models.triplet import call_encode
-from ecgcore.signal.pipeline import PipelineConfig
 from trainer.config import load_config
 from trainer.run import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
-N_RECORDS = 60
-FS = 100
+FS = 100  # the `family_cache` fixture (tests/conftest.py) is at 100 Hz
 
 TINY_VIT = ["model.dim=16", "model.depth=1", "model.heads=2"]
 # config name → (overrides: a tiny model, a few epochs; the loss column that must fall over
@@ -57,21 +55,6 @@ FAMILIES: dict[str, tuple[list[str], str]] = {
                           "patch_seconds: 1.0, fs: 100}"), "model.projection_dim=8", "optim.max_epochs=4",
                           "optim.lr=0.01", "data.batch_size=32"], "val/triplet"),
 }
-
-
-@pytest.fixture(scope="module")
-def family_cache(tmp_path_factory, demo_dir) -> Path:
-    """A cache of the first demo records at 100 Hz with every array the families eat."""
-    root = tmp_path_factory.mktemp("demo80")
-    db = pd.read_csv(demo_dir / "ptbxl_database.csv")
-    db.head(N_RECORDS).to_csv(root / "ptbxl_database.csv", index=False)
-    (root / "scp_statements.csv").write_bytes((demo_dir / "scp_statements.csv").read_bytes())
-    (root / "records100").symlink_to(demo_dir / "records100")
-    out = root / "cache"
-    summary = preprocess(root, out, PipelineConfig(target_fs=FS), CacheOptions(sequences=True, signals=True),
-                         workers=1, progress=False)
-    assert summary.n_ok >= N_RECORDS - 3, str(summary)
-    return out
 
 
 def _rows(run: Path) -> list[dict]:
