@@ -163,14 +163,15 @@ def _code_usage(model, x: torch.Tensor) -> dict:
             "codes_used": float((p > 0).double().mean())}
 
 
-def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int,
+def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int, batch_size: int | None = None,
                  sets: tuple[str, ...] | list[str] = ()) -> dict:
     from ecgcore.checkpoint import load_model
     from ecgcore.data.store import ECGCache
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from trainer.callbacks import read_metrics
 
-    print(f"\n== vq_vae: {epochs} epochs, with and without dead-code restart", flush=True)
+    print(f"\n== vq_vae: {epochs} epochs, batch {batch_size or 'of the config'}, with and without dead-code restart",
+          flush=True)
     cache = ECGCache(cache_path)
     out = {}
     variants = {"dead-code restart (config: after 50 unused batches)": [],
@@ -178,7 +179,8 @@ def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int,
     for label, extra in variants.items():
         tag = "restart" if not extra else "norestart"
         run = _train("vq_vae", runs, [f"data.path={cache_path}", f"optim.max_epochs={epochs}",
-                                       f"optim.patience={patience}", f"name=vq_vae-{tag}-bench", *extra, *sets])
+                                       f"optim.patience={patience}", f"name=vq_vae-{tag}-bench", *extra,
+                                       *([f"data.batch_size={batch_size}"] if batch_size else []), *sets])
         rows = read_metrics(run / "metrics.csv")
         last = rows[-1]
         model, prep = load_model(run)
@@ -361,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lead-mae-lr", type=float, default=3e-3, help="0: the config's (1e-3)")
     ap.add_argument("--vq-epochs", type=int, default=60)
     ap.add_argument("--sl-epochs", type=int, nargs=3, default=[10, 10, 30], metavar=("BEAT_AE", "MASKED", "FINETUNE"))
+    ap.add_argument("--vq-batch", type=int, default=16, help="more optimiser steps per epoch than the config's 64")
     ap.add_argument("--cnn-epochs", type=int, default=30)
     ap.add_argument("--fs", type=float, default=100.0, help="sampling rate of sl_vs_cnn's inputs")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 suits a shared machine)")
@@ -381,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         results["lead_mae"] = bench_lead_mae(median_cache, args.runs, args.lead_mae_epochs, args.lead_mae_batch,
                                              args.lead_mae_lr)
     if "vq_vae" in args.only:
-        results["vq_vae"] = bench_vq_vae(median_cache, args.runs, args.vq_epochs, max(args.patience, 15))
+        results["vq_vae"] = bench_vq_vae(median_cache, args.runs, args.vq_epochs, max(args.patience, 15),
+                                         args.vq_batch)
     if "sl_vs_cnn" in args.only:
         results["sl_vs_cnn"] = bench_sl_vs_cnn(args.data, args.runs, args.folds, tuple(args.sl_epochs),
                                                args.cnn_epochs, args.patience, args.fs, args.fold_subset,
