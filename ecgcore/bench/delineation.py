@@ -11,6 +11,12 @@ onset and latest offset over the 12 leads, median over beats; see
 - ``neurokit2``: NeuroKit2's ``ecg_process`` on lead II and its DWT delineation
   (``ecg_delineate(method="dwt")``), per-beat intervals, median over beats.
 
+``--learned-cv`` runs the cross-validation of the learned per-lead QRS segmenter
+(:mod:`ecgcore.signal.learned_delineation`): a model trained on each half of the records
+(odd / even positions of the record list) delineates the other half only, and the QRS
+rows of the held-out halves and of both pooled are printed. It was not adopted: see
+docs/BENCHMARKS.md.
+
 For each method and interval: mean and SD of (method − experts) in ms over the records
 both measured, the number of records, and pass/fail against the IEC 60601-2-25 tolerances
 for global measurements (mean within ±10 ms for P, PR, QRS and ±25 ms for QT; SD within
@@ -177,6 +183,97 @@ def run(
     return table
 
 
+def _learned_qrs_ms(model, d: dict, mode: str, k: int) -> float | None:
+    """Global QRS duration (ms) of one record from the segmenter.
+
+    ``mode="median"``: on the pipeline's analysis median beat; ``"beats"``: per kept beat of
+    the cleaned record (the experts' own definition), median over beats.
+    """
+    from ecgcore.signal.learned_delineation import global_qrs, lead_qrs, segment
+
+    fs = d["fs"]
+    if mode == "median":
+        labels, centres = segment(model, d["median"], fs), [d["r"]]
+    else:
+        labels, centres = segment(model, d["signal"], fs), d["anchors"]
+    durations = [(g[1] - g[0]) * 1000.0 / fs
+                 for g in (global_qrs(*lead_qrs(labels, int(c), fs), k) for c in centres) if g]
+    return float(np.median(durations)) if durations else None
+
+
+def _learned_data(ludb_dir: Path, records: Iterable[str] | None) -> list[dict]:
+    """Cleaned 500 Hz signal, per-lead expert labels and pipeline beats of each record."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.beats import WINDOW_ANALYSIS
+    from ecgcore.signal.learned_delineation import NET_FS, ludb_lead_labels
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
+
+    paths = list_ludb_records(ludb_dir)
+    if records is not None:
+        paths = [p for p in paths if p.name in {str(r) for r in records}]
+    data = []
+    for path in paths:
+        res = process_record(read_wfdb(path), PipelineConfig(target_fs=NET_FS))
+        data.append({
+            "record": path.name, "signal": res.signal, "fs": res.fs, "anchors": res.anchors,
+            "labels": ludb_lead_labels(path, res.signal.shape[1]),
+            "median": res.analysis_median, "r": WINDOW_ANALYSIS.offsets(res.fs)[0],
+            "expert_qrs_ms": ludb_expert_intervals(path)["qrs_ms"],
+        })
+    return data
+
+
+def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench-delineation",
+               steps: int | None = None, records: Iterable[str] | None = None) -> pd.DataFrame:
+    """Two-fold cross-validation of the learned segmenter over the odd / even record halves.
+
+    Each half's model (saved under ``out/train_<half>``) delineates only the other half.
+    Returns one row per (held-out record, decoding): ``mode`` median / beats, ``k``
+    (k-th earliest onset and latest offset over the leads), ``qrs_ms`` and ``expert_qrs_ms``.
+    """
+    from dataclasses import asdict, replace
+
+    import torch
+
+    from ecgcore.signal.learned_delineation import TrainConfig, save_delineator, train_delineator
+
+    torch.set_num_threads(1)  # convolutions this small run best on one thread
+    ludb_dir = Path(ludb_dir or _default_data())
+    data = _learned_data(ludb_dir, records)
+    names = [d["record"] for d in data]
+    train_cfg = TrainConfig() if steps is None else replace(TrainConfig(), steps=steps)
+    rows = []
+    for label, keep in (("odd_positions", names[0::2]), ("even_positions", names[1::2])):
+        part = [d for d in data if d["record"] in set(keep)]
+        model = train_delineator([d["signal"] for d in part], [d["labels"] for d in part],
+                                 train=train_cfg)
+        save_delineator(Path(out) / f"train_{label}", model, {"k": 1},
+                        training={"records": keep, "data": str(ludb_dir), **asdict(train_cfg)})
+        for d in data:
+            if d["record"] in set(keep):
+                continue
+            for mode in ("median", "beats"):
+                for k in (1, 2):
+                    rows.append({"record": d["record"], "trained_on": label, "mode": mode,
+                                 "k": k, "qrs_ms": _learned_qrs_ms(model, d, mode, k),
+                                 "expert_qrs_ms": d["expert_qrs_ms"]})
+    return pd.DataFrame(rows)
+
+
+def learned_cv_table(per_record: pd.DataFrame) -> pd.DataFrame:
+    """QRS rows (mean, SD of learned − experts, ms) per decoding for each held-out half and pooled."""
+    rows = []
+    for (mode, k), df in per_record.groupby(["mode", "k"], sort=False):
+        for label, part in [(f"held-out, trained on {t.replace('_', ' ')}", p)
+                            for t, p in df.groupby("trained_on", sort=False)] + [("pooled", df)]:
+            diff = (pd.to_numeric(part["qrs_ms"]) - part["expert_qrs_ms"]).dropna()
+            mean, sd = float(diff.mean()), float(diff.std(ddof=1))
+            rows.append({"decoding": f"{mode}, k={k}", "subset": label, "n": len(diff),
+                         "mean_ms": round(mean, 1), "sd_ms": round(sd, 1),
+                         "pass": bool(abs(mean) <= 10.0 and sd <= 10.0)})
+    return pd.DataFrame(rows)
+
+
 def _split_table(per_record: pd.DataFrame) -> pd.DataFrame:
     """The table on odd and even positions of the record list (a pseudo split)."""
     names = list(dict.fromkeys(per_record["record"]))
@@ -197,7 +294,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", nargs="+", help="record names to use (default: all)")
     ap.add_argument("--split", action="store_true", help="also print odd/even-position halves")
     ap.add_argument("--per-record", type=Path, help="write the per-record measurements to this CSV")
+    ap.add_argument("--learned-cv", action="store_true",
+                    help="cross-validate the learned QRS segmenter over the record halves "
+                         "instead (~30 min a half on one busy core)")
+    ap.add_argument("--steps", type=int, help="training steps per half for --learned-cv")
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-delineation"),
+                    help="folder for the --learned-cv half models")
     args = ap.parse_args(argv)
+    if args.learned_cv:
+        t0 = time.perf_counter()
+        per_record = learned_cv(args.data, args.out, args.steps, args.records)
+        print(f"learned QRS segmenter, two-fold over record halves, {time.perf_counter() - t0:.0f} s;"
+              " learned − experts (ms), IEC: |mean| ≤ 10, SD ≤ 10")
+        print(learned_cv_table(per_record).to_string(index=False))
+        if args.per_record:
+            per_record.to_csv(args.per_record, index=False)
+        return 0
 
     t0 = time.perf_counter()
     table = run(args.data, args.methods, args.records)
