@@ -1,10 +1,11 @@
 """Saliency view: which part of the beat a prediction looks at.
 
 Pick a predictor (a task head's output or a latent unit of a chosen run), an attribution
-method and a record: the attribution is drawn along the record's median beat on ECG paper,
-with bars per P/QRS/ST/T region and per lead; a second predictor (of any chosen run) can be
-set beside it; the class average sums the attribution of a capped sample of records per
-class. Every number comes from ``ecgcore`` (:mod:`ecgcore.explain.run_saliency`, cached on
+method and a record: the attribution is drawn along the record's median beat on ECG paper
+(along its whole 10-s signal for models that read signals: cnn_baseline, st_mem,
+ecg_jepa), with bars per P/QRS/ST/T region and per lead, the same columns for both kinds;
+a second predictor (of any chosen run) can be set beside it; the class average sums the
+attribution of a capped sample of records per class. Every number comes from ``ecgcore`` (:mod:`ecgcore.explain.run_saliency`, cached on
 disk next to the run); figures from ``ecgcore.viz``.
 """
 
@@ -24,12 +25,21 @@ from ecgcore.explain.run_saliency import (
     Predictor,
     class_saliency,
     has_class_saliency,
+    is_signal_model,
     predictors,
+    record_rpeaks,
     record_saliency,
+    record_signal,
+    region_table,
 )
 from ecgcore.explain.runs import RunArtifacts, RunError, label_name, run_stamp
-from ecgcore.explain.saliency import METHODS, region_attribution
-from ecgcore.viz import plotly_config, region_bars_figure, saliency_beat_figure
+from ecgcore.explain.saliency import METHODS
+from ecgcore.viz import (
+    plotly_config,
+    region_bars_figure,
+    saliency_beat_figure,
+    saliency_signal_figure,
+)
 from ui.downloads import download_buttons, table_download
 
 RUNS = "runs"  # set by app.py's run picker
@@ -38,9 +48,12 @@ PRED_KEY, SECOND_KEY, METHOD_KEY, RECORD_KEY, LEADS_KEY, ABS_KEY, LABEL_KEY = (
     "sal_label")
 LEAD_CHOICES = {"II, V2, V5": ("II", "V2", "V5"), "All leads": None}
 NONE = "—"
-#: What one record costs, said before the class average is asked for.
+#: What one record costs, said before the class average is asked for: a small median-beat
+#: model, and a default-width cnn_baseline on 10-s signals at 100–500 Hz (one CPU thread).
 COST = {"integrated_gradients": "about 0.1 s", "saliency": "a few ms",
         "gradient_shap": "about 0.05 s", "occlusion": "about 0.3 s"}
+COST_SIGNAL = {"integrated_gradients": "about 0.5 s", "saliency": "a few ms",
+               "gradient_shap": "about 0.1 s", "occlusion": "3–12 s"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -88,7 +101,7 @@ def main() -> None:
     runs = st.session_state.get(RUNS) or []
     if not runs:
         st.info("Choose a run in the sidebar (**Runs**): a task model (task_vae, "
-                "split_task_vae, ecg_sl…) or any neural encoder.")
+                "split_task_vae, ecg_sl, cnn_baseline…) or any neural encoder.")
         return
     loaded = load(runs)
     if not loaded:
@@ -127,6 +140,7 @@ def main() -> None:
     picks = [(run, pred)] + ([options[second]] if second != NONE else [])
     show = LEAD_CHOICES[lead_choice]
     series: dict[str, pd.Series] = {}
+    kinds: set[bool] = set()  # True: a signal model was drawn; False: a median beat
     cols = st.columns(len(picks))
     for col, (p_run, p) in zip(cols, picks):
         p_art = loaded[p_run][0]
@@ -140,26 +154,39 @@ def main() -> None:
                 with st.spinner(f"{METHOD_NAMES[method]} of {p.label} (cached next to the "
                                 "run)…"):
                     attr = record_saliency(p_art, p, method, p_row)
+                    signal = is_signal_model(p_art)
+                    peaks = record_rpeaks(p_art, [p_row]) if signal else None
             except RunError as exc:
                 st.error(str(exc))
                 continue
-            fig = saliency_beat_figure(
-                p_art.beat(p_row), attr, p_art.fs, p_art.leads, p_art.r_index,
-                show=[lead for lead in show if lead in p_art.leads] if show else None,
-                label=METHOD_NAMES[method], title=label if len(picks) > 1 else None,
-                px_per_mm=12.0 if show and len(picks) == 1 else 7.0,
-                max_height_px=520 if show else 640)
+            leads = [lead for lead in show if lead in p_art.leads] if show else None
+            common = {"show": leads, "label": METHOD_NAMES[method],
+                      "title": label if len(picks) > 1 else None}
+            if signal:
+                fig = saliency_signal_figure(record_signal(p_art, p_row), attr, p_art.fs,
+                                             p_art.leads, peaks[0], **common,
+                                             px_per_mm=4.6 if len(picks) == 1 else 2.4)
+            else:
+                fig = saliency_beat_figure(
+                    p_art.beat(p_row), attr, p_art.fs, p_art.leads, p_art.r_index, **common,
+                    px_per_mm=12.0 if show and len(picks) == 1 else 7.0,
+                    max_height_px=520 if show else 640)
+            kinds.add(signal)
             stem = f"saliency_{Path(p_run).name}_{p.key}_{method}_{rid}"
-            st.plotly_chart(fig, theme=None, config=plotly_config(stem), width="content",
+            # a 10-s strip fills its column; a beat keeps its natural (paper) size
+            st.plotly_chart(fig, theme=None, config=plotly_config(stem),
+                            width="stretch" if signal else "content",
                             key=f"sal_beat_{p_run}_{p.key}")
             download_buttons(fig, stem)
-            fid = np.asarray(p_art.cache.fiducials)[[p_row]]
-            series[label] = region_attribution(attr[None], fid, p_art.leads, absolute).iloc[0]
+            series[label] = region_table(p_art, attr[None], [p_row], absolute, peaks).iloc[0]
     if not series:
         return
-    st.caption(f"Median beat of record {rid} (black), each sample coloured by its "
-               "attribution (red raises the output, blue lowers it; the colour scale stops at "
-               "the 99th percentile of |attribution|).")
+    drawn = " and ".join(
+        [f"median beat of record {rid}"] * (False in kinds)
+        + [f"cleaned 10-s signal of record {rid} (▼ R peaks)"] * (True in kinds))
+    st.caption(f"The {drawn} in black, each sample coloured by its attribution (red raises "
+               "the output, blue lowers it; the colour scale stops at the 99th percentile of "
+               "|attribution|).")
     value = "Σ |attribution|" if absolute else "Σ attribution"
     bars = region_bars_figure(series, art.leads, value_label=value)
     st.subheader("Per region and per lead")
@@ -170,7 +197,11 @@ def main() -> None:
     table_download(table, f"saliency_regions_{rid}_{method}", label="Table (CSV)")
     st.caption("Regions from the median beat's fiducials: P, QRS, ST (J to the midpoint "
                "before the T peak), T (to T end), other (the rest of the window); the five "
-               "add up to the total, as do the leads.")
+               "add up to the total, as do the leads."
+               + (" For a model of 10-s signals the median beat's regions are placed at "
+                  "every R peak (each beat cut at the midpoints to its neighbours), so its "
+                  "sums run over all beats: compare the shares of the total between models."
+                  if True in kinds else ""))
     class_average(art, run, pred, method, absolute)
 
 
@@ -201,8 +232,10 @@ def class_average(art: RunArtifacts, run: str, pred: Predictor, method: str,
     st.caption(f"Averaged over {cap:,} of the {n:,} records with a value (at most "
                f"{MAX_CLASS_RECORDS}, drawn per class in proportion, seed 0).")
     if not has_class_saliency(art, pred, method, label):
-        st.info(f"{METHOD_NAMES[method]} of {cap:,} records is not computed yet "
-                f"({COST[method]} per record on a small model); it is cached next to the run.")
+        per = f"{COST_SIGNAL[method]} per record on a model of 10-s signals" \
+            if is_signal_model(art) else f"{COST[method]} per record on a small model"
+        st.info(f"{METHOD_NAMES[method]} of {cap:,} records is not computed yet ({per}); "
+                "it is cached next to the run.")
         if not st.button(f"Compute the class average ({cap:,} records)", key="sal_class_go"):
             return
     bar = st.progress(0.0, text="Attributing records…")
@@ -215,8 +248,7 @@ def class_average(art: RunArtifacts, run: str, pred: Predictor, method: str,
         st.error(str(exc))
         return
     bar.empty()
-    fid = np.asarray(art.cache.fiducials)[result.rows]
-    means = result.regions(fid, art.leads, absolute)
+    means = result.regions(art, absolute)
     series = {f"{c} (n={int(means.loc[c, 'n'])})": means.loc[c] for c in means.index}
     fig = region_bars_figure(series, art.leads,
                              value_label="mean Σ |attribution|" if absolute else

@@ -57,3 +57,23 @@ def family_cache(tmp_path_factory, demo_dir) -> Path:
                          CacheOptions(sequences=True, signals=True), workers=1, progress=False)
     assert summary.n_ok >= FAMILY_RECORDS - 3, str(summary)
     return out
+
+
+@pytest.fixture(scope="session")
+def cnn_run(family_cache, tmp_path_factory) -> Path:
+    """A tiny cnn_baseline run (width 4, 2 epochs; 5 superclass heads) on `family_cache`'s
+    10-s signals: a model of whole signals for the saliency tests. A few seconds."""
+    import torch
+
+    from trainer.config import load_config
+    from trainer.run import train
+
+    cfg = load_config(REPO / "trainer" / "configs" / "cnn_baseline.yaml",
+                      [f"data.path={family_cache}", f"data.fs={FAMILY_FS}", "model.width=4",
+                       "optim.max_epochs=2", "data.batch_size=16"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two shared cores; the model is tiny
+    try:
+        return train(cfg, tmp_path_factory.mktemp("cnn_runs"), progress=False)
+    finally:
+        torch.set_num_threads(threads)

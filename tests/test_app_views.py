@@ -1,5 +1,6 @@
 """The Saliency, Clustering and Compare views, driven headless with AppTest over the tiny
-runs (task_vae, pca, beta_vae) trained on the demo data; figures checked in their specs."""
+runs (task_vae, pca, beta_vae; a cnn_baseline on 10-s signals) trained on the demo data;
+figures checked in their specs."""
 
 from __future__ import annotations
 
@@ -140,6 +141,52 @@ def test_saliency_explains_a_latent_unit_and_refuses_pca(runs_dir):
     at = _open("saliency", runs_dir / "beta_vae-copy")
     assert at.selectbox(key="sal_predictor").value.endswith("|unit0")
     assert len(_charts(at)) == 2
+
+
+def test_saliency_of_a_signal_model_beside_a_median_beat_model(shared_runs, cnn_run, tmp_path,
+                                                               monkeypatch):
+    """A cnn_baseline (10-s signals) explained on the signal, with the same region bars as
+    the task_vae (median beats) beside it, and its class average."""
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    cnn = _copy(cnn_run, runs_dir / "cnn_baseline-copy")
+    task = runs_dir / "task_vae-copy"
+    task.symlink_to(shared_runs / "task_vae-copy")  # its caches are shared
+    monkeypatch.delenv("ECGWB_DATA", raising=False)
+    monkeypatch.setenv("ECGWB_RUNS", str(runs_dir))
+    at = _open("saliency", cnn, task.resolve())
+    assert at.selectbox(key="sal_predictor").value == f"{cnn}|head0"
+    signal, bars = _charts(at)
+    dots = [t for t in signal["data"] if t["name"].startswith("Integrated Gradients")]
+    assert [t["name"].split()[-1] for t in dots] == ["II", "V2", "V5"]
+    assert all(len(_array(t["customdata"])) == 1000 for t in dots)  # 10 s at 100 Hz
+    (peaks,) = [t for t in signal["data"] if t["name"] == "R peaks"]
+    assert 5 <= len(_array(peaks["x"])) <= 25
+    (series,) = _bars(bars).values()
+    assert set(series) == set(REGIONS) and series["QRS"] > 0
+    leads_total = sum(t for tr in bars["data"] if tr.get("xaxis") == "x2" for t in tr["y"])
+    assert sum(series.values()) == pytest.approx(leads_total, rel=1e-6)
+    folder = next((cnn / "cache").iterdir()) / "saliency"
+    assert (folder / "head0-integrated_gradients-r0.npy").exists()
+    assert any("10-s signal of record" in c.value for c in at.caption)
+
+    # the task_vae's head on the same record beside it: a beat, a strip, one bar figure
+    at = _run(at.selectbox(key="sal_second").set_value(f"{task.resolve()}|head0"))
+    charts = _charts(at)
+    assert len(charts) == 3 and len(_bars(charts[2])) == 2
+    assert any("median beat of record" in c.value and "10-s signal" in c.value
+               for c in at.caption)
+
+    # class average of the cnn's head over its (60-record) data
+    at = _run(at.radio(key="sal_method").set_value("saliency"))
+    at = _run(at.selectbox(key="sal_label").set_value("superclass_MI"))
+    assert any("on a model of 10-s signals" in i.value for i in at.info)
+    at = _run(at.button(key="sal_class_go").click())
+    by_class = _bars(_charts(at)[-1])
+    ns = [int(name.split("n=")[1].rstrip(")")) for name in by_class]
+    (cap,) = [c.value for c in at.caption if c.value.startswith("Averaged over")]
+    assert sum(ns) == int(cap.split()[2]) >= 50
+    assert list(folder.glob("head0-saliency-class-superclass_MI-n200-s0.npz"))
 
 
 def test_clustering_scores_beside_pca_reference(runs_dir):

@@ -12,8 +12,9 @@ keeps its own RR extras and beat mask) and write their maps under
 Maps are in the model's input units per sample, ``[leads, W]`` on the median-beat window;
 beat-sequence models (ecg_sl) are summed over their beats, whose windows are centred like
 the median beat. Models that read raw 10-s signals (cnn_baseline, st_mem, ecg_jepa) are
-explained on the signal, which has no P/QRS/ST/T regions: :func:`predictors` lists them,
-:func:`record_saliency` refuses them with a clear :class:`RunError`.
+explained on the cached cleaned signal, ``[leads, T]``: their region sums place the median
+beat's regions at every R peak of the signal (:mod:`ecgcore.explain.signal_regions`), so
+:func:`region_table` gives the same columns for every kind of model.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ import pandas as pd
 
 from ecgcore.explain.runs import RunArtifacts, RunError, _atomic, _try_read, label_name
 from ecgcore.explain.saliency import METHODS, attribute, region_attribution
+from ecgcore.explain.signal_regions import signal_rpeaks
 
 #: Readable method names, in :data:`METHODS` order.
 METHOD_NAMES = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency",
                 "gradient_shap": "GradientSHAP", "occlusion": "Occlusion"}
 #: Input arrays whose windows share the median beat's fiducials.
 BEAT_ARRAYS = ("median", "sequences")
+#: The input array of models of whole signals.
+SIGNAL_ARRAY = "signals"
 MAX_CLASS_RECORDS = 200
 OCCLUSION_MS = 40.0  # occlusion window: about a QRS third; stride half of it
 
@@ -93,6 +97,8 @@ def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Call
     """``f(x) -> [B]`` for one record's extras/mask (broadcast over captum's batches)."""
     import torch
 
+    from ecgcore.models.triplet import call_encode
+
     model = art.model
     ex = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)[None]
     mk = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)[None]
@@ -103,8 +109,9 @@ def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Call
     def kwargs(n: int) -> dict:
         return {"mask": expand(mk, n)} if mk is not None else {}
 
-    if pred.kind == "unit":
-        return lambda x: model.encode(x, **kwargs(len(x))).mean[:, pred.index]
+    if pred.kind == "unit":  # extras only where encode takes them (hybrid ecg_jepa)
+        return lambda x: call_encode(model, x, expand(mk, len(x)),
+                                     expand(ex, len(x))).mean[:, pred.index]
     if hasattr(model, "task_logits"):  # task VAEs: the head reads the latent means + extras
         def head(x):
             logits = model.task_logits(model.encode(x).mean, expand(ex, len(x)))
@@ -116,24 +123,59 @@ def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Call
                                           **kwargs(len(x)))[:, pred.index]
 
 
-def _check_beats(art: RunArtifacts) -> None:
+def is_signal_model(art: RunArtifacts) -> bool:
+    """True when the run's model reads whole 10-s signals (not median beats or sequences)."""
     array = art.preprocessing.get("array")
-    if array not in BEAT_ARRAYS:
-        raise RunError(f"run {art.run.name} ({art.model_name}) reads {array!r} (10-s signals); "
-                       "saliency per P/QRS/ST/T region needs a model of median beats or beat "
-                       "sequences")
+    if array not in (*BEAT_ARRAYS, SIGNAL_ARRAY):
+        raise RunError(f"run {art.run.name} ({art.model_name}) reads {array!r}: saliency knows "
+                       f"{(*BEAT_ARRAYS, SIGNAL_ARRAY)}")
+    return array == SIGNAL_ARRAY
+
+
+def map_width(art: RunArtifacts) -> int:
+    """Samples per lead of the run's maps: the median window, or the signal's length."""
+    return int(art.cache.array(SIGNAL_ARRAY).shape[-1]) if is_signal_model(art) \
+        else art._window
+
+
+def record_signal(art: RunArtifacts, row: int) -> np.ndarray:
+    """The cleaned 10-s signal of record ``row`` in µV ``[leads, T]`` (the model's leads)."""
+    return art._dataset([int(row)], array=SIGNAL_ARRAY, scale_uv=1.0)[0]["x"].numpy() \
+        .astype(np.float64)
+
+
+def record_rpeaks(art: RunArtifacts, rows: Sequence[int]) -> list[np.ndarray]:
+    """R-peak samples of the records' cached signals (all leads; the pipeline's detector)."""
+    signals = art.cache.array(SIGNAL_ARRAY)
+    return signal_rpeaks(np.stack([signals[int(r)] for r in rows]), art.fs) if len(rows) \
+        else []
+
+
+def region_table(art: RunArtifacts, maps: np.ndarray, rows: Sequence[int],
+                 absolute: bool = True, rpeaks: Sequence[np.ndarray] | None = None
+                 ) -> pd.DataFrame:
+    """:func:`region_attribution` of the maps ``[n, leads, W or T]`` of cache ``rows``, on
+    the median beat's regions (placed at every beat for signal models; ``rpeaks`` saves
+    detecting them again)."""
+    rows = [int(r) for r in rows]
+    fid = np.asarray(art.cache.fiducials)[rows]
+    if is_signal_model(art) and rpeaks is None:
+        rpeaks = record_rpeaks(art, rows)
+    return region_attribution(maps, fid, art.leads, absolute,
+                              rpeaks if is_signal_model(art) else None)
 
 
 def _attribute_rows(art: RunArtifacts, pred: Predictor, method: str, rows: Sequence[int],
                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Maps ``[len(rows), leads, W]`` (sequence models summed over beats)."""
+    """Maps ``[len(rows), leads, W]`` (sequence models summed over beats; signal models
+    ``[len(rows), leads, T]``)."""
     import torch
 
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose from {METHODS}")
-    _check_beats(art)
+    is_signal_model(art)  # a clear error for an input array saliency does not know
     ds = art._dataset(list(rows))
-    extras = _extras(art) if pred.kind == "head" else None
+    extras = _extras(art)
     window = max(2, round(OCCLUSION_MS * art.fs / 1000.0))
     maps = []
     for i, row in enumerate(rows):
@@ -159,11 +201,12 @@ def _folder(art: RunArtifacts) -> Path:
 
 
 def _shape_ok(maps: np.ndarray, n: int, art: RunArtifacts) -> bool:
-    return maps.shape == (n, len(art.leads), art._window) and bool(np.isfinite(maps).all())
+    return maps.shape == (n, len(art.leads), map_width(art)) and bool(np.isfinite(maps).all())
 
 
 def record_saliency(art: RunArtifacts, pred: Predictor, method: str, row: int) -> np.ndarray:
-    """The attribution map ``[leads, W]`` of record ``row`` (cached)."""
+    """The attribution map ``[leads, W]`` (signal models: ``[leads, T]``) of record ``row``
+    (cached)."""
     path = _folder(art) / f"{pred.key}-{method}-r{int(row)}.npy"
     if path.exists():
         cached = _try_read(lambda: np.load(path, allow_pickle=False))
@@ -200,16 +243,17 @@ def class_rows(labels: pd.Series, max_records: int = MAX_CLASS_RECORDS,
 @dataclass
 class ClassSaliency:
     """Maps of a sample of records with their class: ``rows`` (cache rows), ``classes``
-    (names), ``maps`` ``[n, leads, W]``."""
+    (names), ``maps`` ``[n, leads, W]`` (signal models: ``[n, leads, T]`` and ``rpeaks``,
+    each record's R peaks)."""
 
     rows: np.ndarray
     classes: np.ndarray
     maps: np.ndarray
+    rpeaks: list[np.ndarray] | None = None
 
-    def regions(self, fiducials: np.ndarray, leads: Sequence[str],
-                absolute: bool = True) -> pd.DataFrame:
-        """Per-class means of :func:`region_attribution` (+ a column ``n``)."""
-        table = region_attribution(self.maps, fiducials, leads, absolute)
+    def regions(self, art: RunArtifacts, absolute: bool = True) -> pd.DataFrame:
+        """Per-class means of :func:`region_table` (+ a column ``n``)."""
+        table = region_table(art, self.maps, self.rows, absolute, self.rpeaks)
         cls = pd.Series(self.classes, name="class")
         means = table.groupby(cls).mean()
         means.insert(0, "n", cls.value_counts().reindex(means.index).to_numpy())
@@ -223,28 +267,36 @@ def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.S
                    label_key: str, max_records: int = MAX_CLASS_RECORDS, seed: int = 0,
                    progress: Callable[[int, int], None] | None = None) -> ClassSaliency:
     """Maps of at most ``max_records`` records with a label (``labels``: one class name per
-    cache row, NaN = none), for class averages; cached under ``label_key``."""
+    cache row, NaN = none), for class averages; cached under ``label_key`` (with the R
+    peaks of signal models, stored flat with their counts)."""
     rows = class_rows(labels, max_records, seed)
     if not len(rows):
         raise RunError(f"no record of {art.cache.path} has a value for {label_key}")
     classes = labels.reset_index(drop=True).iloc[rows].astype(str).to_numpy()
     stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
     path = _folder(art) / f"{stem}.npz"
+    signal = is_signal_model(art)
 
     def read():
         with np.load(path, allow_pickle=False) as f:
-            return f["rows"], f["maps"]
+            peaks = np.split(f["rpeaks"], np.cumsum(f["rpeak_counts"])[:-1]) if signal \
+                else None
+            return f["rows"], f["maps"], peaks
 
     if path.exists():
         cached = _try_read(read)
         if cached is not None and np.array_equal(cached[0], rows) \
                 and _shape_ok(cached[1], len(rows), art):
-            return ClassSaliency(rows, classes, cached[1])
+            return ClassSaliency(rows, classes, cached[1], cached[2])
     maps = _attribute_rows(art, pred, method, rows, progress)
-    _atomic(path, lambda p: np.savez(p, rows=rows, maps=maps))
+    peaks = record_rpeaks(art, rows) if signal else None
+    extra = {} if peaks is None else {
+        "rpeaks": np.concatenate(peaks).astype(np.int64),
+        "rpeak_counts": np.array([len(p) for p in peaks], dtype=np.int64)}
+    _atomic(path, lambda p: np.savez(p, rows=rows, maps=maps, **extra))
     (_folder(art) / f"{stem}.json").write_text(json.dumps(
         {"predictor": pred.label, "method": method, "label": label_key, "n": len(rows)}))
-    return ClassSaliency(rows, classes, maps)
+    return ClassSaliency(rows, classes, maps, peaks)
 
 
 def has_class_saliency(art: RunArtifacts, pred: Predictor, method: str, label_key: str,

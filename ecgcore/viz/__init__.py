@@ -10,7 +10,7 @@ from ecgcore.viz.ecg_paper import (
     wave_regions,
 )
 from ecgcore.viz.latent import latent_scatter_figure, selected_rows
-from ecgcore.viz.saliency import region_bars_figure, saliency_beat_figure
+from ecgcore.viz.saliency import region_bars_figure, saliency_beat_figure, saliency_signal_figure
 from ecgcore.viz.scores import clustering_figure, label_fraction_curves, label_fraction_figure
 from ecgcore.viz.theme import THEME, PaperScale, Theme, plotly_config
 
@@ -18,6 +18,6 @@ __all__ = [
     "THEME", "PaperScale", "Theme", "beat_panels_figure", "clustering_figure",
     "ecg_paper_figure", "label_fraction_curves", "label_fraction_figure",
     "latent_scatter_figure", "median_beat_figure", "paper_axis", "plotly_config",
-    "reconstruction_figure", "region_bars_figure", "saliency_beat_figure", "selected_rows",
-    "traversal_figure", "wave_regions",
+    "reconstruction_figure", "region_bars_figure", "saliency_beat_figure",
+    "saliency_signal_figure", "selected_rows", "traversal_figure", "wave_regions",
 ]

@@ -1,8 +1,11 @@
-"""Saliency figures: an attribution map drawn along the beat on ECG paper, and bars of the
-attribution per P/QRS/ST/T region and per lead (one bar series per predictor or class).
+"""Saliency figures: an attribution map drawn along the beat (or along the whole 10-s
+signal, for models that read signals) on ECG paper, and bars of the attribution per
+P/QRS/ST/T region and per lead (one bar series per predictor or class).
 
-Pure Plotly; the beat panels come from :func:`ecgcore.viz.beats.beat_panels_figure`, so a
-saliency figure has the same paper, scale and lead layout as the other beat figures.
+Pure Plotly; the beat panels come from :func:`ecgcore.viz.beats.beat_panels_figure` and the
+signal from :func:`ecgcore.viz.ecg_paper.ecg_paper_figure`, so a saliency figure has the
+same paper, scale and lead layout as the other figures. Both colour the attribution the
+same way (:func:`_color_top`, :func:`_markers`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from ecgcore.evaluate.regions import REGIONS
 from ecgcore.viz.beats import _grid, beat_panels_figure
+from ecgcore.viz.ecg_paper import ecg_paper_figure
 from ecgcore.viz.latent import CATEGORY_COLORS
 from ecgcore.viz.theme import THEME, Theme
 
@@ -53,10 +57,7 @@ def saliency_beat_figure(
                              colors=[theme.trace_color], widths=[theme.trace_width],
                              legend=False, title=title, px_per_mm=px_per_mm,
                              max_height_px=max_height_px, theme=theme)
-    picked = np.abs(attr[[leads.index(n) for n in show]])
-    finite = picked[np.isfinite(picked)]
-    top = float(np.percentile(finite, 99)) if finite.size else 1.0
-    top = top if top > 0 else 1.0
+    top = _color_top(attr[[leads.index(n) for n in show]])
     t = (np.arange(beat.shape[1]) - r_index) * (1000.0 / fs)
     first = True
     for i, name in enumerate(n for row in _grid(show, leads) for n in row):
@@ -64,23 +65,79 @@ def saliency_beat_figure(
             continue
         axis_id = "" if i == 0 else str(i + 1)
         li = leads.index(name)
-        fig.add_trace(go.Scatter(
-            x=t, y=beat[li], mode="markers", name=f"{label} {name}", showlegend=False,
-            xaxis=f"x{axis_id}", yaxis=f"y{axis_id}", customdata=attr[li],
-            hovertemplate=f"<b>{name}</b><br>%{{x:.0f}} ms<br>{label}: "
-                          "%{customdata:.3g}<extra></extra>",
-            marker={"size": 4.5, "color": np.clip(attr[li], -top, top), "cmin": -top,
-                    "cmax": top, "colorscale": ATTRIBUTION_SCALE, "showscale": first,
-                    "line": {"width": 0},
-                    "colorbar": {"title": {"text": label, "side": "right",
-                                           "font": theme.font(theme.small_size)},
-                                 "tickfont": theme.font(theme.small_size), "thickness": 12,
-                                 "len": 0.9, "x": 1.01, "xanchor": "left",
-                                 "exponentformat": "e"}},
-        ))
+        fig.add_trace(_markers(name, label, top, attr[li], first, theme, x=t, y=beat[li],
+                               xaxis=f"x{axis_id}", yaxis=f"y{axis_id}"))
         first = False
+    return _colorbar_room(fig)
+
+
+def saliency_signal_figure(
+    signal_uv: np.ndarray,
+    attribution: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    rpeaks: np.ndarray | Sequence[int] | None = None,
+    *,
+    show: Sequence[str] | None = None,
+    label: str = "attribution",
+    title: str | None = None,
+    px_per_mm: float = 4.6,
+    theme: Theme = THEME,
+) -> go.Figure:
+    """The 10-s signal ``[leads, T]`` (µV, black) on ECG paper, the leads ``show`` stacked,
+    R peaks marked (▼, with RR in ms), and ``attribution`` ``[leads, T]`` as coloured dots
+    along it, on the same colour scale as :func:`saliency_beat_figure`."""
+    sig = np.asarray(signal_uv, dtype=np.float32)
+    attr = np.asarray(attribution, dtype=np.float64)
+    leads = list(leads)
+    if sig.shape != attr.shape or sig.ndim != 2 or sig.shape[0] != len(leads):
+        raise ValueError(f"signal {list(sig.shape)} and attribution {list(attr.shape)} must "
+                         f"both be [leads={len(leads)}, T]")
+    show = [name for name in (show or leads) if name in leads] or leads
+    idx = [leads.index(n) for n in show]
+    fig = ecg_paper_figure(sig[idx], fs, show, rpeaks, title, layout="stack",
+                           px_per_mm=px_per_mm, theme=theme)
+    top = _color_top(attr[idx])
+    first = True
+    for trace in list(fig.data):  # one line per lead, offset onto its own row
+        if trace.mode != "lines" or trace.name not in show:
+            continue
+        start = round(float(trace.x0) * fs / 1000.0)
+        values = attr[leads.index(trace.name), start:start + len(trace.y)]
+        # smaller dots than on a beat: a strip has 4 to 20 samples per paper millimetre
+        fig.add_trace(_markers(trace.name, label, top, values, first, theme, size=3.0,
+                               x0=trace.x0, dx=trace.dx, y=trace.y))
+        first = False
+    return _colorbar_room(fig)
+
+
+def _color_top(attr: np.ndarray) -> float:
+    """The colour scale's end: the 99th percentile of |attribution| (1 when all zero)."""
+    finite = np.abs(attr[np.isfinite(attr)])
+    top = float(np.percentile(finite, 99)) if finite.size else 1.0
+    return top if top > 0 else 1.0
+
+
+def _markers(lead: str, label: str, top: float, values: np.ndarray, colorbar: bool,
+             theme: Theme, size: float = 4.5, **where) -> go.Scatter:
+    """Dots along a lead's trace coloured by ``values`` (the colour bar on the first)."""
+    return go.Scatter(
+        mode="markers", name=f"{label} {lead}", showlegend=False, customdata=values,
+        hovertemplate=f"<b>{lead}</b><br>%{{x:.0f}} ms<br>{label}: "
+                      "%{customdata:.3g}<extra></extra>",
+        marker={"size": size, "color": np.clip(values, -top, top), "cmin": -top, "cmax": top,
+                "colorscale": ATTRIBUTION_SCALE, "showscale": colorbar, "line": {"width": 0},
+                "colorbar": {"title": {"text": label, "side": "right",
+                                       "font": theme.font(theme.small_size)},
+                             "tickfont": theme.font(theme.small_size), "thickness": 12,
+                             "len": 0.9, "x": 1.01, "xanchor": "left",
+                             "exponentformat": "e"}},
+        **where,
+    )
+
+
+def _colorbar_room(fig: go.Figure, extra: int = 80) -> go.Figure:
     margin = dict(fig.layout.margin.to_plotly_json())
-    extra = 80  # room for the colour bar
     fig.update_layout(margin={**margin, "r": margin.get("r", 10) + extra},
                       width=(fig.layout.width or 0) + extra)
     return fig
