@@ -42,17 +42,27 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one instance per thread)."""
     from playwright.sync_api import sync_playwright
 
+    problem = chromium_missing()
+    if problem:
+        pytest.fail(problem)
     with sync_playwright() as p:
-        browser = chromium(p)
+        b = chromium(p)
         try:
-            pg = browser.new_page(viewport={"width": 1600, "height": 1000})
-            pg.set_default_timeout(45_000)
-            yield pg
+            yield b
         finally:
-            browser.close()
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1600, "height": 1000})
+    pg.set_default_timeout(45_000)
+    yield pg
+    pg.close()
 
 
 def _no_exception(pg) -> None:
@@ -188,34 +198,44 @@ def train_server(tmp_path_factory):
         yield url, runs
 
 
-def test_train_view_launches_a_training_shows_progress_and_lists_the_run(train_server):
-    from playwright.sync_api import sync_playwright
-
+def test_train_view_launches_cancels_and_lists_a_training(train_server, browser):
     from trainer import jobs
 
     url, runs = train_server
-    with sync_playwright() as p:
-        browser = chromium(p)
-        try:
-            pg = browser.new_page(viewport={"width": 1600, "height": 1000})
-            pg.set_default_timeout(90_000)
-            pg.goto(url)
-            pg.get_by_role("heading", name="Data").first.wait_for()
-            _open(pg, "Train")  # a tiny β-VAE for one epoch
+    pg = browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        pg.set_default_timeout(90_000)
+        pg.goto(url)
+        pg.get_by_role("heading", name="Data").first.wait_for()
+        _open(pg, "Train")
+
+        def launch(epochs: int) -> None:  # a tiny β-VAE
             pg.get_by_role("spinbutton", name="model.backbone.width", exact=True).fill("0.25")
-            pg.get_by_role("spinbutton", name="optim.max_epochs", exact=True).fill("1")
+            pg.get_by_role("spinbutton", name="optim.max_epochs", exact=True).fill(str(epochs))
             pg.get_by_role("spinbutton", name="data.batch_size", exact=True).fill("64")
+            # median beats: the test's demo cache holds no single-beat array
+            pg.get_by_role("combobox", name="data.train_on").click()
+            pg.get_by_role("option", name="median", exact=True).click()
             pg.get_by_role("button", name="Start training").click()
-            pg.get_by_text("Training jobs").first.wait_for()
-            # the job's live panel: its progress, then its end
-            pg.get_by_text("0/1 epochs").or_(pg.get_by_text("1/1 epochs")).first.wait_for()
-            (job,) = jobs.list_jobs(runs)
-            assert job.total_epochs == 1 and job.model == "beta_vae"
-            pg.get_by_text("finished · 1/1 epochs").wait_for(timeout=120_000)
-            pg.locator(".js-plotly-plot").first.wait_for()  # its loss curves
-            # the finished run is in the sidebar's picker
-            pg.locator('[data-testid="stSidebar"]').get_by_text("1 run in").wait_for()
-            assert job.run.name in pg.locator('[data-testid="stSidebar"]').inner_text()
-            _no_exception(pg)
-        finally:
-            browser.close()
+
+        launch(1)
+        pg.get_by_text("Training jobs").first.wait_for()
+        # the job's live panel: its progress, then its end
+        pg.get_by_text("0/1 epochs").or_(pg.get_by_text("1/1 epochs")).first.wait_for()
+        (job,) = jobs.list_jobs(runs)
+        assert job.total_epochs == 1 and job.model == "beta_vae"
+        pg.get_by_text("finished · 1/1 epochs").wait_for(timeout=120_000)
+        pg.locator(".js-plotly-plot").first.wait_for()  # its loss curves
+        # the finished run is in the sidebar's picker
+        pg.locator('[data-testid="stSidebar"]').get_by_text("1 run in").wait_for()
+        assert job.run.name in pg.locator('[data-testid="stSidebar"]').inner_text()
+
+        launch(500)  # long enough to be cancelled while it runs
+        pg.get_by_role("button", name="Cancel").wait_for()
+        long_job = next(j for j in jobs.list_jobs(runs) if j.total_epochs == 500)
+        pg.get_by_role("button", name="Cancel").click()
+        pg.get_by_text("cancelled · ").first.wait_for(timeout=60_000)
+        assert jobs.read_progress(long_job).status == "cancelled"
+        _no_exception(pg)
+    finally:
+        pg.close()
