@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -46,9 +47,10 @@ def _rows(run: Path) -> list[dict]:
 
 @pytest.mark.parametrize("name", AE_FAMILY)
 def test_every_variant_trains_from_its_config(name, demo_cache, tmp_path):
-    cfg = _cfg(name, demo_cache, "optim.max_epochs=12", "data.batch_size=32")
+    # median beats keep this fast; training on single beats has its own test below
+    cfg = _cfg(name, demo_cache, "optim.max_epochs=12", "data.batch_size=32", "data.train_on=median")
     if cfg.model.get("name") in ("task_vae", "split_task_vae"):
-        cfg = _cfg(name, demo_cache, "optim.max_epochs=6", "data.batch_size=32")
+        cfg = _cfg(name, demo_cache, "optim.max_epochs=6", "data.batch_size=32", "data.train_on=median")
     run = train(cfg, tmp_path, progress=False)
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["status"] == "finished"
@@ -158,7 +160,7 @@ def test_killed_run_resumes_without_losing_epochs(demo_cache, tmp_path):
     epochs = 25
     proc = _cli("train", str(CONFIGS / "ae.yaml"), "--data", str(demo_cache), "--runs", str(runs),
                 "--quiet", "--set", f"optim.max_epochs={epochs}", "--set", "optim.patience=100",
-                "--set", "data.batch_size=16", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                "--set", "data.batch_size=16", "--set", "data.train_on=median", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     run = None
     while time.time() < deadline:
@@ -183,7 +185,7 @@ def test_killed_run_resumes_without_losing_epochs(demo_cache, tmp_path):
 def test_two_process_ddp_on_cpu(demo_cache, tmp_path):
     runs = tmp_path / "runs"
     r = _cli("train", str(CONFIGS / "ae.yaml"), "--data", str(demo_cache), "--runs", str(runs), "--quiet",
-             "--set", "optim.max_epochs=2", "--set", "hardware.accelerator=cpu",
+             "--set", "optim.max_epochs=2", "--set", "data.train_on=median", "--set", "hardware.accelerator=cpu",
              "--set", "hardware.devices=2", "--set", "hardware.strategy=ddp",
              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, _ = r.communicate(timeout=300)
@@ -236,3 +238,42 @@ def test_training_on_single_beats(demo_cache, tmp_path):
 def test_every_shipped_config_validates(path):
     cfg = load_config(path)
     assert cfg.model["name"] == path.stem == cfg.name
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero_over_the_stage(demo_cache, tmp_path):
+    from trainer.data import prepare_data
+    from trainer.run import build_model
+
+    cfg = _cfg("ae", demo_cache, "optim.schedule=cosine", "optim.max_epochs=4", "data.batch_size=128")
+    prepared = prepare_data(cfg.data, "median", tmp_path / ".cache", seed=0, progress=False)
+    import lightning as L
+
+    lrs: list[float] = []
+
+    class Record(L.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    # a resumed stage (1 of 4 epochs done) continues the curve instead of restarting it
+    module = LatentModule(build_model(cfg, prepared), 1e-3, 0.0, False, schedule="cosine",
+                          stage_epochs=4, stage_epochs_done=1)
+    trainer = L.Trainer(max_epochs=3, callbacks=[Record()], logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    trainer.fit(module, prepared.loader("train"))
+    assert lrs[0] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi / 4)), rel=1e-6)
+    assert all(a > b for a, b in itertools.pairwise(lrs)) and lrs[-1] < 0.05 * 1e-3
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
+        LatentModule(build_model(cfg, prepared), 1e-3, 0.0, False, schedule="step")
+
+
+def test_amplitude_jitter_scales_each_example_by_one_clipped_factor():
+    from trainer.module import jitter_amplitude
+
+    torch.manual_seed(0)
+    x = torch.rand(256, 12, 40) + 0.1
+    factor = jitter_amplitude(x, 0.4) / x
+    per_example = factor[:, :1, :1]
+    assert torch.allclose(factor, per_example.expand_as(factor))  # one factor per example
+    assert float(per_example.min()) >= 0.5 - 1e-6 and float(per_example.max()) <= 1.5 + 1e-6
+    assert 0.25 < float(per_example.std()) < 0.45 and torch.equal(jitter_amplitude(x, 0.0), x)
+

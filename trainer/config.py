@@ -37,6 +37,9 @@ class DataConfig(_Strict):
     train_on: Literal["median", "beats"] = Field(
         "median", description="median-beat models: train on each record's median beat or on all "
         "its single beats (about 10× the examples); validation and test use median beats")
+    amplitude_jitter: float = Field(
+        0.0, ge=0, lt=0.5, description="training augmentation: each training example is "
+        "multiplied by 1 + N(0, this²) (clipped to 0.5–1.5); 0: off")
     val_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, ge=0, lt=0.5)
     cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")
@@ -58,6 +61,9 @@ class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
     grad_clip: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="learning rate over each stage: constant, or cosine decay to 0 "
+        "across the stage's max_epochs")
     max_epochs: int = Field(50, ge=1)
     patience: int = Field(25, ge=1, description="early stopping on validation loss (001: 25)")
     seed: int = 0

@@ -18,20 +18,39 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
+def jitter_amplitude(x: torch.Tensor, sd: float) -> torch.Tensor:
+    """Each example of ``x`` [B, ...] times its own factor 1 + N(0, sd²), clipped to 0.5–1.5.
+
+    PCA is exactly equivariant to amplitude; a convolutional autoencoder trained on a few
+    hundred patients is not, and this teaches it the amplitude range it will meet.
+    """
+    factor = (1.0 + sd * torch.randn(x.shape[0], *([1] * (x.ndim - 1)), device=x.device)).clamp(0.5, 1.5)
+    return x * factor.to(x.dtype)
+
+
 class LatentModule(L.LightningModule):
     """Wraps a registered model for one training stage.
 
     ``epoch_offset``/``step_offset`` continue the counts of earlier stages or of the run
     being resumed, so that β schedules and logs see one continuous training.
+    ``amplitude_jitter`` scales each training example by a random factor (``jitter_amplitude``).
+    ``schedule="cosine"`` decays the learning rate to 0 over ``stage_epochs`` epochs, of
+    which ``stage_epochs_done`` already ran (a resumed stage continues its curve).
     """
 
     def __init__(self, model: torch.nn.Module, lr: float, weight_decay: float, uses_labels: bool,
-                 epoch_offset: int = 0, step_offset: int = 0, optimizer_state: dict | None = None):
+                 epoch_offset: int = 0, step_offset: int = 0, optimizer_state: dict | None = None,
+                 schedule: str = "constant", stage_epochs: int = 1, stage_epochs_done: int = 0,
+                 amplitude_jitter: float = 0.0):
         super().__init__()
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected 'constant' or 'cosine'")
         self.model = model
         self.lr, self.weight_decay, self.uses_labels = lr, weight_decay, uses_labels
         self.epoch_offset, self.step_offset = epoch_offset, step_offset
         self._optimizer_state = optimizer_state
+        self.schedule, self.stage_epochs, self.stage_epochs_done = schedule, stage_epochs, stage_epochs_done
+        self.amplitude_jitter = amplitude_jitter
 
     @property
     def epoch(self) -> int:
@@ -54,6 +73,8 @@ class LatentModule(L.LightningModule):
                      prog_bar=name == "total", sync_dist=not on_step, batch_size=None)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        if self.amplitude_jitter > 0:
+            batch = {**batch, "x": jitter_amplitude(batch["x"], self.amplitude_jitter)}
         terms = self._loss(batch)
         total = terms["total"]
         if not torch.isfinite(total):
@@ -72,11 +93,23 @@ class LatentModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._log_terms(self._loss(batch), "val", on_step=False)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         groups_fn = getattr(self.model, "parameter_groups", None)
         params = groups_fn(self.weight_decay) if callable(groups_fn) else [
             {"params": [p for p in self.model.parameters() if p.requires_grad], "weight_decay": self.weight_decay}]
-        return torch.optim.Adam(params, lr=self.lr)
+        optimizer = torch.optim.Adam(params, lr=self.lr)
+        if self.schedule == "constant":
+            return optimizer
+        # the factor is a function of the stage's progress in epochs, so a resumed stage
+        # needs no saved scheduler state
+        steps_per_epoch = max(1.0, self.trainer.estimated_stepping_batches / max(1, self.trainer.max_epochs))
+
+        def factor(step: int) -> float:
+            progress = (self.stage_epochs_done + step / steps_per_epoch) / self.stage_epochs
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_train_start(self) -> None:
         if self._optimizer_state is not None:  # resuming: Adam's moments continue

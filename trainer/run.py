@@ -200,8 +200,11 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
     val_loader = prepared.loader("val", labels=stage.uses_labels)
+    limit = stage.max_epochs or cfg.optim.max_epochs
     module = LatentModule(model, stage.lr or cfg.optim.lr, cfg.optim.weight_decay, stage.uses_labels,
-                          epoch_offset=epoch, step_offset=step, optimizer_state=optimizer_state)
+                          epoch_offset=epoch, step_offset=step, optimizer_state=optimizer_state,
+                          schedule=cfg.optim.schedule, stage_epochs=limit,
+                          stage_epochs_done=limit - max_epochs, amplitude_jitter=cfg.data.amplitude_jitter)
     recorder = RunRecorder(run_dir, stage.name, index, stage.patience or cfg.optim.patience,
                            model_cfg, preprocessing, stage_state)
     trainer = _trainer(cfg, max_epochs, [recorder], progress)

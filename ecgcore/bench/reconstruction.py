@@ -50,36 +50,51 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--latents", nargs="+", type=int, default=[10, 30])
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--max-epochs", type=int, default=80)
-    ap.add_argument("--patience", type=int, default=20)
-    ap.add_argument("--out", type=Path, help="also write the per-fold results as CSV")
+    ap.add_argument("--max-epochs", type=int, help="override every config's optim.max_epochs")
+    ap.add_argument("--patience", type=int, help="override every config's optim.patience")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra config override for every neural model (repeatable)")
+    ap.add_argument("--out", type=Path, help="also write the per-fold results as CSV, row by row; "
+                    "rows already in it (model, latent, fold) are kept and not trained again")
     args = ap.parse_args(argv)
 
     from trainer.config import load_config
+    from trainer.data import resolve_cache
     from trainer.run import train
 
     configs = Path(__file__).resolve().parents[2] / "trainer" / "configs"
     rows = []
+    if args.out and args.out.exists():  # a grid that was stopped continues where it was
+        rows = pd.read_csv(args.out).to_dict("records")
+    done = {(r["model"], int(r["latent"]), int(r["fold"])) for r in rows}
     t0 = time.perf_counter()
     for fold in range(args.folds):
         for latent in args.latents:
             for name in args.models:
-                cfg = load_config(configs / f"{name}.yaml", [
-                    f"data.path={args.data.resolve()}", f"data.cv_folds={args.folds}", f"data.fold={fold}",
-                    f"model.latent_dim={latent}", f"optim.max_epochs={args.max_epochs}",
-                    f"optim.patience={args.patience}", f"name={name}-L{latent}-fold{fold}"])
+                if (name, latent, fold) in done:
+                    continue
+                overrides = [f"data.path={args.data.resolve()}", f"data.cv_folds={args.folds}",
+                             f"data.fold={fold}", f"model.latent_dim={latent}", f"name={name}-L{latent}-fold{fold}"]
+                if name != "pca":
+                    overrides += [f"optim.{k}={v}" for k, v in
+                                  (("max_epochs", args.max_epochs), ("patience", args.patience)) if v]
+                    overrides += args.overrides
+                cfg = load_config(configs / f"{name}.yaml", overrides)
                 run = train(cfg, args.runs, progress=False)
-                cache = next((args.runs / ".cache").glob(f"{args.data.resolve().name}_r400_500Hz"))
+                # the cache this run trained from (every cache variant holds the median beats)
+                cache = resolve_cache(cfg.data, "median", args.runs / ".cache", progress=False).path
                 m = held_out_metrics(run, cache)
-                epochs = json.loads((run / "metrics.json").read_text())["epochs"]
+                summary = json.loads((run / "metrics.json").read_text())
+                epochs = summary["epochs"]
                 rows.append({"model": name, "latent": latent, "fold": fold, "epochs": epochs,
+                             "train_s": summary["seconds"], "run": run.name,
                              "mae_uv": m["mae"], "mse_uv2": m["mse"], "corr": m["correlation"],
                              **{f"mae_{w}_uv": v for w, v in m["mae_per_wave"].items()}})
+                if args.out:
+                    pd.DataFrame(rows).to_csv(args.out, index=False)
                 print(f"fold {fold} L={latent:<3} {name:<18} MAE {m['mae']:6.1f} µV  r {m['correlation']:.3f}"
                       f"  ({epochs} epochs, {time.perf_counter() - t0:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
-    if args.out:
-        df.to_csv(args.out, index=False)
     cols = ["mae_uv", "mae_P_uv", "mae_QRS_uv", "mae_ST_uv", "mae_T_uv", "corr", "mse_uv2"]
     cols = [c for c in cols if c in df.columns]
     agg = df.groupby(["latent", "model"], sort=False)[cols].agg(["mean", "std"])

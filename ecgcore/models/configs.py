@@ -2,7 +2,7 @@
 
     ModelConfig            name, input_shape, latent_dim
     ├── PCAConfig          + whiten
-    └── AEConfig           + backbone, wave_weights, recon_reduction   (deterministic)
+    └── AEConfig           + backbone, wave_weights, recon_reduction, recon_sigma (deterministic)
         └── VAEConfig      sampled z, KL with β = 1
             ├── BetaVAEConfig           + beta
             │   └── TaskVAEConfig       + gamma, n_task_latents, n_extra, n_outputs
@@ -66,6 +66,11 @@ class AEConfig(ModelConfig):
     )
     recon_reduction: Literal["sum", "mean"] = Field(
         "sum", description="sum over leads×time (mean over batch), or mean over all elements"
+    )
+    recon_sigma: float = Field(
+        1.0, gt=0, description="σ of the Gaussian decoder in input units (the signal divided by "
+        "the scaler's µV): the squared error is divided by σ², which sets how strongly the KL "
+        "(β) weighs against reconstruction; 1 is the plain summed squared error",
     )
 
     @field_validator("backbone", mode="before")

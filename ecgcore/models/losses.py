@@ -150,16 +150,19 @@ def vae_loss(
     beta: float = 1.0,
     weights: torch.Tensor | None = None,
     reduction: Reduction = "sum",
+    sigma: float = 1.0,
     logits: torch.Tensor | None = None,
     target: torch.Tensor | None = None,
     gamma: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """recon + β·KL + γ·BCE, with every term named.
 
+    ``recon`` is the (weighted) squared error divided by ``sigma``², the negative Gaussian
+    log-likelihood with noise σ up to its constant and factor ½ (the usual β-VAE scale).
     ``kl`` is the batch mean of the per-sample KL (0 when ``logvar`` is None: a
     deterministic autoencoder). ``task`` is the unweighted BCE (0 without logits/target).
     """
-    recon = weighted_mse(x, x_hat, weights, reduction)
+    recon = weighted_mse(x, x_hat, weights, reduction) / sigma**2
     zero = recon.new_zeros(())
     kl = kl_divergence(mean, logvar).mean() if (mean is not None and logvar is not None) else zero
     if target is not None:

@@ -149,6 +149,7 @@ class VAE(nn.Module):
             beta=self.beta_at(step=step, epoch=epoch),
             weights=self.loss_weights(x, weights, fiducials),
             reduction=self.config.recon_reduction,
+            sigma=self.config.recon_sigma,
             **self._task_terms(out, target),
         )
 

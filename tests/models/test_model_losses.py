@@ -99,3 +99,14 @@ def test_vae_loss_terms():
     assert float(det["total"]) == pytest.approx(float(det["recon"]))
     with pytest.raises(ValueError, match="logits"):
         vae_loss(x, x_hat, target=target)
+
+
+def test_vae_loss_sigma_divides_the_squared_error_only():
+    x, x_hat = torch.randn(4, 2, 12), torch.randn(4, 2, 12)
+    mean, logvar = torch.randn(4, 3), torch.randn(4, 3)
+    plain = vae_loss(x, x_hat, mean, logvar, beta=4.0)
+    sharp = vae_loss(x, x_hat, mean, logvar, beta=4.0, sigma=0.1)
+    assert float(sharp["recon"]) == pytest.approx(100.0 * float(plain["recon"]), rel=1e-5)
+    assert float(sharp["kl"]) == pytest.approx(float(plain["kl"]))
+    assert float(sharp["total"]) == pytest.approx(float(sharp["recon"] + 4.0 * sharp["kl"]), rel=1e-5)
+

@@ -138,3 +138,17 @@ def test_pca_whiten_matches_sklearn():
         ref.inverse_transform(ref.transform(x.reshape(40, -1))),
         atol=1e-4,
     )
+
+
+def test_small_decoder_linear_skip_adds_a_linear_map_from_z():
+    base = create_model(name="ae", latent_dim=4, input_shape=(12, 80), backbone={"kind": "small", "width": 0.25})
+    skip = create_model(name="ae", latent_dim=4, input_shape=(12, 80),
+                        backbone={"kind": "small", "width": 0.25, "linear_skip": True})
+    extra = sum(p.numel() for p in skip.parameters()) - sum(p.numel() for p in base.parameters())
+    assert extra == 4 * 12 * 80 + 12 * 80
+    skip.eval()
+    z = torch.randn(3, 4)
+    with torch.no_grad():
+        conv_only = skip.decoder.net(skip.decoder.fc(z).reshape(3, *skip.decoder.feature_shape))
+        expected = conv_only[..., :80] + skip.decoder.skip(z).reshape(3, 12, 80)
+        np.testing.assert_allclose(skip.decode(z).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)

@@ -6,7 +6,8 @@ the last three residual; about 0.25 M parameters on 12 leads × 400 samples with
 Encoder: conv(leads→8) · conv(8→16, /2) · conv(16→32, /2) · conv(32→64, /2) · 3 × residual
 conv(64→64); flattened to ``64·ceil(T/8)`` features (the bottleneck follows the input
 length). Decoder mirrors it: linear → 3 × residual → 3 transposed convs (×2 each) →
-conv(8→leads), then cropped/padded to the exact input length.
+conv(8→leads), then cropped/padded to the exact input length. ``linear_skip`` adds a
+linear map from z straight to the output (off in seed 001).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class SmallConfig(BackboneConfig):
     n_residual: int = Field(3, ge=0)
     norm: Literal["batch", "instance", "none"] = "batch"
     negative_slope: float = 0.01
+    linear_skip: bool = Field(
+        False, description="add a linear map z → output to the decoder: the decoder then "
+        "contains PCA's linear decoder, and the convolutions learn what it cannot express")
 
     _odd = field_validator("kernel_size")(odd_kernel)
 
@@ -111,11 +115,16 @@ class SmallDecoder(nn.Module):
             layers.append(_block(c_in, c_out, k, s, cfg.norm, slope, transpose=True))
         layers.append(nn.Conv1d(chans[0], input_shape[0], k, padding=k // 2))  # linear output
         self.net = nn.Sequential(*layers)
+        leads, length = input_shape
+        self.skip = nn.Linear(latent_dim, leads * length) if cfg.linear_skip else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         c, t = self.feature_shape
         h = rearrange(self.fc(z), "b (c t) -> b c t", c=c, t=t)
-        return crop_or_pad(self.net(h), self.input_shape[1])
+        x_hat = crop_or_pad(self.net(h), self.input_shape[1])
+        if self.skip is not None:
+            x_hat = x_hat + rearrange(self.skip(z), "b (l t) -> b l t", l=self.input_shape[0])
+        return x_hat
 
 
 @register_backbone("small", SmallConfig)
