@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -165,7 +166,22 @@ def view(file: str, title: str, **kwargs) -> StreamlitPage:
     return st.Page(APP_DIR / "pages" / file, title=title, url_path=f"{stem}-view", **kwargs)
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import the model stack (torch, the trainer, the checkpoint reader) once per server in
+    a background thread while the user looks at the first view, so that the first visit to
+    a model view does not wait seconds for imports."""
+    def work() -> None:
+        import ecgcore.checkpoint  # noqa: F401  (torch)
+        import trainer.data  # noqa: F401
+
+    thread = threading.Thread(target=work, name="ecgwb-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 st.set_page_config(page_title="ECG Latent Workbench", page_icon="🫀", layout="wide")
+warm_up()
 
 navigation = st.navigation([
     view("data.py", "Data", icon=":material/monitor_heart:", default=True),

@@ -1,9 +1,9 @@
-"""Screenshots of the Data, Latent space and Factor traversal views (1600 × 1000) for the
-documentation: ``python tests/e2e/screenshots.py --runs RUNS_DIR --out docs/screenshots``.
+"""Screenshots of every view (1600 × 1000, light theme) for the documentation:
+``python tests/e2e/screenshots.py --runs RUNS_DIR --out docs/screenshots``.
 
-Starts the real server on ``RUNS_DIR`` (train a model first: the tiny test runs make poor
+Starts the real server on ``RUNS_DIR`` (``ecgwb demo`` first: the tiny test runs make poor
 pictures), drives Debian's Chromium like a user (sidebar navigation, a lasso on the map,
-the traversal slider) and writes ``data.png``, ``latent.png`` and ``traversal.png``.
+the traversal slider, every run chosen for the comparison) and writes one PNG per view.
 """
 
 from __future__ import annotations
@@ -23,6 +23,38 @@ POINTS_DRAWN = ("() => { const g = document.querySelector('.js-plotly-plot'); re
 def _settle(pg, ms: int = 1500) -> None:
     pg.wait_for_load_state("networkidle")
     pg.wait_for_timeout(ms)
+
+
+def _choose_every_run(pg) -> None:
+    """Add every run to the sidebar's picker (the comparison views show them all)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = pg.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] input')
+    for _ in range(8):
+        box.click()
+        options = pg.get_by_role("option")
+        try:
+            options.first.wait_for(timeout=3000)
+        except PlaywrightTimeout:  # every run is chosen: the list is empty
+            pg.keyboard.press("Escape")
+            break
+        options.first.click()
+        _settle(pg, 800)
+
+
+def _charts(n: int):
+    return lambda pg: pg.wait_for_function(
+        f"() => document.querySelectorAll('.js-plotly-plot').length >= {n}")
+
+
+#: (sidebar title, file name, wait until drawn) of the views after the traversal.
+VIEWS = (
+    ("Saliency", "saliency", _charts(2)),
+    ("Clustering", "clustering", lambda pg: pg.locator('[data-testid="stDataFrame"], '
+                                                       '[data-testid="stTable"]').first.wait_for()),
+    ("Compare", "compare", _charts(1)),
+    ("Train", "train", lambda pg: pg.get_by_role("button", name="Start training").wait_for()),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +116,16 @@ def main(argv: list[str] | None = None) -> int:
         pg.keyboard.press("ArrowRight")
         _settle(pg, 2500)
         pg.screenshot(path=str(out / "traversal.png"))
+
+        _choose_every_run(pg)
+        for title, name, ready in VIEWS:
+            nav.get_by_text(title, exact=True).click()
+            pg.get_by_role("heading", name=title).first.wait_for()
+            ready(pg)
+            _settle(pg, 2500)
+            pg.screenshot(path=str(out / f"{name}.png"))
         browser.close()
-    for name in ("data", "latent", "traversal"):
+    for name in ("data", "latent", "traversal", *(v[1] for v in VIEWS)):
         print(out / f"{name}.png")
     return 0
 
