@@ -33,7 +33,7 @@ DEMO_MODELS: dict[str, list[str]] = {
     "beta_vae": [],
     "annealed_beta_vae": [],
     # its config: task superclass_MI (MI vs rest)
-    "split_task_vae": ["data.batch_size=32", "optim.max_epochs=150", "optim.patience=40"],
+    "split_task_vae": ["data.batch_size=32", "optim.max_epochs=100", "optim.patience=25"],
 }
 
 
