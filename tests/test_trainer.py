@@ -277,3 +277,13 @@ def test_amplitude_jitter_scales_each_example_by_one_clipped_factor():
     assert float(per_example.min()) >= 0.5 - 1e-6 and float(per_example.max()) <= 1.5 + 1e-6
     assert 0.25 < float(per_example.std()) < 0.45 and torch.equal(jitter_amplitude(x, 0.0), x)
 
+
+
+def test_a_wrapped_encoder_follows_the_data_rate(demo_cache):
+    """Triplet fine-tuning's inner model gets the data's sampling rate, like any model."""
+    from trainer.config import resolve_model_overrides
+
+    cfg = _cfg("triplet_finetune", demo_cache, "data.fs=100")
+    assert resolve_model_overrides(cfg)["encoder"]["fs"] == 100
+    cfg = _cfg("triplet_finetune", demo_cache, "data.fs=100", "model.encoder={name: st_mem, fs: 250}")
+    assert resolve_model_overrides(cfg)["encoder"]["fs"] == 250  # an explicit choice stays

@@ -197,6 +197,11 @@ def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:
         m["schedule"] = {**schedule.model_dump(mode="json"), "length": total_epochs(cfg)}
     if "fs" in fields:
         m.setdefault("fs", cfg.data.fs)  # patch length in samples follows the rate
+    if "encoder" in fields:  # a wrapper (triplet fine-tuning): its encoder reads these data too
+        inner = dict(m.get("encoder") or fields["encoder"].get_default(call_default_factory=True))
+        if "fs" in type(create_model(**inner).config).model_fields:
+            inner.setdefault("fs", cfg.data.fs)
+        m["encoder"] = inner
     if cfg.data.extra and "n_extra" in fields:
         m.setdefault("n_extra", len(cfg.data.extra))
     if cfg.data.task and "n_outputs" in fields:
