@@ -42,6 +42,19 @@ def _choose_every_run(pg) -> None:
         _settle(pg, 800)
 
 
+def _choose_only_run(pg, prefix: str) -> None:
+    """Replace the sidebar's chosen run by the first run whose name starts with ``prefix``."""
+    box = pg.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] input')
+    box.click()
+    pg.keyboard.press("Backspace")  # removes the chosen run's chip
+    _settle(pg, 800)
+    box.click()
+    box.type(prefix)
+    pg.get_by_role("option").first.click()
+    pg.keyboard.press("Escape")
+    _settle(pg, 800)
+
+
 def _charts(n: int):
     return lambda pg: pg.wait_for_function(
         f"() => document.querySelectorAll('.js-plotly-plot').length >= {n}")
@@ -62,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", required=True, help="folder of training runs")
     ap.add_argument("--out", default="docs/screenshots", help="output folder")
     ap.add_argument("--unit", type=int, default=None, help="latent unit for the traversal")
+    ap.add_argument("--run", default=None,
+                    help="name prefix of the run the single-run views show (default: newest)")
     ap.add_argument("--lasso", default="0.30,0.25,0.55,0.60",
                     help="lasso rectangle on the map as fractions x0,y0,x1,y1 (empty: none)")
     args = ap.parse_args(argv)
@@ -84,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         pg.goto(url)
         pg.locator('[data-testid="stTable"]').filter(has_text="QRS duration").wait_for()
         _settle(pg)
+        if args.run:
+            _choose_only_run(pg, args.run)
         pg.screenshot(path=str(out / "data.png"))
 
         nav.get_by_text("Latent space", exact=True).click()
