@@ -61,6 +61,20 @@ def unit_table(ann, unit: int, step: int, sigma: float) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def step_figure(run: str, stamp: tuple[int, int], unit: int, step: int,
+                show: tuple[str, ...] | None):
+    """The traversal figure with one step highlighted (cached: a slider step that comes
+    back, or another session on the same run, draws without rebuilding it)."""
+    art = artifacts(run, stamp)
+    sigmas, _, beats = art.traversal(unit, N_STEPS, SPAN)
+    return traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
+                            show=[lead for lead in show if lead in art.leads] if show else None,
+                            highlight=step, unit_name=f"z{unit}",
+                            px_per_mm=14.0 if show else 10.0,
+                            max_height_px=560 if show else 700)
+
+
 @st.fragment
 def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values, beats) -> None:
     """The slider, the figure and the tables: a slider step reruns only this fragment,
@@ -70,11 +84,7 @@ def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values,
         format_func=lambda i: sigma_label(sigmas[i]),
         help="Highlights one step (black) among the overlaid beats.")
 
-    fig = traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
-                           show=[lead for lead in show if lead in art.leads] if show else None,
-                           highlight=step, unit_name=f"z{unit}",
-                           px_per_mm=14.0 if show else 10.0,
-                           max_height_px=560 if show else 700)
+    fig = step_figure(run, run_stamp(run), unit, step, tuple(show) if show else None)
     table = unit_table(ann, unit, step, float(sigmas[step]))
     fig_col, text_col = st.columns([3, 2]) if show else (st.container(), st.container())
     with fig_col:
@@ -110,6 +120,8 @@ def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values,
                    "from −3σ to +3σ in cohort SDs.")
         table_download(table, f"traversal_{Path(run).name}_z{unit}_measurements",
                        label="Measurements (CSV)")
+    for other in range(N_STEPS):  # after drawing: the other steps' figures, for the slider
+        step_figure(run, run_stamp(run), unit, other, tuple(show) if show else None)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ For each case (each finished run of ``--runs``, default the demo runs, plus one 
 embedding table has ``--synthetic`` rows) a real Streamlit server is driven by Debian's
 Chromium through Playwright (:mod:`ecgcore.browser`, as the browser tests do):
 
-* **Latent space, first draw**: from the click on "Latent space" in the sidebar to the
+* **Latent space, first draw**: from the click on "Latent space" in the sidebar (made
+  once the Data view, the app's first page, has drawn its record, plus one second) to the
   WebGL scatter having drawn every point. ``cold`` is the first visit ever (the run's
   embedding and projection are computed and cached on disk); ``fresh server`` the first
   visit after restarting the server (disk caches present, nothing in memory);
@@ -132,7 +133,11 @@ def latent_draw(page, n: int, timeout_ms: float) -> float:
     from ecgcore.browser import POINTS_DRAWN
 
     _open_view(page, "Data")
-    page.wait_for_timeout(300)  # let the Data view settle
+    # the user's first sight of the app: the Data view drawn (its 12-lead record), then a
+    # second to choose the next view; the app warms up the model stack meanwhile
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer "
+                           ".trace').length >= 12", timeout=timeout_ms)
+    page.wait_for_timeout(1000)
     t0 = time.perf_counter()
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Latent space", exact=True).click()
     page.wait_for_function(f"() => ({POINTS_DRAWN})() >= {n}", timeout=timeout_ms)
