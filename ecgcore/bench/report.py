@@ -36,14 +36,16 @@ def _default_data() -> Path:
 
 def find_run(folders: list[Path], name: str) -> Path | None:
     """The newest finished run called ``name`` in any of ``folders``."""
+    import yaml
+
     found = []
     for folder in folders:
-        for cfg in folder.glob("*/config.json"):
+        for cfg in folder.glob("*/config.yaml"):
             run = cfg.parent
             try:
-                ok = (json.loads(cfg.read_text()).get("name") == name and
+                ok = ((yaml.safe_load(cfg.read_text()) or {}).get("name") == name and
                       json.loads((run / "metrics.json").read_text()).get("status") == "finished")
-            except (OSError, ValueError):
+            except (OSError, ValueError, yaml.YAMLError):
                 continue
             if ok:
                 found.append(run)
