@@ -73,6 +73,19 @@ def _test_ids(run: Path) -> set[str]:
     return set(json.loads((run / "split.json").read_text())["test"])
 
 
+def _evaluated(run: Path, labels: list[str]) -> bool:
+    """True when the run's evaluation.json already scores ``labels`` on its test split and
+    is newer than its weights."""
+    path = run / "evaluation.json"
+    try:
+        ev = json.loads(path.read_text())
+        fresh = path.stat().st_mtime >= (run / "weights.safetensors").stat().st_mtime
+    except (OSError, ValueError):
+        return False
+    down = ev.get("downstream") or {}
+    return fresh and down.get("scope") == "test" and down.get("label") == labels
+
+
 def _fmt_auc(row: pd.Series | dict) -> str:
     a, lo, hi = (row.get(k) for k in ("auroc", "auroc_low", "auroc_high"))
     if a is None or not np.isfinite(a):
@@ -136,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{run}: its test split differs from {runs['pca']}'s; "
                              "every run must hold out the same records")
     for run in [*runs.values(), *cnn.values()]:
+        if _evaluated(run, labels):
+            print(f"evaluated before: {run.name}", flush=True)
+            continue
         t0 = time.perf_counter()
         ev = evaluate_run(run, task=labels, n_boot=args.n_boot, scope="test")
         print(f"evaluated {run.name}: AUROC {_fmt_auc(ev['downstream']['main'])} "
@@ -151,5 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     aurocs = table[table["model"].isin(ENCODERS)].set_index("model")["auroc"]
     best = str(aurocs.idxmax())
     print(f"\nLabel-fraction curve: {best} (best encoder by macro AUROC) against cnn_baseline\n")
-    print(label_fraction_rows(runs[best], cnn, labels, args.n_boot).to_markdown(index=False))
+    curve = label_fraction_rows(runs[best], cnn, labels, args.n_boot).astype(str)
+    print("| " + " | ".join(curve.columns) + " |\n|" + "---|" * len(curve.columns))
+    for _, row in curve.iterrows():
+        print("| " + " | ".join(row) + " |")
     return 0
