@@ -77,8 +77,9 @@ def step_figure(run: str, stamp: tuple[int, int], unit: int, step: int,
 
 @st.fragment
 def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values, beats) -> None:
-    """The slider, the figure and the tables: a slider step reruns only this fragment,
-    not the sidebar, the run loading or the annotation above it."""
+    """The slider, the figure and the top measurements at the chosen step: a slider step
+    reruns only this fragment, not the sidebar, the run loading, the annotation or the
+    full measurement table below it."""
     step = st.select_slider(
         "Step", options=list(range(N_STEPS)), value=N_STEPS // 2, key=STEP_KEY,
         format_func=lambda i: sigma_label(sigmas[i]),
@@ -109,6 +110,14 @@ def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values,
                    "measured on the decoded beats; ρ in cohort: Spearman of z"
                    f"{unit} with the measurement over the cohort's records.")
 
+    for other in range(N_STEPS):  # after drawing: the other steps' figures, for the slider
+        step_figure(run, run_stamp(run), unit, other, tuple(show) if show else None)
+
+
+def all_measurements(run: str, ann, unit: int, show) -> None:
+    """Every measurement of the unit at −3σ, the cohort mean and +3σ (outside the slider's
+    fragment: it does not change with the step)."""
+    table = unit_table(ann, unit, N_STEPS // 2, 0.0)
     with st.expander(f"All measurements along z{unit}", expanded=not show):
         values_fmt = dict.fromkeys([c for c in table.columns if c.startswith("at ")], num(".0f"))
         st.table(table.style.format(
@@ -120,8 +129,6 @@ def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values,
                    "from −3σ to +3σ in cohort SDs.")
         table_download(table, f"traversal_{Path(run).name}_z{unit}_measurements",
                        label="Measurements (CSV)")
-    for other in range(N_STEPS):  # after drawing: the other steps' figures, for the slider
-        step_figure(run, run_stamp(run), unit, other, tuple(show) if show else None)
 
 
 def main() -> None:
@@ -161,6 +168,7 @@ def main() -> None:
         st.error(str(exc))
         return
     step_view(run, art, ann, unit, LEAD_CHOICES[lead_choice], sigmas, values, beats)
+    all_measurements(run, ann, unit, LEAD_CHOICES[lead_choice])
     with st.expander("Every unit in one sentence"):
         st.markdown("\n".join(f"- {ann.sentences[u]}" for u in units_by_effect(ann.table)))
 

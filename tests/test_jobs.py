@@ -27,7 +27,8 @@ def demo_cache(tmp_path_factory) -> Path:
 def tiny_config(cache: Path, epochs: int, **data) -> dict:
     raw = yaml.safe_load((ROOT / "trainer" / "configs" / "beta_vae.yaml").read_text())
     raw["model"]["backbone"] = {"kind": "small", "width": 0.25}
-    raw["data"].update(path=str(cache), batch_size=64, **data)
+    # median beats: the tiny runs' demo cache holds no single-beat array
+    raw["data"].update(path=str(cache), batch_size=64, train_on="median", **data)
     raw["optim"]["max_epochs"] = epochs
     return raw
 
