@@ -20,19 +20,14 @@ from ecgcore.evaluate.run_clustering import (
     run_kmeans,
     side_by_side,
 )
-from ecgcore.explain.runs import RunArtifacts, RunError, label_name, run_stamp
+from ecgcore.explain.runs import RunArtifacts, RunError, label_name
 from ecgcore.viz import clustering_figure, latent_scatter_figure, plotly_config
 from ui.downloads import download_buttons, table_download
+from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
 LABELS_KEY, K_KEY, MAP_KEY = "clu_labels", "clu_k", "clu_map_run"
 DEFAULT_LABELS = (SUPERCLASS, "sex")
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
-    """One RunArtifacts per (run, weights version), on the run's own data."""
-    return RunArtifacts(run)
 
 
 def label_title(name: str) -> str:
@@ -47,7 +42,7 @@ def main() -> None:
         return
     loaded: dict[str, RunArtifacts] = {}
     for run in runs:
-        art = artifacts(run, run_stamp(run))
+        art = run_artifacts(run)
         try:
             with st.spinner(f"Encoding {Path(run).name} (once; cached next to the run)…"):
                 _ = art.embedding

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ecgcore.evaluate.report import comparison_table, format_table
-from ecgcore.explain.runs import RunArtifacts, RunError, run_problem, run_stamp
+from ecgcore.explain.runs import RunArtifacts, RunError, run_problem
 from ecgcore.viz import (
     beat_panels_figure,
     label_fraction_curves,
@@ -27,17 +27,12 @@ from ecgcore.viz import (
 from ecgcore.viz.latent import CATEGORY_COLORS
 from ecgcore.viz.theme import THEME
 from ui.downloads import download_buttons, table_download
+from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
 RECORD_KEY, LEADS_KEY = "cmp_record", "cmp_leads"
 EVALUATION = "evaluation.json"
 LEAD_CHOICES = {"II, V5": ("II", "V5"), "II, V2, V5": ("II", "V2", "V5"), "All leads": None}
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
-    """One RunArtifacts per (run, weights version), on the run's own data."""
-    return RunArtifacts(run)
 
 
 def read_evaluation(run: str) -> tuple[dict | None, str]:
@@ -126,7 +121,7 @@ def reconstruction_section(runs: list[str]) -> None:
     st.subheader("Reconstructions of one record")
     loaded: dict[str, RunArtifacts] = {}
     for run in runs:
-        art = artifacts(run, run_stamp(run))
+        art = run_artifacts(run)
         try:
             _ = art.model, art.cache
         except RunError as exc:

@@ -19,11 +19,11 @@ from ecgcore.explain.runs import (
     category_names,
     label_kinds,
     label_name,
-    run_stamp,
     selection_summary,
 )
 from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
 from ui.downloads import download_buttons, table_download
+from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
 DATASET_PATH = "dataset_path"  # set by app.py's dataset picker
@@ -37,12 +37,6 @@ SHOWN_LEADS = ("II", "V5")
 #: Labels summarised for a selection besides the colour label.
 SUMMARY_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_STTC",
                   "superclass_CD", "superclass_HYP")
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def artifacts(run: str, data: str | None, stamp: tuple[int, int]) -> RunArtifacts:
-    """One RunArtifacts per (run, dataset, weights version); its results live on disk."""
-    return RunArtifacts(run, data)
 
 
 def main() -> None:
@@ -60,7 +54,7 @@ def main() -> None:
     if source == "sidebar" and not data:
         st.info("Choose a dataset folder in the sidebar.")
         return
-    art = artifacts(run, data, run_stamp(run))
+    art = run_artifacts(run, data)
     try:
         with st.spinner(f"Loading {Path(run).name}…"):
             _ = art.model

@@ -32,7 +32,7 @@ from ecgcore.explain.run_saliency import (
     record_signal,
     region_table,
 )
-from ecgcore.explain.runs import RunArtifacts, RunError, label_name, run_stamp
+from ecgcore.explain.runs import RunArtifacts, RunError, label_name
 from ecgcore.explain.saliency import METHODS
 from ecgcore.viz import (
     plotly_config,
@@ -41,6 +41,7 @@ from ecgcore.viz import (
     saliency_signal_figure,
 )
 from ui.downloads import download_buttons, table_download
+from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
 PRED_KEY, SECOND_KEY, METHOD_KEY, RECORD_KEY, LEADS_KEY, ABS_KEY, LABEL_KEY = (
@@ -56,17 +57,11 @@ COST_SIGNAL = {"integrated_gradients": "about 0.5 s", "saliency": "a few ms",
                "gradient_shap": "about 0.1 s", "occlusion": "3–12 s"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
-    """One RunArtifacts per (run, weights version), on the run's own data."""
-    return RunArtifacts(run)
-
-
 def load(runs: list[str]) -> dict[str, tuple[RunArtifacts, list[Predictor]]]:
     """The chosen runs that load and have predictors; a warning for each that does not."""
     out = {}
     for run in runs:
-        art = artifacts(run, run_stamp(run))
+        art = run_artifacts(run)
         try:
             with st.spinner(f"Loading {Path(run).name}…"):
                 preds = predictors(art)

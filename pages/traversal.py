@@ -16,6 +16,7 @@ import streamlit as st
 from ecgcore.explain.runs import RunArtifacts, RunError, run_stamp, units_by_effect
 from ecgcore.viz import plotly_config, traversal_figure
 from ui.downloads import download_buttons, table_download
+from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
 RUN_KEY, UNIT_KEY, LEADS_KEY, STEP_KEY = (
@@ -23,12 +24,6 @@ RUN_KEY, UNIT_KEY, LEADS_KEY, STEP_KEY = (
 N_STEPS, SPAN = 7, 3.0
 TOP = 8  # measurements beside the figure
 LEAD_CHOICES = {"II, V2, V5": ("II", "V2", "V5"), "All leads": None}
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def artifacts(run: str, stamp: tuple[int, int]) -> RunArtifacts:
-    """One RunArtifacts per (run, weights version), on the run's own data."""
-    return RunArtifacts(run)
 
 
 def sigma_label(s: float) -> str:
@@ -66,7 +61,7 @@ def step_figure(run: str, stamp: tuple[int, int], unit: int, step: int,
                 show: tuple[str, ...] | None):
     """The traversal figure with one step highlighted (cached: a slider step that comes
     back, or another session on the same run, draws without rebuilding it)."""
-    art = artifacts(run, stamp)
+    art = run_artifacts(run)
     sigmas, _, beats = art.traversal(unit, N_STEPS, SPAN)
     return traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
                             show=[lead for lead in show if lead in art.leads] if show else None,
@@ -141,7 +136,7 @@ def main() -> None:
         run = st.selectbox("Run", runs, key=RUN_KEY, format_func=lambda p: Path(p).name)
     else:
         run = runs[0]
-    art = artifacts(run, run_stamp(run))
+    art = run_artifacts(run)
     try:
         with st.spinner(f"Loading {Path(run).name}…"):
             _ = art.model

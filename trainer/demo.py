@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from trainer import jobs
 from trainer.config import TrainConfig, load_config
 
@@ -42,31 +40,14 @@ def demo_config(name: str, data: Path) -> TrainConfig:
                        [*DEMO_MODELS[name], f"data.path={Path(data).resolve()}"])
 
 
-def find_run(runs_dir: Path, name: str) -> Path | None:
-    """The newest run folder of demo model ``name`` in ``runs_dir`` (None when none)."""
-    found = []
-    for run in runs_dir.glob(f"{name}-*"):
-        try:
-            cfg = yaml.safe_load((run / "config.yaml").read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        if cfg.get("name") == name:
-            found.append(run)
-    return max(found, key=lambda p: p.name, default=None)
-
-
-def _finished(run: Path) -> bool:
-    return jobs._recorded_status(run).get("status") == "finished"
-
-
 def _job_for(name: str, runs_dir: Path, data: Path, threads: int | None) -> jobs.Job | None:
     """The job training ``name``: None when its run is finished; a running one is
     attached to; an interrupted, cancelled or failed one is restarted from its last epoch."""
     cfg = demo_config(name, data)
-    run = find_run(runs_dir, name)
+    run = jobs.find_run([runs_dir], name)
     if run is None:
         return jobs.launch(cfg, runs_dir, threads=threads)
-    if _finished(run):
+    if jobs._recorded_status(run).get("status") == "finished":
         return None
     job = jobs.read_job(run)
     if job is not None and jobs._alive(job):
@@ -111,7 +92,7 @@ def train_demo(runs_dir: Path = DEMO_RUNS, data: Path = DEMO_DATA, *, threads: i
         for name in DEMO_MODELS:
             job = _job_for(name, runs_dir, data, threads)
             if job is None:
-                run = find_run(runs_dir, name)
+                run = jobs.find_run([runs_dir], name)
                 bar.write(f"{name}: finished before ({run.name})")
             else:
                 run = job.run

@@ -72,7 +72,12 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
     should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
     """
     from ecgcore.evaluate.clustering import clustering_report
-    from ecgcore.evaluate.downstream import OOF, evaluate_downstream, pca_embedding, score_predictions
+    from ecgcore.evaluate.downstream import (
+        OOF,
+        evaluate_downstream,
+        pca_embedding,
+        score_predictions,
+    )
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.explain.identification import identification_accuracy
 

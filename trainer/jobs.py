@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,18 @@ def wait(job: Job, timeout: float, poll: float = 0.5) -> Progress:
         time.sleep(poll)
         progress = read_progress(job)
     return progress
+
+
+def find_run(folders: Sequence[str | Path], name: str, finished: bool = False) -> Path | None:
+    """The newest run folder in any of ``folders`` whose config is called ``name`` (only
+    finished ones with ``finished``); None when there is none."""
+    found = []
+    for folder in folders:
+        for cfg in Path(folder).glob("*/config.yaml"):
+            try:
+                ok = (yaml.safe_load(cfg.read_text()) or {}).get("name") == name
+            except (OSError, yaml.YAMLError):
+                continue
+            if ok and (not finished or _recorded_status(cfg.parent).get("status") == "finished"):
+                found.append(cfg.parent)
+    return max(found, key=lambda p: p.name, default=None)

@@ -34,29 +34,12 @@ def _default_data() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ptbxl500"
 
 
-def find_run(folders: list[Path], name: str) -> Path | None:
-    """The newest finished run called ``name`` in any of ``folders``."""
-    import yaml
-
-    found = []
-    for folder in folders:
-        for cfg in folder.glob("*/config.yaml"):
-            run = cfg.parent
-            try:
-                ok = ((yaml.safe_load(cfg.read_text()) or {}).get("name") == name and
-                      json.loads((run / "metrics.json").read_text()).get("status") == "finished")
-            except (OSError, ValueError, yaml.YAMLError):
-                continue
-            if ok:
-                found.append(run)
-    return max(found, key=lambda r: r.stat().st_mtime) if found else None
-
-
 def _train(model: str, name: str, sets: list[str], args: argparse.Namespace) -> Path:
     from trainer.config import load_config
+    from trainer.jobs import find_run
     from trainer.run import train
 
-    run = find_run([args.runs, *args.reuse], name)
+    run = find_run([args.runs, *args.reuse], name, finished=True)
     if run is not None:
         print(f"reusing {run}", flush=True)
         return run

@@ -13,21 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from ecgcore.browser import FIRST_CHART, HIGHLIGHTED, POINTS_DRAWN
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import chromium, chromium_missing, streamlit_server
 from tiny_runs import build_tiny_runs
 
 pytestmark = pytest.mark.e2e
 EXCEPTION = '[data-testid="stException"]'
-FIRST_CHART = "document.querySelector('.js-plotly-plot')"
-#: Number of points a WebGL scatter has drawn (0 until plotly has computed and drawn it).
-POINTS_DRAWN = ("() => { const g = " + FIRST_CHART + "; if (!g || !g._fullData || "
-                "!g.querySelector('canvas')) return 0; return g._fullData.reduce("
-                "(n, t) => n + (t.type === 'scattergl' ? (t._length || 0) : 0), 0) }")
-#: Name of the highlighted (black) beat of the traversal figure.
-HIGHLIGHTED = ("() => { const g = " + FIRST_CHART + "; if (!g || !g.data) return null; "
-               "const t = g.data.find(t => t.line && t.line.color === '#000000'); "
-               "return t ? t.name : null }")
 
 
 @pytest.fixture(scope="module")
