@@ -6,7 +6,8 @@ with ``ECGWB_RUNS=runs`` and yields its URL once ``/_stcore/health`` answers; th
 always stopped (by its own process id) on exit. The file watcher is off, so edits made
 while a test runs never trigger a rerun. ``chromium(playwright)`` launches
 ``/usr/bin/chromium`` with the flags that work headless as root. ``POINTS_DRAWN`` and
-``HIGHLIGHTED`` are the page scripts that tell when the views have drawn.
+``HIGHLIGHTED`` are the page scripts that tell when the views have drawn; ``STEP_TIMER``
+and :func:`click_slider_step` time and make a step of the traversal figure's slider.
 """
 
 from __future__ import annotations
@@ -32,11 +33,40 @@ FIRST_CHART = "document.querySelector('.js-plotly-plot')"
 POINTS_DRAWN = ("() => { const g = " + FIRST_CHART + "; if (!g || !g._fullData || "
                 "!g.querySelector('canvas')) return 0; return g._fullData.reduce("
                 "(n, t) => n + (t.type === 'scattergl' ? (t._length || 0) : 0), 0) }")
-#: Name of the highlighted (black) beat of the traversal figure.
-HIGHLIGHTED = ("() => { const g = " + FIRST_CHART + "; if (!g || !g.data) return null; "
-               "const t = g.data.find(t => t.line && t.line.color === '#000000'); "
-               "return t ? t.name : null }")
+#: Name of the highlighted beat of the traversal figure as drawn: the trace whose line the
+#: SVG strokes black in every panel (null when none, or when the panels disagree). Traces
+#: raised by ``zorder`` sit in layers of their own (``scatterlayer2``), hence ``g.trace``.
+HIGHLIGHTED = ("() => { const g = " + FIRST_CHART + "; if (!g) return null; "
+               "const names = new Set(); "
+               "for (const t of g.querySelectorAll('g.trace.scatter')) { "
+               "const p = t.querySelector('path.js-line'); "
+               "if (p && p.style.stroke === 'rgb(0, 0, 0)' && t.__data__) "
+               "names.add(t.__data__[0].trace.name) } "
+               "return names.size === 1 ? [...names][0] : null }")
+#: Starts timing one slider step (argument: the beat name it should highlight): from the
+#: next mousedown (its event time) to the first animation frame in which the drawn figure
+#: highlights that beat; the milliseconds land in ``window.__ecgwbStepMs``.
+STEP_TIMER = ("(target) => { window.__ecgwbStepMs = null; let t0 = null; "
+              "window.addEventListener('mousedown', e => { t0 = e.timeStamp }, "
+              "{capture: true, once: true}); "
+              "const frame = () => { if (t0 !== null && (" + HIGHLIGHTED + ")() === target) "
+              "window.__ecgwbStepMs = performance.now() - t0; "
+              "else requestAnimationFrame(frame) }; requestAnimationFrame(frame) }")
 
+
+def slider_labels(page) -> list[str]:
+    """The step labels of the first chart's Plotly slider ('−3σ' … '+3σ'), in order."""
+    return page.locator(".js-plotly-plot").first.locator(
+        ".slider-container .slider-label").all_text_contents()
+
+
+def click_slider_step(page, index: int) -> None:
+    """A real mouse click on the first chart's Plotly slider at step ``index``: on the
+    rail, at the x of that step's tick."""
+    chart = page.locator(".js-plotly-plot").first
+    tick = chart.locator(".slider-container .slider-tick-rect").nth(index).bounding_box()
+    rail = chart.locator(".slider-container .slider-rail-touch-rect").first.bounding_box()
+    page.mouse.click(tick["x"] + tick["width"] / 2, rail["y"] + rail["height"] / 2)
 
 def chromium_missing() -> str:
     """'' when Debian's Chromium and the playwright package are there, else what to do."""

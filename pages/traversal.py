@@ -1,7 +1,8 @@
 """Factor traversal view: what one latent unit does to the beat from −3σ to +3σ.
 
 The chosen unit moves over the cohort's spread (every other unit at the cohort mean) and the
-decoder draws each step on ECG paper; the factor annotation says which classical
+decoder draws each step on ECG paper; the figure's own (Plotly) slider moves the black,
+highlighted step in the browser, with no rerun. The factor annotation says which classical
 measurements change with it. Every number comes from ``ecgcore``
 (:class:`ecgcore.explain.runs.RunArtifacts`, cached on disk next to the run).
 """
@@ -13,21 +14,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.explain.runs import RunArtifacts, RunError, run_stamp, units_by_effect
-from ecgcore.viz import plotly_config, traversal_figure
+from ecgcore.explain.runs import RunError, run_stamp, units_by_effect
+from ecgcore.viz import plotly_config, sigma_label, traversal_figure
 from ui.downloads import download_buttons, table_download
 from ui.runs import run_artifacts
 
 RUNS = "runs"  # set by app.py's run picker
-RUN_KEY, UNIT_KEY, LEADS_KEY, STEP_KEY = (
-    "traversal_run", "traversal_unit", "traversal_leads", "traversal_step")
+RUN_KEY, UNIT_KEY, LEADS_KEY = "traversal_run", "traversal_unit", "traversal_leads"
 N_STEPS, SPAN = 7, 3.0
 TOP = 8  # measurements beside the figure
 LEAD_CHOICES = {"II, V2, V5": ("II", "V2", "V5"), "All leads": None}
-
-
-def sigma_label(s: float) -> str:
-    return "0σ" if abs(s) < 1e-9 else f"{s:+g}σ".replace("-", "−")
 
 
 def num(spec: str):
@@ -35,18 +31,18 @@ def num(spec: str):
     return lambda v: "—" if pd.isna(v) else format(v, spec).replace("-", "−")
 
 
-def unit_table(ann, unit: int, step: int, sigma: float) -> pd.DataFrame:
-    """The annotation rows of one unit, for display: biggest change (in cohort SDs) first."""
+def unit_table(ann, unit: int) -> pd.DataFrame:
+    """The annotation rows of one unit, for display: biggest change (in cohort SDs) first,
+    the values at −3σ, 0σ (the cohort mean) and +3σ."""
     rows = ann.table[ann.table["unit"] == unit].copy()
-    at_step = ann.traversals[unit].iloc[step]
-    rows["at_step"] = rows["measurement"].map(at_step)
+    rows["at_mean"] = rows["measurement"].map(ann.traversals[unit].iloc[N_STEPS // 2])
     rows = rows.assign(order=rows["change_sd"].abs()).sort_values(
         "order", ascending=False, na_position="last")
     return pd.DataFrame({
         "Measurement": rows["label"].to_numpy(),
-        f"at −{SPAN:g}σ": rows["at_minus"],
-        f"at {sigma_label(sigma)}": rows["at_step"],
-        f"at +{SPAN:g}σ": rows["at_plus"],
+        f"at {sigma_label(-SPAN)}": rows["at_minus"],
+        f"at {sigma_label(0.0)}": rows["at_mean"],
+        f"at {sigma_label(SPAN)}": rows["at_plus"],
         "Change": rows["change"],
         "Unit": rows["uom"],
         "Change (cohort SD)": rows["change_sd"],
@@ -56,45 +52,37 @@ def unit_table(ann, unit: int, step: int, sigma: float) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def step_figure(run: str, stamp: tuple[int, int], unit: int, step: int,
-                show: tuple[str, ...] | None):
-    """The traversal figure with one step highlighted (cached: a slider step that comes
-    back, or another session on the same run, draws without rebuilding it)."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def unit_figure(run: str, stamp: tuple[int, int], unit: int, show: tuple[str, ...] | None):
+    """The traversal figure of one unit with its step slider (0σ highlighted first): a step
+    restyles the figure in the browser, so it is drawn once per run, unit and leads."""
     art = run_artifacts(run)
     sigmas, _, beats = art.traversal(unit, N_STEPS, SPAN)
     return traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
                             show=[lead for lead in show if lead in art.leads] if show else None,
-                            highlight=step, unit_name=f"z{unit}",
+                            highlight=N_STEPS // 2, slider=True, unit_name=f"z{unit}",
                             px_per_mm=14.0 if show else 10.0,
                             max_height_px=560 if show else 700)
 
 
-@st.fragment
-def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values, beats) -> None:
-    """The slider, the figure and the top measurements at the chosen step: a slider step
-    reruns only this fragment, not the sidebar, the run loading, the annotation or the
-    full measurement table below it."""
-    step = st.select_slider(
-        "Step", options=list(range(N_STEPS)), value=N_STEPS // 2, key=STEP_KEY,
-        format_func=lambda i: sigma_label(sigmas[i]),
-        help="Highlights one step (black) among the overlaid beats.")
-
-    fig = step_figure(run, run_stamp(run), unit, step, tuple(show) if show else None)
-    table = unit_table(ann, unit, step, float(sigmas[step]))
+def figure_view(run: str, ann, unit: int, show, values) -> None:
+    """The figure with its step slider, and the top measurements along the unit."""
+    fig = unit_figure(run, run_stamp(run), unit, tuple(show) if show else None)
     fig_col, text_col = st.columns([3, 2]) if show else (st.container(), st.container())
     with fig_col:
         st.plotly_chart(fig, key="traversal_beats", theme=None, width="content",
                         config=plotly_config(f"traversal_{Path(run).name}_z{unit}"))
         download_buttons(fig, f"traversal_{Path(run).name}_z{unit}")
-        st.caption(f"z{unit} = {values[step]:.3g} at {sigma_label(sigmas[step])} (cohort mean "
+        st.caption(f"z{unit} runs from {values[0]:.3g} at {sigma_label(-SPAN)} to "
+                   f"{values[-1]:.3g} at {sigma_label(SPAN)} (cohort mean "
                    f"{values[N_STEPS // 2]:.3g}, σ {(values[-1] - values[0]) / (2 * SPAN):.3g}). "
                    "Colours run from blue (−) through grey (0) to orange (+); black: the step "
-                   "chosen above.")
+                   "chosen on the slider under the figure (it moves in the browser, at once). "
+                   "Downloads show 0σ in black.")
     with text_col:
         st.subheader(f"What z{unit} changes")
         st.markdown(f"**{ann.sentences.get(unit, '')}**")
-        top = table.head(TOP).copy()
+        top = unit_table(ann, unit).head(TOP).copy()
         top["Measurement"] = top["Measurement"] + " (" + top["Unit"] + ")"
         keep = [c for c in top.columns if c == "Measurement" or c.startswith("at ")] + \
             ["ρ in cohort"]
@@ -102,17 +90,15 @@ def step_view(run: str, art: RunArtifacts, ann, unit: int, show, sigmas, values,
             {**dict.fromkeys(keep[1:-1], num(".0f")), "ρ in cohort": num("+.2f")})
             .hide(axis="index"))
         st.caption(f"The {TOP} measurements that change most along z{unit} (in cohort SDs), "
-                   "measured on the decoded beats; ρ in cohort: Spearman of z"
-                   f"{unit} with the measurement over the cohort's records.")
-
-    for other in range(N_STEPS):  # after drawing: the other steps' figures, for the slider
-        step_figure(run, run_stamp(run), unit, other, tuple(show) if show else None)
+                   f"measured on the decoded beats at {sigma_label(-SPAN)}, "
+                   f"{sigma_label(0.0)} (the cohort mean) and {sigma_label(SPAN)}; ρ in "
+                   f"cohort: Spearman of z{unit} with the measurement over the cohort's "
+                   "records.")
 
 
 def all_measurements(run: str, ann, unit: int, show) -> None:
-    """Every measurement of the unit at −3σ, the cohort mean and +3σ (outside the slider's
-    fragment: it does not change with the step)."""
-    table = unit_table(ann, unit, N_STEPS // 2, 0.0)
+    """Every measurement of the unit at −3σ, the cohort mean and +3σ."""
+    table = unit_table(ann, unit)
     with st.expander(f"All measurements along z{unit}", expanded=not show):
         values_fmt = dict.fromkeys([c for c in table.columns if c.startswith("at ")], num(".0f"))
         st.table(table.style.format(
@@ -158,11 +144,11 @@ def main() -> None:
                                  "monotonically and most (in cohort SDs) from −3σ to +3σ.")
     lead_choice = c_leads.radio("Leads", list(LEAD_CHOICES), key=LEADS_KEY, horizontal=True)
     try:
-        sigmas, values, beats = art.traversal(unit, N_STEPS, SPAN)
+        _, values, _ = art.traversal(unit, N_STEPS, SPAN)
     except RunError as exc:
         st.error(str(exc))
         return
-    step_view(run, art, ann, unit, LEAD_CHOICES[lead_choice], sigmas, values, beats)
+    figure_view(run, ann, unit, LEAD_CHOICES[lead_choice], values)
     all_measurements(run, ann, unit, LEAD_CHOICES[lead_choice])
     with st.expander("Every unit in one sentence"):
         st.markdown("\n".join(f"- {ann.sentences[u]}" for u in units_by_effect(ann.table)))

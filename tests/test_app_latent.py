@@ -142,7 +142,7 @@ def test_tsne_and_umap_wait_for_a_click(runs_env):
 
 
 @pytest.mark.parametrize("name", ["pca", "beta_vae"])
-def test_traversal_renders_and_the_slider_moves(runs_env, name):
+def test_traversal_renders_with_its_step_slider(runs_env, name):
     at = _choose(_app(), run_folder(runs_env, name))
     at = _page(at, "traversal")
     assert not at.error
@@ -164,14 +164,18 @@ def test_traversal_renders_and_the_slider_moves(runs_env, name):
     assert "Change (cohort SD)" in full.columns
     assert any(m.value.startswith(f"**z{unit}:") for m in at.markdown)
 
-    at = _run(at.select_slider(key="traversal_step").set_value(6))
-    assert {t["name"] for t in highlighted(at)} == {f"z{unit} +3σ"}
-    assert len(_charts(at)[0]["data"]) == n_traces  # the same beats, another one on top
+    # the step slider is the figure's own: a step restyles it in the browser
+    (slider,) = _charts(at)[0]["layout"]["sliders"]
+    assert [s["label"] for s in slider["steps"]] == ["−3σ", "−2σ", "−1σ", "0σ", "+1σ", "+2σ",
+                                                     "+3σ"]
+    assert slider["active"] == 3 and {s["method"] for s in slider["steps"]} == {"update"}
+    assert len(slider["steps"][0]["args"][2]) == n_traces - 1  # every beat, not the σ scale
+    assert {"at −3σ", "at 0σ", "at +3σ"} <= set(compact.columns)
     other = 3 if unit != 3 else 4
     at = _run(at.selectbox(key="traversal_unit").set_value(other))
     at = _run(at.radio(key="traversal_leads").set_value("All leads"))
     black = highlighted(at)
-    assert len(black) == 12 and {t["name"] for t in black} == {f"z{other} +3σ"}
+    assert len(black) == 12 and {t["name"] for t in black} == {f"z{other} 0σ"}
 
 
 def test_corrupt_run_shows_an_error_and_data_still_works(tiny, tmp_path, monkeypatch):

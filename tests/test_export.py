@@ -77,6 +77,38 @@ def test_publication_figure_sets_size_and_font(beat_figure):
     assert publication_figure(beat_figure).layout.width == beat_figure.layout.width
 
 
+def test_paper_figures_have_no_ui_controls():
+    from ecgcore.leads import STANDARD_LEADS
+    from ecgcore.viz import traversal_figure
+
+    t = np.arange(300)
+    beats = np.stack([np.tile(800 * (1 + 0.1 * s) * np.exp(-0.5 * ((t - 100) / 5.0) ** 2),
+                              (12, 1)) for s in range(-3, 4)])
+
+    def traversal(**kw):
+        return traversal_figure(beats, np.arange(-3.0, 4.0), 500.0, list(STANDARD_LEADS), 100,
+                                show=("II",), highlight=5, unit_name="z1", px_per_mm=3.0, **kw)
+
+    fig = traversal(slider=True)
+    fig.update_layout(updatemenus=[{"buttons": [{"label": "reset", "method": "relayout",
+                                                 "args": [{}]}]}])
+    pub = publication_figure(fig)
+    assert not pub.layout.sliders and not pub.layout.updatemenus
+    assert fig.layout.sliders and fig.layout.updatemenus  # the original keeps them
+    # the slider's margin given back: the same page as a figure drawn without it
+    plain = publication_figure(traversal())
+    assert (pub.layout.width, pub.layout.height) == (plain.layout.width, plain.layout.height)
+    assert pub.layout.margin == plain.layout.margin and pub.layout.meta is None
+    # the initially highlighted step is the black one
+    assert {t.name for t in pub.data if t.line.color == "#000000"} == {"z1 +2σ"}
+    problem = export_problem()
+    if problem:
+        pytest.fail(problem)
+    svg = figure_bytes(fig, "svg").decode()
+    assert "slider" not in svg and "updatemenu" not in svg
+    assert "black: z1 at +2σ" in svg
+
+
 def test_png_dpi_chunk_replaced_not_duplicated(exports):
     again = png_with_dpi(exports["png"], 600)
     assert png_info(again)["dpi"] == pytest.approx(600, abs=0.1)

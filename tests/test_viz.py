@@ -12,7 +12,15 @@ from ecgcore.io.wfdb_reader import read_wfdb
 from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pipeline import process_record
-from ecgcore.viz import THEME, ecg_paper_figure, median_beat_figure, wave_regions
+from ecgcore.viz import (
+    THEME,
+    ecg_paper_figure,
+    median_beat_figure,
+    sigma_label,
+    traversal_figure,
+    wave_regions,
+)
+from ecgcore.viz.beats import SLIDER_PX
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "ptbxl100"
 
@@ -156,3 +164,72 @@ def test_median_shading_clipped_to_window(beat):
     p = next(s for s in fig.layout.shapes if s.name == "P:I")
     assert p.x0 == pytest.approx(-fid.r * 1000.0 / beat.fs)
     assert any(t.name == "P wave" and t.showlegend for t in fig.data)
+
+
+SIGMAS = np.linspace(-3.0, 3.0, 7)
+SIGMA_LABELS = ["−3σ", "−2σ", "−1σ", "0σ", "+1σ", "+2σ", "+3σ"]
+
+
+def traversal_beats() -> np.ndarray:
+    """``[7, 12, 300]`` µV: an R wave whose height grows with σ."""
+    t = np.arange(300)
+    r = np.exp(-0.5 * ((t - 100) / 5.0) ** 2)
+    return np.stack([np.tile(800 * (1 + 0.1 * s) * r, (12, 1)) for s in SIGMAS])
+
+
+def _traversal(**kw):
+    return traversal_figure(traversal_beats(), SIGMAS, 500.0, list(STANDARD_LEADS), 100,
+                            unit_name="z3", **kw)
+
+
+def test_sigma_label_uses_a_typographic_minus():
+    assert [sigma_label(s) for s in SIGMAS] == SIGMA_LABELS
+    assert sigma_label(1e-12) == "0σ" and sigma_label(-1.5) == "−1.5σ"
+
+
+def test_traversal_highlight_is_black_thick_and_on_top():
+    fig = _traversal(highlight=2)
+    assert not fig.layout.sliders  # no slider unless asked
+    beats = fig.data[:-1]  # the last trace carries the σ colour bar
+    assert len(beats) == 3 * 7  # II, V2, V5, the steps in order in each panel
+    assert [t.name for t in beats[:7]] == [f"z3 {label}" for label in SIGMA_LABELS]
+    black = [i for i, t in enumerate(beats) if t.line.color == THEME.trace_color]
+    assert black == [2, 9, 16]
+    for i, t in enumerate(beats):
+        assert t.zorder == (1 if i in black else 0)
+        assert (t.line.width > THEME.trace_width + 1) == (i in black)
+    (note,) = [a for a in fig.layout.annotations if a.name == "highlight"]
+    assert note.text == "black: z3 at −1σ"
+
+
+def test_traversal_slider_step_k_restyles_step_k_black():
+    fig = _traversal(highlight=3, slider=True)
+    (slider,) = fig.layout.sliders
+    assert slider.active == 3
+    assert [step.label for step in slider.steps] == SIGMA_LABELS
+    n_beats = len(fig.data) - 1
+    note = next(i for i, a in enumerate(fig.layout.annotations) if a.name == "highlight")
+    for k, step in enumerate(slider.steps):
+        assert step.method == "update"  # in the browser: no server round trip
+        style, layout, traces = step.args
+        assert list(traces) == list(range(n_beats))  # not the colour-bar trace
+        for i, trace in zip(traces, range(n_beats)):
+            is_k = fig.data[trace].name == f"z3 {SIGMA_LABELS[k]}"
+            assert (style["line.color"][i] == THEME.trace_color) == is_k
+            assert style["zorder"][i] == int(is_k)
+            assert style["opacity"][i] == (1.0 if is_k else 0.55)
+        assert sum(c == THEME.trace_color for c in style["line.color"]) == 3  # one per panel
+        assert layout == {f"annotations[{note}].text": f"black: z3 at {SIGMA_LABELS[k]}"}
+    # the active step's restyle is the figure as drawn
+    active = slider.steps[3].args[0]
+    assert active["line.color"] == [t.line.color for t in fig.data[:n_beats]]
+    assert active["line.width"] == [t.line.width for t in fig.data[:n_beats]]
+    plain = _traversal(highlight=3)
+    assert fig.layout.height == plain.layout.height + SLIDER_PX
+    assert fig.layout.margin.b == plain.layout.margin.b + SLIDER_PX
+
+
+def test_traversal_slider_starts_at_0_sigma_without_a_highlight():
+    fig = _traversal(slider=True)
+    assert fig.layout.sliders[0].active == 3
+    assert {t.name for t in fig.data if t.line.color == THEME.trace_color} == {"z3 0σ"}

@@ -2,7 +2,12 @@
 (reconstruction, factor traversal), the latent-space map, saliency and score figures,
 the theme; :mod:`ecgcore.viz.export` turns any of them into PNG/SVG/PDF for papers."""
 
-from ecgcore.viz.beats import beat_panels_figure, reconstruction_figure, traversal_figure
+from ecgcore.viz.beats import (
+    beat_panels_figure,
+    reconstruction_figure,
+    sigma_label,
+    traversal_figure,
+)
 from ecgcore.viz.ecg_paper import (
     ecg_paper_figure,
     median_beat_figure,
@@ -19,5 +24,5 @@ __all__ = [
     "ecg_paper_figure", "label_fraction_curves", "label_fraction_figure",
     "latent_scatter_figure", "median_beat_figure", "paper_axis", "plotly_config",
     "reconstruction_figure", "region_bars_figure", "saliency_beat_figure",
-    "saliency_signal_figure", "selected_rows", "traversal_figure", "wave_regions",
+    "saliency_signal_figure", "selected_rows", "sigma_label", "traversal_figure", "wave_regions",
 ]

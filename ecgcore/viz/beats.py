@@ -1,5 +1,6 @@
 """Overlaid beats on ECG paper: a record's median beat against its reconstruction, and a
-latent factor's traversal from −3σ to +3σ.
+latent factor's traversal from −3σ to +3σ (optionally with a Plotly step slider whose steps
+restyle the figure in the browser; paper exports drop it, :mod:`ecgcore.viz.export`).
 
 One panel per lead (time from R in ms, amplitude in µV, 25 mm/s and 10 mm/mV with square
 millimetres, as :mod:`ecgcore.viz.ecg_paper`); every panel shares one amplitude range so
@@ -183,8 +184,61 @@ def reconstruction_figure(
                               max_height_px=max_height_px, theme=theme)
 
 
-def _sigma_label(s: float) -> str:
+def sigma_label(s: float) -> str:
+    """A traversal step's label: '−3σ', '0σ', '+1.5σ' (typographic minus)."""
     return "0σ" if abs(s) < 1e-9 else f"{s:+g}σ".replace("-", "−")
+
+
+#: Bottom margin (px) added under a traversal figure for its step slider.
+SLIDER_PX = 56
+
+
+def _step_styles(sigmas: np.ndarray, highlight: int | None, theme: Theme) -> dict[str, list]:
+    """Per step: line colour and width, opacity and z-order, with step ``highlight`` (if any)
+    black, thicker and on top of the others, which fade."""
+    span = float(np.max(np.abs(sigmas))) or 1.0
+    n = len(sigmas)
+    styles = {
+        "line.color": sample_colorscale(SIGMA_SCALE, list((sigmas + span) / (2 * span))),
+        "line.width": [theme.trace_width + 0.3] * n,
+        "opacity": [0.9 if highlight is None else 0.55] * n,
+        "zorder": [0] * n,
+    }
+    if highlight is not None:
+        if not 0 <= highlight < n:
+            raise IndexError(f"highlight {highlight} out of range for {n} steps")
+        styles["line.color"][highlight] = theme.trace_color
+        styles["line.width"][highlight] = theme.trace_width + 1.3
+        styles["opacity"][highlight] = 1.0
+        styles["zorder"][highlight] = 1
+    return styles
+
+
+def _per_trace(styles: dict[str, list], n_panels: int) -> dict[str, list]:
+    """Step styles repeated for every panel (traces are panel-major, steps in order)."""
+    return {attr: values * n_panels for attr, values in styles.items()}
+
+
+def _step_slider(sigmas: np.ndarray, n_panels: int, active: int, label_index: int,
+                 unit_name: str, plot_width: float, theme: Theme) -> dict:
+    """A Plotly slider under the figure, one step per σ: each step restyles the beat traces
+    in the browser (no server round trip) and rewrites the 'black: …' annotation."""
+    traces = list(range(n_panels * len(sigmas)))
+    steps = [{
+        "label": sigma_label(v), "method": "update", "execute": True,
+        "args": [_per_trace(_step_styles(sigmas, k, theme), n_panels),
+                 {f"annotations[{label_index}].text": f"black: {unit_name} at {sigma_label(v)}"},
+                 traces],
+    } for k, v in enumerate(sigmas)]
+    return {
+        "name": "step", "active": active, "steps": steps,
+        "currentvalue": {"visible": False}, "transition": {"duration": 0},
+        "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "top",
+        "len": min(1.0, 420.0 / max(plot_width, 1.0)),
+        "pad": {"t": 46, "b": 0, "l": 0, "r": 0},
+        "font": theme.font(theme.small_size), "tickcolor": theme.muted_color,
+        "bordercolor": theme.muted_color, "borderwidth": 1,
+    }
 
 
 def traversal_figure(
@@ -196,6 +250,7 @@ def traversal_figure(
     *,
     show: Sequence[str] | None = ("II", "V2", "V5"),
     highlight: int | None = None,
+    slider: bool = False,
     unit_name: str = "z",
     title: str | None = None,
     px_per_mm: float = 7.0,
@@ -206,29 +261,26 @@ def traversal_figure(
     overlaid per lead and coloured by σ (blue −, grey 0, orange +, with a colour bar).
 
     ``highlight`` (a step index) is drawn on top in black and thicker, the others faded.
+    ``slider=True`` adds a Plotly slider under the figure, one step per σ, that moves the
+    highlight in the browser (it starts at ``highlight``, else the step nearest 0σ); traces
+    are panel-major in step order (trace ``p * n_steps + k`` is step k of panel p).
     """
     b = np.asarray(beats_uv, dtype=np.float32)
     s = np.asarray(sigmas, dtype=float)
     if b.ndim != 3 or len(s) != b.shape[0]:
         raise ValueError(f"{len(s)} σ values for beats of shape {list(b.shape)}")
+    if slider and highlight is None:
+        highlight = int(np.argmin(np.abs(s)))
     span = float(np.max(np.abs(s))) or 1.0
-    colors = sample_colorscale(SIGMA_SCALE, list((s + span) / (2 * span)))
-    names = [f"{unit_name} {_sigma_label(v)}" for v in s]
-    widths = [theme.trace_width + 0.3] * len(s)
-    opacities = [0.9 if highlight is None else 0.55] * len(s)
-    order = list(range(len(s)))
-    if highlight is not None:
-        if not 0 <= highlight < len(s):
-            raise IndexError(f"highlight {highlight} out of range for {len(s)} steps")
-        order = [j for j in order if j != highlight] + [highlight]  # drawn last, on top
-        colors[highlight] = theme.trace_color
-        widths[highlight] = theme.trace_width + 1.3
-        opacities[highlight] = 1.0
+    styles = _step_styles(s, highlight, theme)
     fig = beat_panels_figure(
-        b[order], fs, leads, r_index, show=show, names=[names[j] for j in order],
-        colors=[colors[j] for j in order], widths=[widths[j] for j in order],
-        opacities=[opacities[j] for j in order], legend=False, title=title,
-        px_per_mm=px_per_mm, max_height_px=max_height_px, theme=theme)
+        b, fs, leads, r_index, show=show, names=[f"{unit_name} {sigma_label(v)}" for v in s],
+        colors=styles["line.color"], widths=styles["line.width"], opacities=styles["opacity"],
+        legend=False, title=title, px_per_mm=px_per_mm, max_height_px=max_height_px,
+        theme=theme)
+    n_panels = len(fig.data) // len(s)
+    for trace, z in zip(fig.data, styles["zorder"] * n_panels):
+        trace.zorder = z  # the highlighted beat on top of the others
     # The σ colour bar: an invisible marker trace carries the scale.
     fig.add_trace(go.Scatter(
         x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
@@ -238,7 +290,7 @@ def traversal_figure(
                 "colorbar": {"title": {"text": f"{unit_name} (σ)", "side": "right",
                                        "font": theme.font(theme.small_size)},
                              "tickvals": list(s) if len(s) <= 13 else None,
-                             "ticktext": [_sigma_label(v) for v in s] if len(s) <= 13 else None,
+                             "ticktext": [sigma_label(v) for v in s] if len(s) <= 13 else None,
                              "tickfont": theme.font(theme.small_size),
                              "thickness": 12, "len": 0.9, "x": 1.01, "xanchor": "left"}},
     ))
@@ -250,6 +302,22 @@ def traversal_figure(
         fig.add_annotation(
             x=1.0, y=0.0, xref="paper", yref="paper", xanchor="right", yanchor="top",
             yshift=-24, showarrow=False, name="highlight",
-            text=f"black: {unit_name} at {_sigma_label(s[highlight])}",
+            text=f"black: {unit_name} at {sigma_label(s[highlight])}",
             font=theme.font(theme.small_size, theme.text_color))
+    if slider:
+        _add_slider(fig, s, n_panels, highlight, unit_name, theme)
     return fig
+
+
+def _add_slider(fig: go.Figure, sigmas: np.ndarray, n_panels: int, active: int,
+                unit_name: str, theme: Theme) -> None:
+    """The step slider in a taller bottom margin; ``layout.meta["controls_margin"]`` says
+    how much, so that a paper export (which drops the slider) gives it back."""
+    m = fig.layout.margin
+    plot_width = fig.layout.width - m.l - m.r
+    label_index = len(fig.layout.annotations) - 1  # the 'black: …' annotation
+    fig.update_layout(
+        sliders=[_step_slider(sigmas, n_panels, active, label_index, unit_name, plot_width,
+                              theme)],
+        margin={"b": m.b + SLIDER_PX}, height=fig.layout.height + SLIDER_PX,
+        meta={"controls_margin": {"b": SLIDER_PX}})

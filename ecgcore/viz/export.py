@@ -63,10 +63,32 @@ def export_problem() -> str:
     return ""
 
 
+def without_controls(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` without UI controls (sliders, update menus): a paper figure shows
+    their initial state. The margin a figure kept for them (``layout.meta``'s
+    ``controls_margin``, in px per side, as :func:`ecgcore.viz.traversal_figure` sets) is
+    given back."""
+    out = go.Figure(fig)
+    out.layout.sliders = None
+    out.layout.updatemenus = None
+    meta = out.layout.meta
+    extra = meta.get("controls_margin") if isinstance(meta, dict) else None
+    if extra:
+        margin = {side: (out.layout.margin[side] or 0) - px for side, px in extra.items()}
+        vertical = extra.get("t", 0) + extra.get("b", 0)
+        horizontal = extra.get("l", 0) + extra.get("r", 0)
+        out.update_layout(
+            margin=margin, meta={k: v for k, v in meta.items() if k != "controls_margin"} or None,
+            height=out.layout.height - vertical if out.layout.height else None,
+            width=out.layout.width - horizontal if out.layout.width else None)
+    return out
+
+
 def publication_figure(fig: go.Figure, theme: Theme = THEME) -> go.Figure:
     """A copy of ``fig`` styled for print: the theme's fonts, white page, no interactive
-    chrome, and an explicit size (the figure's own, else :data:`DEFAULT_SIZE`)."""
-    out = go.Figure(fig)
+    chrome (no sliders or update menus), and an explicit size (the figure's own, else
+    :data:`DEFAULT_SIZE`)."""
+    out = without_controls(fig)
     width = out.layout.width or DEFAULT_SIZE[0]
     height = out.layout.height or DEFAULT_SIZE[1]
     out.update_layout(width=width, height=height, paper_bgcolor="white",

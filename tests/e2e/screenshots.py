@@ -16,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import chromium, chromium_missing, streamlit_server
 
+from ecgcore.browser import HIGHLIGHTED, click_slider_step, slider_labels
+
 POINTS_DRAWN = ("() => { const g = document.querySelector('.js-plotly-plot'); return !!(g && "
                 "g._fullData && g._fullData.length && g.querySelector('canvas')) }")
 
@@ -122,16 +124,16 @@ def main(argv: list[str] | None = None) -> int:
 
         nav.get_by_text("Factor traversal", exact=True).click()
         pg.get_by_role("heading", name="Factor traversal").first.wait_for()
-        pg.locator('[data-testid="stSlider"]').wait_for()
+        pg.wait_for_function(f"() => ({HIGHLIGHTED})()?.endsWith(' 0σ')")
         if args.unit is not None:
             pg.locator('[data-testid="stSelectbox"]').filter(has_text="Latent unit").click()
             pg.get_by_role("option", name=f"z{args.unit}:").first.click()
+            pg.wait_for_function(f"() => ({HIGHLIGHTED})()?.startsWith('z{args.unit} ')")
             _settle(pg)
-        slider = pg.get_by_role("slider", name="Step")
-        slider.focus()
-        pg.keyboard.press("ArrowRight")
-        pg.keyboard.press("ArrowRight")
-        _settle(pg, 2500)
+        click_slider_step(pg, slider_labels(pg).index("+2σ"))  # the figure's own slider
+        pg.wait_for_function(f"() => ({HIGHLIGHTED})()?.endsWith(' +2σ')")
+        pg.mouse.move(5, 995)  # no hover label over the figure
+        _settle(pg, 1500)
         pg.screenshot(path=str(out / "traversal.png"))
 
         _choose_every_run(pg)

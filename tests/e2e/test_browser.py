@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from ecgcore.browser import FIRST_CHART, HIGHLIGHTED, POINTS_DRAWN
+from ecgcore.browser import (
+    FIRST_CHART,
+    HIGHLIGHTED,
+    POINTS_DRAWN,
+    STEP_TIMER,
+    click_slider_step,
+    slider_labels,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import chromium, chromium_missing, streamlit_server
@@ -106,15 +113,20 @@ def test_latent_view_draws_every_point_and_a_lasso_selects(server, page):
 
 
 def test_traversal_view_slider_redraws(server, page):
+    _from_root(page, server[0])
     _open(page, "Factor traversal")
     page.wait_for_function(f"() => ({HIGHLIGHTED})()?.endsWith(' 0σ')")
     unit = page.evaluate(HIGHLIGHTED).split()[0]  # the strongest unit comes first
-    slider = page.get_by_role("slider", name="Step")
-    slider.focus()
-    page.keyboard.press("ArrowRight")
+    labels = slider_labels(page)
+    assert labels == ["−3σ", "−2σ", "−1σ", "0σ", "+1σ", "+2σ", "+3σ"]
+    # a mouse click on the figure's own slider restyles it in the browser
+    click_slider_step(page, labels.index("+1σ"))
     page.wait_for_function(f"() => ({HIGHLIGHTED})() === '{unit} +1σ'")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => ({HIGHLIGHTED})() === '{unit} +2σ'")
+    page.evaluate(STEP_TIMER, f"{unit} −2σ")  # the bench's timer, on a jump back
+    click_slider_step(page, labels.index("−2σ"))
+    page.wait_for_function("() => window.__ecgwbStepMs !== null")
+    assert page.evaluate(HIGHLIGHTED) == f"{unit} −2σ"
+    assert 0 < page.evaluate("window.__ecgwbStepMs") < 10_000
     assert page.locator('[data-testid="stTable"]').filter(has_text="ρ in cohort").count() >= 1
     _no_exception(page)
 
