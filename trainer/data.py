@@ -94,6 +94,13 @@ class PreparedData:
             return BeatDataset(self.cache, rows, **kwargs)
         return CachedDataset(self.cache, rows, array=self.array, **kwargs)
 
+    def inputs(self, split: str) -> np.ndarray:
+        """Every record's model input of a split, stacked [N, ...] (median beats, not the
+        single beats of ``train_on: beats``)."""
+        ds = CachedDataset(self.cache, self.splits[split], array=self.array, leads=self.data.leads,
+                           scale_uv=self.scale_uv)
+        return np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
+
     def loader(self, split: str, labels: bool = False, balanced: bool = False, seed: int = 0) -> DataLoader:
         ds = self.dataset(split, labels)
         sampler = None

@@ -106,6 +106,8 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     array = input_array(model)
     prepared = prepare_data(cfg.data, array, runs / ".cache", cfg.optim.seed, progress and not _is_worker_process())
     model = build_model(cfg, prepared)
+    if getattr(model, "pca_path", None) is not None:  # pca_init; a resumed run reloads it
+        model.pca_path.fit(prepared.inputs("train"))
     stages = stages_for(model, cfg)
     preprocessing = prepared.preprocessing()
     model_cfg = _model_config(model)
@@ -257,12 +259,8 @@ def fit_closed_form(model: torch.nn.Module, prepared: PreparedData, run_dir: Pat
     """Models without trainable parameters (PCA) fit once on the training split."""
     import numpy as np
 
-    def stack(split: str) -> np.ndarray:
-        ds = prepared.dataset(split)
-        return np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
-
-    model.fit(stack("train"))
-    val = stack("val")
+    model.fit(prepared.inputs("train"))
+    val = prepared.inputs("val")
     mse = float(np.mean((model.reconstruct(val) - val) ** 2))
     append_metrics_row(run_dir / METRICS_CSV, {"epoch": 0, "stage": "fit", "step": 0, "val/recon_mse": mse})
     write_checkpoint_files(run_dir, model.state_dict(), model_cfg, preprocessing)

@@ -67,6 +67,10 @@ class AEConfig(ModelConfig):
     recon_reduction: Literal["sum", "mean"] = Field(
         "sum", description="sum over leads×time (mean over batch), or mean over all elements"
     )
+    pca_init: bool = Field(
+        False, description="start at PCA of the training split: a fixed, whitened PCA path "
+        "plus zero-gated nonlinear corrections (ecgcore.models.pca_path)",
+    )
     recon_sigma: float = Field(
         1.0, gt=0, description="σ of the Gaussian decoder in input units (the signal divided by "
         "the scaler's µV): the squared error is divided by σ², which sets how strongly the KL "

@@ -17,9 +17,11 @@ from torch import nn
 from .backbones import build_backbone, he_init
 from .configs import AEConfig
 from .losses import vae_loss, wave_weight_mask
+from .pca_path import PCAPath
 from .protocol import Encoding, ModelOutput
 
 LOGVAR_RANGE = (-30.0, 20.0)  # keeps exp(logvar) finite early in training
+PCA_START_LOGVAR = -8.0  # σ ≈ 0.02 of a whitened unit's SD
 
 
 class VAE(nn.Module):
@@ -55,6 +57,13 @@ class VAE(nn.Module):
         if self.to_logvar is not None:
             he_init(self.to_logvar)
         self.schedule = config.beta_schedule()
+        self.pca_path: PCAPath | None = None
+        if config.pca_init:
+            self.pca_path = PCAPath(self.input_shape, config.latent_dim)
+            self.gates = nn.Parameter(torch.zeros(2))  # encoder, decoder correction
+            if self.to_logvar is not None:  # start with a narrow posterior around the PCA score
+                nn.init.zeros_(self.to_logvar.weight)
+                nn.init.constant_(self.to_logvar.bias, PCA_START_LOGVAR)
 
     # -- protocol -------------------------------------------------------------------------
     @property
@@ -73,6 +82,8 @@ class VAE(nn.Module):
         """(mean, logvar) [B, latent_dim]; logvar is None for a deterministic model."""
         h = self.encoder(x)
         mean = self.to_mean(h)
+        if self.pca_path is not None:
+            mean = self.pca_path.encode(x) + self.gates[0] * mean
         if self.to_logvar is None:
             return mean, None
         return mean, self.to_logvar(h).clamp(*LOGVAR_RANGE)
@@ -84,7 +95,13 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"decode expects z [batch, {self.latent_dim}], got {list(z.shape)}")
-        return self.decoder(z)
+        return self._decode(z)
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        x_hat = self.decoder(z)
+        if self.pca_path is not None:
+            x_hat = self.pca_path.decode(z) + self.gates[1] * x_hat
+        return x_hat
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x).mean)
@@ -101,7 +118,7 @@ class VAE(nn.Module):
     def forward(self, x: torch.Tensor, *, sample: bool | None = None) -> ModelOutput:
         mean, logvar = self.posterior(x)
         z = self._sample(mean, logvar, self.training if sample is None else sample)
-        return ModelOutput(x_hat=self.decoder(z), z=z, mean=mean, logvar=logvar)
+        return ModelOutput(x_hat=self._decode(z), z=z, mean=mean, logvar=logvar)
 
     @staticmethod
     def _sample(mean: torch.Tensor, logvar: torch.Tensor | None, sample: bool) -> torch.Tensor:

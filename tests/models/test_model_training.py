@@ -178,3 +178,33 @@ def test_loss_uses_config_thetas_with_fiducials():
     w = wave_weight_mask(fid, 12)
     assert weighted == pytest.approx(float((((x - x_hat) ** 2) * w).sum()), rel=1e-5)
     assert plain == pytest.approx(float(((x - x_hat) ** 2).sum()), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ae", "beta_vae"])
+def test_pca_init_starts_at_pca_and_trains_away_from_it(name, tmp_path):
+    """With ``pca_init`` the untrained autoencoder reconstructs exactly as PCA of the same
+    inputs does, its code is the whitened PCA score, and gradients still reach the
+    convolutional parts through the zero gates."""
+    x = _smooth_batch(n=40)
+    m = create_model(name, latent_dim=6, pca_init=True, backbone={"kind": "small", "width": 0.5})
+    m.pca_path.fit(x)
+    m.eval()
+    flat = x.reshape(40, -1).double()
+    centred = flat - flat.mean(0)
+    _, _, vt = torch.linalg.svd(centred, full_matrices=False)
+    pca = (flat.mean(0) + centred @ vt[:6].T @ vt[:6]).reshape(x.shape).float()
+    with torch.no_grad():
+        z = m.encode(x).mean
+        assert torch.allclose(z.std(0), torch.ones(6), atol=1e-4)  # whitened
+        assert torch.allclose(m.reconstruct(x), pca, atol=1e-4)
+    m.train()
+    m.loss(x)["total"].backward()
+    assert m.gates.grad is not None and bool((m.gates.grad != 0).all())
+    assert all(p.grad is None for p in m.pca_path.parameters())  # fixed: buffers only
+    _assert_identical_after_safetensors(m, x[:4], tmp_path)
+
+
+def test_pca_path_needs_more_inputs_than_components():
+    m = create_model("ae", latent_dim=10, pca_init=True)
+    with pytest.raises(ValueError, match="cannot give 10 components"):
+        m.pca_path.fit(torch.zeros(5, 12, 400))
