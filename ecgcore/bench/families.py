@@ -2,11 +2,12 @@
 
 Parts (``--only``, default all):
 
-- ``lead_mae``: train ``lead_mae`` from its config (median beats, 500 Hz) on one
-  patient-grouped split, every epoch of the sin/cos curriculum (its weighted total changes
-  with the epoch, so the lowest validation total is an early epoch: the figures use the
-  final weights, ``checkpoints/last``, and show the early one beside them); on the
-  held-out test records report the per-record correlation
+- ``lead_mae``: train ``lead_mae`` from its config (median beats, 500 Hz; cross-lead
+  reconstruction and a floored reconstruction weight) on one patient-grouped split,
+  every epoch of the sin/cos curriculum (its weighted total changes with the epoch, so
+  the figures use the final weights, ``checkpoints/last``, and show the checkpoint of the
+  lowest validation total beside them); on the held-out test records report the
+  per-record correlation
   between the embeddings of different leads, and the reconstruction of all 12 leads from
   the embedding of lead I alone (MAE in µV, mean per-lead Pearson r), beside the model's
   own all-lead reconstruction, a ridge regression from lead I and the training mean beat.
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--fold-subset", type=int, nargs="+", help="run only these folds (smoke tests)")
-    ap.add_argument("--lead-mae-epochs", type=int, default=40)
+    ap.add_argument("--lead-mae-epochs", type=int, default=100)
     ap.add_argument("--lead-mae-batch", type=int, default=16, help="more optimiser steps per epoch than the config's 64")
     ap.add_argument("--lead-mae-lr", type=float, default=3e-3, help="0: the config's (1e-3)")
     ap.add_argument("--vq-epochs", type=int, default=60)

@@ -12,7 +12,20 @@ encoder/decoder per lead as in the paper.
 Alignment: a triplet loss on L2-normalised embeddings; every (record, lead) is an anchor,
 its positive another lead of the same record, its negative a lead of another record of
 the batch. Curriculum (epoch i of N = ``curriculum_epochs``, clamped at N):
-``loss = sin(i/N·π/2)·L_align + cos(i/N·π/2)·L_recon``.
+``loss = sin(i/N·π/2)·L_align + max(cos(i/N·π/2), recon_floor)·(L_recon + λ·L_cross)``;
+``recon_floor = 0`` and ``cross_lead_weight`` λ = 0 are the paper's loss.
+
+Cross-lead reconstruction (``cross_lead_loss``): each lead j of a record is also redrawn
+(all its patches) from the embedding of another lead of the same record, drawn at random,
+so every lead's embedding must carry the whole record ("an amalgamation of the
+information across channels"); without it the decoder only ever sees a lead's own
+embedding, and ``reconstruct_from_lead`` asks it for something it was never trained on.
+
+Input scale: the trainer's global-maximum scaler leaves median beats at a mean |x| of
+~0.02, so squared errors are ~1e-3 against an O(1) triplet term. The model divides its
+input by ``input_rms`` (a buffer, fitted once to the RMS of the first training batch, as
+in data-dependent initialisation) and multiplies its output back: the losses see O(1)
+targets and ``decode`` returns the trainer's units. 0 (unfitted) means 1.
 
 Because the leads' embeddings are aligned, the decoder redraws all leads from the
 embedding of any one: ``reconstruct_from_lead(x, i)``. ``encode`` is the mean of the
@@ -53,6 +66,12 @@ class LeadMAEConfig(ModelConfig):
     shared_encoder: bool = Field(True, description="one encoder + lead embedding; False: one per lead")
     curriculum_epochs: int = Field(100, ge=1, description="N of the sin/cos curriculum")
     triplet_margin: float = Field(0.5, gt=0, description="on L2-normalised embeddings")
+    recon_floor: float = Field(
+        0.0, ge=0, le=1, description="lower bound of the curriculum's reconstruction weight"
+    )
+    cross_lead_weight: float = Field(
+        0.0, ge=0, description="λ of the cross-lead reconstruction term (0: the paper's loss)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -113,16 +132,32 @@ class LeadMAE(StagedModel):
         self.lead_embedding = (
             nn.Parameter(torch.randn(leads, config.dim) * 0.02) if config.shared_encoder else None
         )
+        self.register_buffer("input_rms", torch.zeros(()))  # 0: not fitted yet
         self._init_stage()
+
+    # -- input scale ----------------------------------------------------------------------
+    def _scale(self) -> torch.Tensor:
+        return torch.where(self.input_rms > 0, self.input_rms, torch.ones_like(self.input_rms))
+
+    @torch.no_grad()
+    def _fit_input_rms(self, x: torch.Tensor) -> None:
+        if self.training and float(self.input_rms) == 0:
+            rms = x.float().pow(2).mean().sqrt()
+            if rms > 0:
+                self.input_rms.copy_(rms)
 
     # -- shapes ---------------------------------------------------------------------------
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, L, T] in input units → patches [B, L, P, s] in units of ``input_rms``."""
         check_shape(x, self.input_shape, "lead_mae", f"{self.config.input_array} [batch, leads, samples]")
         pad = self.n_patches * self.config.patch_size - x.shape[-1]
+        x = x / self._scale()
         return rearrange(F.pad(x, (0, pad)), "b l (p s) -> b l p s", s=self.config.patch_size)
 
     def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
-        return rearrange(patches, "b l p s -> b l (p s)")[..., : self.input_shape[1]]
+        """The inverse of ``patchify``: back to input units."""
+        x = rearrange(patches, "b l p s -> b l (p s)")[..., : self.input_shape[1]]
+        return x * self._scale()
 
     # -- encoder / decoder ----------------------------------------------------------------
     def _embed(self, patches: torch.Tensor, kept: torch.Tensor | None) -> torch.Tensor:
@@ -179,9 +214,20 @@ class LeadMAE(StagedModel):
 
     # -- training -------------------------------------------------------------------------
     def curriculum(self, epoch: int) -> tuple[float, float]:
-        """(w_align, w_recon) = (sin(i/N·π/2), cos(i/N·π/2)), i clamped to [0, N]."""
+        """(w_align, w_recon) = (sin(i/N·π/2), max(cos(i/N·π/2), recon_floor)), i in [0, N]."""
         t = min(max(epoch, 0), self.config.curriculum_epochs) / self.config.curriculum_epochs
-        return math.sin(t * math.pi / 2), math.cos(t * math.pi / 2)
+        return math.sin(t * math.pi / 2), max(math.cos(t * math.pi / 2), self.config.recon_floor)
+
+    def cross_lead_loss(self, patches: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of every lead j [B, L, P, s] redrawn from ``emb`` [B, L, dim] of
+        a random other lead of the same record."""
+        b, leads = emb.shape[:2]
+        if leads < 2:
+            return emb.sum() * 0.0
+        source = cross_lead_sources(b, leads, emb.device)
+        rows = torch.arange(b, device=emb.device)[:, None]
+        rec = self._decode_leads(emb[rows, source], list(range(leads)))
+        return ((rec - patches) ** 2).mean()
 
     def alignment_loss(self, emb: torch.Tensor) -> torch.Tensor:
         """Triplet loss over [B, L, dim]: anchor and positive from one record, negative from
@@ -214,6 +260,7 @@ class LeadMAE(StagedModel):
         step: int = 0,
         epoch: int = 0,
     ) -> dict[str, torch.Tensor]:
+        self._fit_input_rms(x)
         patches = self.patchify(x)
         b, leads, p, _ = patches.shape
         keep = max(1, round(p * (1 - self.config.mask_ratio)))
@@ -224,14 +271,24 @@ class LeadMAE(StagedModel):
         recon = err[hidden].mean() if hidden.any() else err.mean()
         align = self.alignment_loss(emb)
         w_align, w_recon = self.curriculum(epoch)
-        total = w_align * align + w_recon * recon
+        terms = {"recon": recon, "align": align}
+        rebuild = recon
+        if self.config.cross_lead_weight > 0:
+            terms["cross"] = self.cross_lead_loss(patches, emb)
+            rebuild = recon + self.config.cross_lead_weight * terms["cross"]
+        total = w_align * align + w_recon * rebuild
         return {
-            "recon": recon,
-            "align": align,
+            **terms,
             "w_align": recon.new_tensor(w_align),
             "w_recon": recon.new_tensor(w_recon),
             "total": total,
         }
+
+
+def cross_lead_sources(batch: int, leads: int, device: torch.device) -> torch.Tensor:
+    """[batch, leads]: for each target lead j, a source lead drawn uniformly among the others."""
+    shift = torch.randint(1, leads, (batch, leads), device=device)
+    return (torch.arange(leads, device=device) + shift) % leads
 
 
 @register_model(

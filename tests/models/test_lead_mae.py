@@ -5,6 +5,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ecgcore.models import create_model, model_from_config
+from ecgcore.models.lead_mae import cross_lead_sources
 
 SMALL = {"input_shape": (12, 60), "patch_size": 10, "dim": 16, "heads": 2, "depth": 1,
          "decoder_dim": 16, "curriculum_epochs": 10}
@@ -88,12 +89,83 @@ def test_alignment_is_zero_without_a_negative():
 
 def test_safetensors_round_trip_is_bit_identical(tmp_path):
     x = _batch(b=3)
-    m = create_model("lead_mae", **SMALL).eval()
+    m = create_model("lead_mae", cross_lead_weight=1.0, recon_floor=0.3, **SMALL)
+    m.loss(x)  # fits the input_rms buffer, which must travel with the weights
+    m.eval()
     save_file(m.state_dict(), str(tmp_path / "w.safetensors"))
     r = model_from_config(m.config.model_dump(mode="json"))
     r.load_state_dict(load_file(str(tmp_path / "w.safetensors")), strict=True)
     r.eval()
-    assert r.config == m.config
+    assert r.config == m.config and float(r.input_rms) == float(m.input_rms) > 0
     with torch.no_grad():
         assert torch.equal(m.encode(x).mean, r.encode(x).mean)
         assert torch.equal(m.reconstruct_from_lead(x, 0), r.reconstruct_from_lead(x, 0))
+
+
+def test_curriculum_floor_keeps_reconstruction_weighted():
+    m = create_model("lead_mae", recon_floor=0.4, **SMALL)
+    assert m.curriculum(0) == (0.0, 1.0)
+    assert m.curriculum(10) == (pytest.approx(1.0), 0.4)  # cos = 0 is floored
+    assert m.curriculum(5)[1] == pytest.approx(math.cos(math.pi / 4))  # above the floor
+
+
+def test_cross_lead_sources_are_always_another_lead():
+    src = cross_lead_sources(64, 12, torch.device("cpu"))
+    assert src.shape == (64, 12) and bool((src != torch.arange(12)).all())
+    assert set(src.unique().tolist()) == set(range(12))
+    assert torch.equal(cross_lead_sources(5, 2, torch.device("cpu")), torch.tensor([[1, 0]] * 5))
+
+
+def test_cross_lead_loss_decodes_each_lead_from_the_other_leads_embedding():
+    """With two leads the source is always the other lead: lead 0 is drawn from lead 1's
+    embedding and vice versa, and the gradient reaches the decoder and both embeddings."""
+    m = create_model("lead_mae", **{**SMALL, "input_shape": (2, 60)})
+    patches = m.patchify(_batch(b=4, leads=2))
+    emb = torch.randn(4, 2, 16, requires_grad=True)
+    swapped = m._decode_leads(emb.flip(1), [0, 1])
+    want = ((swapped - patches) ** 2).mean()
+    got = m.cross_lead_loss(patches, emb)
+    assert torch.allclose(got, want)
+    got.backward()
+    assert bool((emb.grad.abs().sum(-1) > 0).all())
+    assert m.decoders[0].out.weight.grad.abs().sum() > 0
+
+
+def test_cross_lead_loss_equals_own_lead_error_when_the_embeddings_agree():
+    m = create_model("lead_mae", **SMALL)
+    patches = m.patchify(_batch(b=3))
+    emb = torch.randn(3, 1, 16).expand(3, 12, 16)  # every lead has the same embedding
+    own = ((m._decode_leads(emb, list(range(12))) - patches) ** 2).mean()
+    assert torch.allclose(m.cross_lead_loss(patches, emb), own)
+
+
+def test_loss_adds_the_cross_term_with_its_weight():
+    m = create_model("lead_mae", cross_lead_weight=2.0, recon_floor=0.5, **SMALL)
+    terms = m.loss(_batch(), epoch=10)  # w_align 1, w_recon floored at 0.5
+    want = terms["align"] + 0.5 * (terms["recon"] + 2.0 * terms["cross"])
+    assert torch.allclose(terms["total"], want)
+    assert "cross" not in create_model("lead_mae", **SMALL).loss(_batch())  # the paper's loss
+
+
+def test_input_rms_is_fitted_once_in_training_and_decode_returns_input_units():
+    x = _batch()
+    m = create_model("lead_mae", **SMALL)
+    m.eval().loss(x)
+    assert float(m.input_rms) == 0  # validation never fits it
+    m.train().loss(x)
+    rms = float(x.pow(2).mean().sqrt())
+    assert float(m.input_rms) == pytest.approx(rms)
+    m.loss(3 * x)
+    assert float(m.input_rms) == pytest.approx(rms)  # fitted once, then fixed
+    m.eval()
+    with torch.no_grad():
+        # the encoder sees x / rms: scaling the input and the buffer together changes nothing
+        z = m.encode(x).mean
+        m.input_rms.mul_(10.0)
+        assert torch.allclose(m.encode(10 * x).mean, z, atol=1e-5)
+        # patchify divides by the scale and unpatchify multiplies back: a round trip
+        assert torch.allclose(m.unpatchify(m.patchify(x)), x, atol=1e-6)
+        assert torch.allclose(m.patchify(x).abs().amax(), (x / m.input_rms).abs().amax())
+        # decode redraws in input units: the decoder's normalised output times the scale
+        raw = m._decode_leads(z[:, None].expand(-1, 12, -1), list(range(12))).flatten(2)[..., :60]
+        assert torch.allclose(m.decode(z), raw * m.input_rms, atol=1e-6)
