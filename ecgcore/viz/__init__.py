@@ -4,13 +4,13 @@ the theme; :mod:`ecgcore.viz.export` turns any of them into PNG/SVG/PDF for pape
 
 from ecgcore.viz.beats import (
     beat_panels_figure,
+    median_beat_figure,
     reconstruction_figure,
     sigma_label,
     traversal_figure,
 )
 from ecgcore.viz.ecg_paper import (
     ecg_paper_figure,
-    median_beat_figure,
     paper_axis,
     wave_regions,
 )

@@ -1,6 +1,7 @@
-"""Overlaid beats on ECG paper: a record's median beat against its reconstruction, and a
-latent factor's traversal from −3σ to +3σ (optionally with a Plotly step slider whose steps
-restyle the figure in the browser; paper exports drop it, :mod:`ecgcore.viz.export`).
+"""Beats on ECG paper: a record's median beats with P/QRS/ST/T shaded, a median beat
+against its reconstruction, and a latent factor's traversal from −3σ to +3σ (optionally
+with a Plotly step slider whose steps restyle the figure in the browser; paper exports
+drop it, :mod:`ecgcore.viz.export`).
 
 One panel per lead (time from R in ms, amplitude in µV, 25 mm/s and 10 mm/mV with square
 millimetres, as :mod:`ecgcore.viz.ecg_paper`); every panel shares one amplitude range so
@@ -14,9 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
-from plotly.subplots import make_subplots
 
-from ecgcore.viz.ecg_paper import _base_layout, _ceil_to, _floor_to, paper_axis
+from ecgcore.signal.fiducials import Fiducials
+from ecgcore.viz.ecg_paper import GRID_3X4, WAVE_LEGEND, WAVES, wave_regions
+from ecgcore.viz.panels import panel_grid
 from ecgcore.viz.theme import THEME, Theme
 
 #: Reconstruction colour: a blue that reads against the black beat and the red grid.
@@ -62,11 +64,10 @@ def beat_panels_figure(
     ``names[j]``, ``colors[j]``, ``widths[j]``, in order (the last on top).
 
     ``show`` picks and orders the leads (default all; the 12 standard leads as a row of
-    limb leads over a row of chest leads; others in rows of up to six). Time is in ms from the R peak at sample ``r_index``. The natural size is
-    ``px_per_mm`` pixels per paper millimetre, smaller when needed to keep the figure
+    limb leads over a row of chest leads; others in rows of up to six). Time is in ms from
+    the R peak at sample ``r_index``. The natural size is ``px_per_mm`` pixels per paper millimetre, smaller when needed to keep the figure
     within ``max_height_px`` (a tall beat then keeps its true proportions).
     """
-    sc = theme.scale
     b = np.asarray(beats_uv, dtype=np.float32)
     leads = list(leads)
     if b.ndim != 3 or b.shape[1] != len(leads):
@@ -77,82 +78,101 @@ def beat_panels_figure(
     widths = list(widths) if widths is not None else [theme.trace_width + 0.3] * k
     opacities = list(opacities) if opacities is not None else [1.0] * k
     show = [name for name in (show or leads) if name in leads] or leads
-    grid = _grid(show, leads)
-    n_rows, n_cols = len(grid), len(grid[0])
-    t = ((np.arange(w) - r_index) * (1000.0 / fs)).astype(np.float32)
+    t0 = -r_index * 1000.0 / fs
     picked = b[:, [leads.index(name) for name in show]]
-    finite = picked[np.isfinite(picked)]
-    lo = float(finite.min()) if finite.size else -500.0
-    hi = float(finite.max()) if finite.size else 500.0
-    y_lo = _floor_to(min(lo, 0.0) - 100.0, sc.major_uv)
-    y_hi = _ceil_to(max(hi, 0.0) + 100.0, sc.major_uv)
-    x_lo, x_hi = float(t[0]), float(t[-1])
-
-    h_space, v_space = 0.02, 0.06
-    fig = make_subplots(rows=n_rows, cols=n_cols, horizontal_spacing=h_space,
-                        vertical_spacing=v_space if n_rows > 1 else 0.0)
+    grid = panel_grid(_grid(show, leads), (t0, t0 + (w - 1) * 1000.0 / fs), picked,
+                      spacing=(0.02, 0.06), theme=theme)
     hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
-    annotations = []
-    i = 0
-    for r, row in enumerate(grid):
-        for c, name in enumerate(row):
-            i += 1
-            axis_id = "" if i == 1 else str(i)
-            xa, ya = f"x{axis_id}", f"y{axis_id}"
-            bottom, left = r == n_rows - 1, c == 0
-            fig.update_layout({
-                f"xaxis{axis_id}": paper_axis(
-                    x_lo, x_hi, sc.ms_per_mm, sc.major_ms, theme,
-                    label_every=2 if bottom else 0, fmt=lambda v: f"{v:g}".replace("-", "−"),
-                    ticklabelstandoff=3),
-                f"yaxis{axis_id}": paper_axis(
-                    y_lo, y_hi, sc.uv_per_mm, sc.major_uv, theme,
-                    label_every=2 if left else 0,
-                    fmt=lambda v: f"{v / 1000:g}".replace("-", "−"), ticklabelstandoff=5,
-                    scaleanchor=xa, scaleratio=sc.y_per_x,
-                    title={"text": "mV", "font": theme.font(theme.small_size)} if left else None),
-            })
-            if name is None:
-                continue
-            li = leads.index(name)
-            for j in range(k):
-                fig.add_trace(go.Scatter(
-                    x0=x_lo, dx=1000.0 / fs, y=b[j, li], mode="lines", name=names[j],
-                    legendgroup=names[j], showlegend=legend and i == 1, hovertemplate=hover,
-                    opacity=opacities[j], line={"color": colors[j], "width": widths[j]},
-                ), row=r + 1, col=c + 1)
-            annotations.append({
-                "x": 0.03, "y": 0.97, "xref": f"{xa} domain", "yref": f"{ya} domain",
-                "xanchor": "left", "yanchor": "top", "text": f"<b>{name}</b>",
-                "showarrow": False, "font": theme.font(theme.label_size), "name": f"lead:{name}",
-            })
-    annotations.append({
-        "x": 0.0, "y": 0.0, "xref": "paper", "yref": "paper", "xanchor": "left",
-        "yanchor": "top", "yshift": -24,
-        "text": "time from R (ms) · 25 mm/s · 10 mm/mV · fine grid 1 mm = 40 ms × 0.1 mV",
-        "showarrow": False, "font": theme.font(theme.small_size, theme.muted_color),
-        "name": "scale",
-    })
+    for p in grid.panels:
+        li = leads.index(p.lead)
+        for j in range(k):
+            grid.fig.add_trace(go.Scatter(
+                x0=t0, dx=1000.0 / fs, y=b[j, li], mode="lines", name=names[j],
+                legendgroup=names[j], showlegend=legend and p is grid.panels[0],
+                hovertemplate=hover, opacity=opacities[j],
+                line={"color": colors[j], "width": widths[j]},
+            ), row=p.row, col=p.col)
     margin = {"l": 50, "r": 10, "t": (34 if legend else 10) + (26 if title else 0), "b": 48}
-    height_mm = n_rows * (y_hi - y_lo) / sc.uv_per_mm / (1 - (n_rows - 1) * v_space
-                                                          if n_rows > 1 else 1)
-    if max_height_px:
-        px_per_mm = min(px_per_mm, (max_height_px - margin["t"] - margin["b"]) / height_mm)
-    panel_w = (x_hi - x_lo) / sc.ms_per_mm * px_per_mm
-    panel_h = (y_hi - y_lo) / sc.uv_per_mm * px_per_mm
-    fig.update_layout(
-        **_base_layout(theme, title),
-        annotations=annotations,
-        margin=margin,
-        width=round(n_cols * panel_w / (1 - (n_cols - 1) * h_space) + margin["l"] + margin["r"]),
-        height=round(n_rows * panel_h / (1 - (n_rows - 1) * v_space if n_rows > 1 else 1)
-                     + margin["t"] + margin["b"]),
-    )
+    fig = grid.finish(title=title, margin=margin, px_per_mm=px_per_mm,
+                      max_height_px=max_height_px)
     if legend:
         fig.update_layout(showlegend=True, legend={
             "orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
             "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",
             "itemdoubleclick": False})
+    return fig
+
+
+def _panel_grid(leads: list[str]) -> list[list[str | None]]:
+    if all(name in leads for row in GRID_3X4 for name in row):
+        return [list(row) for row in GRID_3X4]
+    cols = 4
+    rows = -(-len(leads) // cols)
+    return [[leads[r * cols + c] if r * cols + c < len(leads) else None for c in range(cols)]
+            for r in range(rows)]
+
+
+def median_beat_figure(
+    median: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    fiducials: Fiducials,
+    *,
+    title: str | None = None,
+    px_per_mm: float = 8.0,
+    theme: Theme = THEME,
+) -> go.Figure:
+    """The median beat of every lead on ECG paper, P/QRS/ST/T shaded (see :func:`wave_regions`).
+
+    ``median`` is µV ``[leads, W]`` and ``fiducials`` index into it. The 12 standard leads
+    are laid out as the usual 3×4 print (I–III, aVR–aVF, V1–V3, V4–V6 in columns); other
+    lead sets fill rows of four. Time is in ms relative to R; all panels share one
+    amplitude range, so amplitudes compare across leads. Values are drawn as given (the
+    pipeline's cleaned, high-passed beat; no extra baseline correction).
+    """
+    m = np.asarray(median, dtype=np.float32)
+    leads = list(leads)
+    if m.ndim != 2 or m.shape[0] != len(leads):
+        raise ValueError(f"median must be [leads={len(leads)}, W], got {m.shape}")
+    t0 = -fiducials.r * 1000.0 / fs
+    x_range = (t0, t0 + (m.shape[1] - 1) * 1000.0 / fs)
+    grid = panel_grid(_panel_grid(leads), x_range, m, spacing=(0.012, 0.035), theme=theme)
+    regions = wave_regions(fiducials)
+    t = t0 + np.arange(m.shape[1], dtype=np.float32) * (1000.0 / fs)
+    hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
+    for p in grid.panels:
+        for wave in WAVES:
+            if wave not in regions:
+                continue
+            a, b = max(regions[wave][0], x_range[0]), min(regions[wave][1], x_range[1])
+            if b <= a:
+                continue  # region outside the window
+            grid.fig.add_shape(type="rect", xref=p.xref, yref=f"{p.yref} domain", x0=a, x1=b,
+                               y0=0, y1=1, fillcolor=theme.wave_colors[wave],
+                               opacity=theme.wave_opacity, line_width=0, layer="below",
+                               name=f"{wave}:{p.lead}")
+        grid.fig.add_trace(go.Scatter(
+            x=t, y=m[leads.index(p.lead)], mode="lines", name=p.lead, hovertemplate=hover,
+            line={"color": theme.trace_color, "width": theme.trace_width + 0.3},
+            showlegend=False,
+        ), row=p.row, col=p.col)
+    # Legend of the shading: one square marker per wave present.
+    for wave in WAVES:
+        if wave in regions:
+            grid.fig.add_trace(go.Scatter(
+                x=[None], y=[None], mode="markers", name=WAVE_LEGEND[wave],
+                marker={"symbol": "square", "size": 13, "color": theme.wave_colors[wave],
+                        "opacity": min(1.0, theme.wave_opacity * 3)},
+                showlegend=True, hoverinfo="skip",
+            ))
+    fig = grid.finish(title=title, margin={"l": 50, "r": 10, "t": 70 if title else 40, "b": 45},
+                      px_per_mm=px_per_mm)
+    fig.update_layout(
+        showlegend=True,
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                    "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",
+                    "itemclick": False, "itemdoubleclick": False},
+    )
     return fig
 
 

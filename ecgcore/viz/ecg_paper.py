@@ -19,7 +19,6 @@ from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.viz.theme import THEME, Theme
@@ -40,7 +39,7 @@ _LABEL_X = -760.0
 _CAL_PULSE = ((-360.0, 0.0), (-320.0, 0.0), (-320.0, 1000.0), (-120.0, 1000.0),
               (-120.0, 0.0), (-40.0, 0.0))
 _PAPER_LEFT = -800.0
-_WAVE_LEGEND = {"P": "P wave", "QRS": "QRS", "ST": f"ST (J to J+{ST_MS:.0f} ms)", "T": "T wave"}
+WAVE_LEGEND = {"P": "P wave", "QRS": "QRS", "ST": f"ST (J to J+{ST_MS:.0f} ms)", "T": "T wave"}
 
 
 def _floor_to(v: float, step: float) -> float:
@@ -294,131 +293,3 @@ def wave_regions(fiducials: Fiducials) -> dict[str, tuple[float, float]]:
     if f.t_off is not None and f.t_off > st_end:
         out["T"] = (rel(st_end), rel(f.t_off))
     return out
-
-
-def _panel_grid(leads: list[str]) -> list[list[str | None]]:
-    if all(name in leads for row in GRID_3X4 for name in row):
-        return [list(row) for row in GRID_3X4]
-    cols = 4
-    rows = math.ceil(len(leads) / cols)
-    return [[leads[r * cols + c] if r * cols + c < len(leads) else None for c in range(cols)]
-            for r in range(rows)]
-
-
-def median_beat_figure(
-    median: np.ndarray,
-    fs: float,
-    leads: Sequence[str],
-    fiducials: Fiducials,
-    *,
-    title: str | None = None,
-    px_per_mm: float = 8.0,
-    theme: Theme = THEME,
-) -> go.Figure:
-    """The median beat of every lead on ECG paper, P/QRS/ST/T shaded (see :func:`wave_regions`).
-
-    ``median`` is µV ``[leads, W]`` and ``fiducials`` index into it. The 12 standard leads
-    are laid out as the usual 3×4 print (I–III, aVR–aVF, V1–V3, V4–V6 in columns); other
-    lead sets fill rows of four. Time is in ms relative to R; all panels share one
-    amplitude range, so amplitudes compare across leads. Values are drawn as given (the
-    pipeline's cleaned, high-passed beat; no extra baseline correction).
-    """
-    sc = theme.scale
-    m = np.asarray(median, dtype=np.float32)
-    leads = list(leads)
-    if m.ndim != 2 or m.shape[0] != len(leads):
-        raise ValueError(f"median must be [leads={len(leads)}, W], got {m.shape}")
-    w = m.shape[1]
-    t = ((np.arange(w) - fiducials.r) * (1000.0 / fs)).astype(np.float32)
-    grid = _panel_grid(leads)
-    n_rows, n_cols = len(grid), len(grid[0])
-
-    finite = m[np.isfinite(m)]
-    lo = float(finite.min()) if finite.size else -500.0
-    hi = float(finite.max()) if finite.size else 500.0
-    y_lo = _floor_to(min(lo, 0.0) - 100.0, sc.major_uv)
-    y_hi = _ceil_to(max(hi, 0.0) + 100.0, sc.major_uv)
-    x_lo, x_hi = float(t[0]), float(t[-1])
-
-    h_space, v_space = 0.012, 0.035  # gaps between panels, fractions of the plot area
-    fig = make_subplots(rows=n_rows, cols=n_cols, horizontal_spacing=h_space,
-                        vertical_spacing=v_space)
-    regions = wave_regions(fiducials)
-    hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
-    annotations = []
-    k = 0
-    for r, row in enumerate(grid):
-        for c, name in enumerate(row):
-            k += 1
-            axis_id = "" if k == 1 else str(k)
-            xa, ya = f"x{axis_id}", f"y{axis_id}"
-            bottom, left = r == n_rows - 1, c == 0
-            fig.update_layout({
-                f"xaxis{axis_id}": paper_axis(
-                    x_lo, x_hi, sc.ms_per_mm, sc.major_ms, theme,
-                    label_every=2 if bottom else 0, fmt=lambda v: f"{v:g}"),
-                f"yaxis{axis_id}": paper_axis(
-                    y_lo, y_hi, sc.uv_per_mm, sc.major_uv, theme,
-                    label_every=2 if left else 0, fmt=lambda v: f"{v / 1000:g}",
-                    scaleanchor=xa, scaleratio=sc.y_per_x,
-                    title={"text": "mV", "font": theme.font(theme.small_size)} if left else None),
-            })
-            if name is None:
-                continue
-            for wave in WAVES:
-                if wave not in regions:
-                    continue
-                a, b = max(regions[wave][0], x_lo), min(regions[wave][1], x_hi)
-                if b <= a:
-                    continue  # region outside the window
-                fig.add_shape(type="rect", xref=xa, yref=f"{ya} domain", x0=a, x1=b, y0=0, y1=1,
-                              fillcolor=theme.wave_colors[wave], opacity=theme.wave_opacity,
-                              line_width=0, layer="below", name=f"{wave}:{name}")
-            fig.add_trace(go.Scatter(
-                x=t, y=m[leads.index(name)], mode="lines", name=name, hovertemplate=hover,
-                line={"color": theme.trace_color, "width": theme.trace_width + 0.3},
-                showlegend=False,
-            ), row=r + 1, col=c + 1)
-            annotations.append({
-                "x": 0.03, "y": 0.97, "xref": f"{xa} domain", "yref": f"{ya} domain",
-                "xanchor": "left",
-                "yanchor": "top", "text": f"<b>{name}</b>", "showarrow": False,
-                "font": theme.font(theme.label_size), "name": f"lead:{name}",
-            })
-
-    annotations.append({
-        "x": 0.5, "y": 0.0, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "top",
-        "yshift": -22,
-        "text": "time from R (ms) · 25 mm/s · 10 mm/mV · fine grid 1 mm = 40 ms × 0.1 mV",
-        "showarrow": False, "font": theme.font(theme.small_size, theme.muted_color),
-        "name": "scale",
-    })
-    # Legend of the shading: one square marker per wave present.
-    for wave in WAVES:
-        if wave in regions:
-            fig.add_trace(go.Scatter(
-                x=[None], y=[None], mode="markers", name=_WAVE_LEGEND[wave],
-                marker={"symbol": "square", "size": 13, "color": theme.wave_colors[wave],
-                            "opacity": min(1.0, theme.wave_opacity * 3)},
-                showlegend=True, hoverinfo="skip",
-            ))
-
-    # Size the figure so that each cell has exactly its panel's paper proportions: shown
-    # at this size (or scaled uniformly) the panels fill their cells with no slack.
-    panel_w = (x_hi - x_lo) / sc.ms_per_mm * px_per_mm
-    panel_h = (y_hi - y_lo) / sc.uv_per_mm * px_per_mm
-    margin = {"l": 50, "r": 10, "t": 70 if title else 40, "b": 45}
-    fig.update_layout(
-        **_base_layout(theme, title),
-        annotations=annotations,
-        margin=margin,
-        width=round(n_cols * panel_w / (1 - (n_cols - 1) * h_space) + margin["l"] + margin["r"]),
-        height=round(n_rows * panel_h / (1 - (n_rows - 1) * v_space) + margin["t"] + margin["b"]),
-    )
-    fig.update_layout(
-        showlegend=True,
-        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
-                    "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",
-                    "itemclick": False, "itemdoubleclick": False},
-    )
-    return fig
