@@ -119,20 +119,6 @@ class CNNBaseline(StagedModel):
     ) -> torch.Tensor:
         return self.head(self.features(x))
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: Any = None,
-        target: torch.Tensor | None = None,
-        extra: Any = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
-    ) -> dict[str, torch.Tensor]:
-        return self.supervised_terms(x, target, extra=extra, mask=mask)
-
     def backbone_modules(self) -> list[nn.Module]:
         return [self.stem, self.blocks]
 

@@ -220,28 +220,17 @@ class ECGJEPA(StagedModel):
         n_ctx = int((~tok_mask[0]).sum())
         return order[:, :n_ctx], order[:, n_ctx:]
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: Any = None,
-        target: torch.Tensor | None = None,
-        extra: torch.Tensor | None = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
     ) -> dict[str, torch.Tensor]:
         check_shape(x, self.input_shape, "ecg_jepa", "signals [batch, leads, samples]")
-        if self.stage == "pretrain":
-            ctx_idx, tgt_idx = self.sample_targets(x.shape[0], x.device)
-            with torch.no_grad():
-                tgt = gather_tokens(self.target(x), tgt_idx)
-                tgt = F.layer_norm(tgt, tgt.shape[-1:])
-            pred = self.predictor(self.context(x, ctx_idx), ctx_idx, tgt_idx)
-            jepa = F.smooth_l1_loss(pred, tgt)
-            return {"jepa": jepa, "total": jepa}
-        return self.supervised_terms(x, target, extra=extra, mask=mask)
+        ctx_idx, tgt_idx = self.sample_targets(x.shape[0], x.device)
+        with torch.no_grad():
+            tgt = gather_tokens(self.target(x), tgt_idx)
+            tgt = F.layer_norm(tgt, tgt.shape[-1:])
+        pred = self.predictor(self.context(x, ctx_idx), ctx_idx, tgt_idx)
+        jepa = F.smooth_l1_loss(pred, tgt)
+        return {"jepa": jepa, "total": jepa}
 
 
 @register_model(

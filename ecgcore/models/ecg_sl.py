@@ -157,17 +157,8 @@ class ECGSL(StagedModel):
         rank = scores.argsort(1).argsort(1)
         return (rank < k[:, None]) & mask
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: torch.Tensor | None = None,
-        target: torch.Tensor | None = None,
-        extra: Any = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
     ) -> dict[str, torch.Tensor]:
         x, mask = self._inputs(x, mask)
         if self.stage == "beat_ae":
@@ -184,7 +175,6 @@ class ECGSL(StagedModel):
             else:  # only single-beat records: nothing to predict
                 masked_recon = h.sum() * 0.0
             return {"masked_recon": masked_recon, "total": masked_recon}
-        return self.supervised_terms(x, target, extra=extra, mask=mask)
 
     def backbone_modules(self) -> list[nn.Module]:
         return [self.beat_encoder, self.to_embedding, self.beat_decoder, self.transformer]

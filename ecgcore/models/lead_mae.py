@@ -248,17 +248,8 @@ class LeadMAE(StagedModel):
             margin=self.config.triplet_margin,
         )
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: Any = None,
-        target: Any = None,
-        extra: Any = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
     ) -> dict[str, torch.Tensor]:
         self._fit_input_rms(x)
         patches = self.patchify(x)

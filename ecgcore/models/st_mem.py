@@ -157,27 +157,16 @@ class STMEM(StagedModel):
         pred = self.decoder(self.encoder(x, kept), kept)
         return pred, self.encoder.patches.patchify(x), masked
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: Any = None,
-        target: torch.Tensor | None = None,
-        extra: Any = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
     ) -> dict[str, torch.Tensor]:
-        if self.stage == "pretrain":
-            pred, patches, masked = self.masked_reconstruction(x)
-            if self.config.norm_patch_loss:
-                mu, var = patches.mean(-1, keepdim=True), patches.var(-1, keepdim=True)
-                patches = (patches - mu) / (var + 1e-6).sqrt()
-            err = ((pred - patches) ** 2).mean(-1)
-            recon = err[masked].mean() if masked.any() else err.mean()
-            return {"recon": recon, "total": recon}
-        return self.supervised_terms(x, target, extra=extra, mask=mask)
+        pred, patches, masked = self.masked_reconstruction(x)
+        if self.config.norm_patch_loss:
+            mu, var = patches.mean(-1, keepdim=True), patches.var(-1, keepdim=True)
+            patches = (patches - mu) / (var + 1e-6).sqrt()
+        err = ((pred - patches) ** 2).mean(-1)
+        recon = err[masked].mean() if masked.any() else err.mean()
+        return {"recon": recon, "total": recon}
 
     def backbone_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder, self.norm]

@@ -195,11 +195,33 @@ class StagedModel(FreezableBackbone, nn.Module):
         self.eval()
         return self
 
-    def loss(self, x: torch.Tensor, **kwargs: Any) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+    # -- loss -----------------------------------------------------------------------------
+    def loss(
+        self,
+        x: torch.Tensor,
+        *,
+        mask: torch.Tensor | None = None,
+        target: torch.Tensor | None = None,
+        extra: torch.Tensor | None = None,
+        weights: Any = None,
+        fiducials: Any = None,
+        step: int = 0,
+        epoch: int = 0,
+    ) -> dict[str, torch.Tensor]:
+        """The trainer's entry point, with the same keywords for every family (``weights``,
+        ``fiducials`` and ``step`` serve the autoencoders and are unused here): a labelled
+        stage's ``labelled_terms``, else this family's ``self_supervised_terms``."""
+        if self.known_stages()[self.stage].uses_labels:
+            return self.labelled_terms(x, target, extra=extra, mask=mask)
+        return self.self_supervised_terms(x, mask=mask, epoch=epoch)
 
-    def supervised_terms(self, x: torch.Tensor, target: torch.Tensor | None,
-                         extra: Any = None, mask: Any = None) -> dict[str, torch.Tensor]:
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
+    ) -> dict[str, torch.Tensor]:
+        raise NotImplementedError(f"{self.config.name} has no self-supervised stage")
+
+    def labelled_terms(self, x: torch.Tensor, target: torch.Tensor | None,
+                       extra: Any = None, mask: Any = None) -> dict[str, torch.Tensor]:
         """The loss of a labelled stage: multilabel BCE of ``predict_logits`` on ``target``."""
         from .losses import task_bce
 

@@ -141,17 +141,12 @@ class TripletFinetune(StagedModel):
             return self.encoder.decode(z)
         raise NotImplementedError("triplet_finetune with a projection has no decoder; use encode")
 
-    def loss(
+    def labelled_terms(
         self,
         x: torch.Tensor,
-        *,
-        mask: torch.Tensor | None = None,
-        target: torch.Tensor | None = None,
+        target: torch.Tensor | None,
         extra: torch.Tensor | None = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+        mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         target = require_target(target, "triplet_finetune", self.stage)
         z = self.embed(x, mask, extra)

@@ -100,17 +100,8 @@ class VQVAE(StagedModel):
     def decode_indices(self, idx: torch.Tensor) -> torch.Tensor:
         return self.decode(rearrange(self.quantizer.decode_indices(idx), "b n d -> b (n d)"))
 
-    def loss(
-        self,
-        x: torch.Tensor,
-        *,
-        mask: Any = None,
-        target: Any = None,
-        extra: Any = None,
-        weights: Any = None,
-        fiducials: Any = None,
-        step: int = 0,
-        epoch: int = 0,
+    def self_supervised_terms(
+        self, x: torch.Tensor, *, mask: torch.Tensor | None = None, epoch: int = 0
     ) -> dict[str, torch.Tensor]:
         x_hat, _, idx, vq = self(x)
         recon = F.mse_loss(x_hat, x)
