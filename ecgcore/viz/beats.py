@@ -34,13 +34,20 @@ SIGMA_SCALE = [[0.0, "#08306b"], [0.25, "#4f8fcb"], [0.5, "#9a9a9a"], [0.75, "#e
 LIMB_CHEST = (("I", "II", "III", "aVR", "aVL", "aVF"), ("V1", "V2", "V3", "V4", "V5", "V6"))
 
 
-def _grid(show: list[str], all_leads: list[str]) -> list[list[str | None]]:
-    if sorted(show) == sorted(name for row in LIMB_CHEST for name in row):
-        return [list(row) for row in LIMB_CHEST]
-    cols = min(len(show), 6)
-    rows = -(-len(show) // cols)
-    return [[show[r * cols + c] if r * cols + c < len(show) else None for c in range(cols)]
+def _lead_grid(leads: list[str], standard: tuple[tuple[str, ...], ...],
+               max_cols: int) -> list[list[str | None]]:
+    """``standard`` when ``leads`` are exactly its leads, else rows of up to ``max_cols``."""
+    if sorted(leads) == sorted(name for row in standard for name in row):
+        return [list(row) for row in standard]
+    cols = min(len(leads), max_cols)
+    rows = -(-len(leads) // cols)
+    return [[leads[r * cols + c] if r * cols + c < len(leads) else None for c in range(cols)]
             for r in range(rows)]
+
+
+def beat_grid(show: list[str]) -> list[list[str | None]]:
+    """The panel layout of :func:`beat_panels_figure` (lead names by row, None: empty)."""
+    return _lead_grid(show, LIMB_CHEST, 6)
 
 
 def beat_panels_figure(
@@ -80,7 +87,7 @@ def beat_panels_figure(
     show = [name for name in (show or leads) if name in leads] or leads
     t0 = -r_index * 1000.0 / fs
     picked = b[:, [leads.index(name) for name in show]]
-    grid = panel_grid(_grid(show, leads), (t0, t0 + (w - 1) * 1000.0 / fs), picked,
+    grid = panel_grid(beat_grid(show), (t0, t0 + (w - 1) * 1000.0 / fs), picked,
                       spacing=(0.02, 0.06), theme=theme)
     hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
     for p in grid.panels:
@@ -101,15 +108,6 @@ def beat_panels_figure(
             "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",
             "itemdoubleclick": False})
     return fig
-
-
-def _panel_grid(leads: list[str]) -> list[list[str | None]]:
-    if all(name in leads for row in GRID_3X4 for name in row):
-        return [list(row) for row in GRID_3X4]
-    cols = 4
-    rows = -(-len(leads) // cols)
-    return [[leads[r * cols + c] if r * cols + c < len(leads) else None for c in range(cols)]
-            for r in range(rows)]
 
 
 def median_beat_figure(
@@ -136,7 +134,7 @@ def median_beat_figure(
         raise ValueError(f"median must be [leads={len(leads)}, W], got {m.shape}")
     t0 = -fiducials.r * 1000.0 / fs
     x_range = (t0, t0 + (m.shape[1] - 1) * 1000.0 / fs)
-    grid = panel_grid(_panel_grid(leads), x_range, m, spacing=(0.012, 0.035), theme=theme)
+    grid = panel_grid(_lead_grid(leads, GRID_3X4, 4), x_range, m, spacing=(0.012, 0.035), theme=theme)
     regions = wave_regions(fiducials)
     t = t0 + np.arange(m.shape[1], dtype=np.float32) * (1000.0 / fs)
     hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"

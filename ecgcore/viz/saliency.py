@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ecgcore.evaluate.regions import REGIONS
-from ecgcore.viz.beats import _grid, beat_panels_figure
+from ecgcore.viz.beats import beat_grid, beat_panels_figure
 from ecgcore.viz.ecg_paper import ecg_paper_figure
 from ecgcore.viz.latent import CATEGORY_COLORS
 from ecgcore.viz.theme import THEME, Theme
@@ -60,7 +60,7 @@ def saliency_beat_figure(
     top = _color_top(attr[[leads.index(n) for n in show]])
     t = (np.arange(beat.shape[1]) - r_index) * (1000.0 / fs)
     first = True
-    for i, name in enumerate(n for row in _grid(show, leads) for n in row):
+    for i, name in enumerate(n for row in beat_grid(show) for n in row):
         if name is None:
             continue
         axis_id = "" if i == 0 else str(i + 1)
