@@ -451,7 +451,8 @@ class RunArtifacts:
         prep = self.preprocessing
         return CachedDataset(self.cache, rows, array=array or prep["array"],
                              leads=prep["lead_set"],
-                             scale_uv=self.scale_uv if scale_uv is None else scale_uv)
+                             scale_uv=self.scale_uv if scale_uv is None else scale_uv,
+                             extra_columns=prep.get("extra", ()))
 
     # -- embeddings ---------------------------------------------------------------------------
     def _read_embedding(self, path: Path) -> pd.DataFrame | None:

@@ -22,6 +22,7 @@ from ecgcore.checkpoint import load_model
 from ecgcore.cli import main as cli_main
 from ecgcore.data.datasets import CachedDataset
 from ecgcore.data.store import ECGCache
+from ecgcore.explain.runs import RunArtifacts
 from ecgcore.models.triplet import call_encode
 from trainer.config import load_config
 from trainer.run import train
@@ -97,6 +98,9 @@ def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
     assert len(table) == len(cache) and {"record_id", *cols} <= set(table.columns)
     assert np.isfinite(table[cols].to_numpy()).all()
     np.testing.assert_allclose(table[cols].to_numpy()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
+
+    # the app's view of the run encodes the same way (hybrid models: with their features)
+    np.testing.assert_allclose(RunArtifacts(run).means()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_families_bench_parts_run_and_report_in_range(family_cache, tmp_path, capsys):
