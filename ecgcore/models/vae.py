@@ -111,6 +111,8 @@ class VAE(nn.Module):
         with logging, early stopping and checkpoints, is ``ecgwb train``."""
         from .fitting import fit_autoencoder
 
+        if self.pca_path is not None:
+            self.pca_path.fit(x)
         self.fit_history = fit_autoencoder(self, x, **kwargs)
         return self
 

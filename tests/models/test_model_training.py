@@ -204,6 +204,14 @@ def test_pca_init_starts_at_pca_and_trains_away_from_it(name, tmp_path):
     _assert_identical_after_safetensors(m, x[:4], tmp_path)
 
 
+def test_fit_starts_the_pca_path_from_its_inputs():
+    x = _smooth_batch(n=16, leads=3, length=120)
+    m = create_model("ae", input_shape=(3, 120), latent_dim=4, pca_init=True,
+                     backbone={"kind": "small", "width": 0.5})
+    m.fit(x, epochs=1, batch_size=8)
+    assert torch.allclose(m.pca_path.mean, x.reshape(16, -1).mean(0), atol=1e-6)
+
+
 def test_pca_path_needs_more_inputs_than_components():
     m = create_model("ae", latent_dim=10, pca_init=True)
     with pytest.raises(ValueError, match="cannot give 10 components"):
