@@ -29,6 +29,20 @@ ATTRIBUTION_SCALE = [[0.0, "#2166ac"], [0.25, "#67a9cf"], [0.5, "#f7f7f7"],
 REGION_ORDER: tuple[str, ...] = (*REGIONS, "other")
 
 
+def _inputs(x_uv: np.ndarray, attribution: np.ndarray, leads: Sequence[str],
+            show: Sequence[str] | None, what: str, length: str
+            ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """``x`` and its attribution as arrays of one ``[leads, length]`` shape (else a clear
+    error), the leads as a list and the leads to show (default all)."""
+    x = np.asarray(x_uv, dtype=np.float32)
+    attr = np.asarray(attribution, dtype=np.float64)
+    leads = list(leads)
+    if x.shape != attr.shape or x.ndim != 2 or x.shape[0] != len(leads):
+        raise ValueError(f"{what} {list(x.shape)} and attribution {list(attr.shape)} must "
+                         f"both be [leads={len(leads)}, {length}]")
+    return x, attr, leads, [name for name in (show or leads) if name in leads] or leads
+
+
 def saliency_beat_figure(
     beat_uv: np.ndarray,
     attribution: np.ndarray,
@@ -46,13 +60,7 @@ def saliency_beat_figure(
     """The beat ``[leads, W]`` (µV, black) on ECG paper with ``attribution`` ``[leads, W]``
     as coloured dots along it (diverging scale symmetric about 0, clipped at the 99th
     percentile of |attribution| over the leads shown; a colour bar titled ``label``)."""
-    beat = np.asarray(beat_uv, dtype=np.float32)
-    attr = np.asarray(attribution, dtype=np.float64)
-    leads = list(leads)
-    if beat.shape != attr.shape or beat.ndim != 2 or beat.shape[0] != len(leads):
-        raise ValueError(f"beat {list(beat.shape)} and attribution {list(attr.shape)} must "
-                         f"both be [leads={len(leads)}, W]")
-    show = [name for name in (show or leads) if name in leads] or leads
+    beat, attr, leads, show = _inputs(beat_uv, attribution, leads, show, "beat", "W")
     fig = beat_panels_figure(beat[None], fs, leads, r_index, show=show, names=["beat"],
                              colors=[theme.trace_color], widths=[theme.trace_width],
                              legend=False, title=title, px_per_mm=px_per_mm,
@@ -87,13 +95,7 @@ def saliency_signal_figure(
     """The 10-s signal ``[leads, T]`` (µV, black) on ECG paper, the leads ``show`` stacked,
     R peaks marked (▼, with RR in ms), and ``attribution`` ``[leads, T]`` as coloured dots
     along it, on the same colour scale as :func:`saliency_beat_figure`."""
-    sig = np.asarray(signal_uv, dtype=np.float32)
-    attr = np.asarray(attribution, dtype=np.float64)
-    leads = list(leads)
-    if sig.shape != attr.shape or sig.ndim != 2 or sig.shape[0] != len(leads):
-        raise ValueError(f"signal {list(sig.shape)} and attribution {list(attr.shape)} must "
-                         f"both be [leads={len(leads)}, T]")
-    show = [name for name in (show or leads) if name in leads] or leads
+    sig, attr, leads, show = _inputs(signal_uv, attribution, leads, show, "signal", "T")
     idx = [leads.index(n) for n in show]
     fig = ecg_paper_figure(sig[idx], fs, show, rpeaks, title, layout="stack",
                            px_per_mm=px_per_mm, theme=theme)
