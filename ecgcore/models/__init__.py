@@ -24,7 +24,7 @@ from .configs import (
     VAEConfig,
     WaveWeights,
 )
-from .losses import kl_divergence, task_bce, vae_loss, wave_weight_mask, weighted_mse
+from .losses import kl_divergence, task_bce, vae_loss, wave_weight_mask, weighted_error
 from .pca import PCAModel
 from .protocol import Encoding, LatentModel, ModelOutput, count_parameters
 from .registry import create_model, describe_models, list_models, model_from_config, register_model
@@ -66,5 +66,5 @@ __all__ = [
     "task_bce",
     "vae_loss",
     "wave_weight_mask",
-    "weighted_mse",
+    "weighted_error",
 ]

@@ -2,7 +2,8 @@
 
     ModelConfig            name, input_shape, latent_dim
     ├── PCAConfig          + whiten
-    └── AEConfig           + backbone, wave_weights, recon_reduction, recon_sigma (deterministic)
+    └── AEConfig           + backbone, wave_weights, recon_loss, recon_reduction, recon_sigma
+                             (deterministic)
         └── VAEConfig      sampled z, KL with β = 1
             ├── BetaVAEConfig           + beta
             │   └── TaskVAEConfig       + gamma, n_task_latents, n_extra, n_outputs
@@ -64,6 +65,10 @@ class AEConfig(ModelConfig):
         default_factory=WaveWeights,
         description="region weights applied when the loss receives fiducials; None: plain MSE",
     )
+    recon_loss: Literal["mse", "l1"] = Field(
+        "mse", description="squared error (a Gaussian decoder, seeds 000/001) or absolute error "
+        "(a Laplace decoder: fits the median, the error in µV that is reported)",
+    )
     recon_reduction: Literal["sum", "mean"] = Field(
         "sum", description="sum over leads×time (mean over batch), or mean over all elements"
     )
@@ -72,9 +77,10 @@ class AEConfig(ModelConfig):
         "plus zero-gated nonlinear corrections (ecgcore.models.pca_path)",
     )
     recon_sigma: float = Field(
-        1.0, gt=0, description="σ of the Gaussian decoder in input units (the signal divided by "
-        "the scaler's µV): the squared error is divided by σ², which sets how strongly the KL "
-        "(β) weighs against reconstruction; 1 is the plain summed squared error",
+        1.0, gt=0, description="σ of the Gaussian decoder (or scale b of the Laplace decoder) in "
+        "input units (the signal divided by the scaler's µV): the squared error is divided by "
+        "σ² (the absolute error by b), which sets how strongly the KL (β) weighs against "
+        "reconstruction; 1 is the plain summed error",
     )
 
     @field_validator("backbone", mode="before")

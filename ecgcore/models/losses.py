@@ -1,4 +1,4 @@
-"""Loss terms: the wave-weighted reconstruction of seed 000, the Gaussian KL, the task BCE.
+"""Loss terms: the wave-weighted reconstruction of seed 000 (squared or absolute error), the Gaussian KL, the task BCE.
 
 ``vae_loss`` returns every term by name (recon, kl, beta, task, total) so a trainer logs
 them all without knowing the model family.
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 FIDUCIAL_KEYS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
 Reduction = Literal["sum", "mean"]
+ErrorKind = Literal["mse", "l1"]
 
 
 def _as_index_tensor(values: Any, device: torch.device | None = None) -> torch.Tensor:
@@ -100,22 +101,28 @@ def wave_weight_mask(
     return w
 
 
-def weighted_mse(
+def weighted_error(
     x: torch.Tensor,
     x_hat: torch.Tensor,
     weights: torch.Tensor | None = None,
     reduction: Reduction = "mean",
+    kind: ErrorKind = "mse",
 ) -> torch.Tensor:
-    """Weighted squared error between ``x`` and ``x_hat`` ([B, L, T]).
+    """Weighted squared (``kind="mse"``) or absolute (``"l1"``) error, ``[B, L, T]`` inputs.
 
-    ``weights`` is [B, T] (shared by all leads) or [B, L, T]; None is plain MSE. The error
-    is ``w · (x - x̂)²``, not normalised by the weights. ``reduction``: "mean" averages over
-    every element; "sum" sums over leads and time and averages over the batch (the Gaussian
-    log-likelihood up to constants, the usual scale for a β-VAE).
+    ``weights`` is [B, T] (shared by all leads) or [B, L, T]; None is unweighted. The error
+    is ``w · (x - x̂)²`` or ``w · |x - x̂|``, not normalised by the weights. ``reduction``:
+    "mean" averages over every element; "sum" sums over leads and time and averages over
+    the batch (a log-likelihood up to constants, the usual scale for a β-VAE).
     """
     if x.shape != x_hat.shape:
         raise ValueError(f"x {list(x.shape)} and x_hat {list(x_hat.shape)} differ in shape")
-    err = (x - x_hat) ** 2
+    if kind == "mse":
+        err = (x - x_hat) ** 2
+    elif kind == "l1":
+        err = (x - x_hat).abs()
+    else:
+        raise ValueError(f"unknown error kind {kind!r}; expected 'mse' or 'l1'")
     if weights is not None:
         if weights.ndim == 2:
             weights = weights.unsqueeze(1)
@@ -151,6 +158,7 @@ def vae_loss(
     weights: torch.Tensor | None = None,
     reduction: Reduction = "sum",
     sigma: float = 1.0,
+    recon_loss: ErrorKind = "mse",
     logits: torch.Tensor | None = None,
     target: torch.Tensor | None = None,
     gamma: float = 0.0,
@@ -158,11 +166,15 @@ def vae_loss(
     """recon + β·KL + γ·BCE, with every term named.
 
     ``recon`` is the (weighted) squared error divided by ``sigma``², the negative Gaussian
-    log-likelihood with noise σ up to its constant and factor ½ (the usual β-VAE scale).
+    log-likelihood with noise σ up to its constant and factor ½ (the usual β-VAE scale);
+    with ``recon_loss="l1"`` it is the absolute error divided by ``sigma``, the negative
+    Laplace log-likelihood with scale b = σ up to its constant (the decoder's median
+    instead of its mean: what minimises the error in µV that the workbench reports).
     ``kl`` is the batch mean of the per-sample KL (0 when ``logvar`` is None: a
     deterministic autoencoder). ``task`` is the unweighted BCE (0 without logits/target).
     """
-    recon = weighted_mse(x, x_hat, weights, reduction) / sigma**2
+    recon = weighted_error(x, x_hat, weights, reduction, recon_loss)
+    recon = recon / (sigma**2 if recon_loss == "mse" else sigma)
     zero = recon.new_zeros(())
     kl = kl_divergence(mean, logvar).mean() if (mean is not None and logvar is not None) else zero
     if target is not None:

@@ -136,7 +136,7 @@ class VAE(nn.Module):
         self, x: torch.Tensor, weights: torch.Tensor | None = None, fiducials: Any = None
     ) -> torch.Tensor | None:
         """Reconstruction weights: given ``weights``, else the wave mask from ``fiducials``
-        with this config's θ (None when either is missing: plain MSE)."""
+        with this config's θ (None when either is missing: unweighted)."""
         if weights is not None or fiducials is None or self.config.wave_weights is None:
             return weights
         return wave_weight_mask(
@@ -169,6 +169,7 @@ class VAE(nn.Module):
             weights=self.loss_weights(x, weights, fiducials),
             reduction=self.config.recon_reduction,
             sigma=self.config.recon_sigma,
+            recon_loss=self.config.recon_loss,
             **self._task_terms(out, target),
         )
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgcore.models import kl_divergence, task_bce, vae_loss, wave_weight_mask, weighted_mse
+from ecgcore.models import kl_divergence, task_bce, vae_loss, wave_weight_mask, weighted_error
 from ecgcore.signal.fiducials import Fiducials
 
 #                 0   1   2   3   4   5   6   7   8   9  10  11
@@ -51,19 +51,32 @@ def test_wave_mask_custom_thetas_missing_t_and_clipping():
     )
 
 
-def test_weighted_mse():
+def test_weighted_error():
     x = torch.randn(2, 3, 12)
     x_hat = torch.randn(2, 3, 12)
-    assert weighted_mse(x, x_hat) == pytest.approx(float(((x - x_hat) ** 2).mean()))
+    assert weighted_error(x, x_hat) == pytest.approx(float(((x - x_hat) ** 2).mean()))
     ones = torch.ones(2, 12)
-    assert weighted_mse(x, x_hat, ones) == pytest.approx(float(weighted_mse(x, x_hat)))
+    assert weighted_error(x, x_hat, ones) == pytest.approx(float(weighted_error(x, x_hat)))
     w = torch.stack([HAND, NO_P])
     expected = float((((x - x_hat) ** 2) * w[:, None, :]).mean())
-    assert weighted_mse(x, x_hat, w) == pytest.approx(expected)
+    assert weighted_error(x, x_hat, w) == pytest.approx(expected)
     expected_sum = float((((x - x_hat) ** 2) * w[:, None, :]).sum() / 2)
-    assert weighted_mse(x, x_hat, w, reduction="sum") == pytest.approx(expected_sum)
+    assert weighted_error(x, x_hat, w, reduction="sum") == pytest.approx(expected_sum)
     with pytest.raises(ValueError):
-        weighted_mse(x, x_hat[..., :5])
+        weighted_error(x, x_hat[..., :5])
+    l1 = float((((x - x_hat).abs()) * w[:, None, :]).sum() / 2)
+    assert weighted_error(x, x_hat, w, reduction="sum", kind="l1") == pytest.approx(l1)
+    with pytest.raises(ValueError, match="error kind"):
+        weighted_error(x, x_hat, kind="l2")
+
+
+def test_vae_loss_l1_is_the_laplace_likelihood():
+    x, x_hat = torch.randn(4, 2, 10), torch.randn(4, 2, 10)
+    mean, logvar = torch.randn(4, 3), torch.randn(4, 3)
+    t = vae_loss(x, x_hat, mean, logvar, beta=2.0, sigma=0.5, recon_loss="l1")
+    abs_err = float((x - x_hat).abs().flatten(1).sum(1).mean())
+    assert float(t["recon"]) == pytest.approx(abs_err / 0.5)  # |e| / b, not / b²
+    assert float(t["total"]) == pytest.approx(float(t["recon"] + 2.0 * t["kl"]))
 
 
 def test_kl_divergence_closed_form():

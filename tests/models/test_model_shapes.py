@@ -152,3 +152,19 @@ def test_small_decoder_linear_skip_adds_a_linear_map_from_z():
         conv_only = skip.decoder.net(skip.decoder.fc(z).reshape(3, *skip.decoder.feature_shape))
         expected = conv_only[..., :80] + skip.decoder.skip(z).reshape(3, 12, 80)
         np.testing.assert_allclose(skip.decode(z).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_small_encoder_linear_path_sees_the_input_itself():
+    kw = dict(name="ae", latent_dim=4, input_shape=(12, 80))
+    base = create_model(**kw, backbone={"kind": "small", "width": 0.25})
+    lin = create_model(**kw, backbone={"kind": "small", "width": 0.25, "linear_encoder": True})
+    extra = sum(p.numel() for p in lin.parameters()) - sum(p.numel() for p in base.parameters())
+    assert extra == 12 * 80 * 4  # to_mean's weights on the flattened input
+    lin.eval()
+    x = torch.randn(3, 12, 80)
+    with torch.no_grad():
+        conv = lin.encoder.net(x).flatten(1)
+        n = conv.shape[1]
+        expected = conv @ lin.to_mean.weight[:, :n].T + x.flatten(1) @ lin.to_mean.weight[:, n:].T
+        np.testing.assert_allclose(lin.encode(x).mean.numpy(), (expected + lin.to_mean.bias).numpy(),
+                                   rtol=1e-5, atol=1e-5)

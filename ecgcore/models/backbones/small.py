@@ -7,7 +7,10 @@ Encoder: conv(leads→8) · conv(8→16, /2) · conv(16→32, /2) · conv(32→6
 conv(64→64); flattened to ``64·ceil(T/8)`` features (the bottleneck follows the input
 length). Decoder mirrors it: linear → 3 × residual → 3 transposed convs (×2 each) →
 conv(8→leads), then cropped/padded to the exact input length. ``linear_skip`` adds a
-linear map from z straight to the output (off in seed 001).
+linear map from z straight to the output, ``linear_encoder`` appends the flattened input
+to the encoder's features so that z has a linear path from x (both off in seed 001; with
+both on, the network contains PCA's linear encoder and decoder and the convolutions add
+what a linear map cannot express).
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class SmallConfig(BackboneConfig):
     linear_skip: bool = Field(
         False, description="add a linear map z → output to the decoder: the decoder then "
         "contains PCA's linear decoder, and the convolutions learn what it cannot express")
+    linear_encoder: bool = Field(
+        False, description="append the flattened input to the encoder's features: the latent "
+        "heads then see x itself, a linear x → z path beside the convolutions")
 
     _odd = field_validator("kernel_size")(odd_kernel)
 
@@ -86,11 +92,13 @@ class SmallEncoder(nn.Module):
         layers += [Residual(c_in, k, cfg.norm, cfg.negative_slope) for _ in range(cfg.n_residual)]
         self.net = nn.Sequential(*layers)
         self.feature_shape = (c_in, length)  # the decoder starts from this shape
-        self.out_features = c_in * length
+        self.linear = cfg.linear_encoder
+        self.out_features = c_in * length + (leads * input_shape[1] if self.linear else 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.input_shape, "small encoder")
-        return rearrange(self.net(x), "b c t -> b (c t)")
+        h = rearrange(self.net(x), "b c t -> b (c t)")
+        return torch.cat([h, x.flatten(1)], dim=1) if self.linear else h
 
 
 class SmallDecoder(nn.Module):
