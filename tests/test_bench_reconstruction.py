@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from ecgcore.bench.reconstruction import held_out_metrics, paired_against_pca
+from ecgcore.bench.reconstruction import held_out_metrics, main, paired_against_pca
 from trainer.config import load_config
 from trainer.run import train
 
@@ -44,3 +45,11 @@ def test_paired_against_pca_pairs_the_same_held_out_records(family_cache, tmp_pa
     assert np.isclose(row["mae_diff_uv"], diff.mean())
     assert row["ci_low"] <= row["mae_diff_uv"] <= row["ci_high"] < 0
     assert row["records_better"] == (diff < 0).mean() > 0.5
+
+
+def test_fold_selection_outside_the_folds_is_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--folds", "5", "--fold", "1", "5", "--runs", str(tmp_path / "runs")])
+    assert exit_.value.code == 2
+    assert "--fold must be within 0..4" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--latents", nargs="+", type=int, default=[10, 30])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--fold", type=int, nargs="+", dest="only_folds", metavar="K",
+                    help="run only these folds (0-based), e.g. to split the grid over processes; "
+                    "merge their CSVs and rerun on the merged CSV for the tables")
     ap.add_argument("--max-epochs", type=int, help="override every config's optim.max_epochs")
     ap.add_argument("--patience", type=int, help="override every config's optim.patience")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the per-fold results as CSV, row by row; "
                     "rows already in it (model, latent, fold) are kept and not trained again")
     args = ap.parse_args(argv)
+    if args.only_folds and any(not 0 <= k < args.folds for k in args.only_folds):
+        ap.error(f"--fold must be within 0..{args.folds - 1}")
 
     from trainer.config import load_config
     from trainer.data import resolve_cache
@@ -96,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     # every run is scored on the median beats of one cache (every cache variant holds them)
     base = load_config(configs / "pca.yaml", [f"data.path={args.data.resolve()}"])
     cache = resolve_cache(base.data, "median", args.runs / ".cache", progress=False).path
-    for fold in range(args.folds):
+    folds = args.only_folds if args.only_folds is not None else range(args.folds)
+    for fold in folds:
         for latent in args.latents:
             for name in args.models:
                 if (name, latent, fold) in done:
