@@ -155,7 +155,7 @@ def test_small_decoder_linear_skip_adds_a_linear_map_from_z():
 
 
 def test_small_encoder_linear_path_sees_the_input_itself():
-    kw = dict(name="ae", latent_dim=4, input_shape=(12, 80))
+    kw = {"name": "ae", "latent_dim": 4, "input_shape": (12, 80)}
     base = create_model(**kw, backbone={"kind": "small", "width": 0.25})
     lin = create_model(**kw, backbone={"kind": "small", "width": 0.25, "linear_encoder": True})
     extra = sum(p.numel() for p in lin.parameters()) - sum(p.numel() for p in base.parameters())
