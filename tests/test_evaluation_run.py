@@ -25,7 +25,8 @@ def runs(tmp_path_factory, demo_dir):
     preprocess(demo_dir, root / "cache", progress=False)
     out = {}
     # a median-beat cache: the task VAE trains on median beats here (its config: single beats)
-    for name, sets in (("pca", []), ("split_task_vae", ["optim.max_epochs=2", "data.train_on=median"])):
+    task_sets = ["optim.max_epochs=2", "data.train_on=median"]
+    for name, sets in (("pca", []), ("split_task_vae", task_sets)):
         cfg = load_config(CONFIGS / f"{name}.yaml", [f"data.path={root / 'cache'}", *sets])
         out[name] = train(cfg, root / "runs", progress=False)
     return out

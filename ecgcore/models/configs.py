@@ -63,7 +63,7 @@ class AEConfig(ModelConfig):
     backbone: BackboneSpec = Field(default_factory=SmallConfig)
     wave_weights: WaveWeights | None = Field(
         default_factory=WaveWeights,
-        description="region weights applied when the loss receives fiducials; None: plain MSE",
+        description="region weights applied when the loss receives fiducials; None: unweighted",
     )
     recon_loss: Literal["mse", "l1"] = Field(
         "mse", description="squared error (a Gaussian decoder, seeds 000/001) or absolute error "

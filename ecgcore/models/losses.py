@@ -1,4 +1,5 @@
-"""Loss terms: the wave-weighted reconstruction of seed 000 (squared or absolute error), the Gaussian KL, the task BCE.
+"""Loss terms: the wave-weighted reconstruction of seed 000 (squared or absolute error), the
+Gaussian KL, the task BCE.
 
 ``vae_loss`` returns every term by name (recon, kl, beta, task, total) so a trainer logs
 them all without knowing the model family.
