@@ -1,9 +1,11 @@
-"""Shared test fixtures: paths to the real data beside the repository."""
+"""Shared test fixtures: paths to the real data beside the repository, the demo cache,
+and global state (threads, seeds) restored after each test that changes it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,3 +79,58 @@ def cnn_run(family_cache, tmp_path_factory) -> Path:
         return train(cfg, tmp_path_factory.mktemp("cnn_runs"), progress=False)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch and one BLAS/OpenMP thread for the test, restored afterwards. Shared
+    2-core machine: under load, OpenMP threads that spin-wait (t-SNE, after LightGBM loaded
+    libgomp) ran 50x slower than one thread."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def seeded():
+    """torch's global generator seeded to 0 for the test; its previous state restored."""
+    import torch
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory, demo_dir):
+    """The 500-record PTB-XL demo preprocessed once per session (12 x 400 at 500 Hz)."""
+    from ecgcore.data.cache import preprocess
+    from ecgcore.data.store import ECGCache
+
+    out = tmp_path_factory.mktemp("eval_cache")
+    preprocess(demo_dir, out, progress=False)
+    return ECGCache(out)
+
+
+@pytest.fixture(scope="session")
+def demo_medians(demo_cache) -> np.ndarray:
+    return np.asarray(demo_cache.median, dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def demo_pca(demo_medians):
+    """PCA with 8 components fitted (closed form) on the demo's median beats in uV."""
+    from ecgcore.models import create_model
+
+    leads, width = demo_medians.shape[1:]
+    return create_model("pca", input_shape=(leads, width), latent_dim=8).fit(demo_medians)

@@ -58,7 +58,7 @@ def _evaluate(run: Path, n_boot: int) -> str:
     weights, evaluation = run / "weights.safetensors", run / "evaluation.json"
     if evaluation.exists() and evaluation.stat().st_mtime >= weights.stat().st_mtime:
         return "evaluated before"
-    out = subprocess.run([sys.executable, "-m", "ecgcore.cli", "evaluate", str(run),
+    out = subprocess.run([sys.executable, "-m", "ecgwb.cli", "evaluate", str(run),
                           "--n-boot", str(n_boot)], check=False, cwd=ROOT, capture_output=True,
                          text=True)
     if out.returncode:

@@ -129,7 +129,7 @@ def start(run: Path, total_epochs: int, *, threads: int | None = None) -> Job:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "ecgcore.cli", "train", "--resume", str(run), "--quiet"]
+    cmd = [sys.executable, "-m", "ecgwb.cli", "train", "--resume", str(run), "--quiet"]
     log = run / LOG_FILE
     write_json_atomic(run / STATUS_FILE, {"status": "starting"})  # a restart clears 'cancelled'
     with log.open("ab") as out:

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import chromium, chromium_missing, streamlit_server
 
-from ecgcore.browser import HIGHLIGHTED, click_slider_step, slider_labels
+from ecgwb.browser import HIGHLIGHTED, click_slider_step, slider_labels
 
 POINTS_DRAWN = ("() => { const g = document.querySelector('.js-plotly-plot'); return !!(g && "
                 "g._fullData && g._fullData.length && g.querySelector('canvas')) }")

@@ -1,7 +1,7 @@
-"""The browser tests' server and Chromium helpers: they live in :mod:`ecgcore.browser`
+"""The browser tests' server and Chromium helpers: they live in :mod:`ecgwb.browser`
 (shared with ``ecgwb bench app``)."""
 
-from ecgcore.browser import (  # noqa: F401
+from ecgwb.browser import (  # noqa: F401
     CHROMIUM,
     CHROMIUM_ARGS,
     HIGHLIGHTED,

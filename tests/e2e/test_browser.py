@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgcore.browser import (
+from ecgwb.browser import (
     FIRST_CHART,
     HIGHLIGHTED,
     POINTS_DRAWN,

@@ -1,11 +1,9 @@
-import pytest
-import torch
+"""Every test here runs with one thread and torch seeded to 0, both restored afterwards
+(fixtures in tests/conftest.py)."""
 
-SHAPES = [(12, 400), (3, 375)]
+import pytest
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_threads():
-    torch.manual_seed(0)
-    torch.set_num_threads(1)  # shared 2-core machine; the models here are tiny
+def _isolated(one_thread, seeded):
     yield

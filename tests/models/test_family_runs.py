@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from ecgcore.checkpoint import load_model
-from ecgcore.cli import main as cli_main
+from ecgwb.cli import main as cli_main
 from ecgcore.data.datasets import CachedDataset
 from ecgcore.data.store import ECGCache
 from ecgcore.explain.runs import RunArtifacts
@@ -105,7 +105,7 @@ def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
 
 def test_families_bench_parts_run_and_report_in_range(family_cache, tmp_path, capsys):
     """`ecgwb bench families` lead_mae and vq_vae parts, one epoch each on the small cache."""
-    from ecgcore.bench.families import bench_lead_mae, bench_vq_vae
+    from ecgwb.bench.families import bench_lead_mae, bench_vq_vae
 
     lead = bench_lead_mae(family_cache, tmp_path, epochs=1, batch_size=16, lr=None,
                           sets=[f"data.fs={FS}", "model.patch_size=10", *TINY_VIT])

@@ -74,7 +74,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def bench_names() -> list[str]:
-    """Every benchmark: the modules of ``ecgcore.bench`` (each has a ``main(argv)``)."""
+    """Every benchmark: the modules of ``ecgwb.bench`` (each has a ``main(argv)``)."""
     import pkgutil
 
     from ecgcore import bench
@@ -85,7 +85,7 @@ def bench_names() -> list[str]:
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
-    module = importlib.import_module(f"ecgcore.bench.{args.what}")
+    module = importlib.import_module(f"ecgwb.bench.{args.what}")
     return int(module.main(args.rest) or 0)
 
 
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     pd_.set_defaults(func=cmd_demo)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")
-    pb.add_argument("what", choices=bench_names(), help="which benchmark (each module of ecgcore.bench)")
+    pb.add_argument("what", choices=bench_names(), help="which benchmark (each module of ecgwb.bench)")
     pb.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     pb.set_defaults(func=cmd_bench)
     return p

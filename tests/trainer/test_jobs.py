@@ -14,7 +14,7 @@ from ecgcore.explain.runs import list_runs
 from trainer import jobs
 from trainer.config import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from tiny_runs import build_tiny_runs
 

@@ -24,7 +24,7 @@ from ecgcore.io import (
 )
 from ecgcore.leads import STANDARD_LEADS
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def data_path(*parts: str) -> Path:

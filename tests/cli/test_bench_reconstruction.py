@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.bench.reconstruction import held_out_metrics, main, paired_against_pca
+from ecgwb.bench.reconstruction import held_out_metrics, main, paired_against_pca
 from trainer.config import load_config
 from trainer.run import train
 
-CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
 
 
 def test_paired_against_pca_pairs_the_same_held_out_records(family_cache, tmp_path):

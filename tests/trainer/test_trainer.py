@@ -23,7 +23,7 @@ from trainer.config import ConfigError, load_config
 from trainer.module import LatentModule, NonFiniteLossError
 from trainer.run import train
 
-CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
 AE_FAMILY = ["pca", "ae", "sae", "vae", "beta_vae", "cyclical_beta_vae", "annealed_beta_vae",
              "task_vae", "split_task_vae"]
 
@@ -86,7 +86,7 @@ def test_checkpoint_reload_is_bit_identical_and_encode_matches(demo_cache, tmp_p
     a, b = model.encode(x), again.encode(x)
     assert torch.equal(a.mean, b.mean) and torch.equal(a.scale, b.scale)
     out = tmp_path / "z.parquet"
-    subprocess.run([sys.executable, "-m", "ecgcore.cli", "encode", str(run), "--out", str(out)], check=True)
+    subprocess.run([sys.executable, "-m", "ecgwb.cli", "encode", str(run), "--out", str(out)], check=True)
     import pandas as pd
 
     table = pd.read_parquet(out)
@@ -128,7 +128,7 @@ def test_bad_config_is_an_error_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="unknown model 'beta_vea'"):
         load_config(cfg, ["model.name=beta_vea"])
     runs = tmp_path / "runs"
-    r = subprocess.run([sys.executable, "-m", "ecgcore.cli", "train", str(cfg), "--runs", str(runs),
+    r = subprocess.run([sys.executable, "-m", "ecgwb.cli", "train", str(cfg), "--runs", str(runs),
                         "--set", "data.window=r999"], capture_output=True, text=True)
     assert r.returncode != 0 and "data.window" in r.stderr and not runs.exists()
 
@@ -152,7 +152,7 @@ def test_non_finite_loss_stops_with_a_message():
 def _cli(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("ECGWB_RUN_DIR", None)
-    return subprocess.Popen([sys.executable, "-m", "ecgcore.cli", *args], env=env, **kw)
+    return subprocess.Popen([sys.executable, "-m", "ecgwb.cli", *args], env=env, **kw)
 
 
 def test_killed_run_resumes_without_losing_epochs(demo_cache, tmp_path):
@@ -215,7 +215,7 @@ def test_cross_validation_folds_and_label_fraction(demo_cache, tmp_path):
 
 
 def test_models_command_lists_the_family():
-    out = subprocess.run([sys.executable, "-m", "ecgcore.cli", "models"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "ecgwb.cli", "models"], capture_output=True, text=True, check=True)
     names = [line.split()[0] for line in out.stdout.splitlines()]
     assert set(AE_FAMILY) <= set(names)
 

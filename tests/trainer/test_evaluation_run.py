@@ -16,7 +16,7 @@ from trainer.config import load_config
 from trainer.evaluation import evaluate_run, report_rows
 from trainer.run import train
 
-CONFIGS = Path(__file__).resolve().parents[1] / "trainer" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +62,12 @@ def test_report_table(runs, tmp_path):
         if not (run / "evaluation.json").exists():
             evaluate_run(run, n_boot=100)
     out = tmp_path / "table.md"
-    r = subprocess.run([sys.executable, "-m", "ecgcore.cli", "report", *map(str, runs.values()),
+    r = subprocess.run([sys.executable, "-m", "ecgwb.cli", "report", *map(str, runs.values()),
                         "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert "| pca | 10 |" in text and "split_task_vae" in text and "AUROC (95% CI)" in text
-    missing = subprocess.run([sys.executable, "-m", "ecgcore.cli", "report", str(tmp_path)],
+    missing = subprocess.run([sys.executable, "-m", "ecgwb.cli", "report", str(tmp_path)],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "evaluation.json" in missing.stderr
 

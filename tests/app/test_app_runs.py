@@ -19,7 +19,7 @@ from ecgcore.explain.runs import (
     selection_summary,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from tiny_runs import build_tiny_runs, run_folder
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 DEMO_RECORD = ROOT / "assets" / "demo" / "ptbxl100" / "records100" / "00000" / "00001_lr"
 TIMEOUT = 60

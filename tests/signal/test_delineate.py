@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.bench.delineation import run, summarize
+from ecgwb.bench.delineation import run, summarize
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import ExpertBeat, list_ludb_records, ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.beats import WINDOW_ANALYSIS

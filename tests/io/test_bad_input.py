@@ -12,7 +12,7 @@ import wfdb
 
 from ecgcore.io import RecordError, open_source, read_wfdb, validate_record
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NAME = "00001_hr"
 
 

@@ -2,7 +2,7 @@
 
 For each case (each finished run of ``--runs``, default the demo runs, plus one run whose
 embedding table has ``--synthetic`` rows) a real Streamlit server is driven by Debian's
-Chromium through Playwright (:mod:`ecgcore.browser`, as the browser tests do):
+Chromium through Playwright (:mod:`ecgwb.browser`, as the browser tests do):
 
 * **Latent space, first draw**: from the click on "Latent space" in the sidebar (made
   once the Data view, the app's first page, has drawn its record, plus one second) to the
@@ -133,7 +133,7 @@ def _open_view(page, title: str) -> None:
 
 def latent_draw(page, n: int, timeout_ms: float) -> float:
     """Seconds from the click on "Latent space" to all ``n`` points drawn."""
-    from ecgcore.browser import POINTS_DRAWN
+    from ecgwb.browser import POINTS_DRAWN
 
     _open_view(page, "Data")
     # the user's first sight of the app: the Data view drawn (its 12-lead record), then a
@@ -152,7 +152,7 @@ def slider_steps(page, n_steps: int, timeout_ms: float) -> list[float]:
     at the next step's tick (right from 0σ to the end, then back left), from the click's
     mousedown to the first animation frame in which the SVG draws that step's beat black.
     Timed in the page (event time to ``performance.now()``); a step runs in the browser."""
-    from ecgcore.browser import HIGHLIGHTED, STEP_TIMER, click_slider_step, slider_labels
+    from ecgwb.browser import HIGHLIGHTED, STEP_TIMER, click_slider_step, slider_labels
 
     _open_view(page, "Factor traversal")
     page.wait_for_function(f"() => ({HIGHLIGHTED})()?.endsWith(' 0σ')", timeout=timeout_ms)
@@ -174,7 +174,7 @@ def _session(runs: Path, work: Path, tag: str, fn):
     """Run ``fn(page)`` against a fresh server on ``runs`` in a fresh browser."""
     from playwright.sync_api import sync_playwright
 
-    from ecgcore.browser import chromium, streamlit_server
+    from ecgwb.browser import chromium, streamlit_server
 
     log = work / f"streamlit-{tag}.log"
     with streamlit_server(runs, log, timeout=120) as url, sync_playwright() as p:
@@ -231,7 +231,7 @@ def _finished_runs(runs: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ecgcore.browser import chromium_missing
+    from ecgwb.browser import chromium_missing
     from ecgcore.explain.runs import RunArtifacts
 
     ap = argparse.ArgumentParser(prog="ecgwb bench app", description=__doc__.split("\n\n")[0])

@@ -325,7 +325,7 @@ def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, in
 
 # -- throughput -------------------------------------------------------------------------------
 def bench_throughput(batch: int, steps: int, warmup: int) -> dict:
-    from ecgcore.bench.train import throughput
+    from ecgwb.bench.train import throughput
     from ecgcore.models import count_parameters, create_model
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

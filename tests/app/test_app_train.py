@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from trainer import jobs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 

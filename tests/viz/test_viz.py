@@ -22,7 +22,7 @@ from ecgcore.viz import (
 )
 from ecgcore.viz.beats import SLIDER_PX
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "ptbxl100"
+DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo" / "ptbxl100"
 
 
 @pytest.fixture(scope="module")

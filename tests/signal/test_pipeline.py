@@ -106,7 +106,7 @@ def test_cache_with_sequences_signals_and_labels(ptbxl500, tmp_path):
 
 
 def _ecgwb(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ecgcore.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "ecgwb.cli", *args], capture_output=True, text=True)
 
 
 def test_measure_json_and_errors(ptbxl500, tmp_path):

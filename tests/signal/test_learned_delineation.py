@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ecgcore.bench.delineation import learned_cv, learned_cv_table
+from ecgwb.bench.delineation import learned_cv, learned_cv_table
 from ecgcore.checkpoint import CheckpointError
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records

@@ -1,0 +1,3 @@
+from ecgwb.cli import main
+
+raise SystemExit(main())
