@@ -4,16 +4,15 @@ browser tests (tests/e2e), the screenshots and ``ecgwb bench app``.
 ``streamlit_server(runs)`` starts ``python -m streamlit run app.py`` on a free local port
 with ``ECGWB_RUNS=runs`` and yields its URL once ``/_stcore/health`` answers; the server is
 always stopped (by its own process id) on exit. The file watcher is off, so edits made
-while a test runs never trigger a rerun. ``chromium(playwright)`` launches
-``/usr/bin/chromium`` with the flags that work headless as root. ``POINTS_DRAWN`` and
-``HIGHLIGHTED`` are the page scripts that tell when the views have drawn; ``STEP_TIMER``
+while a test runs never trigger a rerun. ``chromium(playwright)`` launches Debian's
+Chromium binary (not its wrapper script) with the flags that work headless as root.
+``POINTS_DRAWN`` and ``HIGHLIGHTED`` are the page scripts that tell when the views have drawn; ``STEP_TIMER``
 and :func:`click_slider_step` time and make a step of the traversal figure's slider.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ecgcore.viz.export import chromium_binary
+
 ROOT = Path(__file__).resolve().parents[1]  # the app.py beside the package
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -70,8 +70,8 @@ def click_slider_step(page, index: int) -> None:
 
 def chromium_missing() -> str:
     """'' when Debian's Chromium and the playwright package are there, else what to do."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        return (f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
+    if chromium_binary() is None:
+        return ("Chromium is missing: the browser tests need Debian's Chromium "
                 "(`make browser`, or `apt-get install -y chromium`)")
     try:
         import playwright.sync_api  # noqa: F401
@@ -82,8 +82,7 @@ def chromium_missing() -> str:
 
 def chromium(playwright):
     """Headless Chromium (Debian's build: `playwright install` cannot download here)."""
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=chromium_binary(), args=CHROMIUM_ARGS)
 
 
 def free_port() -> int:

@@ -21,7 +21,8 @@ def stratify_key(meta: pd.DataFrame, columns: str | Sequence[str] | None) -> np.
         return None
     if isinstance(columns, str):
         col = meta[columns]
-        if col.dtype.kind == "f" and col.nunique(dropna=True) > 10:  # continuous: quintiles
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric and col.nunique(dropna=True) > 10:  # continuous (ints too): quintiles
             return pd.qcut(col.rank(method="first"), 5, labels=False).fillna(-1).to_numpy()
         return col.astype(str).fillna("nan").to_numpy()
     values = meta[list(columns)].fillna(0).to_numpy(dtype=float) > 0

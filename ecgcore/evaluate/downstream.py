@@ -63,14 +63,33 @@ def classical_feature_columns(meta: pd.DataFrame) -> list[str]:
     return [c for c in cols if pd.to_numeric(meta[c], errors="coerce").notna().any()]
 
 
+#: Sex written as text (PTB-XL's M/F, PhysioNet headers' ``Sex: Male``, labels tables).
+_SEX_WORDS = {"m": 1.0, "male": 1.0, "man": 1.0, "f": 0.0, "female": 0.0, "woman": 0.0}
+
+
+def _sex_code(value: Any) -> float:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return np.nan
+    token = str(value).strip().lower()
+    if token in _SEX_WORDS:
+        return _SEX_WORDS[token]
+    try:
+        return float(token)  # a numeric code written as text ("0"/"1") is kept as it is
+    except ValueError:
+        return np.nan
+
+
 def sex_age_matrix(meta: pd.DataFrame, sex_col: str = "sex", age_col: str = "age") -> np.ndarray:
-    """``[N, 2]``: sex (male = 1, female = 0, numeric codes kept) and age in years; NaN unknown."""
+    """``[N, 2]``: sex (male = 1, female = 0, numeric codes kept) and age in years; NaN unknown.
+
+    Text is recognised by pandas' own predicates, so object, ``string``, ``category`` and
+    pandas 3's default ``str`` columns all map their words (M/F, male/female, any case).
+    """
     sex = meta[sex_col]
-    if sex.dtype == object or str(sex.dtype) in ("string", "category"):
-        s = sex.astype(str).str.strip().str.upper().str[:1]
-        sex_num = s.map({"M": 1.0, "F": 0.0}).to_numpy(dtype=float)
-    else:
+    if pd.api.types.is_numeric_dtype(sex) or pd.api.types.is_bool_dtype(sex):
         sex_num = pd.to_numeric(sex, errors="coerce").to_numpy(dtype=float)
+    else:
+        sex_num = np.array([_sex_code(v) for v in sex], dtype=float)
     age = pd.to_numeric(meta[age_col], errors="coerce").to_numpy(dtype=float)
     return np.column_stack([sex_num, age])
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import shutil
 import struct
 import threading
@@ -40,6 +41,26 @@ DEFAULT_SIZE = (900, 560)
 
 _lock = threading.Lock()
 _server_started = False
+
+
+#: Debian's Chromium binary. /usr/bin/chromium is a shell wrapper in front of it whose
+#: /etc/chromium.d/dev-shm test prints "[: …: unexpected operator" on every start when
+#: findmnt lists /dev/shm twice (containers); the binary itself needs none of the wrapper's
+#: defaults for headless use, so it is started directly.
+DEBIAN_CHROMIUM = Path("/usr/lib/chromium/chromium")
+
+
+def chromium_binary() -> str | None:
+    """The Chrome/Chromium executable to start: ``BROWSER_PATH`` when set, else Debian's
+    binary behind its wrapper, else the first of chromium/google-chrome on ``PATH``."""
+    if os.environ.get("BROWSER_PATH"):
+        return os.environ["BROWSER_PATH"]
+    if DEBIAN_CHROMIUM.is_file():
+        return str(DEBIAN_CHROMIUM)
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if found := shutil.which(name):
+            return found
+    return None
 
 
 class ExportError(RuntimeError):
@@ -106,7 +127,9 @@ def _ensure_server() -> None:
     import kaleido
 
     # mathjax=False: no CDN request (figures use no LaTeX); plotly.js is the local copy.
-    kaleido.start_sync_server(n=1, timeout=120, mathjax=False, silence_warnings=True)
+    browser = chromium_binary()
+    kaleido.start_sync_server(n=1, timeout=120, mathjax=False, silence_warnings=True,
+                              **({"path": browser} if browser else {}))
     _server_started = True
 
 

@@ -73,3 +73,19 @@ def test_label_fraction_takes_whole_patients(meta):
     assert len(label_fraction(meta, train, 1.0)) == len(meta)
     with pytest.raises(ValueError, match="label fraction"):
         label_fraction(meta, train, 0.0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "Int64"])
+def test_stratify_key_bins_continuous_columns_of_any_numeric_dtype(dtype):
+    """Age in whole years is continuous: five quintile strata, not 60 one-age classes."""
+    age = pd.Series(np.repeat(np.arange(20, 80), 5)).astype(dtype)
+    key = stratify_key(pd.DataFrame({"age": age}), "age")
+    assert sorted(set(key)) == [0, 1, 2, 3, 4]
+    assert np.bincount(key.astype(int)).tolist() == [60] * 5
+    assert (np.diff(key[np.argsort(age.to_numpy(), kind="stable")]) >= 0).all()
+
+
+def test_stratify_key_keeps_text_classes():
+    key = stratify_key(pd.DataFrame({"rhythm": pd.Series(["AF", "SR", "AF", "other"],
+                                                         dtype="str")}), "rhythm")
+    assert key.tolist() == ["AF", "SR", "AF", "other"]

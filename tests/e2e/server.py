@@ -2,7 +2,6 @@
 (shared with ``ecgwb bench app``)."""
 
 from ecgwb.browser import (  # noqa: F401
-    CHROMIUM,
     CHROMIUM_ARGS,
     HIGHLIGHTED,
     POINTS_DRAWN,

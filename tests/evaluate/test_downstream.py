@@ -106,3 +106,42 @@ def test_inputs_helpers():
     assert ds.pca_embedding(x, 3).shape == (10, 3)
     with pytest.raises(ValueError, match="unknown model"):
         ds.make_model("svm", "binary")
+
+
+# Forms sex takes in real data, each with the codes the baseline must read (male 1, female 0).
+SEX_FORMS = {
+    "ptbxl_letters": (["M", "F", "F", None], [1.0, 0.0, 0.0, np.nan]),
+    "words": (["male", "female", "Female ", "unknown"], [1.0, 0.0, 0.0, np.nan]),
+    "physionet_header": (["Male", "Female", "Male", "Male"], [1.0, 0.0, 1.0, 1.0]),
+    "codes_as_text": (["0", "1", "1", ""], [0.0, 1.0, 1.0, np.nan]),
+    "codes_as_numbers": ([0, 1, 1, 0], [0.0, 1.0, 1.0, 0.0]),
+}
+TEXT_DTYPES = ["object", "string", "category", "str"]
+
+
+@pytest.mark.parametrize("dtype", TEXT_DTYPES)
+@pytest.mark.parametrize("form", sorted(SEX_FORMS))
+def test_sex_age_matrix_reads_text_sex_under_every_text_dtype(form, dtype):
+    """pandas 3 reads text as the `str` dtype, which the old `dtype == object` test missed:
+    every sex became NaN and the sex + age baseline silently became age only."""
+    values, expected = SEX_FORMS[form]
+    sex = pd.Series(values)
+    if form != "codes_as_numbers":
+        sex = sex.astype(dtype)
+    meta = pd.DataFrame({"sex": sex, "age": [30, 40.5, None, 70]})
+    got = ds.sex_age_matrix(meta)
+    np.testing.assert_array_equal(got[:, 0], np.array(expected))
+    np.testing.assert_array_equal(got[:, 1], [30, 40.5, np.nan, 70])
+
+
+def test_sex_age_baseline_uses_sex_when_records_come_back_from_parquet(tmp_path):
+    """The cache's records table goes through Parquet, which pandas 3 reads back as `str`."""
+    rng = np.random.default_rng(1)
+    n = 200
+    sex = rng.choice(["M", "F"], n)
+    table = pd.DataFrame({"record_id": [str(i) for i in range(n)], "sex": sex,
+                          "age": rng.uniform(30, 80, n)})
+    table.to_parquet(tmp_path / "records.parquet")
+    back = pd.read_parquet(tmp_path / "records.parquet")
+    got = ds.sex_age_matrix(back)[:, 0]
+    np.testing.assert_array_equal(got, (sex == "M").astype(float))

@@ -84,6 +84,7 @@ def test_checkpoint_reload_is_bit_identical_and_encode_matches(demo_cache, tmp_p
     x = torch.from_numpy(np.asarray(ECGCache(demo_cache).median[:8]) / prep["scaler"]["scale_uv"]).float()
     again, _ = load_model(run)
     a, b = model.encode(x), again.encode(x)
+    # The same weights on the same batch in one process: the same arithmetic, bit for bit.
     assert torch.equal(a.mean, b.mean) and torch.equal(a.scale, b.scale)
     out = tmp_path / "z.parquet"
     subprocess.run([sys.executable, "-m", "ecgwb.cli", "encode", str(run), "--out", str(out)], check=True)
@@ -91,7 +92,11 @@ def test_checkpoint_reload_is_bit_identical_and_encode_matches(demo_cache, tmp_p
 
     table = pd.read_parquet(out)
     assert len(table) == len(ECGCache(demo_cache)) and {"z0", "z9", "z0_scale", "record_id", "age"} <= set(table.columns)
-    np.testing.assert_array_equal(table[[f"z{i}" for i in range(10)]].to_numpy()[:8], a.mean.detach().numpy())
+    # `ecgwb encode` runs in another process with its own batches (all records, 256 at a
+    # time): float32 convolutions accumulate in an order that depends on the batch shape and
+    # the CPU's kernels (oneDNN), so equal to float32 rounding (seen: 1.6e-7), not bit for bit.
+    np.testing.assert_allclose(table[[f"z{i}" for i in range(10)]].to_numpy()[:8],
+                               a.mean.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_corrupt_or_mismatched_checkpoint_fails_clearly(demo_cache, tmp_path):

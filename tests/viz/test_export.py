@@ -130,3 +130,17 @@ def test_tables_round_trip():
     assert back["z0"].tolist() == [0.125, -1.5]
     csv = pd.read_csv(io.BytesIO(table_csv(table[["record_id", "z0"]])))
     assert csv["z0"].tolist() == [0.125, -1.5]
+
+
+def test_the_browser_started_is_debians_binary_not_its_wrapper(monkeypatch, tmp_path):
+    """/usr/bin/chromium is a shell wrapper whose dev-shm test prints "[: …: unexpected
+    operator" in containers; the binary behind it is what export and the browser tests start,
+    and BROWSER_PATH still wins."""
+    from ecgcore.viz import export
+
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    assert export.DEBIAN_CHROMIUM.is_file(), "the tests need Debian's chromium (make browser)"
+    assert export.chromium_binary() == "/usr/lib/chromium/chromium"
+    own = tmp_path / "my-chrome"
+    monkeypatch.setenv("BROWSER_PATH", str(own))
+    assert export.chromium_binary() == str(own)
