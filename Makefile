@@ -73,7 +73,7 @@ browser:
 # first time (minutes on a laptop CPU; finished runs are skipped, an interrupted one resumes).
 run: install
 	$(VENV)/bin/ecgwb demo --runs $(DEMO_RUNS)
-	$(VENV)/bin/ecgwb app --runs $(DEMO_RUNS) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/ecgwb app --runs $(DEMO_RUNS) --host $(HOST) --port $(PORT) $(if $(SECRET_FILE),--secret-file $(SECRET_FILE))
 
 # The environment must be the lock's (requirements/drift.py names any package that is not).
 test: install-dev browser

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,8 @@ from streamlit.navigation.page import StreamlitPage
 APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
     sys.path.insert(0, str(APP_DIR))
+
+from ecgwb.access import AccessPolicy, policy_from_env, secret_matches  # noqa: E402
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"
@@ -41,6 +44,7 @@ RUNS = "runs"  # the run picker's value: chosen run folders (absolute path strin
 RUNS_FOLDER = "runs_folder"  # the folder they were listed from
 RUNS_TOUCHED = "runs_touched"  # True once the user has changed the run picker
 IN_PROGRESS = ("starting", "running")  # run statuses of a training still under way
+ACCESS_GRANTED = "access_granted"  # True once this session gave the access secret
 
 
 def default_data_folder(argv: list[str] | None = None) -> Path:
@@ -71,20 +75,48 @@ def _default_label(folder: Path) -> str:
     return f"{folder.name or folder} (start-up folder)"
 
 
-def dataset_picker() -> str:
-    """Sidebar dataset picker; stores and returns the chosen folder (an absolute path string)."""
+def access_policy() -> AccessPolicy:
+    """This server's access rules (ecgwb/access.py): beyond loopback it asks for the access
+    secret before anything else is drawn, and refuses to serve when none is set."""
+    host = st.get_option("server.address")  # None or '': every interface
+    policy = policy_from_env(str(host or ""), (default_data_folder(), runs_folder()))
+    if policy.problem:
+        st.error(policy.problem, icon="🔒")
+        st.stop()
+    if policy.needs_login and not st.session_state.get(ACCESS_GRANTED):
+        st.title("ECG Latent Workbench")
+        with st.form("access"):
+            given = st.text_input("Access secret", type="password",
+                                  help="Ask the person who started this workbench.")
+            sent = st.form_submit_button("Open the workbench")
+        if sent and secret_matches(given, policy.secret or ""):
+            st.session_state[ACCESS_GRANTED] = True
+            st.rerun()
+        if sent:
+            time.sleep(1.0)  # slows guessing
+            st.error("That is not the access secret.")
+        st.stop()
+    return policy
+
+
+def dataset_picker(policy: AccessPolicy) -> str:
+    """Sidebar dataset picker; stores and returns the chosen folder (an absolute path string).
+    In clinic mode there is no other folder; a typed folder must lie inside the allowed roots."""
     default = default_data_folder()
     st.sidebar.subheader("Dataset")
-    choice = st.sidebar.radio(
-        "Data source", [_default_label(default), OTHER_FOLDER], key=DATASET_CHOICE,
-        label_visibility="collapsed",
-    )
+    sources = [_default_label(default)] + ([] if policy.clinic else [OTHER_FOLDER])
+    choice = st.sidebar.radio("Data source", sources, key=DATASET_CHOICE,
+                              label_visibility="collapsed")
     if choice == OTHER_FOLDER:
         typed = st.sidebar.text_input(
             "Folder path", key=DATASET_FOLDER, placeholder="/data/ptb-xl or a folder of .hea files",
             help="A PTB-XL root (with ptbxl_database.csv), or any folder of WFDB records.",
         )
         path = str(Path(typed.strip()).expanduser().resolve()) if typed.strip() else ""
+        if path and not policy.allows_folder(path):
+            st.sidebar.error("This workbench opens folders only inside "
+                             + ", ".join(f"`{r}`" for r in policy.roots) + ".")
+            path = ""
     else:
         path = str(default)
     if st.session_state.get(DATASET_PATH) != path:
@@ -181,18 +213,23 @@ def warm_up() -> threading.Thread:
 
 
 st.set_page_config(page_title="ECG Latent Workbench", page_icon="🫀", layout="wide")
+POLICY = access_policy()
 warm_up()
 
-navigation = st.navigation([
+views = [
     view("data.py", "Data", icon=":material/monitor_heart:", default=True),
     view("latent.py", "Latent space", icon=":material/scatter_plot:"),
     view("traversal.py", "Factor traversal", icon=":material/tune:"),
     view("saliency.py", "Saliency", icon=":material/highlight:"),
     view("clustering.py", "Clustering", icon=":material/bubble_chart:"),
     view("compare.py", "Compare", icon=":material/compare:"),
-    view("train.py", "Train", icon=":material/model_training:"),
-])
-dataset_picker()
+]
+if not POLICY.clinic:  # clinic mode is read-only: no training processes
+    views.append(view("train.py", "Train", icon=":material/model_training:"))
+navigation = st.navigation(views)
+dataset_picker(POLICY)
+if POLICY.clinic:
+    st.sidebar.caption("Clinic mode: read-only (no training, no other folders).")
 # The model-run picker, under the dataset picker.
 run_slot = st.sidebar.container()
 run_picker(run_slot)

@@ -93,15 +93,19 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(runs: Path, log: Path, timeout: float = 60.0,
-                     data: Path | None = None) -> Iterator[str]:
-    """Start the app on a free port; yield its base URL; always stop it."""
+                     data: Path | None = None, host: str = "127.0.0.1",
+                     env_extra: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the app on a free port bound to ``host``; yield its base URL (always on
+    127.0.0.1, which every binding answers); always stop it."""
     port = free_port()
     env = dict(os.environ, ECGWB_RUNS=str(runs))
-    env.pop("ECGWB_DATA", None)
+    for name in ("ECGWB_DATA", "ECGWB_SECRET", "ECGWB_CLINIC", "ECGWB_ALLOWED_ROOTS"):
+        env.pop(name, None)
     if data is not None:
         env["ECGWB_DATA"] = str(data)
+    env.update(env_extra or {})
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.address", host, "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as out:

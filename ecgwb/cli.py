@@ -77,7 +77,7 @@ def bench_names() -> list[str]:
     """Every benchmark: the modules of ``ecgwb.bench`` (each has a ``main(argv)``)."""
     import pkgutil
 
-    from ecgcore import bench
+    from ecgwb import bench
 
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
@@ -96,11 +96,25 @@ def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parents[1] / "app.py"
     if not app.exists():
         return _fail(f"{app}: the app is not beside the ecgcore package (install with -e)")
+    from ecgwb import access
+
     env = dict(os.environ)
     if args.data:
         env["ECGWB_DATA"] = str(Path(args.data).resolve())
     if args.runs:
         env["ECGWB_RUNS"] = str(Path(args.runs).resolve())
+    if args.secret_file:
+        try:
+            env[access.ENV_SECRET] = Path(args.secret_file).read_text().strip()
+        except OSError as exc:
+            return _fail(f"{args.secret_file}: cannot read the access secret ({exc.strerror})")
+    if args.clinic is not None:
+        env[access.ENV_CLINIC] = "1" if args.clinic else "0"
+    if args.allowed_root:
+        env[access.ENV_ROOTS] = os.pathsep.join(str(Path(r).resolve()) for r in args.allowed_root)
+    policy = access.policy_from_env(args.host, env=env)
+    if policy.problem:  # refuse before starting anything
+        return _fail(policy.problem)
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
     if args.headless:
@@ -263,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost only)")
     pa.add_argument("--port", type=int, default=8501)
     pa.add_argument("--headless", action="store_true", help="do not open a browser window")
+    pa.add_argument("--secret-file", help="file holding the access secret (needed beyond "
+                    "localhost; or set ECGWB_SECRET)")
+    pa.add_argument("--clinic", action=argparse.BooleanOptionalAction, default=None,
+                    help="read-only: no Train view, no other folders (default: on beyond "
+                    "localhost, off on it)")
+    pa.add_argument("--allowed-root", action="append", metavar="DIR",
+                    help="a folder the dataset picker may open (repeatable; default beyond "
+                    "localhost: the data and runs folders)")
     pa.set_defaults(func=cmd_app)
 
     pd_ = sub.add_parser("demo", help="train the demo models on the bundled data (skips finished runs)")
