@@ -75,7 +75,7 @@ def _measurements(ds) -> DeviceMeasurements | None:
         if name and name not in values:
             values[name] = value
     if "hr_bpm" not in values and values.get("rr_ms", 0) > 0:
-        values["hr_bpm"] = 60_000.0 / values["rr_ms"]
+        values["hr_bpm"] = round(60_000.0 / values["rr_ms"], 1)
     maker = " ".join(str(ds.get(k) or "").strip() for k in ("Manufacturer", "ManufacturerModelName")).strip()
     return DeviceMeasurements(f"DICOM annotation ({maker})" if maker else "DICOM annotation", values) if values else None
 

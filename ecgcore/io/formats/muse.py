@@ -128,7 +128,7 @@ def _measurements(root: ET.Element) -> DeviceMeasurements | None:
     if onset is not None and offset is not None and base and offset > onset:
         values["p_ms"] = (offset - onset) * 1000.0 / base  # fiducials are sample indices
     if "hr_bpm" in values and values["hr_bpm"] > 0:
-        values["rr_ms"] = 60_000.0 / values["hr_bpm"]
+        values["rr_ms"] = round(60_000.0 / values["hr_bpm"], 1)
     return DeviceMeasurements(SOURCE, values) if values else None
 
 
