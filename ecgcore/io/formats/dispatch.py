@@ -24,7 +24,7 @@ def _xml_root(head: bytes) -> str | None:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text.startswith(b"<"):
         return None
-    text = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.S)
+    text = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.DOTALL)
     match = _ROOT.search(text)
     return match.group(2).decode("ascii", "replace") if match else None
 

@@ -10,7 +10,9 @@ and the start date go to the identifiers.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,10 +35,19 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
     import edfio
 
     try:
-        edf = edfio.read_edf(data)
-        signals = [s for s in edf.signals]
+        with warnings.catch_warnings():  # edfio warns and truncates: checked below instead
+            warnings.simplefilter("ignore")
+            edf = edfio.read_edf(data)
+        signals = list(edf.signals)
     except Exception as exc:  # edfio raises ValueError and others for damaged headers
         raise RecordError(path, f"unreadable EDF: {type(exc).__name__}: {exc}") from exc
+    declared = data[236:244].decode("ascii", "replace").strip()
+    if declared.lstrip("-").isdigit() and int(declared) > edf.num_data_records:
+        raise RecordError(
+            path,
+            f"unreadable EDF: truncated, holds {edf.num_data_records} of the {declared} data "
+            "records its header declares",
+        )
     labels = [s.label.strip() for s in signals]
     if lead_map:
         chosen = [i for i, label in enumerate(labels) if label in lead_map]
@@ -68,16 +79,14 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
     identifiers: dict[str, object] = {"local_patient": edf.local_patient_identification,
                                       "local_recording": edf.local_recording_identification}
     metadata: dict[str, object] = {"extra_channels": [labels[i] for i in range(len(labels)) if i not in chosen]}
-    try:
-        patient = edf.patient  # EDF+ only; raises for plain EDF headers
-        identifiers.update(code=patient.code, name=patient.name, birth_date=patient.birthdate)
-        metadata["sex"] = parse_sex(patient.sex)
-    except Exception:
-        pass
-    try:
-        identifiers["start_date"] = edf.startdate
-    except Exception:
-        pass
+    # EDF+ subfields of the patient field; plain EDF gives "X" or raises ValueError
+    fields = {"code": lambda: edf.patient.code, "name": lambda: edf.patient.name,
+              "birth_date": lambda: edf.patient.birthdate, "start_date": lambda: edf.startdate}
+    for key, read in fields.items():
+        with contextlib.suppress(ValueError):  # anonymised ("X") or not EDF+ subfields
+            identifiers[key] = read()
+    with contextlib.suppress(ValueError):
+        metadata["sex"] = parse_sex(edf.patient.sex)
     identifiers = {k: v for k, v in identifiers.items() if v not in (None, "", "X")}
     return RawECG(
         signal=np.stack(rows).astype(np.float32),
