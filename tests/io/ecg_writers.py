@@ -334,3 +334,106 @@ def write_philips(signal: np.ndarray, fs: float, path: Path) -> Path:
     )
     path.write_text(xml, encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- SCP-ECG
+
+SCP_AVM_NV = 2500  # amplitude value multiplier: 2.5 µV per count
+SCP_LEAD_CODES = {"I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8,
+                  "III": 61, "aVR": 62, "aVL": 63, "aVF": 64}
+#: P on/off, QRS on/off, T off (ms) written into section 7, giving DEVICE's intervals.
+SCP_FIDUCIALS = (100, 202, 258, 352, 660)
+
+
+def _scp_section(sid: int, body: bytes) -> bytes:
+    if len(body) % 2:
+        body += b"\0"  # sections have an even length
+    reserved = b"SCPECG" if sid == 0 else b"\0" * 6
+    rest = sid.to_bytes(2, "little") + (16 + len(body)).to_bytes(4, "little") + bytes([20, 20]) + reserved + body
+    import binascii
+
+    return binascii.crc_hqx(rest, 0xFFFF).to_bytes(2, "little") + rest
+
+
+def _huffman_bits(values: np.ndarray) -> bytes:
+    """The SCP default Huffman table: 0 → '0'; ±k (k ≤ 8) → k ones, '0', sign bit;
+    else an 8- or 16-bit escape followed by the two's-complement value."""
+    parts = []
+    for v in values.tolist():
+        if v == 0:
+            parts.append("0")
+        elif abs(v) <= 8:
+            parts.append("1" * abs(v) + "0" + ("1" if v < 0 else "0"))
+        elif -128 <= v <= 127:
+            parts.append("1111111110" + format(v & 0xFF, "08b"))
+        else:
+            parts.append("1111111111" + format(v & 0xFFFF, "016b"))
+    bits = "".join(parts)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def scp_counts(signal: np.ndarray) -> np.ndarray:
+    return np.round(signal.astype(np.float64) * 1000 / SCP_AVM_NV).astype(np.int64)
+
+
+def write_scp(signal: np.ndarray, fs: float, path: Path, *, huffman: bool = True,
+              difference: int = 2) -> Path:
+    """An SCP-ECG record: sections 0, 1, (2: default Huffman), 3, 6 and 7."""
+    counts = scp_counts(signal)
+    n = counts.shape[1]
+
+    def tag(t: int, value: bytes) -> bytes:
+        return bytes([t]) + len(value).to_bytes(2, "little") + value
+
+    patient = b"".join([
+        tag(0, IDENTITY["last"].encode() + b"\0"), tag(1, IDENTITY["first"].encode() + b"\0"),
+        tag(2, IDENTITY["id"].encode() + b"\0"), tag(4, (63).to_bytes(2, "little") + b"\x01"),
+        tag(5, (1961).to_bytes(2, "little") + bytes([2, 3])), tag(8, b"\x01"),
+        tag(14, b"\0" * 8 + b"CT90A\0" + b"\0" * 22),
+        tag(25, (2019).to_bytes(2, "little") + bytes([3, 17])), tag(26, bytes([9, 41, 7])),
+        tag(255, b""),
+    ])
+    leads = b"".join((1).to_bytes(4, "little") + n.to_bytes(4, "little") + bytes([SCP_LEAD_CODES[name]])
+                     for name in STANDARD_LEADS)
+    lead_def = bytes([12, 4 | (12 << 3)]) + leads
+    payloads = []
+    for row in counts:
+        d = row.copy()  # the first (1st differences) or first two (2nd) samples stay values
+        if difference == 1:
+            d[1:] = row[1:] - row[:-1]
+        elif difference == 2:
+            d[2:] = row[2:] - 2 * row[1:-1] + row[:-2]
+        payloads.append(_huffman_bits(d) if huffman else d.astype("<i2").tobytes())
+    rhythm = (SCP_AVM_NV.to_bytes(2, "little") + round(1e6 / fs).to_bytes(2, "little")
+              + bytes([difference, 0]) + b"".join(len(p).to_bytes(2, "little") for p in payloads)
+              + b"".join(payloads))
+    rr = round(60_000 / DEVICE["hr_bpm"])
+    block = b"".join(v.to_bytes(2, "little") for v in (*SCP_FIDUCIALS, int(DEVICE["p_axis_deg"]),
+                                                       int(DEVICE["axis_deg"]), 999))
+    measures = (bytes([1, 0]) + rr.to_bytes(2, "little") + rr.to_bytes(2, "little") + block
+                + (0).to_bytes(2, "little") + int(DEVICE["hr_bpm"]).to_bytes(2, "little") * 2
+                + int(DEVICE["qtc_ms"]).to_bytes(2, "little") + b"\x01" + (0).to_bytes(2, "little"))
+    bodies = {1: patient, 3: lead_def, 6: rhythm, 7: measures}
+    if huffman:
+        bodies[2] = (19999).to_bytes(2, "little")
+    sections = {sid: _scp_section(sid, body) for sid, body in sorted(bodies.items())}
+    pointer_size = 16 + 12 * 10
+    offset = 6 + pointer_size
+    pointers = b""
+    placed = []
+    for sid in range(12):
+        if sid == 0:
+            pointers += (0).to_bytes(2, "little") + pointer_size.to_bytes(4, "little") + (7).to_bytes(4, "little")
+        elif sid in sections:
+            pointers += sid.to_bytes(2, "little") + len(sections[sid]).to_bytes(4, "little") + (offset + 1).to_bytes(4, "little")
+            offset += len(sections[sid])
+            placed.append(sections[sid])
+        else:
+            pointers += sid.to_bytes(2, "little") + bytes(8)
+    body = _scp_section(0, pointers) + b"".join(placed)
+    import binascii
+
+    length = (6 + len(body)).to_bytes(4, "little")
+    path.write_bytes(binascii.crc_hqx(length + body, 0xFFFF).to_bytes(2, "little") + length + body)
+    return path

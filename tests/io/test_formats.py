@@ -22,15 +22,18 @@ from ecg_writers import (
     IDENTITY,
     MUSE_UV_PER_BIT,
     PHILIPS_UV,
+    SCP_AVM_NV,
     hl7_digits,
     muse_counts,
     philips_counts,
+    scp_counts,
     write_csv,
     write_dicom,
     write_edf,
     write_hl7_aecg,
     write_muse,
     write_philips,
+    write_scp,
 )
 
 from ecgcore.io import Record, RecordError, read_wfdb
@@ -46,6 +49,7 @@ WRITERS = {
     "edf": (write_edf, ".edf"),
     "csv": (write_csv, ".csv"),
     "philips": (write_philips, ".xml"),
+    "scp": (write_scp, ".scp"),
 }
 
 
@@ -191,10 +195,42 @@ def test_philips_xli_decoded_by_sierraecg(written, ptbxl) -> None:
     assert record.metadata["device"] == "PageWriter TC70"
 
 
+@pytest.mark.parametrize(("huffman", "difference"), [(True, 2), (True, 1), (True, 0), (False, 2), (False, 0)])
+def test_scp_ecg_own_decoder(ptbxl, tmp_path, huffman, difference) -> None:
+    path = write_scp(ptbxl.signal, ptbxl.fs, tmp_path / "x.scp", huffman=huffman, difference=difference)
+    record = read_ecg(path)
+    np.testing.assert_allclose(record.signal, scp_counts(ptbxl.signal) * SCP_AVM_NV / 1000, atol=EPS)
+    assert np.abs(record.signal - ptbxl.signal).max() <= SCP_AVM_NV / 2000 + EPS
+    assert record.fs == 500 and record.missing_leads == ()
+    assert (record.metadata["age"], record.metadata["sex"], record.metadata["device"]) == (63.0, "M", "CT90A")
+    device = record.metadata["device_measurements"]
+    assert device["source"] == "SCP-ECG section 7"
+    assert {k: device[k] for k in DEVICE if k != "t_axis_deg"} == {
+        k: v for k, v in DEVICE.items() if k != "t_axis_deg"}
+    assert device["p_ms"] == 102 and "t_axis_deg" not in device  # 999: undefined
+
+
+def test_scp_unsupported_compression_is_named(written, tmp_path) -> None:
+    import binascii
+
+    data = bytearray(written["scp"].read_bytes())
+    # set the bimodal flag of section 6 (byte 21 of the section), then fix both CRCs
+    pointer = 6 + 16 + 6 * 10
+    index = int.from_bytes(data[pointer + 6 : pointer + 10], "little") - 1
+    length = int.from_bytes(data[index + 4 : index + 8], "little")
+    data[index + 21] = 1
+    data[index : index + 2] = binascii.crc_hqx(bytes(data[index + 2 : index + length]), 0xFFFF).to_bytes(2, "little")
+    data[0:2] = binascii.crc_hqx(bytes(data[2:]), 0xFFFF).to_bytes(2, "little")
+    path = tmp_path / "bimodal.scp"
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordError, match=re.escape(str(path)) + ".*bimodal compression is not supported"):
+        read_ecg(path)
+
+
 # --------------------------------------------------------------------------- identifiers
 
 
-@pytest.mark.parametrize("kind", ["muse", "hl7_aecg", "dicom", "edf", "philips"])
+@pytest.mark.parametrize("kind", ["muse", "hl7_aecg", "dicom", "edf", "philips", "scp"])
 def test_identifiers_read_but_kept_out_of_records(written, kind) -> None:
     raw = read_raw_ecg(written[kind])
     held = " ".join(raw.identifiers.reveal().values())
@@ -265,6 +301,11 @@ def _damage(path: Path, kind: str) -> str:
         payload = base64.b64decode(data[start:end])
         path.write_bytes(data[:start] + base64.b64encode(payload[: len(payload) // 3]) + data[end:])
         return "Philips"
+    if kind == "scp":  # one bit flipped in the rhythm data: the CRCs fail
+        damaged = bytearray(data)
+        damaged[len(data) // 2] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        return "CRC check"
     raise AssertionError(kind)
 
 
