@@ -38,7 +38,7 @@ from ecg_writers import (
 
 from ecgcore.io import Record, RecordError, read_wfdb
 from ecgcore.io.formats import detect_format, read_ecg, read_raw_ecg
-from ecgcore.leads import STANDARD_LEADS
+from ecgcore.leads import INDEPENDENT_LEADS, STANDARD_LEADS
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 EPS = 1e-3  # float32 rounding of µV values below 20 mV
@@ -344,3 +344,29 @@ def test_size_limit_and_unknown_formats(written, tmp_path) -> None:
     with pytest.raises(RecordError, match="empty file"):
         (tmp_path / "empty.csv").write_bytes(b"")
         read_ecg(tmp_path / "empty.csv")
+
+
+def test_folder_of_mixed_formats(written, ptbxl, ptbxl500, tmp_path) -> None:
+    """WFDB headers and every identifiable export are records; a label CSV is not."""
+    from ecgcore.io import open_source
+
+    for kind, path in written.items():
+        if kind != "csv":
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    for suffix in (".hea", ".dat"):
+        src = ptbxl500 / "records500" / "00000" / f"00002_hr{suffix}"
+        (tmp_path / src.name).write_bytes(src.read_bytes())
+    (tmp_path / "labels.csv").write_text("record,label\n00002_hr,1\n")
+    broken = tmp_path / "broken_muse.xml"
+    broken.write_bytes(written["muse"].read_bytes()[:5000])  # root still says MUSE
+    source = open_source(tmp_path)
+    expected = sorted([p.stem for k, p in written.items() if k != "csv"] + ["00002_hr", broken.stem])
+    assert sorted(source.record_ids) == expected
+    results = dict(source.iter_records())
+    assert isinstance(results[broken.stem], RecordError) and "broken XML" in str(results[broken.stem])
+    good = {rid: r for rid, r in results.items() if not isinstance(r, RecordError)}
+    assert len(good) == len(expected) - 1
+    rows = [STANDARD_LEADS.index(lead) for lead in INDEPENDENT_LEADS]  # MUSE derives the rest
+    for rid, record in good.items():
+        if rid != "00002_hr":  # every export holds 00001_hr, quantised at 2.5 µV at most
+            assert np.abs(record.signal[rows] - ptbxl.signal[rows]).max() <= 2.5 + EPS, rid
