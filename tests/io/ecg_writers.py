@@ -297,17 +297,23 @@ def philips_counts(signal: np.ndarray) -> np.ndarray:
     return np.round(signal.astype(np.float64) / PHILIPS_UV).astype(np.int64)
 
 
-def write_philips(signal: np.ndarray, fs: float, path: Path) -> Path:
-    """A Philips PhilipsECG 1.04 XML with XLI-compressed leads (III, aVR, aVL, aVF stored
-    as the residuals sierraecg adds back), demographics and global measurements."""
+def write_philips(signal: np.ndarray, fs: float, path: Path, *, xli: bool = True,
+                  residuals: bool = True) -> Path:
+    """A Philips PhilipsECG 1.04 XML with XLI-compressed (or plain int16) leads, III, aVR,
+    aVL, aVF stored as the residuals sierraecg adds back (or as values), demographics and
+    global measurements."""
     q = {name: row for name, row in zip(STANDARD_LEADS, philips_counts(signal))}
     one, two, three = q["I"], q["II"], q["III"]
     stored = dict(q)
-    stored["III"] = two - one - three
-    stored["aVR"] = -q["aVR"] - np.floor_divide(one + two, 2)
-    stored["aVL"] = np.floor_divide(one - three, 2) - q["aVL"]
-    stored["aVF"] = np.floor_divide(two + three, 2) - q["aVF"]
-    payload = b"".join(_xli_chunk(stored[name]) for name in STANDARD_LEADS)
+    if residuals:
+        stored["III"] = two - one - three
+        stored["aVR"] = -q["aVR"] - np.floor_divide(one + two, 2)
+        stored["aVL"] = np.floor_divide(one - three, 2) - q["aVL"]
+        stored["aVF"] = np.floor_divide(two + three, 2) - q["aVF"]
+    if xli:
+        payload = b"".join(_xli_chunk(stored[name]) for name in STANDARD_LEADS)
+    else:
+        payload = np.stack([stored[name] for name in STANDARD_LEADS]).astype("<i2").tobytes()
     n = signal.shape[1]
     m = DEVICE
     xml = (
@@ -328,7 +334,7 @@ def write_philips(signal: np.ndarray, fs: float, path: Path) -> Path:
         f"<pfrontaxis>{m['p_axis_deg']:g}</pfrontaxis><qrsfrontaxis>{m['axis_deg']:g}</qrsfrontaxis>"
         f"<tfrontaxis>Invalid</tfrontaxis></globalmeasurements></interpretation></interpretations>"
         f'<waveforms><parsedwaveforms durationperchannel="{round(n * 1000 / fs)}" '
-        'dataencoding="Base64" compression="XLI" numberofleads="12" '
+        f'dataencoding="Base64" compression="{"XLI" if xli else "Uncompressed"}" numberofleads="12" '
         f'leadlabels="{" ".join(STANDARD_LEADS)}">{base64.b64encode(payload).decode()}'
         "</parsedwaveforms></waveforms></restingecgdata>"
     )

@@ -195,6 +195,15 @@ def test_philips_xli_decoded_by_sierraecg(written, ptbxl) -> None:
     assert record.metadata["device"] == "PageWriter TC70"
 
 
+@pytest.mark.parametrize("residuals", [True, False])
+def test_philips_uncompressed_limb_leads_either_way(ptbxl, tmp_path, residuals) -> None:
+    """sierraecg 0.4.0 cannot read uncompressed files; the own split restores residual
+    limb leads only when they are residuals (Einthoven decides)."""
+    path = write_philips(ptbxl.signal, ptbxl.fs, tmp_path / "plain.xml", xli=False, residuals=residuals)
+    record = read_ecg(path)
+    np.testing.assert_allclose(record.signal, philips_counts(ptbxl.signal) * PHILIPS_UV, atol=EPS)
+
+
 @pytest.mark.parametrize(("huffman", "difference"), [(True, 2), (True, 1), (True, 0), (False, 2), (False, 0)])
 def test_scp_ecg_own_decoder(ptbxl, tmp_path, huffman, difference) -> None:
     path = write_scp(ptbxl.signal, ptbxl.fs, tmp_path / "x.scp", huffman=huffman, difference=difference)
