@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     pp = sub.add_parser("preprocess", help="build the beat cache of a dataset folder")
-    pp.add_argument("source", help="a WFDB folder (PTB-XL layout detected) or a PTB-XL root")
+    pp.add_argument("source", help="a PTB-XL root, or a folder of WFDB records and clinical "
+                                   "exports (MUSE, HL7 aECG, Philips, DICOM, SCP-ECG, EDF)")
     pp.add_argument("--out", required=True, help="cache folder to create or refresh")
     pp.add_argument("--labels", help="labels table (CSV or Parquet) joined on record id")
     pp.add_argument("--fs", type=float, default=500.0, help="resample to this rate (Hz)")

@@ -83,6 +83,8 @@ def write_muse(signal: np.ndarray, fs: float, path: Path) -> Path:
         "<POnset>220</POnset><POffset>275</POffset><ECGSampleBase>500</ECGSampleBase>"
         "<ECGSampleExponent>0</ECGSampleExponent></RestingECGMeasurements>"
         "<Diagnosis><DiagnosisStatement><StmtText>Normal sinus rhythm</StmtText></DiagnosisStatement>"
+        "<DiagnosisStatement><StmtText>Confirmed by "
+        f"{IDENTITY['last']}, {IDENTITY['first']} (12) on 3/18/2019</StmtText></DiagnosisStatement>"
         "</Diagnosis>"
         f"{waveform('Median', median)}{waveform('Rhythm', None)}</RestingECG>"
     )

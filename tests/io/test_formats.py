@@ -90,6 +90,7 @@ def test_muse_rhythm_derived_leads_median_and_12sl(written, ptbxl) -> None:
     for lead, expected in derived.items():
         np.testing.assert_allclose(_row(record, lead), expected, atol=EPS)
     assert record.metadata["derived_leads"] == ["III", "aVR", "aVL", "aVF"]
+    assert record.metadata["statements"] == ["Normal sinus rhythm"]  # no "Confirmed by …"
     assert record.metadata["format"] == "GE MUSE XML"
     assert (record.metadata["age"], record.metadata["sex"]) == (63.0, "M")
     device = record.metadata["device_measurements"]

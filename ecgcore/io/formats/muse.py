@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -47,6 +48,7 @@ _MEASUREMENTS = {
     "RAxis": "axis_deg",
     "TAxis": "t_axis_deg",
 }
+_SIGNATURE = re.compile(r"^\s*(confirmed|unconfirmed|referred|overread|edited)\b.*\bby\b", re.IGNORECASE)
 _IDENTIFYING = {
     "PatientID": "patient_id",
     "PatientLastName": "last_name",
@@ -132,6 +134,16 @@ def _measurements(root: ET.Element) -> DeviceMeasurements | None:
     return DeviceMeasurements(SOURCE, values) if values else None
 
 
+def _statements(root: ET.Element) -> list[str]:
+    """The interpretation's statements, without the signature lines that name people
+    and dates ("Confirmed by …", "Referred by …")."""
+    diagnosis = root.find("Diagnosis")
+    if diagnosis is None:
+        return []
+    lines = [(e.text or "").strip() for e in diagnosis.iter("StmtText")]
+    return [line for line in lines if line and not _SIGNATURE.match(line)]
+
+
 def read_muse(path: Path, data: bytes) -> RawECG:
     """Read a GE MUSE XML export (``data`` are the file's bytes) as a :class:`RawECG`."""
     root = parse_xml(path, data)
@@ -157,11 +169,7 @@ def read_muse(path: Path, data: bytes) -> RawECG:
         "device": text(tests, "AcquisitionDevice"),
         "software": text(tests, "AcquisitionSoftwareVersion"),
         "derived_leads": derived,
-        "statements": [
-            s.strip()
-            for s in (e.text for e in root.find("Diagnosis").iter("StmtText"))
-            if s and s.strip()
-        ] if root.find("Diagnosis") is not None else [],
+        "statements": _statements(root),
     }
     median = _waveform(root, "Median", path)
     raw = RawECG(
