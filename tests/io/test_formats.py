@@ -103,6 +103,14 @@ def test_muse_rhythm_derived_leads_median_and_12sl(written, ptbxl) -> None:
                                counts["V2"][:600] * MUSE_UV_PER_BIT, atol=EPS)
 
 
+def test_utf16_muse_export(written, tmp_path) -> None:
+    text = written["muse"].read_text(encoding="iso-8859-1").replace('encoding="ISO-8859-1"', 'encoding="UTF-16"')
+    path = tmp_path / "utf16.xml"
+    path.write_bytes(text.encode("utf-16"))  # with a byte-order mark
+    assert detect_format(path) == "muse"
+    np.testing.assert_array_equal(read_ecg(path).signal, read_ecg(written["muse"]).signal)
+
+
 def test_hl7_aecg_origin_and_scale(written, ptbxl) -> None:
     record = read_ecg(written["hl7_aecg"])
     expected = HL7_ORIGIN_UV + HL7_SCALE_UV * hl7_digits(ptbxl.signal)
@@ -277,6 +285,20 @@ def test_measure_json_headerless_csv_options(ptbxl, tmp_path, capsys) -> None:
     assert "no time column" in json.loads(capsys.readouterr().out)["error"]
     assert main(["measure", str(path), "--json", "--fs", "500", "--units", "uV"]) == 0
     assert "hr_bpm" in json.loads(capsys.readouterr().out)
+
+
+def test_measure_lead_option_names_edf_channels(ptbxl, tmp_path, capsys) -> None:
+    from ecgwb.cli import main
+
+    path = write_edf(ptbxl.signal, ptbxl.fs, tmp_path / "chan.edf",
+                     labels=[f"Chan{i + 1}" for i in range(12)])
+    assert main(["measure", str(path), "--json"]) == 1
+    assert "no ECG channel" in json.loads(capsys.readouterr().out)["error"]
+    lead_args = [arg for i, lead in enumerate(STANDARD_LEADS) for arg in ("--lead", f"Chan{i + 1}={lead}")]
+    assert main(["measure", str(path), "--json", *lead_args]) == 0
+    named = json.loads(capsys.readouterr().out)
+    assert main(["measure", str(write_edf(ptbxl.signal, ptbxl.fs, tmp_path / "ecg.edf")), "--json"]) == 0
+    assert named == {**json.loads(capsys.readouterr().out), "record": "chan.edf"}
 
 
 # --------------------------------------------------------------------------- damaged files

@@ -21,6 +21,9 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 
 def _xml_root(head: bytes) -> str | None:
     """Local name of the first element in ``head`` (after the prolog, comments, DOCTYPE)."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):  # some exports are UTF-16: sniff their ASCII transcription
+            head = head[2:].decode(codec, "ignore").encode("ascii", "ignore")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text.startswith(b"<"):
         return None
