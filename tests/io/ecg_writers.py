@@ -99,6 +99,20 @@ def hl7_digits(signal: np.ndarray) -> np.ndarray:
     return np.round((signal.astype(np.float64) - HL7_ORIGIN_UV) / HL7_SCALE_UV).astype(np.int64)
 
 
+def _hl7_annotations() -> str:
+    """Global measurements as aECG annotations (QT in seconds, to test the unit)."""
+    m = DEVICE
+    items = [("MDC_ECG_HEART_RATE", m["hr_bpm"], "bpm"), ("MDC_ECG_TIME_PD_PR", m["pr_ms"], "ms"),
+             ("MDC_ECG_TIME_PD_QRS", m["qrs_ms"], "ms"), ("MDC_ECG_TIME_PD_QT", m["qt_ms"] / 1000, "s"),
+             ("MDC_ECG_TIME_PD_QTc", m["qtc_ms"], "ms"), ("MDC_ECG_ANGLE_P_FRONT", m["p_axis_deg"], "deg"),
+             ("MDC_ECG_ANGLE_QRS_FRONT", m["axis_deg"], "deg"), ("MDC_ECG_ANGLE_T_FRONT", m["t_axis_deg"], "deg")]
+    annotations = "".join(
+        f'<component><annotation><code code="{code}" codeSystem="2.16.840.1.113883.6.24"/>'
+        f'<value xsi:type="PQ" value="{value:g}" unit="{unit}"/></annotation></component>'
+        for code, value, unit in items)
+    return f"<subjectOf><annotationSet>{annotations}</annotationSet></subjectOf>"
+
+
 def write_hl7_aecg(signal: np.ndarray, fs: float, path: Path) -> Path:
     """An FDA HL7 aECG: one rhythm series, TIME_ABSOLUTE GLIST_TS and 12 SLIST_PQ leads."""
     codes = {"aVR": "AVR", "aVL": "AVL", "aVF": "AVF"}
@@ -128,7 +142,7 @@ def write_hl7_aecg(signal: np.ndarray, fs: float, path: Path) -> Path:
         '<component><sequence><code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.5.4"/>'
         f'<value xsi:type="GLIST_TS"><head value="20190317094107.000"/>'
         f'<increment value="{1 / fs:g}" unit="s"/></value></sequence></component>'
-        f"{sequences}</sequenceSet></component></series></component></AnnotatedECG>"
+        f"{sequences}</sequenceSet></component>{_hl7_annotations()}</series></component></AnnotatedECG>"
     )
     path.write_text(xml, encoding="utf-8")
     return path

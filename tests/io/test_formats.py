@@ -118,6 +118,9 @@ def test_hl7_aecg_origin_and_scale(written, ptbxl) -> None:
     assert np.abs(record.signal - ptbxl.signal).max() <= HL7_SCALE_UV / 2 + EPS
     assert record.fs == 500 and record.missing_leads == ()
     assert record.metadata["sex"] == "F" and record.metadata["device"] == "ELI 350"
+    device = record.metadata["device_measurements"]
+    assert device["source"] == "HL7 aECG annotations"
+    assert {k: device[k] for k in DEVICE} == pytest.approx(DEVICE)  # QT written in seconds
 
 
 def test_dicom_written_by_pydicom_reads_the_rhythm_group(written, ptbxl) -> None:

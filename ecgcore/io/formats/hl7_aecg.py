@@ -4,6 +4,9 @@ The first rhythm ``series`` (not a ``derivedSeries``) holds a ``sequenceSet`` wh
 sequences are the time axis (``TIME_ABSOLUTE`` GLIST_TS or ``TIME_RELATIVE`` GLIST_PQ,
 whose ``increment`` gives the sampling interval) and one ``SLIST_PQ`` per lead
 (``MDC_ECG_LEAD_I`` …): sample = origin + scale × digit, in the units of ``scale``.
+Global measurements in ``annotation`` elements (``MDC_ECG_TIME_PD_PR``, ``…_QRS``,
+``…_QT``, ``…_QTc``, ``MDC_ECG_HEART_RATE``, ``MDC_ECG_ANGLE_*_FRONT``; PQ values with
+units) become the device measurements, the first of each code in document order.
 """
 
 from __future__ import annotations
@@ -14,11 +17,41 @@ from pathlib import Path
 import numpy as np
 
 from ecgcore.io.formats._xml import parse_xml
-from ecgcore.io.formats.raw import PatientIdentifiers, RawECG, parse_number, parse_sex, uv_per_unit
+from ecgcore.io.formats.raw import (
+    DeviceMeasurements,
+    PatientIdentifiers,
+    RawECG,
+    parse_number,
+    parse_sex,
+    uv_per_unit,
+)
 from ecgcore.io.record import RecordError
 
 FORMAT = "HL7 aECG"
 _SECONDS_PER = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+_MEASUREMENTS = {
+    "MDC_ECG_HEART_RATE": "hr_bpm", "MDC_ECG_TIME_PD_RR": "rr_ms", "MDC_ECG_TIME_PD_P": "p_ms",
+    "MDC_ECG_TIME_PD_PR": "pr_ms", "MDC_ECG_TIME_PD_QRS": "qrs_ms", "MDC_ECG_TIME_PD_QT": "qt_ms",
+    "MDC_ECG_TIME_PD_QTc": "qtc_ms", "MDC_ECG_ANGLE_P_FRONT": "p_axis_deg",
+    "MDC_ECG_ANGLE_QRS_FRONT": "axis_deg", "MDC_ECG_ANGLE_T_FRONT": "t_axis_deg",
+}
+
+
+def _measurements(root: ET.Element) -> DeviceMeasurements | None:
+    values: dict[str, float] = {}
+    for annotation in root.iter("annotation"):
+        code_el, value_el = annotation.find("code"), annotation.find("value")
+        name = _MEASUREMENTS.get("" if code_el is None else code_el.get("code", ""))
+        if name is None or value_el is None or name in values:
+            continue
+        value = parse_number(value_el.get("value"))
+        unit = (value_el.get("unit") or "").strip()
+        if value is None:
+            continue
+        if name.endswith("_ms") and unit in _SECONDS_PER:
+            value *= _SECONDS_PER[unit] * 1000.0
+        values[name] = value
+    return DeviceMeasurements("HL7 aECG annotations", values) if values else None
 
 
 def _attr_number(element: ET.Element | None, what: str, path: Path) -> tuple[float, str]:
@@ -108,5 +141,6 @@ def read_hl7_aecg(path: Path, data: bytes) -> RawECG:
         format=FORMAT,
         source=path,
         metadata=metadata,
+        device_measurements=_measurements(root),
         identifiers=PatientIdentifiers(identifiers),
     )
