@@ -222,24 +222,26 @@ EDF_RANGE_UV = (-20000.0, 20000.0)
 EDF_STEP_UV = (EDF_RANGE_UV[1] - EDF_RANGE_UV[0]) / 65535
 
 
-def write_edf(signal: np.ndarray, fs: float, path: Path, *, labels: list[str] | None = None) -> Path:
-    """An EDF+ file by edfio: the 12 leads as "ECG <lead>" in µV over ±20 mV, plus a
-    respiration channel that must not be read as ECG."""
+def write_edf(signal: np.ndarray, fs: float, path: Path, *, labels: list[str] | None = None,
+              bdf: bool = False) -> Path:
+    """An EDF+ file (or 24-bit BDF) by edfio: the 12 leads as "ECG <lead>" in µV over
+    ±20 mV, plus a respiration channel that must not be read as ECG."""
     import datetime
 
     import edfio
 
     labels = labels or [f"ECG {name}" for name in STANDARD_LEADS]
+    make = edfio.BdfSignal if bdf else edfio.EdfSignal
     signals = [
-        edfio.EdfSignal(signal[i].astype(np.float64), fs, label=label, physical_dimension="uV",
-                        physical_range=EDF_RANGE_UV)
+        make(signal[i].astype(np.float64), fs, label=label, physical_dimension="uV",
+             physical_range=EDF_RANGE_UV)
         for i, label in enumerate(labels)
     ]
-    signals.append(edfio.EdfSignal(np.sin(np.arange(signal.shape[1]) / fs), fs, label="Resp",
-                                   physical_dimension="mV", physical_range=(-2, 2)))
+    signals.append(make(np.sin(np.arange(signal.shape[1]) / fs), fs, label="Resp",
+                        physical_dimension="mV", physical_range=(-2, 2)))
     patient = edfio.Patient(code=IDENTITY["id"], sex="F", birthdate=datetime.date(1961, 2, 3),
                             name=f"{IDENTITY['last']}_{IDENTITY['first']}")
-    edfio.Edf(signals, patient=patient).write(path)
+    (edfio.Bdf if bdf else edfio.Edf)(signals, patient=patient).write(path)
     return path
 
 

@@ -16,6 +16,7 @@ import pytest
 from ecg_writers import (
     DEVICE,
     DICOM_SENSITIVITY_UV,
+    EDF_RANGE_UV,
     EDF_STEP_UV,
     HL7_ORIGIN_UV,
     HL7_SCALE_UV,
@@ -166,6 +167,14 @@ def test_edf_by_edfio_chooses_ecg_channels_by_label(written, ptbxl) -> None:
     assert record.metadata["sex"] == "F"
 
 
+def test_bdf_24_bit(ptbxl, tmp_path) -> None:
+    path = write_edf(ptbxl.signal, ptbxl.fs, tmp_path / "x.bdf", bdf=True)
+    record = read_ecg(path)
+    assert record.metadata["format"] == "BDF" and record.missing_leads == ()
+    step = (EDF_RANGE_UV[1] - EDF_RANGE_UV[0]) / (2**24 - 1)
+    assert np.abs(record.signal - ptbxl.signal).max() <= step / 2 + EPS
+
+
 def test_edf_lead_map_names_unlabelled_channels(ptbxl, tmp_path) -> None:
     path = write_edf(ptbxl.signal, ptbxl.fs, tmp_path / "chan.edf",
                      labels=[f"Chan{i + 1}" for i in range(12)])
@@ -181,6 +190,18 @@ def test_csv_with_header_time_and_units(written, ptbxl) -> None:
     record = read_ecg(written["csv"])
     assert record.fs == pytest.approx(500, rel=1e-6)
     assert np.abs(record.signal - ptbxl.signal).max() <= 0.0005 + EPS  # written to 0.001 µV
+
+
+def test_semicolon_csv_with_decimal_commas(ptbxl, tmp_path) -> None:
+    path = tmp_path / "eu.csv"
+    rows = [";".join(["Zeit [s]"] + [f"{lead} [mV]" for lead in STANDARD_LEADS])]
+    rows += [";".join([f"{j / 500:.3f}".replace(".", ",")]
+                      + [f"{v / 1000:.4f}".replace(".", ",") for v in ptbxl.signal[:, j]])
+             for j in range(ptbxl.n_samples)]
+    path.write_text("\n".join(rows), encoding="latin-1")
+    record = read_ecg(path)
+    assert record.fs == pytest.approx(500, rel=1e-6)  # from the "Zeit [s]" column
+    assert np.abs(record.signal - ptbxl.signal).max() <= 0.05 + EPS  # 0.0001 mV written
 
 
 def test_headerless_csv_needs_fs_and_units(ptbxl, tmp_path) -> None:

@@ -1,12 +1,13 @@
 """ECGs as delimited text (CSV, TSV, semicolon- or space-separated), one column per lead.
 
-A first row holding any non-number is a header of lead names; a unit may follow a name
-in brackets (``"V1 (mV)"``, ``"I [uV]"``). A column named ``time``/``t`` (``time_ms``,
-``"time (ms)"`` for milliseconds) gives the sampling rate. Without a time column the
-rate is the ``fs`` argument; without units in the header they are the ``units``
-argument. Missing either is a clear error: nothing is guessed. A file with no header
-must have 12 columns (standard order I, II, III, aVR, aVL, aVF, V1–V6) or 8 (I, II,
-V1–V6), or a ``lead_map`` naming its columns "1", "2", ….
+Semicolon-separated files may use decimal commas. A first row holding any non-number is
+a header of lead names; a unit may follow a name in brackets (``"V1 (mV)"``,
+``"I [uV]"``). A column named ``time``/``t`` (or Zeit, tijd, temps, tiempo, tempo;
+``time_ms`` or ``"time (ms)"`` for milliseconds) gives the sampling rate. Without a time
+column the rate is the ``fs`` argument; without units in the header they are the
+``units`` argument. Missing either is a clear error: nothing is guessed. A file with no
+header must have 12 columns (standard order I, II, III, aVR, aVL, aVF, V1–V6) or 8 (I,
+II, V1–V6), or a ``lead_map`` naming its columns "1", "2", ….
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ecgcore.leads import INDEPENDENT_LEADS, STANDARD_LEADS
 FORMAT = "CSV"
 _UNIT = re.compile(r"^(.*?)\s*[\(\[]\s*([^\)\]]+?)\s*[\)\]]\s*$")
 _TIME_NAMES = {"time": 1.0, "t": 1.0, "time_s": 1.0, "seconds": 1.0, "sec": 1.0, "s": 1.0,
+               "zeit": 1.0, "tijd": 1.0, "temps": 1.0, "tiempo": 1.0, "tempo": 1.0,
                "time_ms": 1e-3, "ms": 1e-3}
 
 
@@ -69,11 +71,17 @@ def read_csv_ecg(
         return [t.strip() for t in (next(csv.reader(io.StringIO(line), delimiter=delimiter))
                                     if delimiter else line.split())]
 
+    decimal_comma = delimiter == ";" and any("," in line for line in lines[1:3])
+
+    def number(token: str) -> float:
+        return float(token.replace(",", ".") if decimal_comma else token)
+
     header = split(first)
-    has_header = any(not _is_number(token) for token in header if token)
+    has_header = any(not _is_number(token.replace(",", ".") if decimal_comma else token)
+                     for token in header if token)
     body = lines[1:] if has_header else lines
     try:
-        table = np.array([[float(t) if t else np.nan for t in split(line)] for line in body])
+        table = np.array([[number(t) if t else np.nan for t in split(line)] for line in body])
     except ValueError as exc:
         raise RecordError(path, f"CSV holds a non-number below the header ({exc})") from exc
     if table.ndim != 2:

@@ -13,7 +13,7 @@ from ecgcore.io.wfdb_reader import MIN_DURATION_S, read_wfdb
 #: Format names :func:`detect_format` returns.
 FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "csv")
 #: Suffixes of files that may hold one ECG (lower-case), for folder scans.
-ECG_SUFFIXES = (".xml", ".dcm", ".scp", ".edf", ".csv", ".tsv", ".txt")
+ECG_SUFFIXES = (".xml", ".dcm", ".scp", ".edf", ".bdf", ".csv", ".tsv", ".txt")
 _XML_ROOTS = {"RestingECG": "muse", "AnnotatedECG": "hl7_aecg", "restingecgdata": "philips"}
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
@@ -37,7 +37,7 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
 
     XML by root element (``RestingECG`` → MUSE, ``AnnotatedECG`` → HL7 aECG,
     ``restingecgdata`` → Philips), DICOM by ``DICM`` at byte 128, SCP-ECG by ``SCPECG`` in
-    section 0, EDF by its ``0`` version field; WFDB by ``.hea``/``.dat`` or a ``.hea``
+    section 0, EDF by its ``0`` version field (BDF by ``\xffBIOSEMI``); WFDB by ``.hea``/``.dat`` or a ``.hea``
     beside; text suffixes as CSV. RecordError naming the file when none fits.
     """
     path = Path(path)
@@ -52,8 +52,8 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
         return "dicom"
     if head[16:22] == b"SCPECG":
         return "scp"
-    if head[:8] == b"0       ":
-        return "edf"
+    if head[:8] in (b"0       ", b"\xffBIOSEMI"):
+        return "edf"  # EDF/EDF+ or BDF
     root = _xml_root(head)
     if root is not None:
         if root in _XML_ROOTS:

@@ -1,4 +1,4 @@
-"""EDF and EDF+ recordings via edfio.
+"""EDF, EDF+ and BDF (24-bit BioSemi) recordings via edfio.
 
 ECG channels are chosen by label: a label naming a standard lead (``"V1"``,
 ``"ECG II"``, ``"EKG aVR"``) or holding ``ECG``/``EKG``; a ``lead_map`` (label → lead
@@ -34,13 +34,15 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
     """Read the ECG channels of an EDF/EDF+ file (``data`` are its bytes) as a RawECG."""
     import edfio
 
+    bdf = data[:8] == b"\xffBIOSEMI"
     try:
         with warnings.catch_warnings():  # edfio warns and truncates: checked below instead
             warnings.simplefilter("ignore")
-            edf = edfio.read_edf(data)
+            edf = edfio.read_bdf(data) if bdf else edfio.read_edf(data)
         signals = list(edf.signals)
     except Exception as exc:  # edfio raises ValueError and others for damaged headers
-        raise RecordError(path, f"unreadable EDF: {type(exc).__name__}: {exc}") from exc
+        kind = "BDF" if bdf else "EDF"
+        raise RecordError(path, f"unreadable {kind}: {type(exc).__name__}: {exc}") from exc
     declared = data[236:244].decode("ascii", "replace").strip()
     if declared.lstrip("-").isdigit() and int(declared) > edf.num_data_records:
         raise RecordError(
@@ -92,7 +94,7 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
         signal=np.stack(rows).astype(np.float32),
         fs=rates.pop(),
         leads=tuple(labels[i] for i in chosen),
-        format="EDF+" if str(edf.reserved).startswith("EDF+") else FORMAT,
+        format="BDF" if bdf else "EDF+" if str(edf.reserved).startswith("EDF+") else FORMAT,
         source=path,
         metadata=metadata,
         identifiers=PatientIdentifiers(identifiers),
