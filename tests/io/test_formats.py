@@ -331,13 +331,9 @@ def test_measure_lead_option_names_edf_channels(ptbxl, tmp_path, capsys) -> None
 def _damage(path: Path, kind: str) -> str:
     """Damage ``path`` in place the way a broken export or transfer would; the reason."""
     data = path.read_bytes()
-    if kind == "muse":  # one waveform byte changed: the lead's CRC32 fails
-        start = data.index(b"<WaveFormData>") + len(b"<WaveFormData>")
-        payload = bytearray(base64.b64decode(data[start:data.index(b"</WaveFormData>", start)]))
-        payload[10] ^= 0x55
-        end = data.index(b"</WaveFormData>", start)
-        path.write_bytes(data[:start] + base64.encodebytes(bytes(payload)) + data[end:])
-        return "CRC32"
+    if kind == "muse":
+        path.write_bytes(data[: len(data) - 300])
+        return "broken XML"
     if kind == "hl7_aecg":
         path.write_bytes(data[: len(data) // 2])
         return "broken XML"
@@ -374,6 +370,32 @@ def test_damaged_file_gives_clear_error(written, kind, tmp_path) -> None:
         read_ecg(path)
     assert str(path) in str(info.value)
     assert re.search(reason, str(info.value)), str(info.value)
+
+
+def test_muse_lead_failing_its_crc_costs_only_that_lead(written, ptbxl, tmp_path) -> None:
+    data = written["muse"].read_bytes()
+    rhythm = data.index(b"<WaveformType>Rhythm")
+    start = data.index(b"<WaveFormData>", data.index(b"<LeadID>V2</LeadID>", rhythm)) + len(b"<WaveFormData>")
+    end = data.index(b"</WaveFormData>", start)
+    payload = bytearray(base64.b64decode(data[start:end]))
+    payload[10] ^= 0x55
+    path = tmp_path / "crc.xml"
+    path.write_bytes(data[:start] + base64.encodebytes(bytes(payload)) + data[end:])
+    record = read_ecg(path)
+    assert record.missing_leads == ("V2",)
+    assert "CRC32" in record.metadata["lead_errors"]["V2"]
+    np.testing.assert_array_equal(record.signal[STANDARD_LEADS.index("V3")],
+                                  read_ecg(written["muse"]).signal[STANDARD_LEADS.index("V3")])
+
+
+def test_hl7_unusable_lead_costs_only_that_lead(written, tmp_path) -> None:
+    text = written["hl7_aecg"].read_text()
+    start = text.index("<digits>", text.index('code="MDC_ECG_LEAD_V3"')) + len("<digits>")
+    path = tmp_path / "bad_v3.xml"
+    path.write_text(text[:start] + "12 x7 " + text[start:])
+    record = read_ecg(path)
+    assert record.missing_leads == ("V3",)
+    assert "digits are not numbers" in record.metadata["lead_errors"]["MDC_ECG_LEAD_V3"]
 
 
 def test_xml_external_entity_refused(written, tmp_path) -> None:

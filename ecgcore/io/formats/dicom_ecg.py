@@ -108,9 +108,17 @@ def read_dicom_ecg(path: Path, data: bytes) -> RawECG:
         raise RecordError(path, f"unreadable DICOM waveform: {type(exc).__name__}: {exc}") from exc
     if samples.ndim != 2 or samples.shape[1] != len(channels):
         raise RecordError(path, f"waveform shape {samples.shape} does not match {len(channels)} channels")
-    labels = [_channel_label(c) for c in channels]
-    scale = np.array([_channel_uv(c, path, lab) for c, lab in zip(channels, labels)])
-    signal = (samples * scale).T.astype(np.float32)
+    labels, rows, errors = [], [], {}
+    for index, channel in enumerate(channels):
+        label = _channel_label(channel)
+        try:
+            rows.append(samples[:, index] * _channel_uv(channel, path, label))
+            labels.append(label)
+        except RecordError as exc:  # one bad channel never costs the record
+            errors[label] = exc.problem
+    if not rows:
+        raise RecordError(path, f"no usable channel: {'; '.join(errors.values())}")
+    signal = np.stack(rows).astype(np.float32)
 
     age = str(ds.get("PatientAge") or "")
     metadata = {
@@ -122,6 +130,8 @@ def read_dicom_ecg(path: Path, data: bytes) -> RawECG:
         "statements": [str(a.UnformattedTextValue) for a in ds.get("WaveformAnnotationSequence") or []
                        if "UnformattedTextValue" in a],
     }
+    if errors:
+        metadata["lead_errors"] = errors
     identifiers = {k: str(ds.get(k)) for k in _IDENTIFYING if ds.get(k) not in (None, "")}
     return RawECG(
         signal=signal,

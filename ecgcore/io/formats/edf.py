@@ -64,16 +64,20 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
     rates = {float(signals[i].sampling_frequency) for i in chosen}
     if len(rates) > 1:
         raise RecordError(path, f"ECG channels differ in sampling rate: {sorted(rates)} Hz")
-    rows = []
-    for i in chosen:
+    rows, kept, errors = [], [], {}
+    for i in chosen:  # one bad channel never costs the record
         unit = signals[i].physical_dimension.strip()
         scale = uv_per_unit(unit)
         if scale is None:
-            raise RecordError(path, f"channel {labels[i]}: unsupported physical dimension {unit!r}")
+            errors[labels[i]] = f"channel {labels[i]}: unsupported physical dimension {unit!r}"
+            continue
         try:
             rows.append(np.asarray(signals[i].data, dtype=np.float64) * scale)
-        except Exception as exc:
-            raise RecordError(path, f"channel {labels[i]}: unreadable data ({exc})") from exc
+            kept.append(i)
+        except Exception as exc:  # noqa: BLE001 - edfio raises several types on bad data
+            errors[labels[i]] = f"channel {labels[i]}: unreadable data ({exc})"
+    if not rows:
+        raise RecordError(path, f"no usable ECG channel: {'; '.join(errors.values())}")
     lengths = {r.size for r in rows}
     if len(lengths) > 1:
         raise RecordError(path, f"ECG channels differ in length: {sorted(lengths)} samples")
@@ -89,11 +93,13 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
             identifiers[key] = read()
     with contextlib.suppress(ValueError):
         metadata["sex"] = parse_sex(edf.patient.sex)
+    if errors:
+        metadata["lead_errors"] = errors
     identifiers = {k: v for k, v in identifiers.items() if v not in (None, "", "X")}
     return RawECG(
         signal=np.stack(rows).astype(np.float32),
         fs=rates.pop(),
-        leads=tuple(labels[i] for i in chosen),
+        leads=tuple(labels[i] for i in kept),
         format="BDF" if bdf else "EDF+" if str(edf.reserved).startswith("EDF+") else FORMAT,
         source=path,
         metadata=metadata,

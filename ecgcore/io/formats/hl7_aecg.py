@@ -7,6 +7,7 @@ whose ``increment`` gives the sampling interval) and one ``SLIST_PQ`` per lead
 Global measurements in ``annotation`` elements (``MDC_ECG_TIME_PD_PR``, ``…_QRS``,
 ``…_QT``, ``…_QTc``, ``MDC_ECG_HEART_RATE``, ``MDC_ECG_ANGLE_*_FRONT``; PQ values with
 units) become the device measurements, the first of each code in document order.
+A lead whose sequence is unusable is left out and named in ``metadata["lead_errors"]``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ecgcore.io.formats.raw import (
     DeviceMeasurements,
     PatientIdentifiers,
     RawECG,
+    drop_odd_lengths,
     parse_number,
     parse_sex,
     uv_per_unit,
@@ -99,6 +101,7 @@ def read_hl7_aecg(path: Path, data: bytes) -> RawECG:
     derived = {id(s) for d in series.iter("derivedSeries") for s in d.iter("sequence")}
     fs = None
     leads: dict[str, np.ndarray] = {}
+    errors: dict[str, str] = {}
     for sequence in series.iter("sequence"):
         code_el, value = sequence.find("code"), sequence.find("value")
         code = "" if code_el is None else code_el.get("code", "")
@@ -107,19 +110,21 @@ def read_hl7_aecg(path: Path, data: bytes) -> RawECG:
         if code.startswith("TIME_"):
             fs = fs or 1.0 / _interval_s(value, path)
         else:
-            leads[code] = _lead(code, value, path)
+            try:
+                leads[code] = _lead(code, value, path)
+            except RecordError as exc:  # one bad lead never costs the record
+                errors[code] = exc.problem
     if fs is None:
         raise RecordError(path, "aECG series has no time sequence (sampling rate unknown)")
     if not leads:
-        raise RecordError(path, "aECG series holds no lead sequences")
-    lengths = {v.size for v in leads.values()}
-    if len(lengths) > 1:
-        raise RecordError(path, f"aECG leads differ in length: {sorted(lengths)} samples")
+        found = f": {'; '.join(errors.values())}" if errors else ""
+        raise RecordError(path, f"aECG series holds no readable lead sequence{found}")
+    drop_odd_lengths(leads, errors)
 
     person = next(iter(root.iter("subjectDemographicPerson")), None)
     subject = next(iter(root.iter("trialSubject")), None)
     identifiers: dict[str, str | None] = {}
-    metadata: dict[str, object] = {}
+    metadata: dict[str, object] = {"lead_errors": errors} if errors else {}
     if person is not None:
         name = person.find("name")
         identifiers["name"] = " ".join(t.strip() for t in name.itertext() if t.strip()) if name is not None else None

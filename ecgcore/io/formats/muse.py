@@ -4,7 +4,8 @@ Each ``<Waveform>`` (``Rhythm`` and ``Median``) holds ``<LeadData>`` elements wi
 little-endian int16 samples (``WaveFormData``), ``LeadAmplitudeUnitsPerBit`` with
 ``LeadAmplitudeUnits`` and an optional ``LeadDataCRC32`` of the decoded bytes. MUSE
 stores 8 leads (I, II, V1–V6); III, aVR, aVL and aVF are derived (Einthoven,
-Goldberger) and listed in ``metadata["derived_leads"]``. The 12SL measurements in
+Goldberger) and listed in ``metadata["derived_leads"]``. A lead whose data are damaged
+(CRC, base64, length) is left out and named in ``metadata["lead_errors"]``. The 12SL measurements in
 ``<RestingECGMeasurements>`` become :class:`DeviceMeasurements` ("GE MUSE 12SL").
 """
 
@@ -25,6 +26,7 @@ from ecgcore.io.formats.raw import (
     PatientIdentifiers,
     RawECG,
     derive_limb_leads,
+    drop_odd_lengths,
     parse_number,
     parse_sex,
     standard_lead,
@@ -97,22 +99,29 @@ def _lead_samples(lead: ET.Element, path: Path, kind: str) -> tuple[str, np.ndar
     return name, samples * np.float32(per_bit * scale)
 
 
-def _waveform(root: ET.Element, kind: str, path: Path) -> tuple[dict[str, np.ndarray], float, list[str]] | None:
-    """Standard-named leads (µV) of the ``kind`` waveform with derived leads; None if absent."""
+def _waveform(
+    root: ET.Element, kind: str, path: Path
+) -> tuple[dict[str, np.ndarray], float, list[str], dict[str, str]] | None:
+    """Standard-named leads (µV) of the ``kind`` waveform with derived leads, and the
+    problems of the leads left out (one bad lead never costs the record); None if absent."""
     for waveform in root.findall("Waveform"):
         if (text(waveform, "WaveformType") or "").lower() != kind.lower():
             continue
         fs = _sample_rate(waveform, path)
         leads: dict[str, np.ndarray] = {}
+        errors: dict[str, str] = {}
         for lead in waveform.findall("LeadData"):
-            name, samples = _lead_samples(lead, path, kind)
+            try:
+                name, samples = _lead_samples(lead, path, kind)
+            except RecordError as exc:
+                errors[text(lead, "LeadID") or "?"] = exc.problem
+                continue
             leads[standard_lead(name) or name] = samples
         if not leads:
-            raise RecordError(path, f"{kind} waveform holds no LeadData")
-        lengths = {v.size for v in leads.values()}
-        if len(lengths) > 1:
-            raise RecordError(path, f"{kind} leads differ in length: {sorted(lengths)} samples")
-        return leads, fs, derive_limb_leads(leads)
+            found = f": {'; '.join(errors.values())}" if errors else ""
+            raise RecordError(path, f"{kind} waveform holds no readable lead{found}")
+        drop_odd_lengths(leads, errors)
+        return leads, fs, derive_limb_leads(leads), errors
     return None
 
 
@@ -152,7 +161,7 @@ def read_muse(path: Path, data: bytes) -> RawECG:
     rhythm = _waveform(root, "Rhythm", path)
     if rhythm is None:
         raise RecordError(path, "MUSE XML holds no Rhythm waveform")
-    leads, fs, derived = rhythm
+    leads, fs, derived, lead_errors = rhythm
     names = tuple(leads)
     signal = np.stack([leads[name] for name in names])
 
@@ -171,6 +180,8 @@ def read_muse(path: Path, data: bytes) -> RawECG:
         "derived_leads": derived,
         "statements": _statements(root),
     }
+    if lead_errors:
+        metadata["lead_errors"] = lead_errors
     median = _waveform(root, "Median", path)
     raw = RawECG(
         signal=signal,
@@ -182,7 +193,7 @@ def read_muse(path: Path, data: bytes) -> RawECG:
         device_measurements=_measurements(root),
         identifiers=PatientIdentifiers(identifiers),
     )
-    if median is not None:
+    if median is not None:  # median leads with problems are simply absent
         raw.median_leads = tuple(median[0])
         raw.median = np.stack([median[0][n] for n in raw.median_leads])
         raw.median_fs = median[1]

@@ -101,6 +101,7 @@ def read_philips(path: Path, data: bytes) -> RawECG:
         raise RecordError(path, f"not a Philips Sierra ECG file (root element <{root.tag}>)")
     parsed = next(iter(root.iter("parsedwaveforms")), None)
     method = "" if parsed is None else parsed.get("compressmethod", parsed.get("compression", ""))
+    errors: dict[str, str] = {}
     if method.lower() in ("", "uncompressed"):
         labels, counts, fs = _uncompressed(root, path)
         document = text(root, "documentinfo/documenttype"), text(root, "documentinfo/documentversion")
@@ -113,11 +114,13 @@ def read_philips(path: Path, data: bytes) -> RawECG:
         if not leads:
             raise RecordError(path, "Philips ECG holds no leads")
         n = int(leads[0].duration * leads[0].sampling_freq / 1000)
-        short = [lead.label for lead in leads if len(lead.samples) < n]
-        if short:
-            raise RecordError(path, f"leads {short} hold fewer than the {n} samples declared (damaged?)")
-        labels = [lead.label for lead in leads]
-        counts = np.stack([np.asarray(lead.samples[:n], dtype=np.int64) for lead in leads])
+        good = [lead for lead in leads if len(lead.samples) >= n]  # one bad lead never costs the record
+        errors = {lead.label: f"lead {lead.label}: {len(lead.samples)} of the {n} samples declared"
+                  for lead in leads if len(lead.samples) < n}
+        if not good:
+            raise RecordError(path, f"every lead holds fewer than the {n} samples declared (damaged?)")
+        labels = [lead.label for lead in good]
+        counts = np.stack([np.asarray(lead.samples[:n], dtype=np.int64) for lead in good])
         fs = float(leads[0].sampling_freq)
         document = ecg.doc_type, ecg.doc_ver
     characteristics = next(iter(root.iter("signalcharacteristics")), None)
@@ -145,6 +148,8 @@ def read_philips(path: Path, data: bytes) -> RawECG:
         "device": (machine.text or "").strip() or None if machine is not None else None,
         "document": " ".join(d for d in document if d),
     }
+    if errors:
+        metadata["lead_errors"] = errors
     return RawECG(
         signal=signal,
         fs=float(fs),

@@ -223,6 +223,16 @@ def derive_limb_leads(leads: dict[str, np.ndarray]) -> list[str]:
     return added
 
 
+def drop_odd_lengths(leads: dict[str, np.ndarray], errors: dict[str, str]) -> None:
+    """Leave out (into ``errors``) the leads whose length differs from the most common."""
+    sizes = [v.size for v in leads.values()]
+    if not sizes:
+        return
+    n = max(set(sizes), key=sizes.count)
+    for name in [name for name, v in leads.items() if v.size != n]:
+        errors[name] = f"lead {name}: {leads.pop(name).size} samples, the others {n}"
+
+
 def check_size(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
     """RecordError for a missing, empty or over-large file."""
     if not path.is_file():

@@ -207,24 +207,33 @@ def read_scp(path: Path, data: bytes) -> RawECG:
         raise RecordError(path, f"SCP-ECG rhythm header invalid (AVM {avm_nv} nV, "
                                 f"interval {interval_us} µs, difference {difference})")
     sizes = [_u(s6, 22 + 2 * k, 2) for k in range(n_leads)]
-    offset, rows = 22 + 2 * n_leads, []
+    offset, rows, kept, errors = 22 + 2 * n_leads, [], [], {}
     for lead, size in zip(leads, sizes):
         payload = s6[offset : offset + size]
         offset += size
-        if len(payload) != size:
-            raise RecordError(path, f"lead {lead}: rhythm data cut short")
-        if huffman:
-            values = _huffman_decode(payload, counts[0], path, lead)
-        else:
-            if size < 2 * counts[0]:
-                raise RecordError(path, f"lead {lead}: {size // 2} of {counts[0]} samples stored")
-            values = np.frombuffer(payload[: 2 * counts[0]], dtype="<i2").astype(np.int64)
+        try:  # one bad lead never costs the record
+            if len(payload) != size:
+                raise RecordError(path, f"lead {lead}: rhythm data cut short")
+            if huffman:
+                values = _huffman_decode(payload, counts[0], path, lead)
+            else:
+                if size < 2 * counts[0]:
+                    raise RecordError(path, f"lead {lead}: {size // 2} of {counts[0]} samples stored")
+                values = np.frombuffer(payload[: 2 * counts[0]], dtype="<i2").astype(np.int64)
+        except RecordError as exc:
+            errors[lead] = exc.problem
+            continue
         rows.append(_undifference(values, difference) * (avm_nv / 1000.0))
+        kept.append(lead)
+    if not rows:
+        raise RecordError(path, f"no readable lead: {'; '.join(errors.values())}")
     identifiers, metadata = _patient(sections.get(1))
+    if errors:
+        metadata["lead_errors"] = errors
     return RawECG(
         signal=np.stack(rows).astype(np.float32),
         fs=1e6 / interval_us,
-        leads=tuple(leads),
+        leads=tuple(kept),
         format=FORMAT,
         source=path,
         metadata=metadata,
