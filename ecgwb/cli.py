@@ -28,9 +28,11 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     return 0 if summary.n_ok else 1
 
 
-def _measure_rows(path: Path):
-    """(record id, features or None, error or None) for a record file or a folder."""
-    from ecgcore.io import open_source, read_wfdb
+def _measure_rows(path: Path, args: argparse.Namespace | None = None):
+    """(record id, features or None, error or None, device measurements or None) for a
+    record file of any format (see ``ecgcore.io.formats``) or a folder."""
+    from ecgcore.io import open_source
+    from ecgcore.io.formats import read_ecg
     from ecgcore.io.record import RecordError
     from ecgcore.signal.pipeline import PipelineConfig, process_record
 
@@ -39,13 +41,30 @@ def _measure_rows(path: Path):
         source = open_source(path)
         items = ((rid, lambda rid=rid: source.read(rid)) for rid in source.record_ids)
     else:
-        items = iter([(path.stem if path.suffix in (".hea", ".dat") else path.name,
-                       lambda: read_wfdb(path))])
+        options = {"fs": getattr(args, "fs", None), "units": getattr(args, "units", None),
+                   "lead_map": _lead_map(getattr(args, "lead", None))}
+        items = iter([(path.stem if path.suffix.lower() in (".hea", ".dat") else path.name,
+                       lambda: read_ecg(path, **options))])
     for rid, read in items:
         try:
-            yield rid, process_record(read(), config).features, None
+            record = read()
+            device = record.metadata.get("device_measurements")
+            yield rid, process_record(record, config).features, None, device
         except RecordError as exc:
-            yield rid, None, str(exc)
+            yield rid, None, str(exc), None
+
+
+def _lead_map(pairs: list[str] | None) -> dict[str, str] | None:
+    """``["ECG1=II", "Chan 2=V1"]`` → ``{"ECG1": "II", "Chan 2": "V1"}``."""
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        label, sep, lead = pair.rpartition("=")
+        if not sep or not label.strip() or not lead.strip():
+            raise SystemExit(f"ecgwb: error: --lead expects LABEL=LEAD, got {pair!r}")
+        mapping[label.strip()] = lead.strip()
+    return mapping
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
@@ -55,7 +74,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     n_ok = n = 0
     if not args.json:
         print(f"{'record':<16}" + "".join(f"{k:>10}" for k in MEASURE_KEYS))
-    for rid, feats, error in _measure_rows(path):
+    for rid, feats, error, device in _measure_rows(path, args):
         n += 1
         n_ok += error is None
         if args.json:
@@ -63,11 +82,16 @@ def cmd_measure(args: argparse.Namespace) -> int:
             if feats is not None:
                 row.update({k: None if not math.isfinite(feats[k]) else round(feats[k], 1)
                             for k in MEASURE_KEYS})
+                if device:  # the file's own measurements, labelled by their source
+                    row["device"] = device
             else:
                 row["error"] = error
             print(json.dumps(row), flush=True)
         elif feats is not None:
             print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS), flush=True)
+            if device:  # the device's own values on the next line, labelled by source
+                cells = (f"{device[k]:>10.1f}" if k in device else f"{'':>10}" for k in MEASURE_KEYS)
+                print(f"{'  device':<16}" + "".join(cells) + f"  ({device['source']})", flush=True)
         else:
             print(f"{rid:<16}  error: {error}", flush=True)
     return 0 if n_ok else 1
@@ -218,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     pp = sub.add_parser("preprocess", help="build the beat cache of a dataset folder")
-    pp.add_argument("source", help="a WFDB folder (PTB-XL layout detected) or a PTB-XL root")
+    pp.add_argument("source", help="a PTB-XL root, or a folder of WFDB records and clinical "
+                                   "exports (MUSE, HL7 aECG, Philips, DICOM, SCP-ECG, EDF)")
     pp.add_argument("--out", required=True, help="cache folder to create or refresh")
     pp.add_argument("--labels", help="labels table (CSV or Parquet) joined on record id")
     pp.add_argument("--fs", type=float, default=500.0, help="resample to this rate (Hz)")
@@ -232,8 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_preprocess)
 
     pm = sub.add_parser("measure", help="global intervals and features of records")
-    pm.add_argument("path", help="a WFDB record (with or without .hea) or a folder")
+    pm.add_argument("path", help="an ECG file (WFDB, GE MUSE XML, HL7 aECG, Philips XML, DICOM, "
+                                 "SCP-ECG, EDF, CSV) or a folder of WFDB records")
     pm.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    pm.add_argument("--fs", type=float, help="sampling rate (Hz) of a CSV without a time column")
+    pm.add_argument("--units", help="amplitude units of a CSV without units in its header (uV, mV, V)")
+    pm.add_argument("--lead", action="append", metavar="LABEL=LEAD",
+                    help="name a file's channel as a lead (repeatable), e.g. --lead ECG1=II")
     pm.set_defaults(func=cmd_measure)
 
     pl = sub.add_parser("models", help="list every registered model")

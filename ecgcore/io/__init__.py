@@ -1,10 +1,12 @@
-"""Readers for 12-lead ECGs: WFDB records, PTB-XL, folders with label tables.
+"""Readers for 12-lead ECGs: WFDB records, PTB-XL, folders with label tables, and the
+clinical export formats of ``ecgcore.io.formats`` (``read_ecg`` reads any of them).
 
 Everything returns :class:`Record` (float32 µV ``[12, samples]`` in standard lead order)
 or raises :class:`RecordError` naming the file and the problem.
 """
 
 from ecgcore.io.folder import FolderScan, Source, open_source, scan_folder, survey_folder
+from ecgcore.io.formats import RawECG, detect_format, read_ecg, read_raw_ecg
 from ecgcore.io.labels import (
     ID_COLUMNS,
     LabelKind,
@@ -33,9 +35,11 @@ __all__ = [
     "SUPERCLASSES",
     "FolderScan",
     "LabelKind",
+    "RawECG",
     "Record",
     "RecordError",
     "Source",
+    "detect_format",
     "diagnostic_labels",
     "infer_label_kind",
     "is_ptbxl_root",
@@ -43,6 +47,8 @@ __all__ = [
     "open_source",
     "parse_header_comments",
     "prepare_labels",
+    "read_ecg",
+    "read_raw_ecg",
     "read_wfdb",
     "record_key",
     "scan_folder",

@@ -1,8 +1,8 @@
 """Folders of WFDB records as a lazy, iterable data source with labels joined.
 
 ``open_source(path, labels=None)`` accepts a PTB-XL root (detected by
-``ptbxl_database.csv``), any folder of WFDB records (searched recursively) or a single
-``.hea`` file. Listing reads no signals: a folder is listed from file names and the first
+``ptbxl_database.csv``), any folder of WFDB records and clinical exports (searched
+recursively; see :func:`survey_folder`) or a single record file. Listing reads no signals: a folder is listed from file names and the first
 line of each header (to skip multi-segment records), PTB-XL from its database table.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgcore.io.formats.dispatch import ECG_SUFFIXES, detect_format, read_ecg
 from ecgcore.io.labels import LabelKind, load_labels, prepare_labels, record_key
 from ecgcore.io.ptbxl import PTBXL, is_ptbxl_root
 from ecgcore.io.record import Record, RecordError
@@ -35,19 +36,40 @@ class FolderScan:
     skipped: dict[Path, str] = field(default_factory=dict)
 
 
-def survey_folder(root: str | Path) -> FolderScan:
-    """Find ``*.hea`` recursively (hidden folders ignored), in natural order.
+def _is_ecg_export(path: Path) -> bool:
+    """A non-WFDB file whose content names an ECG format (XML root, DICOM, SCP, EDF).
 
-    Multi-segment headers are skipped with a reason. Other headers are listed even when
-    damaged: reading them gives a RecordError that says why.
+    Delimited text is not scanned: label tables sit beside records as CSV too.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        return detect_format(path, head) not in ("csv", "wfdb")
+    except (OSError, RecordError):
+        return False
+
+
+def survey_folder(root: str | Path) -> FolderScan:
+    """Find ``*.hea`` and clinical exports recursively (hidden folders ignored), in natural order.
+
+    Exports are files with a suffix in ``ECG_SUFFIXES`` whose content is a known ECG
+    format (GE MUSE, HL7 aECG, Philips XML, DICOM, SCP-ECG, EDF). Multi-segment headers
+    are skipped with a reason. Other headers are listed even when damaged: reading them
+    gives a RecordError that says why.
     """
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"data folder not found: {root}")
     scan = FolderScan(root)
-    for header in sorted(root.rglob("*.hea"), key=_natural_key):
+    suffixes = {s for s in ECG_SUFFIXES if s not in (".csv", ".tsv", ".txt")}
+    candidates = [p for p in root.rglob("*") if p.suffix.lower() in suffixes | {".hea"}]
+    for header in sorted(candidates, key=_natural_key):
         relative = header.relative_to(root)
         if any(part.startswith(".") for part in relative.parts[:-1]) or not header.is_file():
+            continue
+        if header.suffix.lower() != ".hea":
+            if _is_ecg_export(header):
+                scan.records.append(header)
             continue
         try:
             multisegment = is_multisegment_header(header)
@@ -61,7 +83,7 @@ def survey_folder(root: str | Path) -> FolderScan:
 
 
 def scan_folder(root: str | Path) -> list[Path]:
-    """Header paths of the WFDB records under ``root`` (see :func:`survey_folder`)."""
+    """Paths of the records (WFDB headers, exports) under ``root`` (see :func:`survey_folder`)."""
     return survey_folder(root).records
 
 
@@ -157,7 +179,8 @@ def _folder_source(root: Path, scan: FolderScan, min_duration_s: float, name: st
     if len(set(stems)) == len(stems):
         ids = stems
     else:
-        ids = [header.relative_to(root).with_suffix("").as_posix() for header in scan.records]
+        ids = [(p.relative_to(root).with_suffix("") if p.suffix.lower() == ".hea"
+                else p.relative_to(root)).as_posix() for p in scan.records]
     paths = dict(zip(ids, scan.records))
     metadata = pd.DataFrame(
         {
@@ -168,7 +191,11 @@ def _folder_source(root: Path, scan: FolderScan, min_duration_s: float, name: st
     )
 
     def reader(record_id: str) -> Record:
-        record = read_wfdb(paths[record_id], min_duration_s=min_duration_s)
+        path = paths[record_id]
+        if path.suffix.lower() == ".hea":
+            record = read_wfdb(path, min_duration_s=min_duration_s)
+        else:
+            record = read_ecg(path, min_duration_s=min_duration_s)
         record.record_id = record_id
         return record
 
@@ -204,8 +231,9 @@ def open_source(
     if not path.exists():
         raise FileNotFoundError(f"data source not found: {path}")
     if path.is_file():
-        if path.suffix.lower() != ".hea":
-            raise ValueError(f"{path}: a data source is a folder or a WFDB header (.hea) file")
+        if path.suffix.lower() != ".hea" and path.suffix.lower() not in ECG_SUFFIXES:
+            raise ValueError(f"{path}: a data source is a folder, a WFDB header (.hea) or an "
+                             f"ECG file ({', '.join(ECG_SUFFIXES)})")
         scan = FolderScan(path.parent, records=[path])
         source = _folder_source(path.parent, scan, min_duration_s, name or path.stem)
     elif is_ptbxl_root(path):
@@ -218,7 +246,7 @@ def open_source(
             skipped = (
                 f" ({len(scan.skipped)} multi-segment headers skipped)" if scan.skipped else ""
             )
-            raise ValueError(f"no WFDB records (.hea headers) found under {path}{skipped}")
+            raise ValueError(f"no WFDB records (.hea headers) or ECG exports found under {path}{skipped}")
         source = _folder_source(path, scan, min_duration_s, name or path.resolve().name)
     if labels is not None:
         source.join_labels(labels if isinstance(labels, pd.DataFrame) else load_labels(labels))
