@@ -43,11 +43,16 @@ T_LOWPASS_HZ = 25.0
 P_LOWPASS_HZ = 20.0
 #: The P search ends this long before QRS onset (the PR segment is never shorter).
 P_QRS_GAP_MS = 20.0
-#: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity.
+#: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity, at least.
 QRS_MARGIN_UV_PER_MS = 1.5
+#: QRS boundaries: where the velocity falls to this fraction of its peak above the isoelectric
+#: level (onset / offset), as a reader sees the fast deflections start and end; relative, so
+#: that it means the same for small and large QRS complexes and for one lead or twelve.
+QRS_ON_FRACTION = 0.02
+QRS_OFF_FRACTION = 0.04
 #: Fractions of the P bump's velocity above the segment floor that bound the P wave.
-P_EDGE_ON_FRACTION = 0.1
-P_EDGE_OFF_FRACTION = 0.1
+P_EDGE_ON_FRACTION = 0.15
+P_EDGE_OFF_FRACTION = 0.5
 #: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity.
 P_MIN_ISOLATION = 2.0
 #: Leads whose T amplitude reaches this fraction of the largest take part in the T offset.
@@ -153,8 +158,10 @@ def _qrs(beat: _Beat) -> tuple[int, int, int | None]:
     # lead vanishes at the R apex, so walking from the single largest sample can stop there).
     core = lo + np.flatnonzero(sv[lo:hi] >= 0.3 * sv[peak_i])
     search_lo, search_hi = beat.clip(r - beat.ms(200)), beat.clip(r + beat.ms(250))
-    on = _last_below(sv, base_on + QRS_MARGIN_UV_PER_MS, search_lo, int(core[0]) + 1)
-    off = _first_below(sv, base_off + QRS_MARGIN_UV_PER_MS, int(core[-1]), search_hi)
+    thr_on = base_on + max(QRS_MARGIN_UV_PER_MS, QRS_ON_FRACTION * (sv[peak_i] - base_on))
+    thr_off = base_off + max(QRS_MARGIN_UV_PER_MS, QRS_OFF_FRACTION * (sv[peak_i] - base_off))
+    on = _last_below(sv, thr_on, search_lo, int(core[0]) + 1)
+    off = _first_below(sv, thr_off, int(core[-1]), search_hi)
     on = search_lo if on is None else on
     off = search_hi - 1 if off is None else off
     return on, off, _next_qrs(beat, off)
