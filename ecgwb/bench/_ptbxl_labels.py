@@ -1,4 +1,4 @@
-"""PTB-XL label consistency of the measured intervals (`ecgwb bench delineation --ptbxl`).
+"""PTB-XL label consistency of the measured intervals (`ecgwb bench delineation`).
 
 The cardiologists' SCP statements of PTB-XL imply bounds on the global intervals: a record
 called normal (NORM) has a QRS under 120 ms, a P wave under 120 ms and a PR of at most
