@@ -31,6 +31,10 @@ from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
+#: An interval is flagged uncertain when its spread over beats (interquartile range, ms)
+#: exceeds the IEC 60601-2-25 SD tolerance for that interval: the beats disagree by more
+#: than the measurement is allowed to err.
+UNCERTAIN_IQR_MS = {"p_ms": 15.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 30.0}
 
 
 def _intervals(fid: Fiducials | None) -> dict[str, float | None]:
@@ -59,6 +63,27 @@ class RecordDelineation:
     median: Fiducials  # the median beat's global fiducials, placed at the first kept beat
     beats: list[Fiducials | None]  # global fiducials of each kept beat
     per_lead: list[list[Fiducials | None]] = field(default_factory=list)  # [beat][lead]
+    leads_used: tuple[str, ...] = ()  # the leads with a usable signal
+
+    def confidence(self) -> dict[str, dict]:
+        """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
+
+        Uncertain when fewer than three beats give the interval or their IQR exceeds
+        :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval
+        (no P wave, no T end found).
+        """
+        out = {}
+        for key in INTERVALS:
+            vals = np.array([v for f in self.beats if f is not None
+                             and (v := _intervals(f)[key]) is not None])
+            iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
+            out[key] = {
+                "n_beats": int(vals.size),
+                "iqr_ms": None if iqr is None else round(iqr, 1),
+                "absent": self.intervals[key] is None,
+                "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
+            }
+        return out
 
     @property
     def intervals(self) -> dict[str, float | None]:
@@ -80,12 +105,14 @@ class RecordDelineation:
             return d
 
         return {
-            "fs": self.fs, "leads": list(self.leads), "method": self.method,
+            "fs": self.fs, "leads": list(self.leads), "leads_used": list(self.leads_used),
+            "method": self.method,
             "n_rpeaks": int(self.rpeaks.size), "n_beats": len(self.beats),
             "intervals_median_beat": {k: (None if v is None else round(v, 1))
                                       for k, v in self.intervals.items()},
             "intervals_beats_median": {k: (None if v is None else round(v, 1))
                                        for k, v in self.beat_intervals.items()},
+            "confidence": self.confidence() if self.beats else None,
             "median_beat": fd(self.median),
             "beats": [
                 {"r": int(r), "global": fd(g),
@@ -149,6 +176,7 @@ def delineate_signal(
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
+        leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
     )
 
 
