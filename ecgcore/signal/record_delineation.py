@@ -26,7 +26,7 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean
-from ecgcore.signal.delineate import ecg_delineate
+from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
@@ -132,6 +132,7 @@ def delineate_signal(
     per_lead: bool = True,
     powerline_hz: float | None = 50.0,
     min_beats: int = 3,
+    params: SpatialParams = DEFAULT_PARAMS,
 ) -> RecordDelineation:
     """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz.
 
@@ -163,15 +164,15 @@ def delineate_signal(
     quality = beat_quality(np.nan_to_num(wide[:, usable, before - qb: before + qa]))
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
-    med = ecg_delineate(median_beat(kept), fs, before, method=method, rr_ms=rr_med)
+    med = ecg_delineate(median_beat(kept), fs, before, method=method, rr_ms=rr_med, params=params)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
         for b, r in zip(kept, kept_r):
             local = _local_rr(peaks, int(r), fs) or rr_med
-            beats.append(_try(b, fs, before, method, local, r))
+            beats.append(_try(b, fs, before, method, local, r, params))
             if per_lead:
-                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r)
+                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params)
                                   if usable[i] else None for i in range(b.shape[0])])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
@@ -190,8 +191,9 @@ def _local_rr(peaks: np.ndarray, r: int, fs: float) -> float | None:
 
 
 def _try(beat: np.ndarray, fs: float, before: int, method: str, rr_ms: float | None,
-         r: int) -> Fiducials | None:
+         r: int, params: SpatialParams) -> Fiducials | None:
     try:
-        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms).shifted(before - int(r))
+        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms,
+                             params=params).shifted(before - int(r))
     except ValueError:
         return None

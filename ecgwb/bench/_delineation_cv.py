@@ -156,3 +156,80 @@ def condition_table(per_record: pd.DataFrame, n_worst: int = 5) -> pd.DataFrame:
                     f"{part.loc[i, 'record']}: {v:+.0f}" for i, v in worst.items()),
             })
     return pd.DataFrame(rows)
+
+
+#: LUDB's matching window: a detected boundary within 150 ms of an expert's is a hit.
+MATCH_MS = 150.0
+_LEAD_WAVES = {"P": "p", "QRS": "qrs", "T": "t"}
+
+
+def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams]) -> pd.DataFrame:
+    """Per lead and per expert mark of each record: hit or miss and error, as LUDB scores it.
+
+    Each record is delineated per beat and per lead (:func:`delineate_signal`) with the
+    numbers of the fold it was held out in (``params_of[record]``). For each lead and
+    wave boundary (P, QRS onset/offset, T offset), an expert mark is a hit when a detected
+    boundary lies within 150 ms; detections outside the span the experts annotated are
+    ignored, and the rest that match no mark are false positives.
+    """
+    from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    rows = []
+    for path in list_ludb_records(ludb_dir):
+        rec = wfdb_read(path)
+        d = delineate_signal(rec["signal"], rec["fs"], rec["leads"],
+                             params=params_of.get(path.name, DEFAULT_PARAMS))
+        tol = MATCH_MS * rec["fs"] / 1000.0
+        for li, ext in enumerate(LUDB_ANNOTATORS.values()):
+            waves = _lead_waves(path, ext)
+            for wave, key in _LEAD_WAVES.items():
+                marks = waves[key]
+                if marks.shape[0] == 0:
+                    continue
+                lo, hi = marks[:, 1].min() - tol, marks[:, 1].max() + tol
+                for side, col in (("on", 0), ("off", 2)):
+                    if wave == "T" and side == "on":
+                        continue  # the pipeline reports no T onset
+                    attr = {"P": "p", "QRS": "qrs", "T": "t"}[wave] + f"_{side}"
+                    det = np.array([getattr(pl[li], attr) for pl in d.per_lead
+                                    if pl[li] is not None and getattr(pl[li], attr) is not None],
+                                   dtype=float)
+                    det = det[(det >= lo) & (det <= hi)]
+                    ref = marks[:, col][marks[:, col] >= 0].astype(float)
+                    used = np.zeros(det.size, bool)
+                    for m in ref:
+                        j = int(np.argmin(np.abs(det - m))) if det.size else -1
+                        hit = j >= 0 and abs(det[j] - m) <= tol and not used[j]
+                        if hit:
+                            used[j] = True
+                        rows.append({"record": path.name, "lead": ext, "wave": wave,
+                                     "side": side, "kind": "mark", "hit": hit,
+                                     "error_ms": (det[j] - m) * 1000.0 / rec["fs"] if hit else np.nan})
+                    rows.extend({"record": path.name, "lead": ext, "wave": wave, "side": side,
+                                 "kind": "extra", "hit": False, "error_ms": np.nan}
+                                for _ in range(int((~used).sum())))
+    return pd.DataFrame(rows)
+
+
+def wfdb_read(path: Path) -> dict:
+    """A LUDB record as µV ``[leads, samples]`` with its rate and lead names."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(path), physical=True)
+    return {"signal": (rec.p_signal.T * 1000.0).astype(np.float32), "fs": float(rec.fs),
+            "leads": tuple(rec.sig_name)}
+
+
+def per_lead_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """LUDB's per-lead scoring: sensitivity, PPV and mean / SD of the boundary errors (ms)."""
+    out = []
+    for (wave, side), df in rows.groupby(["wave", "side"], sort=False):
+        marks, extra = df[df["kind"] == "mark"], int((df["kind"] == "extra").sum())
+        tp = int(marks["hit"].sum())
+        err = marks["error_ms"].dropna()
+        out.append({"wave": wave, "boundary": side, "marks": len(marks), "hits": tp,
+                    "sensitivity_pct": round(100.0 * tp / max(len(marks), 1), 1),
+                    "ppv_pct": round(100.0 * tp / max(tp + extra, 1), 1),
+                    "mean_ms": round(float(err.mean()), 1), "sd_ms": round(float(err.std(ddof=1)), 1)})
+    return pd.DataFrame(out)
