@@ -64,6 +64,9 @@ class RecordDelineation:
     beats: list[Fiducials | None]  # global fiducials of each kept beat
     per_lead: list[list[Fiducials | None]] = field(default_factory=list)  # [beat][lead]
     leads_used: tuple[str, ...] = ()  # the leads with a usable signal
+    median_signal: np.ndarray | None = None  # the median beat [leads, W], R at `median_r`
+    median_r: int = 0
+    rr_ms: float | None = None  # the record's median RR interval
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
@@ -164,7 +167,8 @@ def delineate_signal(
     quality = beat_quality(np.nan_to_num(wide[:, usable, before - qb: before + qa]))
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
-    med = ecg_delineate(median_beat(kept), fs, before, method=method, rr_ms=rr_med, params=params)
+    med_x = median_beat(kept)
+    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
@@ -178,6 +182,7 @@ def delineate_signal(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
+        median_signal=med_x, median_r=before, rr_ms=rr_med,
     )
 
 

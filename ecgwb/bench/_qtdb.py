@@ -105,6 +105,40 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2")) -> tuple[
     return pd.DataFrame(rec_rows), pd.DataFrame(beat_rows)
 
 
+def load_qtdb(folder: str | Path) -> list[dict]:
+    """Per record, what :func:`ecgwb.bench._delineation_cv.cross_validate` needs: the median
+    beat of the window and the cardiologist's fiducials relative to the matched R peaks."""
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_qtdb_records(folder):
+            window = read_qtdb_window(path)
+            try:
+                d = delineate_signal(window.signal, window.fs, window.leads, per_beat=False,
+                                     powerline_hz=None)
+            except ValueError:
+                continue  # counted by the cross-database run; nothing to tune on here
+            anchors = window.start + np.asarray(d.beat_r)
+            rel: dict[str, list[float]] = {k: [] for k in ("qrs_on", "qrs_off", "p_on", "p_off")}
+            for b in qtdb_expert_beats(path):
+                j = int(np.argmin(np.abs(anchors - b.qrs_peak)))
+                if abs(anchors[j] - b.qrs_peak) > 0.15 * window.fs:
+                    continue
+                for key in rel:
+                    v = getattr(b, key)
+                    if v is not None:
+                        rel[key].append((v - anchors[j]) * 1000.0 / window.fs)
+            out.append({
+                "record": path.name, "median": d.median_signal, "fs": window.fs,
+                "r": d.median_r, "rr_ms": d.rr_ms,
+                "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
+                "expert": qtdb_expert_intervals(path), "conditions": [],
+            })
+    return out
+
+
 def fiducial_table(per_beat: pd.DataFrame) -> pd.DataFrame:
     """Per method and fiducial: beats, mean and SD of (method − cardiologist) in ms."""
     rows = []

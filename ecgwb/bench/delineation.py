@@ -9,7 +9,8 @@
    and per condition with the five worst records.
 2. **QTDB dev** (2 Holter leads, 250 Hz, a cardiologist's global marks per beat):
    cross-database — nothing of QTDB chose anything; per record and per fiducial
-   (:mod:`ecgwb.bench._qtdb`).
+   (:mod:`ecgwb.bench._qtdb`); then k-fold within QTDB, the numbers chosen on the training
+   folds' marks (whether tuning on the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
    statements (:mod:`ecgwb.bench._ptbxl_labels`).
 
@@ -397,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
         _print("per beat, per fiducial (beside Martínez et al. 2004's wavelet delineator)",
                fiducial_table(per_beat))
         save("qtdb", per_record)
+        from ecgwb.bench._delineation_cv import cross_validate
+        from ecgwb.bench._qtdb import load_qtdb
+
+        cv, cv_choices = cross_validate(load_qtdb(args.qtdb), k=args.folds)
+        cv["method"] = f"spatial, {args.folds}-fold within QTDB"
+        _print(f"QTDB {args.folds}-fold over records: numbers chosen on the training folds' "
+               "q1c marks, median beat scored on the held-out fold", summarize(cv))
+        _print("numbers chosen in each QTDB fold", cv_choices)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 
