@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_beats, qtdb_expert_intervals, read_qtdb_window
+from ecgcore.io.qtdb import (
+    list_qtdb_records,
+    qtdb_expert_beats,
+    qtdb_expert_intervals,
+    read_qtdb_window,
+)
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
@@ -126,10 +131,10 @@ def load_qtdb(folder: str | Path) -> list[dict]:
                 j = int(np.argmin(np.abs(anchors - b.qrs_peak)))
                 if abs(anchors[j] - b.qrs_peak) > 0.15 * window.fs:
                     continue
-                for key in rel:
+                for key, values in rel.items():
                     v = getattr(b, key)
                     if v is not None:
-                        rel[key].append((v - anchors[j]) * 1000.0 / window.fs)
+                        values.append((v - anchors[j]) * 1000.0 / window.fs)
             out.append({
                 "record": path.name, "median": d.median_signal, "fs": window.fs,
                 "r": d.median_r, "rr_ms": d.rr_ms,
@@ -144,7 +149,7 @@ def fiducial_table(per_beat: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method, df in per_beat.groupby("method", sort=False):
         for k in FIDUCIALS:
-            marked = df[df.get(f"has_{k}", False) == True]  # noqa: E712 -- NaN-safe mask
+            marked = df[df.get(f"has_{k}", False) == True]
             v = pd.to_numeric(marked[k], errors="coerce").dropna()
             rows.append({
                 "method": method, "fiducial": k, "n_marked": len(marked), "n": len(v),

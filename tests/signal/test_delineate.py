@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgwb.bench.delineation import run, summarize
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import ExpertBeat, list_ludb_records, ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.beats import WINDOW_ANALYSIS
 from ecgcore.signal.delineate import KNOWN_METHODS, ecg_delineate
 from ecgcore.signal.pipeline import PipelineConfig, process_record
+from ecgwb.bench.delineation import run, summarize
 
 # Generous per-record tolerances (ms): the IEC figures are about the mean and SD over
 # many records (see `ecgwb bench delineation`); one record may legitimately sit further.

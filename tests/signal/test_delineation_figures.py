@@ -42,7 +42,7 @@ def test_ludb_dev_with_the_shipped_numbers(ludb_dir):
 
 
 def test_qtdb_dev_cross_database(qtdb_dir):
-    per_record, per_beat = measure_qtdb(qtdb_dir, methods=("spatial",))
+    per_record, _ = measure_qtdb(qtdb_dir, methods=("spatial",))
     got = _rows(summarize(per_record))
     _close(got, {"P": (3.8, 14.4, 40), "PR": (1.4, 17.2, 40), "QRS": (4.9, 15.2, 53),
                  "QT": (-1.7, 43.7, 53)})

@@ -9,8 +9,12 @@ import pytest
 import wfdb
 
 from ecgcore.io.ludb import ludb_expert_beats
-from ecgcore.io.qtdb import beat_intervals, qtdb_expert_beats, qtdb_expert_intervals, read_qtdb_window
-from ecgcore.signal.delineate import ecg_delineate
+from ecgcore.io.qtdb import (
+    beat_intervals,
+    qtdb_expert_beats,
+    qtdb_expert_intervals,
+    read_qtdb_window,
+)
 from ecgcore.signal.record_delineation import UNCERTAIN_IQR_MS, delineate_signal
 from ecgwb.cli import main as cli_main
 
