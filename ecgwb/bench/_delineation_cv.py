@@ -54,8 +54,9 @@ def conditions(row: pd.Series) -> list[str]:
     return out
 
 
-def load_ludb(ludb_dir: str | Path) -> list[dict]:
-    """Per record: the pipeline's analysis median beat and the experts' reference."""
+def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[dict]:
+    """Per record (all, or the named ``records``): the pipeline's analysis median beat and
+    the experts' reference."""
     from ecgcore.io import read_wfdb
     from ecgcore.io.ludb import list_ludb_records
     from ecgcore.signal.beats import WINDOW_ANALYSIS
@@ -65,6 +66,8 @@ def load_ludb(ludb_dir: str | Path) -> list[dict]:
     table = pd.read_csv(ludb_dir / "ludb.csv").set_index("ID")
     out = []
     for path in list_ludb_records(ludb_dir):
+        if records is not None and path.name not in records:
+            continue
         res = process_record(read_wfdb(path))
         before = WINDOW_ANALYSIS.offsets(res.fs)[0]
         anchors = np.asarray(res.anchors)
