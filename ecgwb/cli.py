@@ -97,6 +97,49 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0 if n_ok else 1
 
 
+def _read_any_wfdb(path: Path):
+    """(record id, signal µV [leads, samples], fs, lead names) of a WFDB record, any lead names."""
+    import numpy as np
+    import wfdb
+
+    stem = path.with_suffix("") if path.suffix in (".hea", ".dat") else path
+    try:
+        rec = wfdb.rdrecord(str(stem), physical=True)
+    except Exception as exc:  # noqa: BLE001 -- wfdb raises many types; name the file
+        raise ValueError(f"{stem}: cannot read the WFDB record ({exc})") from None
+    scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
+    return stem.name, (rec.p_signal.T * scale[:, None]).astype(np.float32), float(rec.fs), \
+        tuple(rec.sig_name)
+
+
+def cmd_delineate(args: argparse.Namespace) -> int:
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    path = Path(args.record)
+    if not path.exists() and not Path(f"{path}.hea").exists():
+        return _fail(f"{path}: no such record")
+    try:
+        rid, signal, fs, leads = _read_any_wfdb(path)
+        result = delineate_signal(signal, fs, leads, method=args.method,
+                                  per_lead=not args.no_per_lead,
+                                  powerline_hz=args.powerline or None)
+    except ValueError as exc:
+        return _fail(f"{path}: {exc}", 1)
+    out = {"record": rid, **result.to_dict()}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{rid}: {len(result.beats)} beats, leads used: {', '.join(result.leads_used)}")
+    conf = result.confidence()
+    for key, value in result.intervals.items():
+        c = conf[key]
+        flag = " (absent)" if c["absent"] else (" (uncertain)" if c["uncertain"] else "")
+        shown = "—" if value is None else f"{value:.0f} ms"
+        iqr = "" if c["iqr_ms"] is None else f", IQR over {c['n_beats']} beats {c['iqr_ms']:.0f} ms"
+        print(f"  {key.removesuffix('_ms').upper():<4}{shown:>8}{iqr}{flag}")
+    return 0
+
+
 def bench_names() -> list[str]:
     """Every benchmark: the modules of ``ecgwb.bench`` (each has a ``main(argv)``)."""
     import pkgutil
@@ -265,6 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--lead", action="append", metavar="LABEL=LEAD",
                     help="name a file's channel as a lead (repeatable), e.g. --lead ECG1=II")
     pm.set_defaults(func=cmd_measure)
+
+    pdl = sub.add_parser("delineate", help="P, QRS, T boundaries per beat and per lead of a record")
+    pdl.add_argument("record", help="a WFDB record (with or without .hea), any lead names")
+    pdl.add_argument("--json", action="store_true", help="every beat's fiducials as JSON")
+    pdl.add_argument("--method", default="spatial", help="delineation method (default: spatial)")
+    pdl.add_argument("--no-per-lead", action="store_true", help="global fiducials per beat only")
+    pdl.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
+    pdl.set_defaults(func=cmd_delineate)
 
     pl = sub.add_parser("models", help="list every registered model")
     pl.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*vae*'")

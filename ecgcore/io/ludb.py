@@ -2,9 +2,12 @@
 
 LUDB holds 10-s 12-lead records at 500 Hz with one expert annotation file per lead
 (``N.i``, ``N.ii``, … ``N.v6``): ``(`` onset and ``)`` offset around the ``p``, ``N`` and
-``t`` peak marks of P, QRS and T. The global reference of one beat is the earliest onset
-and the latest offset marked in any of the 12 leads; a record's value is the median over
-its beats.
+``t`` peak marks of P, QRS and T. The global reference of one beat is the ``rank``-th
+earliest onset and the ``rank``-th latest offset marked over the 12 leads (default
+:data:`GLOBAL_RANK` = 3: the QRS has begun once three leads show it); a record's value is
+the median over its beats. ``rank=1`` gives the extreme marks, which one lead's early or
+late mark decides: the extreme of twelve noisy marks is wider than the global boundary a
+cardiologist reads on simultaneous leads (the CSE and IEC 60601-2-25 convention).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ LUDB_ANNOTATORS: dict[str, str] = {
     "I": "i", "II": "ii", "III": "iii", "aVR": "avr", "aVL": "avl", "aVF": "avf",
     "V1": "v1", "V2": "v2", "V3": "v3", "V4": "v4", "V5": "v5", "V6": "v6",
 }
+#: Rank of the per-lead marks taken as the global onset (k-th earliest) and offset (k-th latest).
+GLOBAL_RANK = 3
+
 _WAVE_SYMBOLS = {"p": "p", "N": "qrs", "t": "t"}
 
 
@@ -78,14 +84,15 @@ def _clusters(marks: np.ndarray, gap: float) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.diff(marks[:, 1]) > gap)]).astype(np.int64)
 
 
-def ludb_expert_beats(record_path: str | Path) -> list[ExpertBeat]:
+def ludb_expert_beats(record_path: str | Path, rank: int = GLOBAL_RANK) -> list[ExpertBeat]:
     """Global expert marks of every annotated beat of a record.
 
     Beats are the clusters of QRS peak marks across leads (marks of one beat lie within
     100 ms of each other). A P wave belongs to the first beat whose QRS peak follows its
     peak, a T wave to the last beat whose QRS peak precedes it; when a beat collects two
     groups of P (or T) marks (a QRS left unmarked, dissociated P waves), the group nearest
-    its QRS is kept. Global onset = earliest mark in any lead, global offset = latest.
+    its QRS is kept. Global onset = the ``rank``-th earliest mark over the leads, global
+offset = the ``rank``-th latest (the latest / earliest one when fewer leads marked it).
     """
     record_path = Path(record_path)
     gap = 0.1 * float(wfdb.rdheader(str(record_path)).fs)  # 100 ms in samples
@@ -110,9 +117,15 @@ def ludb_expert_beats(record_path: str | Path) -> list[ExpertBeat]:
         labels = _clusters(marks, gap)
         return marks[labels == (labels[-1] if last else 0)]
 
+    if rank < 1:
+        raise ValueError(f"rank must be at least 1, got {rank}")
+
     def extreme(values: np.ndarray, fn) -> int | None:
-        values = values[values >= 0]  # -1: the peak had no onset/offset mark
-        return int(fn(values)) if values.size else None
+        values = np.sort(values[values >= 0])  # -1: the peak had no onset/offset mark
+        if not values.size:
+            return None
+        k = min(rank, values.size) - 1
+        return int(values[k] if fn is np.min else values[values.size - 1 - k])
 
     beats = []
     for b in range(n_beats):
@@ -134,7 +147,7 @@ def ludb_expert_beats(record_path: str | Path) -> list[ExpertBeat]:
     return beats
 
 
-def ludb_expert_intervals(record_path: str | Path) -> dict:
+def ludb_expert_intervals(record_path: str | Path, rank: int = GLOBAL_RANK) -> dict:
     """The experts' global intervals of one record, in milliseconds.
 
     Per beat: P duration (P onset → P offset), PR (P onset → QRS onset), QRS duration,
@@ -146,7 +159,7 @@ def ludb_expert_intervals(record_path: str | Path) -> dict:
     """
     record_path = Path(record_path)
     fs = float(wfdb.rdheader(str(record_path)).fs)
-    beats = ludb_expert_beats(record_path)
+    beats = ludb_expert_beats(record_path, rank)
     to_ms = 1000.0 / fs
 
     def median(values: list[float]) -> float | None:

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgwb.bench.delineation import run, summarize
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import ExpertBeat, list_ludb_records, ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.beats import WINDOW_ANALYSIS
 from ecgcore.signal.delineate import KNOWN_METHODS, ecg_delineate
 from ecgcore.signal.pipeline import PipelineConfig, process_record
+from ecgwb.bench.delineation import run, summarize
 
 # Generous per-record tolerances (ms): the IEC figures are about the mean and SD over
 # many records (see `ecgwb bench delineation`); one record may legitimately sit further.
@@ -35,15 +35,39 @@ def test_ludb_expert_marks_hand_checked(ludb_dir):
     # Record 1, second annotated beat: the earliest '(' and latest ')' over the 12 lead
     # files, read by hand from the annotations (P 1240–1309, QRS 1314–1374, T end 1580;
     # e.g. QRS onset 1314 is aVF's, P onset 1240 is V2's and V3's, P offset 1309 is III's).
-    beats = ludb_expert_beats(_record(ludb_dir, "1"))
+    beats = ludb_expert_beats(_record(ludb_dir, "1"), rank=1)
     assert beats[1] == ExpertBeat(qrs_on=1314, qrs_off=1374, p_on=1240, p_off=1309, t_off=1580)
     assert beats[0].p_on is None and beats[-1].t_off is None  # first P, last T not marked
-    got = ludb_expert_intervals(_record(ludb_dir, "1"))
+    got = ludb_expert_intervals(_record(ludb_dir, "1"), rank=1)
     # Medians over beats: P [138,116,156,122,124], PR [148,142,158,138,138],
     # QRS [114,120,104,112,122,116], QT [532,532,546,548,530] ms.
     assert got["p_ms"] == 124.0 and got["pr_ms"] == 142.0
     assert got["qrs_ms"] == 115.0 and got["qt_ms"] == 532.0
     assert got["n_beats"] == 6 and got["n_beats_p"] == 5
+
+
+def test_ludb_global_reference_is_the_third_extreme_mark(ludb_dir):
+    # The default global reference: 3rd earliest onset / 3rd latest offset over the leads,
+    # recomputed here straight from the 12 annotation files for record 1's second beat.
+    import wfdb
+
+    from ecgcore.io.ludb import LUDB_ANNOTATORS
+
+    path = _record(ludb_dir, "1")
+    ons, offs = [], []
+    for ext in LUDB_ANNOTATORS.values():
+        ann = wfdb.rdann(str(path), ext)
+        sym, samp = list(ann.symbol), list(ann.sample)
+        for i, s in enumerate(sym):
+            if s == "N" and 1300 <= samp[i] <= 1400:  # the second beat's QRS peak
+                ons.append(samp[i - 1])
+                offs.append(samp[i + 1])
+    assert len(ons) == 12
+    beat = ludb_expert_beats(path)[1]
+    assert beat.qrs_on == sorted(ons)[2] and beat.qrs_off == sorted(offs)[-3]
+    assert beat.qrs_on >= 1314 and beat.qrs_off <= 1374  # never wider than the extremes
+    with pytest.raises(ValueError, match="rank must be at least 1"):
+        ludb_expert_beats(path, rank=0)
 
 
 def test_ludb_af_record_has_no_expert_p(ludb_dir):

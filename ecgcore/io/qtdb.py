@@ -1,0 +1,135 @@
+"""QT Database (Laguna et al. 1997; PhysioNet, ODC-By): records and the cardiologists' marks.
+
+Each record has two Holter leads at 250 Hz with non-standard names (MLII, V5, CM5, …).
+``N.q1c`` holds cardiologist 1's marks of 30 or more beats, made while viewing both leads:
+``(`` onset and ``)`` offset around ``p``, the QRS (labelled ``N``, ``A``, ``V``, … by beat type) and ``t`` peaks — global boundaries
+of each beat. The window the project measures is cut around the annotated beats (first
+mark − 2 s to last mark + 2 s, at least 10 s), as the data README prescribes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Seconds of signal kept on each side of the annotated beats; the window lasts at least
+#: MIN_WINDOW_S.
+MARGIN_S = 2.0
+MIN_WINDOW_S = 10.0
+
+
+@dataclass(frozen=True)
+class QTDBBeat:
+    """One annotated beat: sample indices into the whole record (None where not marked)."""
+
+    qrs_peak: int
+    p_on: int | None
+    p_off: int | None
+    qrs_on: int | None
+    qrs_off: int | None
+    t_peak: int | None
+    t_off: int | None
+
+
+@dataclass(frozen=True)
+class QTDBWindow:
+    """The measured window: ``signal`` µV ``[2, samples]`` starting at ``start`` of the record."""
+
+    record_id: str
+    signal: np.ndarray
+    fs: float
+    leads: tuple[str, ...]
+    start: int
+
+
+def list_qtdb_records(folder: str | Path, annotator: str = "q1c") -> list[Path]:
+    """Record paths (without extension) of ``folder`` that have a header and ``annotator`` marks."""
+    folder = Path(folder)
+    return sorted(p.with_suffix("") for p in folder.glob(f"*.{annotator}")
+                  if p.with_suffix(".hea").exists())
+
+
+def qtdb_expert_beats(record_path: str | Path, annotator: str = "q1c") -> list[QTDBBeat]:
+    """The annotated beats of one record, in time order.
+
+    Raises:
+        ValueError: naming the file, when the annotation file cannot be read or holds no QRS.
+    """
+    import wfdb
+
+    record_path = Path(record_path)
+    try:
+        ann = wfdb.rdann(str(record_path), annotator)
+    except Exception as exc:  # noqa: BLE001 -- wfdb raises many types; name the file
+        raise ValueError(f"{record_path}.{annotator}: cannot read the annotations ({exc})") from None
+    sym, samp = list(ann.symbol), np.asarray(ann.sample, dtype=np.int64)
+    waves: list[tuple[str, int, int | None, int | None]] = []  # (wave, peak, onset, offset)
+    for i, s in enumerate(sym):
+        if s in ("(", ")"):
+            continue
+        s = s if s in ("p", "t", "u") else "N"  # a QRS carries its beat label (N, A, V, …)
+        on = int(samp[i - 1]) if i > 0 and sym[i - 1] == "(" else None
+        off = int(samp[i + 1]) if i + 1 < len(sym) and sym[i + 1] == ")" else None
+        waves.append((s, int(samp[i]), on, off))
+    beats = []
+    for j, (s, peak, on, off) in enumerate(waves):
+        if s != "N":
+            continue
+        # The P before this QRS and the T after it, if they belong to this beat.
+        p = waves[j - 1] if j > 0 and waves[j - 1][0] == "p" else None
+        t = waves[j + 1] if j + 1 < len(waves) and waves[j + 1][0] == "t" else None
+        beats.append(QTDBBeat(
+            qrs_peak=peak, qrs_on=on, qrs_off=off,
+            p_on=p[2] if p else None, p_off=p[3] if p else None,
+            t_peak=t[1] if t else None, t_off=t[3] if t else None,
+        ))
+    if not beats:
+        raise ValueError(f"{record_path}.{annotator}: no annotated QRS complex")
+    return beats
+
+
+def beat_intervals(beat: QTDBBeat, fs: float) -> dict[str, float | None]:
+    """P duration, PR, QRS duration and QT (ms) of one annotated beat (None where unmarked)."""
+
+    def ms(a: int | None, b: int | None) -> float | None:
+        return None if a is None or b is None else (b - a) * 1000.0 / fs
+
+    return {"p_ms": ms(beat.p_on, beat.p_off), "pr_ms": ms(beat.p_on, beat.qrs_on),
+            "qrs_ms": ms(beat.qrs_on, beat.qrs_off), "qt_ms": ms(beat.qrs_on, beat.t_off)}
+
+
+def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> dict[str, float | None]:
+    """The record's reference: per interval, the median over its annotated beats (ms)."""
+    import wfdb
+
+    fs = float(wfdb.rdheader(str(record_path)).fs)
+    per_beat = [beat_intervals(b, fs) for b in qtdb_expert_beats(record_path, annotator)]
+    out: dict[str, float | None] = {}
+    for key in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+        vals = [v[key] for v in per_beat if v[key] is not None]
+        out[key] = float(np.median(vals)) if vals else None
+    return out
+
+
+def read_qtdb_window(record_path: str | Path, annotator: str = "q1c") -> QTDBWindow:
+    """The window around the annotated beats, in µV with the original lead names."""
+    import wfdb
+
+    record_path = Path(record_path)
+    beats = qtdb_expert_beats(record_path, annotator)
+    header = wfdb.rdheader(str(record_path))
+    fs = float(header.fs)
+    marks = [v for b in beats for v in (b.p_on, b.qrs_on, b.qrs_peak, b.t_off) if v is not None]
+    margin, min_len = round(MARGIN_S * fs), round(MIN_WINDOW_S * fs)
+    start, stop = max(min(marks) - margin, 0), min(max(marks) + margin, header.sig_len)
+    if stop - start < min_len:  # widen to 10 s around the marks' centre
+        centre = (start + stop) // 2
+        start = max(centre - min_len // 2, 0)
+        stop = min(start + min_len, header.sig_len)
+    rec = wfdb.rdrecord(str(record_path), sampfrom=int(start), sampto=int(stop), physical=True)
+    scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
+    signal = (rec.p_signal.T * scale[:, None]).astype(np.float32)
+    return QTDBWindow(record_id=record_path.name, signal=signal, fs=fs,
+                      leads=tuple(rec.sig_name), start=int(start))

@@ -1,0 +1,238 @@
+"""LUDB k-fold over records for `ecgwb bench delineation`: every choice inside training folds.
+
+The ``"spatial"`` method has four tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
+For each of the k folds they are chosen again on the other folds' records only — each one
+the grid value with the smallest mean absolute error of its own fiducial (QRS onset, QRS
+offset, P onset, P offset; relative to R, median over the record's beats) against the
+global reference of :mod:`ecgcore.io.ludb` — and the held-out fold is delineated with
+them. Each fiducial depends on its own number only (the P search also ends before the QRS
+onset, a second-order effect), so the grids are searched one number at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
+from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
+
+#: Candidate values of each tuned number.
+GRIDS: dict[str, tuple[float, ...]] = {
+    "qrs_on": (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08),
+    "qrs_off": (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08),
+    "p_on": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
+    "p_off": (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6),
+}
+_FID = {"qrs_on": "qrs_on", "qrs_off": "qrs_off", "p_on": "p_on", "p_off": "p_off"}
+
+#: LUDB conditions as the issue groups them; a record may be in several, "sinus, none of
+#: these" only when it is in no other.
+CONDITIONS = ("BBB or hemiblock", "hypertrophy", "AV block", "AF / flutter", "paced")
+
+
+def conditions(row: pd.Series) -> list[str]:
+    """The condition classes of one row of LUDB's ``ludb.csv``."""
+    text = lambda col: str(row.get(col, "") if pd.notna(row.get(col)) else "").lower()
+    cond, rhythm = text("Conduction abnormalities"), text("Rhythms")
+    out = []
+    if "bundle branch" in cond or "hemiblock" in cond:
+        out.append("BBB or hemiblock")
+    if text("Hypertrophies"):
+        out.append("hypertrophy")
+    if "av block" in cond or "av-block" in cond:
+        out.append("AV block")
+    if "fibrillation" in rhythm or "flutter" in rhythm:
+        out.append("AF / flutter")
+    if text("Cardiac pacing"):
+        out.append("paced")
+    if not out and "sinus" in rhythm:
+        out.append("sinus, none of these")
+    return out
+
+
+def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[dict]:
+    """Per record (all, or the named ``records``): the pipeline's analysis median beat and
+    the experts' reference."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.ludb import list_ludb_records
+    from ecgcore.signal.beats import WINDOW_ANALYSIS
+    from ecgcore.signal.pipeline import process_record
+
+    ludb_dir = Path(ludb_dir)
+    table = pd.read_csv(ludb_dir / "ludb.csv").set_index("ID")
+    out = []
+    for path in list_ludb_records(ludb_dir):
+        if records is not None and path.name not in records:
+            continue
+        res = process_record(read_wfdb(path))
+        before = WINDOW_ANALYSIS.offsets(res.fs)[0]
+        anchors = np.asarray(res.anchors)
+        rel: dict[str, list[float]] = {k: [] for k in _FID}
+        for b in ludb_expert_beats(path):
+            j = int(np.argmin(np.abs(anchors - (b.qrs_on + b.qrs_off) / 2)))
+            if abs(anchors[j] - b.qrs_on) > 0.2 * res.fs:
+                continue  # a beat the pipeline did not keep
+            for key in _FID:
+                v = getattr(b, key)
+                if v is not None:
+                    rel[key].append((v - anchors[j]) * 1000.0 / res.fs)
+        out.append({
+            "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
+            "r": before, "rr_ms": float(np.median(res.rr_ms)),
+            "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
+            "expert": ludb_expert_intervals(path),
+            "conditions": conditions(table.loc[int(path.name)]) if int(path.name) in table.index
+            else [],
+        })
+    return out
+
+
+def _delineate(d: dict, params: SpatialParams):
+    try:
+        return ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params)
+    except ValueError:
+        return None
+
+
+def _fiducial_errors(data: list[dict], key: str, value: float) -> np.ndarray:
+    """Per record: (ours − reference) of one fiducial (ms) with one number changed; NaN if none."""
+    params = replace(DEFAULT_PARAMS, **{key: value})
+    errs = np.full(len(data), np.nan)
+    for i, d in enumerate(data):
+        ref = d["ref_rel"][key]
+        fid = _delineate(d, params)
+        ours = None if fid is None else getattr(fid, _FID[key])
+        if ref is not None and ours is not None:
+            errs[i] = (ours - d["r"]) * 1000.0 / d["fs"] - ref
+    return errs
+
+
+def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out intervals of every record and the numbers chosen in each fold.
+
+    Returns (per_record, choices): per_record has the record, its fold, conditions, the
+    held-out ``p_ms``…``qt_ms`` and the experts' ``expert_p_ms``…; choices one row per fold.
+    """
+    n = len(data)
+    fold = np.empty(n, dtype=int)
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
+    # Error of every record under every candidate value (one number changed at a time).
+    errors = {key: {v: _fiducial_errors(data, key, v) for v in grid} for key, grid in GRIDS.items()}
+    rows, choices = [], []
+    for f in range(k):
+        train = fold != f
+        chosen = {}
+        for key, by_value in errors.items():
+            scores = {v: float(np.nanmean(np.abs(e[train]))) for v, e in by_value.items()}
+            chosen[key] = min(scores, key=scores.get)
+        params = SpatialParams(**chosen)
+        choices.append({"fold": f, **chosen})
+        for i in np.flatnonzero(~train):
+            d = data[i]
+            fid = _delineate(d, params)
+            row = {"record": d["record"], "fold": f, "conditions": "; ".join(d["conditions"]),
+                   "error": None if fid is not None else "delineation failed"}
+            for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+                row[m] = None if fid is None else getattr(fid, m)
+                row[f"expert_{m}"] = d["expert"][m]
+            rows.append(row)
+    return pd.DataFrame(rows), pd.DataFrame(choices)
+
+
+def condition_table(per_record: pd.DataFrame, n_worst: int = 5) -> pd.DataFrame:
+    """QRS-duration and QT errors (ms) per condition class, with the worst records."""
+    rows = []
+    for cls in (*CONDITIONS, "sinus, none of these"):
+        part = per_record[per_record["conditions"].str.contains(cls, regex=False)]
+        for m in ("qrs_ms", "qt_ms", "pr_ms"):
+            diff = (pd.to_numeric(part[m]) - pd.to_numeric(part[f"expert_{m}"])).dropna()
+            worst = diff.reindex(diff.abs().sort_values(ascending=False).index)[:n_worst]
+            rows.append({
+                "condition": cls, "interval": m.removesuffix("_ms").upper(), "n": len(diff),
+                "mean_ms": round(float(diff.mean()), 1) if len(diff) else np.nan,
+                "sd_ms": round(float(diff.std(ddof=1)), 1) if len(diff) > 1 else np.nan,
+                "worst (record: error ms)": ", ".join(
+                    f"{part.loc[i, 'record']}: {v:+.0f}" for i, v in worst.items()),
+            })
+    return pd.DataFrame(rows)
+
+
+#: LUDB's matching window: a detected boundary within 150 ms of an expert's is a hit.
+MATCH_MS = 150.0
+_LEAD_WAVES = {"P": "p", "QRS": "qrs", "T": "t"}
+
+
+def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams]) -> pd.DataFrame:
+    """Per lead and per expert mark of each record: hit or miss and error, as LUDB scores it.
+
+    Each record is delineated per beat and per lead (:func:`delineate_signal`) with the
+    numbers of the fold it was held out in (``params_of[record]``). For each lead and
+    wave boundary (P, QRS onset/offset, T offset), an expert mark is a hit when a detected
+    boundary lies within 150 ms; detections outside the span the experts annotated are
+    ignored, and the rest that match no mark are false positives.
+    """
+    from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    rows = []
+    for path in list_ludb_records(ludb_dir):
+        rec = wfdb_read(path)
+        d = delineate_signal(rec["signal"], rec["fs"], rec["leads"],
+                             params=params_of.get(path.name, DEFAULT_PARAMS))
+        tol = MATCH_MS * rec["fs"] / 1000.0
+        for li, ext in enumerate(LUDB_ANNOTATORS.values()):
+            waves = _lead_waves(path, ext)
+            for wave, key in _LEAD_WAVES.items():
+                marks = waves[key]
+                if marks.shape[0] == 0:
+                    continue
+                lo, hi = marks[:, 1].min() - tol, marks[:, 1].max() + tol
+                for side, col in (("on", 0), ("off", 2)):
+                    if wave == "T" and side == "on":
+                        continue  # the pipeline reports no T onset
+                    attr = {"P": "p", "QRS": "qrs", "T": "t"}[wave] + f"_{side}"
+                    det = np.array([getattr(pl[li], attr) for pl in d.per_lead
+                                    if pl[li] is not None and getattr(pl[li], attr) is not None],
+                                   dtype=float)
+                    det = det[(det >= lo) & (det <= hi)]
+                    ref = marks[:, col][marks[:, col] >= 0].astype(float)
+                    used = np.zeros(det.size, bool)
+                    for m in ref:
+                        j = int(np.argmin(np.abs(det - m))) if det.size else -1
+                        hit = j >= 0 and abs(det[j] - m) <= tol and not used[j]
+                        if hit:
+                            used[j] = True
+                        rows.append({"record": path.name, "lead": ext, "wave": wave,
+                                     "side": side, "kind": "mark", "hit": hit,
+                                     "error_ms": (det[j] - m) * 1000.0 / rec["fs"] if hit else np.nan})
+                    rows.extend({"record": path.name, "lead": ext, "wave": wave, "side": side,
+                                 "kind": "extra", "hit": False, "error_ms": np.nan}
+                                for _ in range(int((~used).sum())))
+    return pd.DataFrame(rows)
+
+
+def wfdb_read(path: Path) -> dict:
+    """A LUDB record as µV ``[leads, samples]`` with its rate and lead names."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(path), physical=True)
+    return {"signal": (rec.p_signal.T * 1000.0).astype(np.float32), "fs": float(rec.fs),
+            "leads": tuple(rec.sig_name)}
+
+
+def per_lead_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """LUDB's per-lead scoring: sensitivity, PPV and mean / SD of the boundary errors (ms)."""
+    out = []
+    for (wave, side), df in rows.groupby(["wave", "side"], sort=False):
+        marks, extra = df[df["kind"] == "mark"], int((df["kind"] == "extra").sum())
+        tp = int(marks["hit"].sum())
+        err = marks["error_ms"].dropna()
+        out.append({"wave": wave, "boundary": side, "marks": len(marks), "hits": tp,
+                    "sensitivity_pct": round(100.0 * tp / max(len(marks), 1), 1),
+                    "ppv_pct": round(100.0 * tp / max(tp + extra, 1), 1),
+                    "mean_ms": round(float(err.mean()), 1), "sd_ms": round(float(err.std(ddof=1)), 1)})
+    return pd.DataFrame(out)

@@ -1,0 +1,98 @@
+"""PTB-XL label consistency of the measured intervals (`ecgwb bench delineation`).
+
+The cardiologists' SCP statements of PTB-XL imply bounds on the global intervals: a record
+called normal (NORM) has a QRS under 120 ms, a P wave under 120 ms and a PR of at most
+200 ms; complete bundle branch block (CLBBB, CRBBB) has a QRS of at least 120 ms, non-specific
+intraventricular conduction delay (IVCD) one over 110 ms (AHA/ACCF/HRS 2009); first-degree AV block (1AVB) has PR > 200 ms; atrial
+fibrillation (AFIB) has no P wave. The table counts how often the project's pipeline
+(``process_record`` at 500 Hz, the intervals of ``ecgwb measure``) agrees. Nothing here
+was used to choose the delineation method: it is a held-out judge.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
+
+
+def _pipeline_intervals(path: Path) -> dict[str, float | None]:
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.pipeline import process_record
+
+    fid = process_record(read_wfdb(path)).analysis_fiducials
+    return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+
+
+def measure_ptbxl(folder: str | Path, limit: int | None = None,
+                  measure: Callable[[Path], dict] = _pipeline_intervals) -> pd.DataFrame:
+    """One row per record: ecg_id, its SCP codes (any likelihood) and the measured intervals."""
+    from ecgcore.io.ptbxl import parse_scp_codes
+
+    folder = Path(folder)
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    if limit:
+        db = db.head(limit)
+    rows = []
+    for _, rec in db.iterrows():
+        row: dict = {"ecg_id": int(rec["ecg_id"]),
+                     "codes": " ".join(sorted(parse_scp_codes(rec["scp_codes"])))}
+        try:
+            row.update(measure(folder / rec["filename_hr"]))
+            row["error"] = None
+        except Exception as exc:  # noqa: BLE001 -- a failed record is counted, not dropped
+            row.update({k: None for k in INTERVALS})
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
+    """The label-consistency rows: what the labels imply and how often the measures agree."""
+    codes = per_record["codes"].str.split()
+    has = lambda *c: codes.apply(lambda cs: any(x in cs for x in c))
+    num = {k: pd.to_numeric(per_record[k], errors="coerce") for k in INTERVALS}
+    rows = []
+
+    def add(name: str, implied: str, mask: pd.Series, ok: pd.Series, value: str = "") -> None:
+        n = int(mask.sum())
+        k = int((ok & mask).sum())
+        rows.append({"check": name, "labels imply": implied, "n": n, "agree": k,
+                     "agree_pct": round(100.0 * k / n, 1) if n else float("nan"),
+                     "value": value})
+
+    norm = has("NORM")
+    qrs, p, pr = num["qrs_ms"], num["p_ms"], num["pr_ms"]
+    add("NORM: QRS < 120 ms", "all", norm, qrs < 120,
+        f"median QRS {qrs[norm].median():.0f} ms (target 85–100)")
+    add("NORM: P < 120 ms", "all", norm, p < 120,
+        f"median P {p[norm].median():.0f} ms (target 95–115)")
+    add("NORM: PR ≤ 200 ms", "all", norm, pr <= 200, f"median PR {pr[norm].median():.0f} ms")
+    add("CLBBB/CRBBB: QRS ≥ 120 ms", "all", has("CLBBB", "CRBBB"), qrs >= 120)
+    # Non-specific intraventricular conduction delay: QRS > 110 ms (AHA/ACCF/HRS 2009).
+    add("IVCD: QRS > 110 ms", "all", has("IVCD"), qrs > 110)
+    add("CLBBB/CRBBB/IVCD: QRS ≥ 120 ms", "(as the issue counts)", has("CLBBB", "CRBBB", "IVCD"),
+        qrs >= 120)
+    add("1AVB: PR > 200 ms", "all", has("1AVB"), pr > 200)
+    add("AFIB: no P wave", "all", has("AFIB"), p.isna())
+    rows.append({"check": "all records: median QRS / P", "labels imply": "12SL on PTB-XL: 94 / 114",
+                 "n": int(qrs.notna().sum()), "agree": np.nan, "agree_pct": np.nan,
+                 "value": f"{qrs.median():.0f} / {p.median():.0f} ms"})
+    return pd.DataFrame(rows)
+
+
+def main_ptbxl(folder: Path, limit: int | None = None) -> pd.DataFrame:
+    t0 = time.perf_counter()
+    per_record = measure_ptbxl(folder, limit)
+    table = label_table(per_record)
+    print(f"PTB-XL label consistency: {folder} ({len(per_record)} records, 500 Hz, "
+          f"{int(per_record['error'].notna().sum())} failed), {time.perf_counter() - t0:.0f} s")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(table.to_string(index=False))
+    table.attrs["per_record"] = per_record
+    return table

@@ -1,0 +1,159 @@
+"""QT Database judge for `ecgwb bench delineation`: per record and per beat, cross-database.
+
+Nothing of QTDB was used to choose the ``"spatial"`` method's numbers (they come from LUDB
+only), so these figures are held out. Per record: the median-beat global intervals against
+the median over the cardiologist's annotated beats (``q1c``), judged by the IEC tolerances.
+Per beat: each annotated beat is matched to the delineated beat whose R peak lies within
+150 ms of its QRS mark, and the errors of P onset/offset, QRS onset/offset and T offset
+are pooled over beats, as Martínez et al. (2004) report their wavelet delineator on QTDB.
+NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first lead in the same run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgcore.io.qtdb import (
+    list_qtdb_records,
+    qtdb_expert_beats,
+    qtdb_expert_intervals,
+    read_qtdb_window,
+)
+
+FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
+INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
+#: Martínez et al. 2004 (IEEE TBME 51:570), wavelet delineator on QTDB, mean ± SD (ms).
+MARTINEZ_2004 = {"p_on": (2.0, 14.8), "p_off": (1.9, 12.8), "qrs_on": (4.6, 7.7),
+                 "qrs_off": (0.8, 8.7), "t_off": (-1.6, 18.1)}
+
+
+def _spatial(window) -> tuple[dict, list[tuple[int, dict]]]:
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    d = delineate_signal(window.signal, window.fs, window.leads, per_lead=False,
+                         powerline_hz=None)
+    beats = [(int(r), {k: getattr(f, k) for k in FIDUCIALS})
+             for r, f in zip(d.beat_r, d.beats) if f is not None]
+    return d.intervals, beats
+
+
+def _neurokit(window) -> tuple[dict, list[tuple[int, dict]]]:
+    import neurokit2 as nk
+
+    fs = round(window.fs)
+    x = window.signal[0].astype(np.float64) / 1000.0
+    signals, info = nk.ecg_process(x, sampling_rate=fs)
+    _, waves = nk.ecg_delineate(signals["ECG_Clean"].to_numpy(), info["ECG_R_Peaks"],
+                                sampling_rate=fs, method="dwt")
+    keys = {"p_on": "ECG_P_Onsets", "p_off": "ECG_P_Offsets", "qrs_on": "ECG_R_Onsets",
+            "qrs_off": "ECG_R_Offsets", "t_off": "ECG_T_Offsets"}
+    marks = {k: np.asarray(waves.get(v, []), dtype=np.float64) for k, v in keys.items()}
+    beats = []
+    for i, r in enumerate(np.asarray(info["ECG_R_Peaks"])):
+        fid = {k: (int(v[i]) if i < v.size and np.isfinite(v[i]) else None) for k, v in marks.items()}
+        beats.append((int(r), fid))
+    to_ms = 1000.0 / fs
+
+    def med(a: str, b: str) -> float | None:
+        v = [(f[b] - f[a]) * to_ms for _, f in beats if f[a] is not None and f[b] is not None]
+        v = [x for x in v if x > 0]
+        return float(np.median(v)) if v else None
+
+    return ({"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
+             "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}, beats)
+
+
+MEASURERS = {"spatial": _spatial, "neurokit2": _neurokit}
+
+
+def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per_record, per_beat) for every QTDB record of ``folder`` with ``q1c`` marks."""
+    rec_rows, beat_rows = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_qtdb_records(folder):
+            expert = qtdb_expert_intervals(path)
+            window = read_qtdb_window(path)
+            ref_beats = qtdb_expert_beats(path)
+            for method in methods:
+                row = {"record": path.name, "method": method, "error": None,
+                       **{f"expert_{m}": expert[m] for m in INTERVALS}}
+                try:
+                    ours, beats = MEASURERS[method](window)
+                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+                    row["error"] = f"{type(exc).__name__}: {exc}"
+                    row.update({m: None for m in INTERVALS})
+                    rec_rows.append(row)
+                    continue
+                row.update(ours)
+                rec_rows.append(row)
+                rs = np.array([window.start + r for r, _ in beats])
+                for b in ref_beats:
+                    if rs.size == 0:
+                        break
+                    j = int(np.argmin(np.abs(rs - b.qrs_peak)))
+                    if abs(rs[j] - b.qrs_peak) > 0.15 * window.fs:
+                        beat_rows.append({"record": path.name, "method": method, "matched": False})
+                        continue
+                    fid = beats[j][1]
+                    out = {"record": path.name, "method": method, "matched": True}
+                    for k in FIDUCIALS:
+                        ref, got = getattr(b, k), fid[k]
+                        out[k] = (None if ref is None or got is None
+                                  else (window.start + got - ref) * 1000.0 / window.fs)
+                        out[f"has_{k}"] = ref is not None
+                    beat_rows.append(out)
+    return pd.DataFrame(rec_rows), pd.DataFrame(beat_rows)
+
+
+def load_qtdb(folder: str | Path) -> list[dict]:
+    """Per record, what :func:`ecgwb.bench._delineation_cv.cross_validate` needs: the median
+    beat of the window and the cardiologist's fiducials relative to the matched R peaks."""
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_qtdb_records(folder):
+            window = read_qtdb_window(path)
+            try:
+                d = delineate_signal(window.signal, window.fs, window.leads, per_beat=False,
+                                     powerline_hz=None)
+            except ValueError:
+                continue  # counted by the cross-database run; nothing to tune on here
+            anchors = window.start + np.asarray(d.beat_r)
+            rel: dict[str, list[float]] = {k: [] for k in ("qrs_on", "qrs_off", "p_on", "p_off")}
+            for b in qtdb_expert_beats(path):
+                j = int(np.argmin(np.abs(anchors - b.qrs_peak)))
+                if abs(anchors[j] - b.qrs_peak) > 0.15 * window.fs:
+                    continue
+                for key, values in rel.items():
+                    v = getattr(b, key)
+                    if v is not None:
+                        values.append((v - anchors[j]) * 1000.0 / window.fs)
+            out.append({
+                "record": path.name, "median": d.median_signal, "fs": window.fs,
+                "r": d.median_r, "rr_ms": d.rr_ms,
+                "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
+                "expert": qtdb_expert_intervals(path), "conditions": [],
+            })
+    return out
+
+
+def fiducial_table(per_beat: pd.DataFrame) -> pd.DataFrame:
+    """Per method and fiducial: beats, mean and SD of (method − cardiologist) in ms."""
+    rows = []
+    for method, df in per_beat.groupby("method", sort=False):
+        for k in FIDUCIALS:
+            marked = df[df.get(f"has_{k}", False) == True]
+            v = pd.to_numeric(marked[k], errors="coerce").dropna()
+            rows.append({
+                "method": method, "fiducial": k, "n_marked": len(marked), "n": len(v),
+                "mean_ms": round(float(v.mean()), 1), "sd_ms": round(float(v.std(ddof=1)), 1),
+                "martinez2004": "{:+.1f} ± {:.1f}".format(*MARTINEZ_2004[k]),
+            })
+    return pd.DataFrame(rows)

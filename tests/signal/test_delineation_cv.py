@@ -1,0 +1,38 @@
+"""The bench's k-fold: every number is chosen on training records only, each record scored once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ecgwb.bench._delineation_cv import GRIDS, _fiducial_errors, conditions, cross_validate, load_ludb
+
+RECORDS = ["1", "3", "5", "7", "9", "11", "13", "15"]
+
+
+def test_numbers_are_chosen_inside_the_training_folds(ludb_dir):
+    data = load_ludb(ludb_dir, RECORDS)
+    assert [d["record"] for d in data] == RECORDS
+    per_record, choices = cross_validate(data, k=2, seed=3)
+    assert sorted(per_record["record"]) == sorted(RECORDS)  # each record scored exactly once
+    fold_of = dict(zip(per_record["record"], per_record["fold"]))
+    for _, row in choices.iterrows():
+        train = np.array([fold_of[d["record"]] != row["fold"] for d in data])
+        for key, grid in GRIDS.items():
+            # Recomputed here: the grid value with the least mean |error| on training records.
+            scores = [np.nanmean(np.abs(_fiducial_errors(data, key, v)[train])) for v in grid]
+            assert row[key] == grid[int(np.argmin(scores))], (key, row["fold"])
+    assert per_record["qrs_ms"].notna().all()
+
+
+def test_ludb_condition_classes():
+    row = pd.Series({"Rhythms": "Sinus rhythm", "Conduction abnormalities":
+                     "Left anterior hemiblock\nI degree av block", "Hypertrophies": np.nan,
+                     "Cardiac pacing": np.nan})
+    assert conditions(row) == ["BBB or hemiblock", "AV block"]
+    plain = pd.Series({"Rhythms": "Sinus bradycardia", "Conduction abnormalities": np.nan,
+                       "Hypertrophies": np.nan, "Cardiac pacing": np.nan})
+    assert conditions(plain) == ["sinus, none of these"]
+    af = pd.Series({"Rhythms": "Atrial flutter, typical", "Cardiac pacing":
+                    "Pacemaker presence, undefined\nBiventricular pacing"})
+    assert conditions(af) == ["AF / flutter", "paced"]

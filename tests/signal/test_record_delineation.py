@@ -1,0 +1,110 @@
+"""Per-beat and per-lead delineation of whole records, the QTDB reader and `ecgwb delineate`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import wfdb
+
+from ecgcore.io.ludb import ludb_expert_beats
+from ecgcore.io.qtdb import (
+    beat_intervals,
+    qtdb_expert_beats,
+    qtdb_expert_intervals,
+    read_qtdb_window,
+)
+from ecgcore.signal.record_delineation import UNCERTAIN_IQR_MS, delineate_signal
+from ecgwb.cli import main as cli_main
+
+
+def _ludb_signal(ludb_dir, name):
+    rec = wfdb.rdrecord(str(ludb_dir / "data" / name), physical=True)
+    return (rec.p_signal.T * 1000.0).astype(np.float32), float(rec.fs), tuple(rec.sig_name)
+
+
+def test_qtdb_beats_follow_the_raw_marks(qtdb_dir):
+    # sel100's first marks read straight from the file: ( p ) ( N ) t ) — no T onset.
+    ann = wfdb.rdann(str(qtdb_dir / "sel100"), "q1c")
+    s = list(ann.sample[:8])
+    beat = qtdb_expert_beats(qtdb_dir / "sel100")[0]
+    assert (beat.p_on, beat.p_off, beat.qrs_on, beat.qrs_peak, beat.qrs_off, beat.t_off) == (
+        s[0], s[2], s[3], s[4], s[5], s[7])
+    ms = beat_intervals(beat, 250.0)
+    assert ms["qrs_ms"] == (s[5] - s[3]) * 4.0 and ms["qt_ms"] == (s[7] - s[3]) * 4.0
+    # A record whose QRS marks carry the beat label (A: atrial premature), not N.
+    beats = qtdb_expert_beats(qtdb_dir / "sel232")
+    assert len(beats) == 30 and all(b.t_off is not None for b in beats)
+    assert qtdb_expert_intervals(qtdb_dir / "sel232")["p_ms"] is None
+
+
+def test_qtdb_window_keeps_two_named_leads_around_the_marks(qtdb_dir):
+    w = read_qtdb_window(qtdb_dir / "sel100")
+    beats = qtdb_expert_beats(qtdb_dir / "sel100")
+    assert w.leads == ("MLII", "V5") and w.fs == 250.0 and w.signal.shape[0] == 2
+    assert w.start == beats[0].p_on - 500  # 2 s before the first mark
+    assert w.signal.shape[1] >= 2500
+    with pytest.raises(ValueError, match="sel100.nope: cannot read"):
+        qtdb_expert_beats(qtdb_dir / "sel100", "nope")
+
+
+def test_every_beat_and_lead_is_delineated(ludb_dir):
+    x, fs, leads = _ludb_signal(ludb_dir, "1")
+    d = delineate_signal(x, fs, leads)
+    assert len(d.beats) == len(d.beat_r) == len(d.per_lead) >= 5
+    assert all(len(pl) == 12 for pl in d.per_lead)
+    # Per-beat global QRS against the experts' global marks of the same beats (within 20 ms,
+    # about twice the per-beat SD measured on QTDB).
+    ref = {round((b.qrs_on + b.qrs_off) / 2): b for b in ludb_expert_beats(ludb_dir / "data" / "1")}
+    matched = 0
+    for r, f in zip(d.beat_r, d.beats):
+        near = [b for c, b in ref.items() if abs(c - r) < 50]
+        if f is None or not near:
+            continue
+        matched += 1
+        assert abs(f.qrs_on - near[0].qrs_on) <= 10 and abs(f.qrs_off - near[0].qrs_off) <= 10
+        assert f.p_on < f.p_off < f.qrs_on < f.r < f.qrs_off < f.t_off
+    assert matched >= 4
+    # Per-lead QRS lie inside the beat's global QRS give or take 20 ms (a lead sees a part).
+    for f, pl in zip(d.beats, d.per_lead):
+        for lf in pl:
+            if f is not None and lf is not None:
+                assert lf.qrs_on >= f.qrs_on - 10 and lf.qrs_off <= f.qrs_off + 10
+
+
+def test_nan_lead_costs_only_that_lead(ludb_dir):
+    x, fs, leads = _ludb_signal(ludb_dir, "1")
+    full = delineate_signal(x, fs, leads, per_lead=False)
+    x = x.copy()
+    x[6] = np.nan  # V1 lost
+    d = delineate_signal(x, fs, leads)
+    assert "v1" not in d.leads_used and len(d.leads_used) == 11
+    assert all(pl[6] is None for pl in d.per_lead)
+    assert all(pl[1] is not None for pl in d.per_lead)
+    assert abs(d.intervals["qrs_ms"] - full.intervals["qrs_ms"]) <= 10
+
+
+def test_confidence_flags_follow_the_iqr_rule(ludb_dir):
+    x, fs, leads = _ludb_signal(ludb_dir, "1")
+    d = delineate_signal(x, fs, leads, per_lead=False)
+    conf = d.confidence()
+    for key, c in conf.items():
+        vals = [getattr(f, key) for f in d.beats if f is not None and getattr(f, key) is not None]
+        iqr = np.subtract(*np.percentile(vals, [75, 25]))
+        assert c["n_beats"] == len(vals) and c["iqr_ms"] == round(iqr, 1)
+        assert c["uncertain"] == (len(vals) < 3 or iqr > UNCERTAIN_IQR_MS[key])
+
+
+def test_cli_delineate_json_on_two_nonstandard_leads(qtdb_dir, tmp_path, capsys):
+    w = read_qtdb_window(qtdb_dir / "sel100")
+    wfdb.wrsamp("win", fs=w.fs, units=["mV", "mV"], sig_name=list(w.leads),
+                p_signal=w.signal[:, :2500].T.astype(np.float64) / 1000.0, fmt=["16", "16"],
+                write_dir=str(tmp_path))
+    assert cli_main(["delineate", str(tmp_path / "win"), "--json", "--powerline", "60"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["leads"] == ["MLII", "V5"] and out["n_beats"] >= 5
+    assert set(out["beats"][0]["leads"]) == {"MLII", "V5"}
+    assert 60 <= out["intervals_median_beat"]["qrs_ms"] <= 130
+    assert cli_main(["delineate", str(tmp_path / "missing")]) == 2
+    assert "missing: no such record" in capsys.readouterr().err
