@@ -31,6 +31,7 @@ from ecgcore.checkpoint import (
     write_checkpoint_files,
     write_json_atomic,
 )
+from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.models import create_model
 from trainer.callbacks import METRICS_CSV, RunRecorder, append_metrics_row, truncate_metrics
 from trainer.config import (
@@ -109,7 +110,7 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     if getattr(model, "pca_path", None) is not None:  # pca_init; a resumed run reloads it
         model.pca_path.fit(prepared.inputs("train"))
     stages = stages_for(model, cfg)
-    preprocessing = prepared.preprocessing()
+    preprocessing = prepared.preprocessing().to_dict()  # the JSON form every checkpoint carries
     model_cfg = _model_config(model)
 
     state: dict[str, Any] = {}
@@ -125,17 +126,17 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     else:
         run_dir = new_run_dir(runs, cfg.name)
         run_dir.mkdir(parents=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        (run_dir / RUN_CONFIG).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     if not _is_worker_process():
         # a new run, or a folder prepared by trainer.jobs (config.yaml only) or interrupted
         # before its first epoch: the split and preprocessing are written once
-        if not (run_dir / "split.json").exists():
-            write_split(run_dir / "split.json", prepared)
-        if not (run_dir / "preprocessing.json").exists():
-            write_json_atomic(run_dir / "preprocessing.json", preprocessing)
+        if not (run_dir / SPLIT).exists():
+            write_split(run_dir / SPLIT, prepared)
+        if not (run_dir / PREPROCESSING).exists():
+            write_json_atomic(run_dir / PREPROCESSING, preprocessing)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     if not _is_worker_process():
-        write_json_atomic(run_dir / "status.json", {"status": "running", "pid": os.getpid()})
+        write_json_atomic(run_dir / STATUS, {"status": "running", "pid": os.getpid()})
 
     t0 = time.perf_counter()
     samples, epoch, step = 0, state.get("epoch", 0), state.get("global_step", 0)
@@ -178,7 +179,7 @@ def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData
 
 
 def _restore_best(model: torch.nn.Module, run_dir: Path) -> None:
-    if (run_dir / "weights.safetensors").exists():
+    if (run_dir / WEIGHTS).exists():
         weights, _, _ = read_checkpoint(run_dir)
         load_state_strict(model, weights, run_dir)
 
@@ -233,7 +234,7 @@ def _finish(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, ru
                "n_test": len(prepared.splits.get("test", [])),
                "device": "cuda" if torch.cuda.is_available() else "cpu"}
     write_json_atomic(run_dir / "metrics.json", summary)
-    write_json_atomic(run_dir / "status.json", {"status": "finished"})
+    write_json_atomic(run_dir / STATUS, {"status": "finished"})
 
 
 @torch.no_grad()
@@ -268,7 +269,7 @@ def fit_closed_form(model: torch.nn.Module, prepared: PreparedData, run_dir: Pat
 
 def resume(run_dir: Path, progress: bool = True) -> Path:
     run_dir = Path(run_dir)
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / RUN_CONFIG
     if not config_file.exists():
         raise ConfigError(f"{run_dir}: not a run folder (no config.yaml)")
     status = run_dir / "metrics.json"
