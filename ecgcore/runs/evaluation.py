@@ -11,8 +11,9 @@ of one comparison table over runs (`ecgwb report`).
 - ``downstream``: ``label`` (columns), ``task`` (binary/multilabel/continuous), ``scope``
   (``all`` records with patient-grouped out-of-fold predictions for label-free encoders;
   only the run's ``test`` split for runs trained with labels, so no label leaks),
-  ``rows`` (one per input × model: AUROC with 95% CI, macro F1 …) and ``main`` (the
-  latent space with L2 logistic regression, the row the report shows);
+  ``rows`` (one per input × model: AUROC with 95% CI, macro F1 …; ``pca<d>`` is a PCA of
+  the median beats as large as the latent space, capped below the number of records) and
+  ``main`` (the latent space with L2 logistic regression, the row the report shows);
 - ``clustering``: Davies–Bouldin, silhouette and Calinski–Harabasz of the latent means with
   the label as clustering and of k-means clusters, beside a PCA of the same size;
 - ``identification``: same-patient retrieval top-1/top-5 (patients with ≥ 2 records).
@@ -108,7 +109,8 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     trained_on = list(run.data_config.task)
     labels = _labels(records, trained_on, task)
     beats = np.nan_to_num(np.asarray(cache.median, dtype=np.float32))
-    pca = pca_embedding(beats, z.shape[1], seed)
+    # the same-size PCA reference; PCA needs more records than components (tiny datasets)
+    pca = pca_embedding(beats, min(z.shape[1], len(records) - 1), seed)
     if scope == "auto":
         scope = "test" if trained_on else "all"
     if scope not in ("all", "test"):
@@ -119,7 +121,7 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     if labels and len(rows) >= 20:
         head = own_head_scores(run, labels, test_rows) if scope == "test" else None
         res = evaluate_downstream(records, labels if len(labels) > 1 else labels[0],
-                                  embeddings={"latent": z, f"pca{z.shape[1]}": pca},
+                                  embeddings={"latent": z, f"pca{pca.shape[1]}": pca},
                                   features="classical", hybrid=True, sex_age=True,
                                   models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed,
                                   test_rows=test_rows if scope == "test" else None)
