@@ -33,6 +33,14 @@ from ecgcore.checkpoint import (
 )
 from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.models import create_model
+from ecgcore.models.capabilities import (
+    ExtraInputs,
+    Freezable,
+    StageAware,
+    Staged,
+    Trainable,
+    pca_init_path,
+)
 from trainer.callbacks import METRICS_CSV, RunRecorder, append_metrics_row, truncate_metrics
 from trainer.config import (
     ConfigError,
@@ -56,9 +64,8 @@ def _is_worker_process() -> bool:
 def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
     if cfg.stages:
         return cfg.stages
-    hook = getattr(model, "default_stages", None)
-    if callable(hook):
-        return [StageConfig(**s) for s in hook()]
+    if isinstance(model, Staged):
+        return [StageConfig(**s) for s in model.default_stages()]
     return [StageConfig(name="train")]
 
 
@@ -85,7 +92,7 @@ def new_run_dir(runs: Path, name: str) -> Path:
 
 def build_model(cfg: TrainConfig, prepared: PreparedData | None = None) -> torch.nn.Module:
     model = create_model(**resolve_model_overrides(cfg))
-    if prepared is not None and prepared.extra_stats and hasattr(model, "set_extra_normalization"):
+    if prepared is not None and prepared.extra_stats and isinstance(model, ExtraInputs):
         loc = [prepared.extra_stats[c][0] for c in prepared.data.extra]
         scale = [prepared.extra_stats[c][1] for c in prepared.data.extra]
         model.set_extra_normalization(loc, scale)
@@ -107,7 +114,7 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     array = input_array(model)
     prepared = prepare_data(cfg.data, array, runs / ".cache", cfg.optim.seed, progress and not _is_worker_process())
     model = build_model(cfg, prepared)
-    if getattr(model, "pca_path", None) is not None:  # pca_init; a resumed run reloads it
+    if pca_init_path(model) is not None:  # pca_init; a resumed run reloads it
         model.pca_path.fit(prepared.inputs("train"))
     stages = stages_for(model, cfg)
     preprocessing = prepared.preprocessing().to_dict()  # the JSON form every checkpoint carries
@@ -195,10 +202,9 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
                stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
                progress: bool) -> tuple[int, int, int]:
-    set_stage = getattr(model, "set_stage", None)
-    if callable(set_stage):
-        set_stage(stage.name)
-    if hasattr(model, "freeze_backbone"):
+    if isinstance(model, StageAware):
+        model.set_stage(stage.name)
+    if isinstance(model, Freezable):
         (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
@@ -240,7 +246,7 @@ def _finish(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, ru
 @torch.no_grad()
 def evaluate_loss(model: torch.nn.Module, prepared: PreparedData, split: str, uses_labels: bool) -> dict:
     """Mean of every loss term over a split (scaled units), in eval mode."""
-    if not hasattr(model, "loss"):
+    if not isinstance(model, Trainable):
         return {}
     model.eval()
     module = LatentModule(model, 1e-3, 0.0, uses_labels)

@@ -33,6 +33,7 @@ import torch
 from ecgcore.checkpoint import write_json_atomic
 from ecgcore.data.spec import SUPERCLASS_COLUMNS
 from ecgcore.files import EVALUATION
+from ecgcore.models.capabilities import PredictsLabels
 from ecgcore.runs.run import Run
 
 
@@ -165,7 +166,7 @@ def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
     was trained on exactly ``labels`` (threshold: the label's prevalence in the other
     records); None when it has no such head."""
     model, prep = run.model, run.preprocessing
-    if not hasattr(model, "predict_logits") or list(prep.task) != list(labels) or prep.extra:
+    if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels) or prep.extra:
         return None
     loader = torch.utils.data.DataLoader(run.dataset(rows), batch_size=128, shuffle=False)
     logits = []

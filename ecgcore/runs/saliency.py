@@ -31,6 +31,7 @@ import pandas as pd
 from ecgcore.data.label_columns import label_name
 from ecgcore.explain.saliency import METHODS, attribute, region_attribution
 from ecgcore.explain.signal_regions import signal_rpeaks
+from ecgcore.models.capabilities import LatentTaskHead, PredictsLabels
 from ecgcore.runs.atomic import read_or_none, write_atomic
 from ecgcore.runs.run import Run, RunError
 
@@ -65,7 +66,7 @@ def predictors(run: Run) -> list[Predictor]:
 
     model, task = run.model, list(run.preprocessing.task)
     out: list[Predictor] = []
-    if task and (hasattr(model, "task_logits") or hasattr(model, "predict_logits")):
+    if task and isinstance(model, (LatentTaskHead, PredictsLabels)):
         out += [Predictor("head", i, f"{label_name(t)}: task head logit")
                 for i, t in enumerate(task)]
     if isinstance(model, torch.nn.Module) and any(True for _ in model.parameters()) \
@@ -114,7 +115,7 @@ def _function(run: Run, pred: Predictor, extra: Any, mask: Any) -> Callable:
     if pred.kind == "unit":  # extras only where encode takes them (hybrid ecg_jepa)
         return lambda x: call_encode(model, x, expand(mk, len(x)),
                                      expand(ex, len(x))).mean[:, pred.index]
-    if hasattr(model, "task_logits"):  # task VAEs: the head reads the latent means + extras
+    if isinstance(model, LatentTaskHead):  # task VAEs: the head reads the latent means + extras
         def head(x):
             logits = model.task_logits(model.encode(x).mean, expand(ex, len(x)))
             if logits is None:
