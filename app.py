@@ -146,7 +146,7 @@ def run_picker(slot) -> list[str]:
     """The run picker in ``slot``: a multiselect of the runs in :func:`runs_folder`; the
     choice (absolute paths) is ``st.session_state["runs"]``. A missing or empty folder
     gives a hint, never an exception."""
-    from ecgcore.explain.runs import list_runs  # reads small files only
+    from ecgcore.runs import list_runs  # reads small files only
 
     folder = runs_folder()
     table = list_runs(folder)
@@ -200,12 +200,14 @@ def view(file: str, title: str, **kwargs) -> StreamlitPage:
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Import the model stack (torch, the trainer, the checkpoint reader) once per server in
-    a background thread while the user looks at the first view, so that the first visit to
-    a model view does not wait seconds for imports."""
+    """Import the model stack (torch, the models, the checkpoint reader, the datasets) once
+    per server in a background thread while the user looks at the first view, so that the
+    first visit to a model view does not wait seconds for imports."""
     def work() -> None:
-        import ecgcore.checkpoint  # noqa: F401  (torch)
-        import trainer.data  # noqa: F401
+        import ecgcore.checkpoint  # torch
+        import ecgcore.data.datasets
+        import ecgcore.data.resolve
+        import ecgcore.models.encode  # noqa: F401
 
     thread = threading.Thread(target=work, name="ecgwb-warm-up", daemon=True)
     thread.start()

@@ -23,9 +23,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-WEIGHTS, CONFIG, PREPROCESSING, METRICS = (
-    "weights.safetensors", "config.json", "preprocessing.json", "metrics.json")
-OPTIMIZER, STATE = "optimizer.safetensors", "state.json"
+from ecgcore.files import CONFIG, METRICS, OPTIMIZER, PREPROCESSING, STATE, WEIGHTS
+
+__all__ = ["CONFIG", "METRICS", "OPTIMIZER", "PREPROCESSING", "STATE", "WEIGHTS", "CheckpointError",
+           "latest_checkpoint", "load_model", "load_state_strict", "read_checkpoint",
+           "read_resume_state", "save_checkpoint", "write_checkpoint_files", "write_json_atomic"]
 
 
 class CheckpointError(ValueError):

@@ -238,18 +238,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from trainer.encode import encode_run
+    from ecgcore.runs import Run, RunError
 
-    out = encode_run(Path(args.run), Path(args.data) if args.data else None, Path(args.out))
+    out = Path(args.out)
+    try:
+        table = Run(args.run, args.data, progress=True).embedding_table()
+    except RunError as exc:
+        return _fail(str(exc))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False)
     print(f"wrote {out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from trainer.evaluation import evaluate_run
+    from ecgcore.runs import Run, RunError
+    from ecgcore.runs.evaluation import evaluate_run
 
-    ev = evaluate_run(Path(args.run), Path(args.data) if args.data else None, args.task,
-                      n_boot=args.n_boot, scope=args.scope)
+    try:
+        ev = evaluate_run(Run(args.run, args.data, progress=True), task=args.task,
+                          n_boot=args.n_boot, scope=args.scope)
+    except RunError as exc:
+        return _fail(str(exc))
     rec = ev.get("reconstruction") or {}
     main = (ev.get("downstream") or {}).get("main") or {}
     print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on {ev['n_records']} records")
@@ -264,7 +274,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ecgcore.evaluate.report import comparison_table, to_csv, to_markdown
-    from trainer.evaluation import report_rows
+    from ecgcore.runs.evaluation import report_rows
 
     table = comparison_table(report_rows([Path(r) for r in args.runs], baselines=not args.no_baselines))
     if args.out and args.out.endswith(".csv"):

@@ -2,7 +2,7 @@
 clusters (Davies–Bouldin, silhouette, Calinski–Harabasz), every score beside the PCA of
 the beats with as many components.
 
-Every number comes from ``ecgcore`` (:mod:`ecgcore.evaluate.run_clustering`, cached on disk
+Every number comes from ``ecgcore`` (:mod:`ecgcore.runs.clustering`, cached on disk
 next to each run); figures from ``ecgcore.viz``.
 """
 
@@ -13,17 +13,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.evaluate.run_clustering import (
+from ecgcore.data.label_columns import label_name
+from ecgcore.runs import RunError
+from ecgcore.runs.clustering import (
     SUPERCLASS,
     clustering_labels,
     run_clustering,
     run_kmeans,
     side_by_side,
 )
-from ecgcore.explain.runs import RunArtifacts, RunError, label_name
 from ecgcore.viz import clustering_figure, latent_scatter_figure, plotly_config
 from ui.downloads import download_buttons, table_download
-from ui.runs import run_artifacts
+from ui.runs import open_runs
 
 RUNS = "runs"  # set by app.py's run picker
 LABELS_KEY, K_KEY, MAP_KEY = "clu_labels", "clu_k", "clu_map_run"
@@ -40,16 +41,8 @@ def main() -> None:
     if not runs:
         st.info("Choose one or more runs in the sidebar (**Runs**) to compare their clusters.")
         return
-    loaded: dict[str, RunArtifacts] = {}
-    for run in runs:
-        art = run_artifacts(run)
-        try:
-            with st.spinner(f"Encoding {Path(run).name} (once; cached next to the run)…"):
-                _ = art.embedding
-        except RunError as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
-            continue
-        loaded[run] = art
+    loaded = open_runs(runs, lambda run: run.embedding,
+                       "Encoding {name} (once; cached next to the run)…")
     if not loaded:
         return
     first = next(iter(loaded.values()))

@@ -3,7 +3,7 @@
 when the evaluations hold them, and one record's median beat with every run's
 reconstruction over it (µV).
 
-Every number comes from ``ecgcore`` and ``trainer.evaluation`` (the same functions as
+Every number comes from ``ecgcore`` and ``ecgcore.runs.evaluation`` (the same functions as
 ``ecgwb evaluate`` / ``ecgwb report``); figures from ``ecgcore.viz``.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ecgcore.evaluate.report import comparison_table, format_table
-from ecgcore.explain.runs import RunArtifacts, RunError, run_problem
+from ecgcore.runs import Run, RunError, run_problem
 from ecgcore.viz import (
     beat_panels_figure,
     label_fraction_curves,
@@ -27,7 +27,7 @@ from ecgcore.viz import (
 from ecgcore.viz.latent import CATEGORY_COLORS
 from ecgcore.viz.theme import THEME
 from ui.downloads import download_buttons, table_download
-from ui.runs import run_artifacts
+from ui.runs import open_runs
 
 RUNS = "runs"  # set by app.py's run picker
 RECORD_KEY, LEADS_KEY = "cmp_record", "cmp_leads"
@@ -37,7 +37,7 @@ LEAD_CHOICES = {"II, V5": ("II", "V5"), "II, V2, V5": ("II", "V2", "V5"), "All l
 
 def read_evaluation(run: str) -> tuple[dict | None, str]:
     """(report row, '') from a run's evaluation.json, or (None, what is wrong)."""
-    from trainer.evaluation import report_rows
+    from ecgcore.runs.evaluation import report_rows
 
     path = Path(run) / EVALUATION
     if not path.exists():
@@ -60,7 +60,7 @@ def fraction_curve(run: str) -> pd.DataFrame:
 
 def evaluate(run: str) -> None:
     """``ecgwb evaluate RUN`` from the page, with a status element."""
-    from trainer.evaluation import evaluate_run
+    from ecgcore.runs.evaluation import evaluate_run
 
     with st.status(f"Evaluating {Path(run).name}: encoding, reconstruction, downstream "
                    "probes with bootstrap CIs, clustering…", expanded=True) as status:
@@ -119,15 +119,7 @@ def report_section(runs: list[str]) -> None:
 
 def reconstruction_section(runs: list[str]) -> None:
     st.subheader("Reconstructions of one record")
-    loaded: dict[str, RunArtifacts] = {}
-    for run in runs:
-        art = run_artifacts(run)
-        try:
-            _ = art.model, art.cache
-        except RunError as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
-            continue
-        loaded[run] = art
+    loaded = open_runs(runs, lambda run: (run.model, run.cache))
     if not loaded:
         return
     base = next(iter(loaded.values()))
@@ -145,7 +137,7 @@ def reconstruction_section(runs: list[str]) -> None:
         if r is None:
             notes.append(f"{Path(run).name}: record {rid} is not in its data")
             continue
-        if art.leads != base.leads or art._window != base._window:
+        if art.leads != base.leads or art.window != base.window:
             notes.append(f"{Path(run).name}: another lead set or beat window")
             continue
         try:
@@ -170,7 +162,7 @@ def reconstruction_section(runs: list[str]) -> None:
         st.caption(f"No reconstruction: {note}")
 
 
-def _row_of(art: RunArtifacts, record_id: str) -> int | None:
+def _row_of(art: Run, record_id: str) -> int | None:
     ids = art.cache.records["record_id"].astype(str).to_numpy()
     hit = np.flatnonzero(ids == record_id)
     return int(hit[0]) if len(hit) else None

@@ -2,7 +2,7 @@
 of its latent means, coloured by a label; a selection shows its label mix and a record's
 median beat against the model's reconstruction.
 
-Every number comes from ``ecgcore`` (:class:`ecgcore.explain.runs.RunArtifacts` encodes,
+Every number comes from ``ecgcore`` (:class:`ecgcore.runs.Run` encodes,
 projects and caches on disk next to the run); figures from ``ecgcore.viz``.
 """
 
@@ -12,18 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from ecgcore.explain.runs import (
-    PROJECTIONS,
-    RunArtifacts,
-    RunError,
-    category_names,
-    label_kinds,
-    label_name,
-    selection_summary,
-)
+from ecgcore.data.label_columns import category_names, label_kinds, label_name, selection_summary
+from ecgcore.runs import PROJECTIONS, Run, RunError
 from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
 from ui.downloads import download_buttons, table_download
-from ui.runs import run_artifacts
+from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
 DATASET_PATH = "dataset_path"  # set by app.py's dataset picker
@@ -54,7 +47,7 @@ def main() -> None:
     if source == "sidebar" and not data:
         st.info("Choose a dataset folder in the sidebar.")
         return
-    art = run_artifacts(run, data)
+    art = open_run(run, data)
     try:
         with st.spinner(f"Loading {Path(run).name}…"):
             _ = art.model
@@ -139,7 +132,7 @@ def record_label(table, row: int) -> str:
     return " · ".join(parts)
 
 
-def record_panel(art: RunArtifacts, table, rows: list[int]) -> None:
+def record_panel(art: Run, table, rows: list[int]) -> None:
     """The selection's size, a record picker among the selected records and the picked
     record's median beat against the model's reconstruction."""
     if not rows:

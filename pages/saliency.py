@@ -5,7 +5,7 @@ method and a record: the attribution is drawn along the record's median beat on 
 (along its whole 10-s signal for models that read signals: cnn_baseline, st_mem,
 ecg_jepa), with bars per P/QRS/ST/T region and per lead, the same columns for both kinds;
 a second predictor (of any chosen run) can be set beside it; the class average sums the
-attribution of a capped sample of records per class. Every number comes from ``ecgcore`` (:mod:`ecgcore.explain.run_saliency`, cached on
+attribution of a capped sample of records per class. Every number comes from ``ecgcore`` (:mod:`ecgcore.runs.saliency`, cached on
 disk next to the run); figures from ``ecgcore.viz``.
 """
 
@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ecgcore.evaluate.run_clustering import clustering_labels
-from ecgcore.explain.run_saliency import (
+from ecgcore.data.label_columns import label_name
+from ecgcore.explain.saliency import METHODS
+from ecgcore.runs import Run, RunError
+from ecgcore.runs.clustering import clustering_labels
+from ecgcore.runs.saliency import (
     MAX_CLASS_RECORDS,
     METHOD_NAMES,
     ClassSaliency,
@@ -32,8 +35,6 @@ from ecgcore.explain.run_saliency import (
     record_signal,
     region_table,
 )
-from ecgcore.explain.runs import RunArtifacts, RunError, label_name
-from ecgcore.explain.saliency import METHODS
 from ecgcore.viz import (
     plotly_config,
     region_bars_figure,
@@ -41,7 +42,7 @@ from ecgcore.viz import (
     saliency_signal_figure,
 )
 from ui.downloads import download_buttons, table_download
-from ui.runs import run_artifacts
+from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
 PRED_KEY, SECOND_KEY, METHOD_KEY, RECORD_KEY, LEADS_KEY, ABS_KEY, LABEL_KEY = (
@@ -57,11 +58,11 @@ COST_SIGNAL = {"integrated_gradients": "about 0.5 s", "saliency": "a few ms",
                "gradient_shap": "about 0.1 s", "occlusion": "3–12 s"}
 
 
-def load(runs: list[str]) -> dict[str, tuple[RunArtifacts, list[Predictor]]]:
+def load(runs: list[str]) -> dict[str, tuple[Run, list[Predictor]]]:
     """The chosen runs that load and have predictors; a warning for each that does not."""
     out = {}
     for run in runs:
-        art = run_artifacts(run)
+        art = open_run(run)
         try:
             with st.spinner(f"Loading {Path(run).name}…"):
                 preds = predictors(art)
@@ -200,7 +201,7 @@ def main() -> None:
     class_average(art, run, pred, method, absolute)
 
 
-def _same_record(art: RunArtifacts, record_id: str, row: int | None) -> int | None:
+def _same_record(art: Run, record_id: str, row: int | None) -> int | None:
     if row is not None:
         return row
     ids = art.cache.records["record_id"].astype(str).reset_index(drop=True)
@@ -208,7 +209,7 @@ def _same_record(art: RunArtifacts, record_id: str, row: int | None) -> int | No
     return int(hit[0]) if len(hit) else None
 
 
-def class_average(art: RunArtifacts, run: str, pred: Predictor, method: str,
+def class_average(art: Run, run: str, pred: Predictor, method: str,
                   absolute: bool) -> None:
     """The attribution per region averaged per class over a capped sample of records."""
     st.subheader("Class average")

@@ -4,7 +4,7 @@ The chosen unit moves over the cohort's spread (every other unit at the cohort m
 decoder draws each step on ECG paper; the figure's own (Plotly) slider moves the black,
 highlighted step in the browser, with no rerun. The factor annotation says which classical
 measurements change with it. Every number comes from ``ecgcore``
-(:class:`ecgcore.explain.runs.RunArtifacts`, cached on disk next to the run).
+(:class:`ecgcore.runs.Run`, cached on disk next to the run).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.explain.runs import RunError, run_stamp, units_by_effect
+from ecgcore.explain.annotation import units_by_effect
+from ecgcore.runs import RunError, run_stamp
 from ecgcore.viz import plotly_config, sigma_label, traversal_figure
 from ui.downloads import download_buttons, table_download
-from ui.runs import run_artifacts
+from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
 RUN_KEY, UNIT_KEY, LEADS_KEY = "traversal_run", "traversal_unit", "traversal_leads"
@@ -56,7 +57,7 @@ def unit_table(ann, unit: int) -> pd.DataFrame:
 def unit_figure(run: str, stamp: tuple[int, int], unit: int, show: tuple[str, ...] | None):
     """The traversal figure of one unit with its step slider (0σ highlighted first): a step
     restyles the figure in the browser, so it is drawn once per run, unit and leads."""
-    art = run_artifacts(run)
+    art = open_run(run)
     sigmas, _, beats = art.traversal(unit, N_STEPS, SPAN)
     return traversal_figure(beats, sigmas, art.fs, art.leads, art.r_index,
                             show=[lead for lead in show if lead in art.leads] if show else None,
@@ -122,7 +123,7 @@ def main() -> None:
         run = st.selectbox("Run", runs, key=RUN_KEY, format_func=lambda p: Path(p).name)
     else:
         run = runs[0]
-    art = run_artifacts(run)
+    art = open_run(run)
     try:
         with st.spinner(f"Loading {Path(run).name}…"):
             _ = art.model

@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 
 from ecgcore.checkpoint import save_checkpoint, write_checkpoint_files
+from ecgcore.models.capabilities import EpochMetrics
 
 METRICS_CSV = "metrics.csv"
 
@@ -42,9 +43,8 @@ class RunRecorder(L.Callback):
         if trainer.sanity_checking:
             return
         metrics = {k: _scalar(v) for k, v in trainer.callback_metrics.items()}
-        hook = getattr(module.model, "epoch_metrics", None)  # e.g. codebook usage
-        if callable(hook):
-            metrics.update({f"model/{k}": float(v) for k, v in hook().items()})
+        if isinstance(module.model, EpochMetrics):  # e.g. codebook usage
+            metrics.update({f"model/{k}": float(v) for k, v in module.model.epoch_metrics().items()})
         val = metrics.get("val/total", metrics.get("train/total", math.nan))
         improved = val < self.best
         if improved:

@@ -14,47 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+# the data section and its error live in the library (opening a run rebuilds its dataset)
+from ecgcore.data.spec import ConfigError, DataConfig
 
-class ConfigError(ValueError):
-    """A config that cannot be used; the message names the file and the key."""
+__all__ = ["ConfigError", "DataConfig", "HardwareConfig", "OptimConfig", "StageConfig", "TrainConfig",
+           "apply_overrides", "load_config", "validate_config"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class DataConfig(_Strict):
-    path: str | None = Field(None, description="dataset folder, PTB-XL root or preprocessed cache")
-    labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
-    fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
-    window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
-    leads: Literal["all", "independent", "xyz"] = Field("all", description="12 leads, 8 independent, or Kors X, Y, Z")
-    task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
-    extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
-    max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
-    train_on: Literal["median", "beats"] = Field(
-        "median", description="median-beat models: train on each record's median beat or on all "
-        "its single beats (about 10× the examples); validation and test use median beats")
-    amplitude_jitter: float = Field(
-        0.0, ge=0, lt=0.5, description="training augmentation: each training example is "
-        "multiplied by 1 + N(0, this²) (clipped to 0.5–1.5); 0: off")
-    val_fraction: float = Field(0.15, gt=0, lt=0.5)
-    test_fraction: float = Field(0.15, ge=0, lt=0.5)
-    cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")
-    fold: int = Field(0, ge=0, description="which fold is held out as the test set")
-    label_fraction: float = Field(1.0, gt=0, le=1, description="fraction of labelled training records")
-    batch_size: int = Field(64, ge=1)
-    num_workers: int = Field(0, ge=0)
-
-    @model_validator(mode="after")
-    def _fold_in_range(self) -> DataConfig:
-        if self.cv_folds and self.fold >= self.cv_folds:
-            raise ValueError(f"fold {self.fold} is out of range for {self.cv_folds} folds")
-        if self.cv_folds == 1:
-            raise ValueError("cv_folds must be 0 (one split) or at least 2")
-        return self
 
 
 class OptimConfig(_Strict):

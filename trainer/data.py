@@ -11,44 +11,12 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from ecgcore.data.cache import CacheOptions, preprocess
 from ecgcore.data.datasets import BeatDataset, CachedDataset
+from ecgcore.data.resolve import resolve_cache
+from ecgcore.data.spec import SUPERCLASS_COLUMNS, ConfigError, DataConfig
 from ecgcore.data.splits import grouped_kfold, grouped_split, label_fraction, stratify_key
 from ecgcore.data.store import ECGCache
-from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
-from ecgcore.signal.beats import WINDOWS
-from ecgcore.signal.pipeline import PipelineConfig
-from trainer.config import ConfigError, DataConfig
-
-SUPERCLASS_COLUMNS = [f"superclass_{c}" for c in ("NORM", "MI", "STTC", "CD", "HYP")]
-
-
-def resolve_cache(data: DataConfig, array: str, cache_root: Path, progress: bool = True) -> ECGCache:
-    """The cache for ``data.path``: used as is when it is a cache, else built (or reused)."""
-    if not data.path:
-        raise ConfigError("data.path is not set: give --data DIR or set data.path in the config")
-    path = Path(data.path)
-    if not path.exists():
-        raise ConfigError(f"data.path {path}: no such folder")
-    if (path / "cache.json").exists():
-        cache = ECGCache(path)
-        pipe = cache.info["pipeline"]
-        if data.train_on == "beats":
-            cache.array("sequences")  # single beats live in the sequences array
-        if pipe["window"] != data.window or float(cache.info["fs"]) != data.fs:
-            raise ConfigError(f"{path}: cache has window {pipe['window']} at {cache.info['fs']} Hz, "
-                              f"config asks for {data.window} at {data.fs} Hz")
-        cache.array(array)  # fails clearly when the cache lacks this array
-        return cache
-    options = CacheOptions(sequences=array == "sequences" or data.train_on == "beats",
-                           signals=array == "signals")
-    pipeline = PipelineConfig(target_fs=data.fs, window=data.window)
-    suffix = "".join(s for s, on in (("_seq", options.sequences), ("_sig", options.signals)) if on)
-    out = cache_root / f"{path.resolve().name}_{data.window}_{data.fs:g}Hz{suffix}"
-    summary = preprocess(path, out, pipeline, options, labels=data.labels, progress=progress)
-    if summary.n_ok == 0:
-        raise ConfigError(f"{path}: no record could be used ({dict(summary.reasons)})")
-    return ECGCache(out)
+from ecgcore.preprocessing import Preprocessing
 
 
 def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str, np.ndarray]:
@@ -69,11 +37,6 @@ def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str,
         tr, va = grouped_kfold(sub, k, stratify=strat, seed=seed + 1)[0]
         return {"train": rest[tr], "val": rest[va], "test": test}
     return grouped_split(records, data.val_fraction, data.test_fraction, stratify=strat, seed=seed)
-
-
-def input_lead_names(cache: ECGCache, lead_set: str) -> list[str]:
-    return {"all": list(cache.leads), "independent": list(INDEPENDENT_LEADS),
-            "xyz": list(XYZ_LEADS)}[lead_set]
 
 
 @dataclass
@@ -111,18 +74,13 @@ class PreparedData:
                           drop_last=split == "train" and len(ds) > self.data.batch_size,
                           persistent_workers=self.data.num_workers > 0)
 
-    def preprocessing(self) -> dict:
+    def preprocessing(self) -> Preprocessing:
         """What an input must look like for this model: saved as preprocessing.json."""
-        window = WINDOWS[self.data.window]
-        before, _ = window.offsets(self.cache.fs)
-        return {
-            "fs": self.cache.fs, "window": self.data.window, "window_ms": [window.before_ms, window.after_ms],
-            "anchor": window.anchor, "anchor_index": before, "array": self.array,
-            "lead_set": self.data.leads, "leads": input_lead_names(self.cache, self.data.leads),
-            "units": "µV / scale_uv", "scaler": {"kind": "global_max", "scale_uv": self.scale_uv},
-            "extra": list(self.data.extra), "extra_stats": self.extra_stats, "task": list(self.data.task),
-            "pipeline": self.cache.info.get("pipeline"), "source": self.cache.info.get("source"),
-        }
+        return Preprocessing.fitted(
+            fs=self.cache.fs, window=self.data.window, array=self.array, lead_set=self.data.leads,
+            cache_leads=self.cache.leads, scale_uv=self.scale_uv, extra=self.data.extra,
+            extra_stats=self.extra_stats, task=self.data.task, pipeline=self.cache.info.get("pipeline"),
+            source=self.cache.info.get("source"))
 
 
 def _balanced_sampler(records: pd.DataFrame, task: list[str], seed: int) -> WeightedRandomSampler:

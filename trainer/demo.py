@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from ecgcore.files import EVALUATION, WEIGHTS
 from trainer import jobs
 from trainer.config import TrainConfig, load_config
 
@@ -55,7 +56,7 @@ def _job_for(name: str, runs_dir: Path, data: Path, threads: int | None) -> jobs
 
 def _evaluate(run: Path, n_boot: int) -> str:
     """``ecgwb evaluate`` of a run (its own process: the same code path as the command)."""
-    weights, evaluation = run / "weights.safetensors", run / "evaluation.json"
+    weights, evaluation = run / WEIGHTS, run / EVALUATION
     if evaluation.exists() and evaluation.stat().st_mtime >= weights.stat().st_mtime:
         return "evaluated before"
     out = subprocess.run([sys.executable, "-m", "ecgwb.cli", "evaluate", str(run),
@@ -74,7 +75,7 @@ def train_demo(runs_dir: Path = DEMO_RUNS, data: Path = DEMO_DATA, *, threads: i
     """
     from tqdm.auto import tqdm
 
-    from trainer.data import resolve_cache
+    from ecgcore.data.resolve import resolve_cache
 
     runs_dir, data = Path(runs_dir).resolve(), Path(data).resolve()
     if not data.is_dir():

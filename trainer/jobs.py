@@ -32,9 +32,11 @@ from typing import Any
 import yaml
 
 from ecgcore.checkpoint import write_json_atomic
+from ecgcore.files import RUN_CONFIG, STATUS
 from trainer.config import ConfigError, TrainConfig, validate_config
 
-JOB_FILE, STATUS_FILE, LOG_FILE = "job.json", "status.json", "train.log"
+JOB_FILE, LOG_FILE = "job.json", "train.log"
+STATUS_FILE = STATUS
 ACTIVE = ("starting", "running")
 DONE = ("finished", "cancelled", "failed")
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +106,7 @@ def prepare_run(cfg: TrainConfig, runs_dir: Path) -> Path:
     runs_dir.mkdir(parents=True, exist_ok=True)
     run = new_run_dir(runs_dir, cfg.name)
     run.mkdir(parents=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    (run / RUN_CONFIG).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     write_json_atomic(run / STATUS_FILE, {"status": "starting"})
     return run
 
@@ -125,7 +127,7 @@ def launch(cfg: TrainConfig | dict[str, Any], runs_dir: str | Path, *,
 def start(run: Path, total_epochs: int, *, threads: int | None = None) -> Job:
     """Start (or restart) the training process of a prepared or interrupted run folder."""
     run = Path(run).resolve()
-    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg = yaml.safe_load((run / RUN_CONFIG).read_text())
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))

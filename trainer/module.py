@@ -9,6 +9,7 @@ import lightning as L
 import torch
 
 from ecgcore.data.cache import FIDUCIAL_KEYS
+from ecgcore.models.capabilities import ParameterGroups, StepHook
 
 # The model's loss takes fiducials by name; the cache stores them in FIDUCIAL_KEYS order.
 _FID_INDEX = {k: i for i, k in enumerate(FIDUCIAL_KEYS)}
@@ -86,16 +87,15 @@ class LatentModule(L.LightningModule):
         return total
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        hook = getattr(self.model, "on_train_batch_end", None)
-        if callable(hook):
-            hook(self.global_step + self.step_offset)
+        if isinstance(self.model, StepHook):
+            self.model.on_train_batch_end(self.global_step + self.step_offset)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._log_terms(self._loss(batch), "val", on_step=False)
 
     def configure_optimizers(self) -> Any:
-        groups_fn = getattr(self.model, "parameter_groups", None)
-        params = groups_fn(self.weight_decay) if callable(groups_fn) else [
+        params = self.model.parameter_groups(self.weight_decay) if isinstance(
+            self.model, ParameterGroups) else [
             {"params": [p for p in self.model.parameters() if p.requires_grad], "weight_decay": self.weight_decay}]
         optimizer = torch.optim.Adam(params, lr=self.lr)
         if self.schedule == "constant":

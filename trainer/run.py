@@ -31,7 +31,16 @@ from ecgcore.checkpoint import (
     write_checkpoint_files,
     write_json_atomic,
 )
+from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.models import create_model
+from ecgcore.models.capabilities import (
+    ExtraInputs,
+    Freezable,
+    StageAware,
+    Staged,
+    Trainable,
+    pca_init_path,
+)
 from trainer.callbacks import METRICS_CSV, RunRecorder, append_metrics_row, truncate_metrics
 from trainer.config import (
     ConfigError,
@@ -55,9 +64,8 @@ def _is_worker_process() -> bool:
 def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
     if cfg.stages:
         return cfg.stages
-    hook = getattr(model, "default_stages", None)
-    if callable(hook):
-        return [StageConfig(**s) for s in hook()]
+    if isinstance(model, Staged):
+        return [StageConfig(**s) for s in model.default_stages()]
     return [StageConfig(name="train")]
 
 
@@ -84,7 +92,7 @@ def new_run_dir(runs: Path, name: str) -> Path:
 
 def build_model(cfg: TrainConfig, prepared: PreparedData | None = None) -> torch.nn.Module:
     model = create_model(**resolve_model_overrides(cfg))
-    if prepared is not None and prepared.extra_stats and hasattr(model, "set_extra_normalization"):
+    if prepared is not None and prepared.extra_stats and isinstance(model, ExtraInputs):
         loc = [prepared.extra_stats[c][0] for c in prepared.data.extra]
         scale = [prepared.extra_stats[c][1] for c in prepared.data.extra]
         model.set_extra_normalization(loc, scale)
@@ -106,10 +114,10 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     array = input_array(model)
     prepared = prepare_data(cfg.data, array, runs / ".cache", cfg.optim.seed, progress and not _is_worker_process())
     model = build_model(cfg, prepared)
-    if getattr(model, "pca_path", None) is not None:  # pca_init; a resumed run reloads it
+    if pca_init_path(model) is not None:  # pca_init; a resumed run reloads it
         model.pca_path.fit(prepared.inputs("train"))
     stages = stages_for(model, cfg)
-    preprocessing = prepared.preprocessing()
+    preprocessing = prepared.preprocessing().to_dict()  # the JSON form every checkpoint carries
     model_cfg = _model_config(model)
 
     state: dict[str, Any] = {}
@@ -125,17 +133,17 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
     else:
         run_dir = new_run_dir(runs, cfg.name)
         run_dir.mkdir(parents=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        (run_dir / RUN_CONFIG).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     if not _is_worker_process():
         # a new run, or a folder prepared by trainer.jobs (config.yaml only) or interrupted
         # before its first epoch: the split and preprocessing are written once
-        if not (run_dir / "split.json").exists():
-            write_split(run_dir / "split.json", prepared)
-        if not (run_dir / "preprocessing.json").exists():
-            write_json_atomic(run_dir / "preprocessing.json", preprocessing)
+        if not (run_dir / SPLIT).exists():
+            write_split(run_dir / SPLIT, prepared)
+        if not (run_dir / PREPROCESSING).exists():
+            write_json_atomic(run_dir / PREPROCESSING, preprocessing)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     if not _is_worker_process():
-        write_json_atomic(run_dir / "status.json", {"status": "running", "pid": os.getpid()})
+        write_json_atomic(run_dir / STATUS, {"status": "running", "pid": os.getpid()})
 
     t0 = time.perf_counter()
     samples, epoch, step = 0, state.get("epoch", 0), state.get("global_step", 0)
@@ -178,7 +186,7 @@ def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData
 
 
 def _restore_best(model: torch.nn.Module, run_dir: Path) -> None:
-    if (run_dir / "weights.safetensors").exists():
+    if (run_dir / WEIGHTS).exists():
         weights, _, _ = read_checkpoint(run_dir)
         load_state_strict(model, weights, run_dir)
 
@@ -194,10 +202,9 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
                stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
                progress: bool) -> tuple[int, int, int]:
-    set_stage = getattr(model, "set_stage", None)
-    if callable(set_stage):
-        set_stage(stage.name)
-    if hasattr(model, "freeze_backbone"):
+    if isinstance(model, StageAware):
+        model.set_stage(stage.name)
+    if isinstance(model, Freezable):
         (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
@@ -233,13 +240,13 @@ def _finish(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, ru
                "n_test": len(prepared.splits.get("test", [])),
                "device": "cuda" if torch.cuda.is_available() else "cpu"}
     write_json_atomic(run_dir / "metrics.json", summary)
-    write_json_atomic(run_dir / "status.json", {"status": "finished"})
+    write_json_atomic(run_dir / STATUS, {"status": "finished"})
 
 
 @torch.no_grad()
 def evaluate_loss(model: torch.nn.Module, prepared: PreparedData, split: str, uses_labels: bool) -> dict:
     """Mean of every loss term over a split (scaled units), in eval mode."""
-    if not hasattr(model, "loss"):
+    if not isinstance(model, Trainable):
         return {}
     model.eval()
     module = LatentModule(model, 1e-3, 0.0, uses_labels)
@@ -268,7 +275,7 @@ def fit_closed_form(model: torch.nn.Module, prepared: PreparedData, run_dir: Pat
 
 def resume(run_dir: Path, progress: bool = True) -> Path:
     run_dir = Path(run_dir)
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / RUN_CONFIG
     if not config_file.exists():
         raise ConfigError(f"{run_dir}: not a run folder (no config.yaml)")
     status = run_dir / "metrics.json"

@@ -1,18 +1,44 @@
-"""The one RunArtifacts per run that every view shares (loaded model, encodings, caches)."""
+"""The one :class:`ecgcore.runs.Run` per run that every view shares (loaded model,
+encodings, cached results)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
 import streamlit as st
 
-from ecgcore.explain.runs import RunArtifacts, run_stamp
+from ecgcore.runs import Run, RunError, run_stamp
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _artifacts(run: str, data: str | None, stamp: tuple[int, int]) -> RunArtifacts:
-    return RunArtifacts(run, data)
+def _open(run: str, data: str | None, stamp: tuple[int, int]) -> Run:
+    return Run(run, data)
 
 
-def run_artifacts(run: str, data: str | None = None) -> RunArtifacts:
-    """The RunArtifacts of ``run`` on ``data`` (None: the run's own dataset), shared by every
+def open_run(run: str, data: str | None = None) -> Run:
+    """The Run of ``run`` on ``data`` (None: the run's own dataset), shared by every
     view and session; a retrained run (new weights) gets a fresh one."""
-    return _artifacts(run, data, run_stamp(run))
+    return _open(run, data, run_stamp(run))
+
+
+def open_runs(runs: Sequence[str], need: Callable[[Run], Any], spinner: str | None = None
+              ) -> dict[str, Run]:
+    """``{path: Run}`` of the runs for which ``need(run)`` (what the view uses first: the
+    embedding, the model…) succeeds; a warning naming each run that fails. ``spinner``:
+    the text shown meanwhile (``{name}`` is the run's name)."""
+    loaded: dict[str, Run] = {}
+    for path in runs:
+        run = open_run(path)
+        try:
+            if spinner:
+                with st.spinner(spinner.format(name=Path(path).name)):
+                    need(run)
+            else:
+                need(run)
+        except RunError as exc:
+            st.warning(f"{Path(path).name}: {exc}", icon="⚠️")
+            continue
+        loaded[path] = run
+    return loaded

@@ -35,10 +35,10 @@ from tqdm.auto import tqdm
 
 from ecgcore.io import open_source
 from ecgcore.io.record import RecordError
+from ecgcore.signal.fiducials import FIDUCIAL_KEYS  # the order the cache stores them in
 from ecgcore.signal.pipeline import PipelineConfig, process_record
 from ecgcore.signal.sequences import beat_sequence
 
-FIDUCIAL_KEYS = ("r", "qrs_on", "qrs_off", "p_on", "p_off", "t_peak", "t_off")
 CACHE_VERSION = 2
 
 

@@ -2,9 +2,9 @@
 
 Pure functions over numpy arrays and pandas tables; nothing here draws or imports Streamlit.
 Names are importable from the package (``from ecgcore.evaluate import delong_auc``); each
-module loads on first use, and LightGBM only when a LightGBM model is fitted.
+module loads on first use, and LightGBM only when a LightGBM model is fitted. The P / QRS /
+ST / T regions from fiducials are a signal concept: :mod:`ecgcore.signal.regions`.
 
-- ``regions``:        P / QRS / ST / T / other masks from fiducials
 - ``reconstruction``: MSE, MAE, Pearson r overall, per lead, per wave, per record
 - ``stats``:          DeLong AUROC and paired test, stratified bootstrap, macro AUROC / F1, R²
 - ``downstream``:     out-of-fold prediction from embeddings / features / both, baselines,
@@ -19,7 +19,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "regions": ("REGIONS", "fiducial_array", "region_bounds", "region_masks"),
     "reconstruction": ("reconstruction_metrics", "pearson_per_lead"),
     "stats": ("AUCResult", "BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci", "delong_auc",
               "delong_test", "fast_delong", "macro_auroc", "macro_f1", "prevalence_threshold",
@@ -32,7 +31,6 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
-    "REGIONS",
     "AUCResult",
     "BootstrapCI",
     "DownstreamResult",
@@ -47,7 +45,6 @@ __all__ = [
     "delong_test",
     "evaluate_downstream",
     "fast_delong",
-    "fiducial_array",
     "format_table",
     "kmeans_labels",
     "label_fraction_curve",
@@ -61,8 +58,6 @@ __all__ = [
     "r2_ci",
     "r2_score",
     "reconstruction_metrics",
-    "region_bounds",
-    "region_masks",
     "sex_age_matrix",
     "stratified_bootstrap_indices",
     "to_csv",

@@ -4,7 +4,7 @@ Seed 001 §2.5 reports MSE and the correlation between input and output ECG; see
 reports MAE per wave. Both are computed here on µV arrays ``[N, leads, W]`` (undo the
 model's input scaling before calling).
 
-Regions are those of :mod:`ecgcore.evaluate.regions`: P = P onset..P offset, QRS = QRS
+Regions are those of :mod:`ecgcore.signal.regions`: P = P onset..P offset, QRS = QRS
 onset..QRS offset, ST = after QRS offset up to the midpoint between QRS offset and T peak,
 T = that midpoint..T offset. A record without a region (no P wave, no T end) does not
 count toward that region's mean; its per-record value is NaN.
@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 
 from ecgcore.leads import STANDARD_LEADS
-
-from .regions import REGIONS, region_masks
+from ecgcore.signal.regions import REGIONS, region_masks
 
 
 def _as_input(x: Any) -> np.ndarray:

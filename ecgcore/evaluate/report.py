@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .regions import REGIONS
+from ecgcore.signal.regions import REGIONS
 
 COLUMNS: tuple[str, ...] = (
     "model", "latent_dim", "mse", "correlation", "auroc", "auroc_low", "auroc_high", "f1",

@@ -243,3 +243,14 @@ def annotate_factors(
         rows.append(unit_df)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return FactorAnnotation(table, sentences, corr, traversals)
+
+
+def units_by_effect(table: pd.DataFrame) -> list[int]:
+    """The units of a factor-annotation table, strongest first: units with a monotonic
+    measurement before the others, each group by its largest change from −3σ to +3σ in
+    cohort SDs (``change_sd``); units with no measurable change last."""
+    t = table.assign(size=table["change_sd"].abs().fillna(-1.0))
+    mono = t[t["monotonic"].astype(bool)].groupby("unit")["size"].max()
+    size = t.groupby("unit")["size"].max()
+    key = {int(u): (u in mono.index, float(mono.get(u, size[u]))) for u in size.index}
+    return sorted(key, key=lambda u: (not key[u][0], -key[u][1], u))

@@ -17,7 +17,7 @@ Methods (captum, imported inside the functions):
   500 Hz: 20) replaced by zero, stride half the window.
 
 :func:`region_attribution` sums an attribution map per record over the P, QRS, ST, T
-regions of :mod:`ecgcore.evaluate.regions` and "other" (the rest of the window), and per
+regions of :mod:`ecgcore.signal.regions` and "other" (the rest of the window), and per
 lead; the five region sums add up to the total. Maps over whole 10-s signals are summed over
 the same regions placed at every beat (:mod:`ecgcore.explain.signal_regions`). :func:`class_means` averages per class.
 """
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecgcore.evaluate.regions import REGIONS, region_masks
 from ecgcore.explain.signal_regions import signal_region_masks
 from ecgcore.leads import STANDARD_LEADS
+from ecgcore.signal.regions import REGIONS, region_masks
 
 METHODS: tuple[str, ...] = ("integrated_gradients", "saliency", "gradient_shap", "occlusion")
 

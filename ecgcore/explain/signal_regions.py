@@ -3,7 +3,7 @@
 A record's median-beat fiducials (``[7]`` in :data:`ecgcore.data.cache.FIDUCIAL_KEYS`
 order, sample indices in the median window), taken relative to the median's R, are placed
 at every R peak of the record's cleaned signal, so each beat gets the median beat's
-regions (:func:`ecgcore.evaluate.regions.region_bounds`). Each beat owns the samples
+regions (:func:`ecgcore.signal.regions.region_bounds`). Each beat owns the samples
 between the midpoints to its neighbours' R peaks (the signal's ends for the first and last
 beat): its regions are clipped to that span, so beats never overlap. Samples in no region
 (TP baseline, the PR segment, the edges of a beat's span) are "other", as in the median
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgcore.evaluate.regions import REGIONS, fiducial_array, region_bounds
 from ecgcore.signal.beats import align_to_template
+from ecgcore.signal.regions import REGIONS, fiducial_array, region_bounds
 from ecgcore.signal.rpeaks import ecg_peaks
 
 

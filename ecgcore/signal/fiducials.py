@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+#: The order of the fiducial columns wherever they are stored as an array (the cache's
+#: ``fiducials`` ``[N, 7]``, sample indices into the beat window, NaN = absent).
+FIDUCIAL_KEYS = ("r", "qrs_on", "qrs_off", "p_on", "p_off", "t_peak", "t_off")
+
 
 @dataclass(frozen=True)
 class Fiducials:

@@ -47,7 +47,7 @@ def latent_scatter_figure(
 
     ``kind='continuous'``: one trace on a colour scale (1st–99th percentile, so that a few
     outliers do not flatten it), missing values in grey underneath. ``'categorical'``:
-    ``values`` are category names (see :func:`ecgcore.explain.runs.category_names`), one
+    ``values`` are category names (see :func:`ecgcore.data.label_columns.category_names`), one
     trace per category, largest first so that rare ones are drawn on top; a yes/no flag
     shows 'yes' in vermillion over a pale 'no'.
     """

@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ecgcore.evaluate.regions import REGIONS
+from ecgcore.signal.regions import REGIONS
 from ecgcore.viz.beats import beat_grid, beat_panels_figure
 from ecgcore.viz.ecg_paper import ecg_paper_figure
 from ecgcore.viz.latent import CATEGORY_COLORS

@@ -26,7 +26,7 @@ def clustering_figure(table: pd.DataFrame, *, title: str | None = None, height: 
     """DBI, silhouette and CHI per clustering: for every run a solid bar (its latent means)
     and a hatched bar of the same colour (the PCA of the beats with as many components).
 
-    ``table``: :func:`ecgcore.evaluate.run_clustering.side_by_side` rows (``run``,
+    ``table``: :func:`ecgcore.runs.clustering.side_by_side` rows (``run``,
     ``clustering``, ``dbi``, ``dbi_pca``, …, ``pca_dim``)."""
     if table.empty:
         raise ValueError("no clustering scores to draw")

@@ -39,10 +39,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgcore.files import CONFIG, METRICS, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_DRAW_S, TARGET_STEP_S = 3.0, 0.3
-RUN_FILES = ("config.yaml", "config.json", "preprocessing.json", "weights.safetensors",
-             "metrics.json", "status.json", "split.json")
+RUN_FILES = (RUN_CONFIG, CONFIG, PREPROCESSING, WEIGHTS, METRICS, STATUS, SPLIT)
 
 
 # -- the synthetic 20,000-point case ----------------------------------------------------------
@@ -97,9 +98,9 @@ def synthetic_run(run: Path, work: Path, n: int, seed: int = 0) -> Path:
     run's own latent means repeated with jitter; its traversal decodes with the real weights."""
     import yaml
 
-    from ecgcore.explain.runs import RunArtifacts
+    from ecgcore.runs import Run
 
-    source = RunArtifacts(run)
+    source = Run(run)
     table = source.embedding  # computed and cached in the source run when missing
     cache = synthetic_cache(source.cache.path, work / f"synthetic{n}_cache", n)
     dest = _copy_run(run, work / "runs" / f"SYNTHETIC-{n}-points-{run.name}")
@@ -109,7 +110,7 @@ def synthetic_run(run: Path, work: Path, n: int, seed: int = 0) -> Path:
     (dest / "SYNTHETIC.txt").write_text(
         f"Synthetic, for `ecgwb bench app` only: {n} rows = the {len(table)} records of "
         f"{run.name} repeated, latent means jittered (0.1 SD). Not a trained model's output.\n")
-    art = RunArtifacts(dest)
+    art = Run(dest)
     records = art.cache.records.reset_index(drop=True)
     rows = np.arange(n) % len(table)
     latent = [c for c in table.columns if c.startswith("z") and c[1:].split("_")[0].isdigit()]
@@ -223,7 +224,7 @@ def bench_case(runs: Path, n_points: int, work: Path, timeout_s: float) -> dict:
 
 
 def _finished_runs(runs: Path) -> list[Path]:
-    from ecgcore.explain.runs import list_runs
+    from ecgcore.runs import list_runs
 
     table = list_runs(runs)
     table = table[(table["status"] == "finished") & (table["problem"] == "")]
@@ -231,8 +232,8 @@ def _finished_runs(runs: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ecgcore.runs import Run
     from ecgwb.browser import chromium_missing
-    from ecgcore.explain.runs import RunArtifacts
 
     ap = argparse.ArgumentParser(prog="ecgwb bench app", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", default=str(ROOT / "runs" / "demo"),
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="ecgwb-bench-app-") as tmp:
         work = Path(tmp)
-        cases = [(case_folder(r, work), len(RunArtifacts(r).cache)) for r in runs]
+        cases = [(case_folder(r, work), len(Run(r).cache)) for r in runs]
         if args.synthetic:
             base = [r for r in _finished_runs(runs_dir) if r.name.startswith(args.synthetic_from)]
             if not base:

@@ -92,6 +92,7 @@ def bench_lead_mae(cache_path: Path, runs: Path, epochs: int, batch_size: int, l
     from ecgcore.data.store import ECGCache
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.models import model_from_config
+    from ecgcore.runs import Run
     from trainer.callbacks import read_metrics
 
     print(f"\n== lead_mae: {epochs} epochs (curriculum over the same), batch {batch_size}, "
@@ -100,10 +101,11 @@ def bench_lead_mae(cache_path: Path, runs: Path, epochs: int, batch_size: int, l
                                      f"optim.patience={epochs}", f"model.curriculum_epochs={epochs}",
                                      f"data.batch_size={batch_size}", *([f"optim.lr={lr}"] if lr else []),
                                      "name=lead_mae-bench", *sets])
-    model, prep = load_model(latest_checkpoint(run / "checkpoints" / "last"))
-    early, _ = load_model(run)  # the lowest validation total
+    model, _ = load_model(latest_checkpoint(run / "checkpoints" / "last"))  # the last epoch
+    opened = Run(run)
+    early = opened.model  # the lowest validation total
     best_epoch = min(read_metrics(run / "metrics.csv"), key=lambda r: float(r["val/total"]))["epoch"]
-    scale = prep["scaler"]["scale_uv"]
+    scale = opened.scale_uv
     cache = ECGCache(cache_path)
     test, train, val = (_split_rows(run, cache, s) for s in ("test", "train", "val"))
     x = _median(cache, test)
@@ -166,9 +168,9 @@ def _code_usage(model, x: torch.Tensor) -> dict:
 
 def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int, batch_size: int | None = None,
                  sets: tuple[str, ...] | list[str] = ()) -> dict:
-    from ecgcore.checkpoint import load_model
     from ecgcore.data.store import ECGCache
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
+    from ecgcore.runs import Run
     from trainer.callbacks import read_metrics
 
     print(f"\n== vq_vae: {epochs} epochs, batch {batch_size or 'of the config'}, with and without dead-code restart",
@@ -184,8 +186,8 @@ def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int, batch
                                        *([f"data.batch_size={batch_size}"] if batch_size else []), *sets])
         rows = read_metrics(run / "metrics.csv")
         last = rows[-1]
-        model, prep = load_model(run)
-        scale = prep["scaler"]["scale_uv"]
+        opened = Run(run)
+        model, scale = opened.model, opened.scale_uv
         allx = _median(cache, np.arange(len(cache)))
         usage = _code_usage(model, torch.from_numpy(allx / scale))
         test = _split_rows(run, cache, "test")
@@ -212,20 +214,13 @@ def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int, batch
 # -- ecg_sl against cnn_baseline ----------------------------------------------------------------
 def _fold_scores(run: Path, cache_path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The run's own-head probabilities on its held-out fold, the labels and record ids."""
-    import yaml
+    from ecgcore.runs import Run
+    from ecgcore.runs.evaluation import own_head_scores
 
-    from ecgcore.checkpoint import load_model
-    from ecgcore.data.datasets import CachedDataset
-    from ecgcore.data.store import ECGCache
-    from trainer.config import validate_config
-    from trainer.evaluation import _own_head_scores
-
-    model, prep = load_model(run)
-    cfg = validate_config(yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml"))
-    cache = ECGCache(cache_path)
-    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=prep["scaler"]["scale_uv"])
-    rows = _split_rows(run, cache, "test")
-    scores = _own_head_scores(model, ds, cfg, SUPERCLASSES, rows)
+    opened = Run(run, cache_path)
+    cache = opened.cache
+    rows = opened.split_rows("test")
+    scores = own_head_scores(opened, SUPERCLASSES, rows)
     if scores is None:
         raise RuntimeError(f"{run}: the run's head does not predict {SUPERCLASSES}")
     y = cache.records.iloc[rows][SUPERCLASSES].to_numpy(dtype=float)
@@ -325,8 +320,8 @@ def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, in
 
 # -- throughput -------------------------------------------------------------------------------
 def bench_throughput(batch: int, steps: int, warmup: int) -> dict:
-    from ecgwb.bench.train import throughput
     from ecgcore.models import count_parameters, create_model
+    from ecgwb.bench.train import throughput
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"\n== throughput: pre-training step (forward + backward + Adam) at batch {batch}; torch "

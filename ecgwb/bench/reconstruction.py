@@ -28,17 +28,13 @@ def _default_data() -> Path:
 @torch.no_grad()
 def held_out_metrics(run: Path, cache_path: Path) -> dict:
     """Reconstruction metrics (µV) of a run's test split."""
-    from ecgcore.checkpoint import load_model
-    from ecgcore.data.store import ECGCache
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
+    from ecgcore.runs import Run
 
-    model, prep = load_model(run)
-    cache = ECGCache(cache_path)
-    ids = cache.records["record_id"].astype(str).tolist()
-    row_of = {r: i for i, r in enumerate(ids)}
-    rows = np.array(sorted(row_of[r] for r in json.loads((run / "split.json").read_text())["test"]))
+    opened = Run(run, cache_path)
+    model, cache, scale = opened.model, opened.cache, opened.scale_uv
+    rows = opened.split_rows("test")
     x = np.nan_to_num(np.asarray(cache.median[rows], dtype=np.float32))
-    scale = prep["scaler"]["scale_uv"]
     x_hat = np.asarray(model.reconstruct(torch.from_numpy(x / scale))) * scale
     return reconstruction_metrics(x, x_hat, np.asarray(cache.fiducials[rows]), cache.fs, cache.leads)
 
@@ -88,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_folds and any(not 0 <= k < args.folds for k in args.only_folds):
         ap.error(f"--fold must be within 0..{args.folds - 1}")
 
+    from ecgcore.data.resolve import resolve_cache
     from trainer.config import load_config
-    from trainer.data import resolve_cache
     from trainer.run import train
 
     configs = Path(__file__).resolve().parents[2] / "trainer" / "configs"

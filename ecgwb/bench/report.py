@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgcore.files import WEIGHTS
+
 ENCODERS = ("pca", "sae", "beta_vae", "annealed_beta_vae", "task_vae", "split_task_vae")
 #: Trained with the task's labels on the whole training split: not eligible for the
 #: label-fraction curve, whose point is an encoder that saw no labels.
@@ -65,7 +67,7 @@ def _evaluated(run: Path, labels: list[str]) -> bool:
     path = run / "evaluation.json"
     try:
         ev = json.loads(path.read_text())
-        fresh = path.stat().st_mtime >= (run / "weights.safetensors").stat().st_mtime
+        fresh = path.stat().st_mtime >= (run / WEIGHTS).stat().st_mtime
     except (OSError, ValueError):
         return False
     down = ev.get("downstream") or {}
@@ -85,9 +87,9 @@ def label_fraction_rows(encoder_run: Path, cnn_runs: dict[float, Path], labels: 
     on that fraction of the other records, whole patients) and cnn_baseline trained on
     that fraction, both scored on the encoder run's test split."""
     from ecgcore.evaluate.downstream import evaluate_downstream
-    from ecgcore.explain.runs import RunArtifacts
+    from ecgcore.runs import Run
 
-    art = RunArtifacts(encoder_run)
+    art = Run(encoder_run)
     table = art.embedding.reset_index(drop=True)
     held = np.flatnonzero(table["record_id"].astype(str).isin(_test_ids(encoder_run)).to_numpy())
     rows = []
@@ -119,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the table as CSV")
     args = ap.parse_args(argv)
 
+    from ecgcore.data.spec import SUPERCLASS_COLUMNS
     from ecgcore.evaluate.report import comparison_table, to_csv, to_markdown
-    from trainer.data import SUPERCLASS_COLUMNS
-    from trainer.evaluation import evaluate_run, report_rows
+    from ecgcore.runs.evaluation import evaluate_run, report_rows
 
     labels = list(SUPERCLASS_COLUMNS)
     runs = {m: _train(m, f"{m}-L{args.latent}-fold{args.fold}", [f"model.latent_dim={args.latent}"], args)

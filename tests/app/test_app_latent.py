@@ -227,7 +227,7 @@ def test_no_runs_gives_a_hint(tiny, tmp_path, monkeypatch, kind):
 
 
 def test_scatter_of_20000_points_is_built_from_arrays():
-    from ecgcore.explain.runs import category_names
+    from ecgcore.data.label_columns import category_names
     from ecgcore.viz import latent_scatter_figure
 
     rng = np.random.default_rng(0)

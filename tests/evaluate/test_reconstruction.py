@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ecgcore.evaluate.reconstruction import reconstruction_metrics
-from ecgcore.evaluate.regions import region_bounds, region_masks
+from ecgcore.signal.regions import region_bounds, region_masks
 from ecgcore.signal.fiducials import Fiducials
 
 NAN = np.nan

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgcore.evaluate.regions import region_masks
+from ecgcore.signal.regions import region_masks
 from ecgcore.explain.counterfactual import latent_counterfactual
 from ecgcore.explain.saliency import (
     METHODS,

@@ -1,6 +1,7 @@
 """Every seed 002-004 family from its shipped config through the real trainer on demo data:
 a few epochs at tiny width with falling validation loss, a reload through the common
-checkpoint format, and embeddings through `ecgwb encode`.
+checkpoint format, and the same embeddings through `ecgwb encode`, `ecgwb evaluate` (which
+must succeed) and the app's run object.
 
 The cache (``family_cache``, tests/conftest.py) holds 60 demo records at 100 Hz, with beat
 sequences (ecg_sl) and 10-s signals (st_mem, ecg_jepa, cnn_baseline), so that each run takes
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +23,10 @@ import pytest
 import torch
 
 from ecgcore.checkpoint import load_model
-from ecgwb.cli import main as cli_main
 from ecgcore.data.datasets import CachedDataset
 from ecgcore.data.store import ECGCache
-from ecgcore.explain.runs import RunArtifacts
 from ecgcore.models.triplet import call_encode
+from ecgwb.cli import main as cli_main
 from trainer.config import load_config
 from trainer.run import train
 
@@ -66,7 +69,7 @@ def _rows(run: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
-def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
+def test_family_trains_reloads_encodes_and_evaluates(name, family_cache, tmp_path, monkeypatch, capsys):
     sets, falling = FAMILIES[name]
     cfg = load_config(CONFIGS / f"{name.removesuffix('_hybrid')}.yaml", [f"data.path={family_cache}", f"data.fs={FS}",
                                                  "optim.patience=50", *sets])
@@ -90,17 +93,62 @@ def test_family_trains_reloads_and_encodes(name, family_cache, tmp_path):
         a, b = call_encode(model, *inputs).mean, call_encode(again, *inputs).mean
     assert torch.equal(a, b) and a.shape == (6, model.latent_dim)
 
-    # `ecgwb encode`: one row per cached record, the same means as the reloaded model
+    # Parity (issue 15): `ecgwb encode` (its own process), `ecgwb evaluate` and the app's run
+    # object give every record the embedding of the reloaded model on inputs built here from
+    # preprocessing.json (hybrid models: with their classical features). Batches differ
+    # (256, 256, 7 here): float32 sums in another order, so equal to 1e-5, not bit-identical.
+    reference = _reference_means(model, prep, cache)
     out = tmp_path / "z.parquet"
-    assert cli_main(["encode", str(run), "--out", str(out)]) == 0
+    done = subprocess.run([sys.executable, "-m", "ecgwb.cli", "encode", str(run), "--out", str(out)],
+                          capture_output=True, text=True, check=False, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_parquet(out)
     cols = [f"z{i}" for i in range(model.latent_dim)]
     assert len(table) == len(cache) and {"record_id", *cols} <= set(table.columns)
-    assert np.isfinite(table[cols].to_numpy()).all()
-    np.testing.assert_allclose(table[cols].to_numpy()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
+    assert table["record_id"].tolist() == cache.records["record_id"].tolist()
+    np.testing.assert_allclose(table[cols].to_numpy(), reference, rtol=TOL, atol=TOL)
 
-    # the app's view of the run encodes the same way (hybrid models: with their features)
-    np.testing.assert_allclose(RunArtifacts(run).means()[:6], a.numpy(), rtol=1e-5, atol=1e-5)
+    encoded = _spy_on_encode(monkeypatch)
+    assert cli_main(["evaluate", str(run), "--n-boot", "20"]) == 0, capsys.readouterr().err
+    ev = json.loads((run / "evaluation.json").read_text())
+    assert ev["n_records"] == len(cache) and ev["latent_dim"] == model.latent_dim
+    assert len(encoded) == 1  # evaluate encodes the whole dataset once, through the Run
+    np.testing.assert_allclose(encoded[0], reference, rtol=TOL, atol=TOL)
+
+    from ui.runs import open_run
+
+    np.testing.assert_allclose(open_run(str(run)).means(), reference, rtol=TOL, atol=TOL)
+
+
+TOL = 1e-5
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _reference_means(model, prep: dict, cache: ECGCache) -> np.ndarray:
+    """Every record's latent mean, the model fed by hand from preprocessing.json's keys."""
+    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=prep["scaler"]["scale_uv"],
+                       extra_columns=prep["extra"])
+    means = []
+    with torch.no_grad():
+        for batch in torch.utils.data.DataLoader(ds, batch_size=7):
+            means.append(call_encode(model, batch["x"], batch.get("mask"), batch.get("extra")).mean.numpy())
+    return np.concatenate(means)
+
+
+def _spy_on_encode(monkeypatch) -> list[np.ndarray]:
+    """The latent means every Run.encode call returns, in order."""
+    from ecgcore.runs import Run
+
+    seen: list[np.ndarray] = []
+    encode = Run.encode
+
+    def spy(self, *args, **kwargs):
+        mean, scale = encode(self, *args, **kwargs)
+        seen.append(mean.copy())
+        return mean, scale
+
+    monkeypatch.setattr(Run, "encode", spy)
+    return seen
 
 
 def test_families_bench_parts_run_and_report_in_range(family_cache, tmp_path, capsys):

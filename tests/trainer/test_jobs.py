@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecgcore.explain.runs import list_runs
+from ecgcore.runs import list_runs
 from trainer import jobs
 from trainer.config import ConfigError
 

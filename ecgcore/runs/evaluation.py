@@ -1,5 +1,6 @@
-"""`ecgwb evaluate` and `ecgwb report`: what a run's latent space keeps, predicts and how it
-clusters, written to ``evaluation.json`` in the run, and one comparison table over runs.
+"""The evaluation of a trained run (no training): what its latent space keeps, predicts and
+how it clusters, written to ``evaluation.json`` in the run (`ecgwb evaluate`), and the rows
+of one comparison table over runs (`ecgwb report`).
 
 ``evaluation.json`` keys:
 
@@ -10,8 +11,9 @@ clusters, written to ``evaluation.json`` in the run, and one comparison table ov
 - ``downstream``: ``label`` (columns), ``task`` (binary/multilabel/continuous), ``scope``
   (``all`` records with patient-grouped out-of-fold predictions for label-free encoders;
   only the run's ``test`` split for runs trained with labels, so no label leaks),
-  ``rows`` (one per input × model: AUROC with 95% CI, macro F1 …) and ``main`` (the
-  latent space with L2 logistic regression, the row the report shows);
+  ``rows`` (one per input × model: AUROC with 95% CI, macro F1 …; ``pca<d>`` is a PCA of
+  the median beats as large as the latent space, capped below the number of records) and
+  ``main`` (the latent space with L2 logistic regression, the row the report shows);
 - ``clustering``: Davies–Bouldin, silhouette and Calinski–Harabasz of the latent means with
   the label as clustering and of k-means clusters, beside a PCA of the same size;
 - ``identification``: same-patient retrieval top-1/top-5 (patients with ≥ 2 records).
@@ -27,13 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 
-from ecgcore.checkpoint import load_model, write_json_atomic
-from ecgcore.data.datasets import CachedDataset
-from trainer.config import validate_config
-from trainer.data import SUPERCLASS_COLUMNS, resolve_cache
-from trainer.encode import encode_cache
+from ecgcore.checkpoint import write_json_atomic
+from ecgcore.data.spec import SUPERCLASS_COLUMNS
+from ecgcore.files import EVALUATION
+from ecgcore.models.capabilities import PredictsLabels
+from ecgcore.runs.run import Run
 
 
 def _clean(obj):
@@ -61,15 +62,16 @@ def _labels(records: pd.DataFrame, cfg_task: list[str], task: Sequence[str] | No
 
 
 @torch.no_grad()
-def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None = None,
+def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence[str] | None = None,
                  n_boot: int = 500, seed: int = 0, scope: str = "auto") -> dict:
     """Evaluate a run and write ``evaluation.json`` (keys in the module docstring).
 
-    ``scope``: ``all`` predicts every record out of fold (patient-grouped 5-fold CV, for
-    label-free encoders); ``test`` scores only the run's test split, with every probe
-    fitted on the other records; ``auto`` (default) is ``test`` for runs trained with
-    labels, so that no label they saw is scored, else ``all``. Runs compared in one table
-    should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
+    ``run``: a :class:`~ecgcore.runs.Run` or a run folder (opened on ``data``, None: its
+    own dataset). ``scope``: ``all`` predicts every record out of fold (patient-grouped
+    5-fold CV, for label-free encoders); ``test`` scores only the run's test split, with
+    every probe fitted on the other records; ``auto`` (default) is ``test`` for runs
+    trained with labels, so that no label they saw is scored, else ``all``. Runs compared
+    in one table should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
     """
     from ecgcore.evaluate.clustering import clustering_report
     from ecgcore.evaluate.downstream import (
@@ -81,48 +83,46 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
     from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.explain.identification import identification_accuracy
 
-    run = Path(run)
-    model, prep = load_model(run)
-    cfg = validate_config(yaml.safe_load((run / "config.yaml").read_text()), str(run / "config.yaml"))
-    if data is not None:
-        cfg.data.path = str(Path(data).resolve())
-    cache = resolve_cache(cfg.data, prep["array"], run.parent / ".cache")
-    scale = prep["scaler"]["scale_uv"]
-    ds = CachedDataset(cache, array=prep["array"], leads=prep["lead_set"], scale_uv=scale)
-    z, _ = encode_cache(model, ds)
+    if not isinstance(run, Run):
+        run = Run(run, data, progress=True)
+    elif data is not None:
+        raise ValueError("give data when opening the Run, not to evaluate_run")
+    model, prep, cache = run.model, run.preprocessing, run.cache
+    z, _ = run.encode()
     records = cache.records.reset_index(drop=True)
-    ids = records["record_id"].astype(str)
-    split = json.loads((run / "split.json").read_text())
-    test_rows = np.flatnonzero(ids.isin(set(split.get("test", []))).to_numpy())
-    out: dict = {"run": run.name, "model": prep.get("model") or json.loads((run / "config.json").read_text())["model"]["name"],
-                 "latent_dim": int(z.shape[1]), "dataset": str(cache.path), "n_records": len(z)}
+    test_rows = run.split_rows("test")
+    out: dict = {"run": run.name, "model": run.model_name, "latent_dim": int(z.shape[1]),
+                 "dataset": str(cache.path), "n_records": len(z)}
 
     out["reconstruction"] = None
-    if prep["array"] == "median" and hasattr(model, "decode") and len(test_rows):
+    if prep.array == "median" and hasattr(model, "decode") and len(test_rows):
         try:
-            x = np.stack([ds[i]["x"].numpy() for i in test_rows])
-            x_hat = np.asarray(model.decode(torch.as_tensor(z[test_rows]))) * scale
+            ds = run.dataset(test_rows, scale_uv=1.0)  # µV
+            x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
+            x_hat = np.asarray(model.decode(torch.as_tensor(z[test_rows]))) * prep.scale_uv
             fid = np.asarray(cache.fiducials[test_rows])
-            rec = reconstruction_metrics(x * scale, x_hat, fid, cache.fs, prep["leads"])
+            rec = reconstruction_metrics(x, x_hat, fid, cache.fs, list(prep.leads))
             rec.pop("per_record", None)
             out["reconstruction"] = rec
         except NotImplementedError:
             pass
 
-    labels = _labels(records, cfg.data.task, task)
+    trained_on = list(run.data_config.task)
+    labels = _labels(records, trained_on, task)
     beats = np.nan_to_num(np.asarray(cache.median, dtype=np.float32))
-    pca = pca_embedding(beats, z.shape[1], seed)
+    # the same-size PCA reference; PCA needs more records than components (tiny datasets)
+    pca = pca_embedding(beats, min(z.shape[1], len(records) - 1), seed)
     if scope == "auto":
-        scope = "test" if cfg.data.task else "all"
+        scope = "test" if trained_on else "all"
     if scope not in ("all", "test"):
         raise ValueError(f"scope must be 'auto', 'all' or 'test', got {scope!r}")
     if scope == "test" and not len(test_rows):
-        raise ValueError(f"{run}: scope 'test' needs a test split, and split.json has none")
+        raise ValueError(f"{run.path}: scope 'test' needs a test split, and split.json has none")
     rows = test_rows if scope == "test" else np.arange(len(records))
     if labels and len(rows) >= 20:
-        head = _own_head_scores(model, ds, cfg, labels, test_rows) if scope == "test" else None
+        head = own_head_scores(run, labels, test_rows) if scope == "test" else None
         res = evaluate_downstream(records, labels if len(labels) > 1 else labels[0],
-                                  embeddings={"latent": z, f"pca{z.shape[1]}": pca},
+                                  embeddings={"latent": z, f"pca{pca.shape[1]}": pca},
                                   features="classical", hybrid=True, sex_age=True,
                                   models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed,
                                   test_rows=test_rows if scope == "test" else None)
@@ -133,7 +133,7 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
             for k, r in enumerate(test_rows):
                 if int(r) in at:  # records without the label are not scored
                     oof.score[at[int(r)]], oof.hard[at[int(r)]] = head[0][k], head[1][k]
-            row = {"input": "own_head", "model": prep.get("model", ""), "task": res.task,
+            row = {"input": "own_head", "model": run.model_name, "task": res.task,
                    "label": "+".join(labels), "n_features": 0, "fraction": 1.0, "failed_fits": 0}
             row.update(score_predictions(res.y, oof, res.task, labels, n_boot, seed))
             table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
@@ -155,26 +155,27 @@ def evaluate_run(run: Path, data: Path | None = None, task: Sequence[str] | None
         ident.pop("rank", None)
         out["identification"] = ident
     out = _clean(out)
-    write_json_atomic(run / "evaluation.json", out)
+    write_json_atomic(run.path / EVALUATION, out)
     return out
 
 
 @torch.no_grad()
-def _own_head_scores(model, ds: CachedDataset, cfg, labels: Sequence[str],
-                     rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
     """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
-    was trained on exactly ``labels`` (threshold: the label's prevalence in training)."""
-    if not hasattr(model, "predict_logits") or list(cfg.data.task) != list(labels) or cfg.data.extra:
+    was trained on exactly ``labels`` (threshold: the label's prevalence in the other
+    records); None when it has no such head."""
+    model, prep = run.model, run.preprocessing
+    if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels) or prep.extra:
         return None
-    sub = torch.utils.data.Subset(ds, rows.tolist())
-    loader = torch.utils.data.DataLoader(sub, batch_size=128, shuffle=False)
+    loader = torch.utils.data.DataLoader(run.dataset(rows), batch_size=128, shuffle=False)
     logits = []
     for batch in loader:
         kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
         logits.append(model.predict_logits(batch["x"], **kwargs))
     p = torch.sigmoid(torch.cat(logits)).numpy().astype(float)
     p = p[:, 0] if len(labels) == 1 else p
-    prevalence = ds.cache.records.reset_index(drop=True)[list(labels)].drop(index=rows).mean().to_numpy(dtype=float)
+    prevalence = run.cache.records.reset_index(drop=True)[list(labels)].drop(index=rows).mean().to_numpy(dtype=float)
     return p, (p >= (prevalence[0] if len(labels) == 1 else prevalence)).astype(float)
 
 
@@ -185,7 +186,7 @@ def report_rows(runs: Sequence[Path], baselines: bool = True) -> list[dict]:
     scored on: rows are comparable only where both agree."""
     rows, sex_age = [], None
     for run in runs:
-        path = Path(run) / "evaluation.json"
+        path = Path(run) / EVALUATION
         if not path.exists():
             raise FileNotFoundError(f"{path}: run `ecgwb evaluate {run}` first")
         ev = json.loads(path.read_text())

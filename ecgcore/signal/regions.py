@@ -1,7 +1,7 @@
 """P, QRS, ST and T regions of a beat window from its fiducial points.
 
 Fiducials come as the cache stores them: float ``[N, 7]`` sample indices into the beat
-window in :data:`ecgcore.data.cache.FIDUCIAL_KEYS` order (r, qrs_on, qrs_off, p_on, p_off,
+window in :data:`ecgcore.signal.fiducials.FIDUCIAL_KEYS` order (r, qrs_on, qrs_off, p_on, p_off,
 t_peak, t_off), NaN where absent; a single ``[7]`` row or a list of
 :class:`~ecgcore.signal.fiducials.Fiducials` are accepted too.
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgcore.data.cache import FIDUCIAL_KEYS
+from ecgcore.signal.fiducials import FIDUCIAL_KEYS
 
 REGIONS: tuple[str, ...] = ("P", "QRS", "ST", "T")
 _K = {k: i for i, k in enumerate(FIDUCIAL_KEYS)}

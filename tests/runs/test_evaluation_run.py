@@ -13,7 +13,7 @@ import pytest
 
 from ecgcore.data.cache import preprocess
 from trainer.config import load_config
-from trainer.evaluation import evaluate_run, report_rows
+from ecgcore.runs.evaluation import evaluate_run, report_rows
 from trainer.run import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"

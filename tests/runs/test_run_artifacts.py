@@ -1,4 +1,4 @@
-"""ecgcore.explain.runs: the runs listing and each run's on-disk artefacts (headless)."""
+"""ecgcore.runs: the runs listing and each run's cached results on disk (headless)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.explain.runs import (
-    RunArtifacts,
-    RunError,
-    category_names,
-    label_kinds,
-    list_runs,
-    selection_summary,
-)
+from ecgcore.data.label_columns import category_names, label_kinds, selection_summary
+from ecgcore.runs import Run, RunError, list_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -61,12 +55,12 @@ def test_list_runs_reports_problems_instead_of_raising(tiny, tmp_path):
 
     assert list_runs(tmp_path / "absent").empty
     with pytest.raises(RunError, match="b-truncated cannot be loaded.*truncated"):
-        _ = RunArtifacts(tmp_path / "b-truncated").model
+        _ = Run(tmp_path / "b-truncated").model
 
 
 def test_artifacts_are_cached_on_disk_and_corrupt_files_recomputed(tiny, tmp_path):
     run = _copy(run_folder(tiny[0], "pca"), tmp_path / "pca-copy")
-    art = RunArtifacts(run)
+    art = Run(run)
     emb = art.embedding
     assert len(emb) == len(art.cache.records) and emb["record_id"].tolist() == \
         art.cache.records["record_id"].tolist()
@@ -88,7 +82,7 @@ def test_artifacts_are_cached_on_disk_and_corrupt_files_recomputed(tiny, tmp_pat
     (art.folder / "projection-pca.npy").write_bytes(b"\x93NUMPY garbage")
     (art.folder / "traversal-u1-n7-s3.npz").write_bytes(b"PK garbage")
     (art.folder / "annotation-n7-s3.json").write_text("{")
-    again = RunArtifacts(run)
+    again = Run(run)
     pd.testing.assert_frame_equal(again.embedding[["z0", "z1"]], emb[["z0", "z1"]])
     np.testing.assert_allclose(again.projection("pca"), xy, atol=1e-5)
     np.testing.assert_allclose(again.traversal(1)[2], beats, atol=1e-3)

@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 import torch
 
-from ecgcore.explain import run_saliency as rs
-from ecgcore.explain.runs import RunArtifacts
+from ecgcore.runs import Run
+from ecgcore.runs import saliency as rs
 from ecgcore.explain.saliency import attribute, region_attribution
 
 REGIONS = ["P", "QRS", "ST", "T", "other"]
 
 
 @pytest.fixture(scope="module")
-def art(cnn_run) -> RunArtifacts:
-    return RunArtifacts(cnn_run)
+def art(cnn_run) -> Run:
+    return Run(cnn_run)
 
 
 def test_signal_model_heads_maps_and_cache(art):
@@ -33,7 +33,7 @@ def test_signal_model_heads_maps_and_cache(art):
 
     # IG of head 0 on the record's model-scale signal, from the zero signal: it sums to the
     # logit's change (completeness, up to the 50-step integral's error)
-    x = art._dataset([3])[0]["x"][None]
+    x = art.dataset([3])[0]["x"][None]
     assert np.allclose(a, attribute(art.model, x, "integrated_gradients", target=0)[0],
                        atol=1e-7)
     with torch.no_grad():

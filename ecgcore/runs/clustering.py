@@ -2,7 +2,7 @@
 cached next to the run (the Clustering view's numbers).
 
 :func:`run_clustering` calls :func:`ecgcore.evaluate.clustering.clustering_report` on the
-run's latent means (the embedding of :class:`~ecgcore.explain.runs.RunArtifacts`), the
+run's latent means (the embedding of :class:`~ecgcore.runs.Run`), the
 chosen label clusterings and k-means, with ``beats_pca<d>`` reference rows: a PCA of the
 dataset's median beats (µV) with as many components as the run has latent units (capped
 below the number of records). Results live in ``<run>/cache/<dataset>-<key>/`` as
@@ -18,7 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ecgcore.explain.runs import RunArtifacts, RunError, _atomic, _try_read, label_kinds
+from ecgcore.data.label_columns import label_kinds
+from ecgcore.runs.atomic import read_or_none, write_atomic
+from ecgcore.runs.run import Run, RunError
 
 SUPERCLASS = "superclass"  # the one diagnostic superclass of records that have exactly one
 SILHOUETTE_SAMPLE = 5000
@@ -46,45 +48,45 @@ def _key(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def run_clustering(art: RunArtifacts, labels: Sequence[str], k: int = 5, seed: int = 0,
+def run_clustering(run: Run, labels: Sequence[str], k: int = 5, seed: int = 0,
                    standardize: bool = False) -> pd.DataFrame:
     """DBI, silhouette and CHI of the run's latent means per label in ``labels`` (names of
     :func:`clustering_labels`) and for k-means (``k`` clusters; 0 skips), with the PCA
     reference rows (``reference`` True). Columns as ``clustering_report`` plus ``run``."""
     from ecgcore.evaluate.clustering import clustering_report
 
-    records = art.embedding
+    records = run.embedding
     options = clustering_labels(records)
     unknown = [name for name in labels if name not in options]
     if unknown:
-        raise RunError(f"no label {unknown} to cluster by in {art.cache.path}; "
+        raise RunError(f"no label {unknown} to cluster by in {run.cache.path}; "
                        f"available: {sorted(options)}")
     key = _key({"labels": list(labels), "k": k, "seed": seed, "std": standardize,
                 "sample": SILHOUETTE_SAMPLE})
-    path = art.folder / f"clustering-{key}.parquet"
-    cached = _try_read(lambda: pd.read_parquet(path)) if path.exists() else None
+    path = run.folder / f"clustering-{key}.parquet"
+    cached = read_or_none(lambda: pd.read_parquet(path)) if path.exists() else None
     if cached is not None and {"space", "clustering", "dbi"} <= set(cached.columns):
         return cached
-    beats = np.nan_to_num(np.asarray(art.cache.median, dtype=np.float32))
+    beats = np.nan_to_num(np.asarray(run.cache.median, dtype=np.float32))
     report = clustering_report(
-        {"latent": art.means()}, {name: options[name].to_numpy(dtype=object) for name in labels},
+        {"latent": run.means()}, {name: options[name].to_numpy(dtype=object) for name in labels},
         k=k, beats=beats, standardize=standardize, silhouette_sample=SILHOUETTE_SAMPLE,
         seed=seed)
-    report.insert(0, "run", art.run.name)
-    _atomic(path, lambda p: report.to_parquet(p, index=False))
+    report.insert(0, "run", run.name)
+    write_atomic(path, lambda p: report.to_parquet(p, index=False))
     return report
 
 
-def run_kmeans(art: RunArtifacts, k: int = 5, seed: int = 0) -> np.ndarray:
+def run_kmeans(run: Run, k: int = 5, seed: int = 0) -> np.ndarray:
     """k-means cluster ids ``[N]`` of the run's latent means (cached)."""
     from ecgcore.evaluate.clustering import kmeans_labels
 
-    path = art.folder / f"kmeans-k{k}-s{seed}.npy"
-    cached = _try_read(lambda: np.load(path, allow_pickle=False)) if path.exists() else None
-    if cached is not None and cached.shape == (art.n_records,):
+    path = run.folder / f"kmeans-k{k}-s{seed}.npy"
+    cached = read_or_none(lambda: np.load(path, allow_pickle=False)) if path.exists() else None
+    if cached is not None and cached.shape == (run.n_records,):
         return cached
-    ids = kmeans_labels(art.means(), k, seed).astype(np.int32)
-    _atomic(path, lambda p: np.save(p, ids))
+    ids = kmeans_labels(run.means(), k, seed).astype(np.int32)
+    write_atomic(path, lambda p: np.save(p, ids))
     return ids
 
 

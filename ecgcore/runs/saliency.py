@@ -7,7 +7,7 @@ linear and has no saliency worth the name). :func:`record_saliency` explains one
 :func:`class_saliency` a capped, seeded sample of records for the class average; both
 use :func:`ecgcore.explain.saliency.attribute` one record at a time (so that each record
 keeps its own RR extras and beat mask) and write their maps under
-``<run>/cache/<dataset>-<key>/saliency/`` (see :class:`~ecgcore.explain.runs.RunArtifacts`).
+``<run>/cache/<dataset>-<key>/saliency/`` (see :class:`~ecgcore.runs.Run`).
 
 Maps are in the model's input units per sample, ``[leads, W]`` on the median-beat window;
 beat-sequence models (ecg_sl) are summed over their beats, whose windows are centred like
@@ -28,9 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecgcore.explain.runs import RunArtifacts, RunError, _atomic, _try_read, label_name
+from ecgcore.data.label_columns import label_name
 from ecgcore.explain.saliency import METHODS, attribute, region_attribution
 from ecgcore.explain.signal_regions import signal_rpeaks
+from ecgcore.models.capabilities import LatentTaskHead, PredictsLabels
+from ecgcore.runs.atomic import read_or_none, write_atomic
+from ecgcore.runs.run import Run, RunError
 
 #: Readable method names, in :data:`METHODS` order.
 METHOD_NAMES = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency",
@@ -57,49 +60,49 @@ class Predictor:
         return f"{self.kind}{self.index}"
 
 
-def predictors(art: RunArtifacts) -> list[Predictor]:
+def predictors(run: Run) -> list[Predictor]:
     """The run's predictors: task-head outputs first, then latent units (neural models)."""
     import torch
 
-    model, task = art.model, list(art.preprocessing.get("task") or [])
+    model, task = run.model, list(run.preprocessing.task)
     out: list[Predictor] = []
-    if task and (hasattr(model, "task_logits") or hasattr(model, "predict_logits")):
+    if task and isinstance(model, (LatentTaskHead, PredictsLabels)):
         out += [Predictor("head", i, f"{label_name(t)}: task head logit")
                 for i, t in enumerate(task)]
     if isinstance(model, torch.nn.Module) and any(True for _ in model.parameters()) \
-            and art.model_name != "pca":
-        out += [Predictor("unit", i, f"Latent unit z{i} (mean)") for i in range(art.latent_dim)]
+            and run.model_name != "pca":
+        out += [Predictor("unit", i, f"Latent unit z{i} (mean)") for i in range(run.latent_dim)]
     return out
 
 
-def predictor_by_key(art: RunArtifacts, key: str) -> Predictor:
-    for p in predictors(art):
+def predictor_by_key(run: Run, key: str) -> Predictor:
+    for p in predictors(run):
         if p.key == key:
             return p
-    raise RunError(f"run {art.run.name} ({art.model_name}) has no predictor {key!r}")
+    raise RunError(f"run {run.name} ({run.model_name}) has no predictor {key!r}")
 
 
-def _extras(art: RunArtifacts) -> np.ndarray | None:
+def _extras(run: Run) -> np.ndarray | None:
     """The records' extra inputs (RR mean/SD…) ``[N, n]``, NaN filled by the median."""
-    cols = list(art.preprocessing.get("extra") or [])
+    cols = list(run.preprocessing.extra)
     if not cols:
         return None
-    records = art.cache.records.reset_index(drop=True)
+    records = run.cache.records.reset_index(drop=True)
     missing = [c for c in cols if c not in records.columns]
     if missing:
-        raise RunError(f"run {art.run.name} needs extra inputs {missing}, which the records "
-                       f"table of {art.cache.path} lacks")
+        raise RunError(f"run {run.name} needs extra inputs {missing}, which the records "
+                       f"table of {run.cache.path} lacks")
     table = records[cols].apply(pd.to_numeric, errors="coerce")
     return table.fillna(table.median()).fillna(0.0).to_numpy(dtype=np.float32)
 
 
-def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Callable:
+def _function(run: Run, pred: Predictor, extra: Any, mask: Any) -> Callable:
     """``f(x) -> [B]`` for one record's extras/mask (broadcast over captum's batches)."""
     import torch
 
     from ecgcore.models.triplet import call_encode
 
-    model = art.model
+    model = run.model
     ex = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)[None]
     mk = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)[None]
 
@@ -112,60 +115,60 @@ def _function(art: RunArtifacts, pred: Predictor, extra: Any, mask: Any) -> Call
     if pred.kind == "unit":  # extras only where encode takes them (hybrid ecg_jepa)
         return lambda x: call_encode(model, x, expand(mk, len(x)),
                                      expand(ex, len(x))).mean[:, pred.index]
-    if hasattr(model, "task_logits"):  # task VAEs: the head reads the latent means + extras
+    if isinstance(model, LatentTaskHead):  # task VAEs: the head reads the latent means + extras
         def head(x):
             logits = model.task_logits(model.encode(x).mean, expand(ex, len(x)))
             if logits is None:
-                raise RunError(f"run {art.run.name}: its head needs extra inputs")
+                raise RunError(f"run {run.name}: its head needs extra inputs")
             return logits[:, pred.index]
         return head
     return lambda x: model.predict_logits(x, extra=expand(ex, len(x)),
                                           **kwargs(len(x)))[:, pred.index]
 
 
-def is_signal_model(art: RunArtifacts) -> bool:
+def is_signal_model(run: Run) -> bool:
     """True when the run's model reads whole 10-s signals (not median beats or sequences)."""
-    array = art.preprocessing.get("array")
+    array = run.preprocessing.array
     if array not in (*BEAT_ARRAYS, SIGNAL_ARRAY):
-        raise RunError(f"run {art.run.name} ({art.model_name}) reads {array!r}: saliency knows "
+        raise RunError(f"run {run.name} ({run.model_name}) reads {array!r}: saliency knows "
                        f"{(*BEAT_ARRAYS, SIGNAL_ARRAY)}")
     return array == SIGNAL_ARRAY
 
 
-def map_width(art: RunArtifacts) -> int:
+def map_width(run: Run) -> int:
     """Samples per lead of the run's maps: the median window, or the signal's length."""
-    return int(art.cache.array(SIGNAL_ARRAY).shape[-1]) if is_signal_model(art) \
-        else art._window
+    return int(run.cache.array(SIGNAL_ARRAY).shape[-1]) if is_signal_model(run) \
+        else run.window
 
 
-def record_signal(art: RunArtifacts, row: int) -> np.ndarray:
+def record_signal(run: Run, row: int) -> np.ndarray:
     """The cleaned 10-s signal of record ``row`` in µV ``[leads, T]`` (the model's leads)."""
-    return art._dataset([int(row)], array=SIGNAL_ARRAY, scale_uv=1.0)[0]["x"].numpy() \
+    return run.dataset([int(row)], array=SIGNAL_ARRAY, scale_uv=1.0)[0]["x"].numpy() \
         .astype(np.float64)
 
 
-def record_rpeaks(art: RunArtifacts, rows: Sequence[int]) -> list[np.ndarray]:
+def record_rpeaks(run: Run, rows: Sequence[int]) -> list[np.ndarray]:
     """R-peak samples of the records' cached signals (all leads; the pipeline's detector)."""
-    signals = art.cache.array(SIGNAL_ARRAY)
-    return signal_rpeaks(np.stack([signals[int(r)] for r in rows]), art.fs) if len(rows) \
+    signals = run.cache.array(SIGNAL_ARRAY)
+    return signal_rpeaks(np.stack([signals[int(r)] for r in rows]), run.fs) if len(rows) \
         else []
 
 
-def region_table(art: RunArtifacts, maps: np.ndarray, rows: Sequence[int],
+def region_table(run: Run, maps: np.ndarray, rows: Sequence[int],
                  absolute: bool = True, rpeaks: Sequence[np.ndarray] | None = None
                  ) -> pd.DataFrame:
     """:func:`region_attribution` of the maps ``[n, leads, W or T]`` of cache ``rows``, on
     the median beat's regions (placed at every beat for signal models; ``rpeaks`` saves
     detecting them again)."""
     rows = [int(r) for r in rows]
-    fid = np.asarray(art.cache.fiducials)[rows]
-    if is_signal_model(art) and rpeaks is None:
-        rpeaks = record_rpeaks(art, rows)
-    return region_attribution(maps, fid, art.leads, absolute,
-                              rpeaks if is_signal_model(art) else None)
+    fid = np.asarray(run.cache.fiducials)[rows]
+    if is_signal_model(run) and rpeaks is None:
+        rpeaks = record_rpeaks(run, rows)
+    return region_attribution(maps, fid, run.leads, absolute,
+                              rpeaks if is_signal_model(run) else None)
 
 
-def _attribute_rows(art: RunArtifacts, pred: Predictor, method: str, rows: Sequence[int],
+def _attribute_rows(run: Run, pred: Predictor, method: str, rows: Sequence[int],
                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Maps ``[len(rows), leads, W]`` (sequence models summed over beats; signal models
     ``[len(rows), leads, T]``)."""
@@ -173,20 +176,20 @@ def _attribute_rows(art: RunArtifacts, pred: Predictor, method: str, rows: Seque
 
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose from {METHODS}")
-    is_signal_model(art)  # a clear error for an input array saliency does not know
-    ds = art._dataset(list(rows))
-    extras = _extras(art)
-    window = max(2, round(OCCLUSION_MS * art.fs / 1000.0))
+    is_signal_model(run)  # a clear error for an input array saliency does not know
+    ds = run.dataset(list(rows))
+    extras = _extras(run)
+    window = max(2, round(OCCLUSION_MS * run.fs / 1000.0))
     maps = []
     for i, row in enumerate(rows):
         item = ds[i]
-        f = _function(art, pred, None if extras is None else extras[int(row)], item.get("mask"))
+        f = _function(run, pred, None if extras is None else extras[int(row)], item.get("mask"))
         try:
             with torch.enable_grad():
                 a = attribute(f, item["x"][None], method, occlusion_window=window)[0]
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise RunError(f"run {art.run.name}: {METHOD_NAMES[method]} of {pred.label} "
-                           f"failed on record {art.cache.records['record_id'].iloc[int(row)]}: "
+            raise RunError(f"run {run.name}: {METHOD_NAMES[method]} of {pred.label} "
+                           f"failed on record {run.cache.records['record_id'].iloc[int(row)]}: "
                            f"{exc}") from None
         maps.append(a.sum(axis=0) if a.ndim == 3 else a)  # sequences: sum over beats
         if progress:
@@ -194,31 +197,31 @@ def _attribute_rows(art: RunArtifacts, pred: Predictor, method: str, rows: Seque
     return np.stack(maps).astype(np.float32)
 
 
-def _folder(art: RunArtifacts) -> Path:
-    folder = art.folder / "saliency"
+def _folder(run: Run) -> Path:
+    folder = run.folder / "saliency"
     folder.mkdir(exist_ok=True)
     return folder
 
 
-def _shape_ok(maps: np.ndarray, n: int, art: RunArtifacts) -> bool:
-    return maps.shape == (n, len(art.leads), map_width(art)) and bool(np.isfinite(maps).all())
+def _shape_ok(maps: np.ndarray, n: int, run: Run) -> bool:
+    return maps.shape == (n, len(run.leads), map_width(run)) and bool(np.isfinite(maps).all())
 
 
-def record_saliency(art: RunArtifacts, pred: Predictor, method: str, row: int) -> np.ndarray:
+def record_saliency(run: Run, pred: Predictor, method: str, row: int) -> np.ndarray:
     """The attribution map ``[leads, W]`` (signal models: ``[leads, T]``) of record ``row``
     (cached)."""
-    path = _folder(art) / f"{pred.key}-{method}-r{int(row)}.npy"
+    path = _folder(run) / f"{pred.key}-{method}-r{int(row)}.npy"
     if path.exists():
-        cached = _try_read(lambda: np.load(path, allow_pickle=False))
-        if cached is not None and _shape_ok(cached[None], 1, art):
+        cached = read_or_none(lambda: np.load(path, allow_pickle=False))
+        if cached is not None and _shape_ok(cached[None], 1, run):
             return cached
-    a = _attribute_rows(art, pred, method, [int(row)])[0]
-    _atomic(path, lambda p: np.save(p, a))
+    a = _attribute_rows(run, pred, method, [int(row)])[0]
+    write_atomic(path, lambda p: np.save(p, a))
     return a
 
 
-def has_record_saliency(art: RunArtifacts, pred: Predictor, method: str, row: int) -> bool:
-    return (_folder(art) / f"{pred.key}-{method}-r{int(row)}.npy").exists()
+def has_record_saliency(run: Run, pred: Predictor, method: str, row: int) -> bool:
+    return (_folder(run) / f"{pred.key}-{method}-r{int(row)}.npy").exists()
 
 
 def class_rows(labels: pd.Series, max_records: int = MAX_CLASS_RECORDS,
@@ -251,9 +254,9 @@ class ClassSaliency:
     maps: np.ndarray
     rpeaks: list[np.ndarray] | None = None
 
-    def regions(self, art: RunArtifacts, absolute: bool = True) -> pd.DataFrame:
+    def regions(self, run: Run, absolute: bool = True) -> pd.DataFrame:
         """Per-class means of :func:`region_table` (+ a column ``n``)."""
-        table = region_table(art, self.maps, self.rows, absolute, self.rpeaks)
+        table = region_table(run, self.maps, self.rows, absolute, self.rpeaks)
         cls = pd.Series(self.classes, name="class")
         means = table.groupby(cls).mean()
         means.insert(0, "n", cls.value_counts().reindex(means.index).to_numpy())
@@ -263,7 +266,7 @@ class ClassSaliency:
         return self.maps[self.classes == cls].mean(axis=0)
 
 
-def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.Series,
+def class_saliency(run: Run, pred: Predictor, method: str, labels: pd.Series,
                    label_key: str, max_records: int = MAX_CLASS_RECORDS, seed: int = 0,
                    progress: Callable[[int, int], None] | None = None) -> ClassSaliency:
     """Maps of at most ``max_records`` records with a label (``labels``: one class name per
@@ -271,11 +274,11 @@ def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.S
     peaks of signal models, stored flat with their counts)."""
     rows = class_rows(labels, max_records, seed)
     if not len(rows):
-        raise RunError(f"no record of {art.cache.path} has a value for {label_key}")
+        raise RunError(f"no record of {run.cache.path} has a value for {label_key}")
     classes = labels.reset_index(drop=True).iloc[rows].astype(str).to_numpy()
     stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
-    path = _folder(art) / f"{stem}.npz"
-    signal = is_signal_model(art)
+    path = _folder(run) / f"{stem}.npz"
+    signal = is_signal_model(run)
 
     def read():
         with np.load(path, allow_pickle=False) as f:
@@ -284,22 +287,22 @@ def class_saliency(art: RunArtifacts, pred: Predictor, method: str, labels: pd.S
             return f["rows"], f["maps"], peaks
 
     if path.exists():
-        cached = _try_read(read)
+        cached = read_or_none(read)
         if cached is not None and np.array_equal(cached[0], rows) \
-                and _shape_ok(cached[1], len(rows), art):
+                and _shape_ok(cached[1], len(rows), run):
             return ClassSaliency(rows, classes, cached[1], cached[2])
-    maps = _attribute_rows(art, pred, method, rows, progress)
-    peaks = record_rpeaks(art, rows) if signal else None
+    maps = _attribute_rows(run, pred, method, rows, progress)
+    peaks = record_rpeaks(run, rows) if signal else None
     extra = {} if peaks is None else {
         "rpeaks": np.concatenate(peaks).astype(np.int64),
         "rpeak_counts": np.array([len(p) for p in peaks], dtype=np.int64)}
-    _atomic(path, lambda p: np.savez(p, rows=rows, maps=maps, **extra))
-    (_folder(art) / f"{stem}.json").write_text(json.dumps(
+    write_atomic(path, lambda p: np.savez(p, rows=rows, maps=maps, **extra))
+    (_folder(run) / f"{stem}.json").write_text(json.dumps(
         {"predictor": pred.label, "method": method, "label": label_key, "n": len(rows)}))
     return ClassSaliency(rows, classes, maps, peaks)
 
 
-def has_class_saliency(art: RunArtifacts, pred: Predictor, method: str, label_key: str,
+def has_class_saliency(run: Run, pred: Predictor, method: str, label_key: str,
                        max_records: int = MAX_CLASS_RECORDS, seed: int = 0) -> bool:
     stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
-    return (_folder(art) / f"{stem}.npz").exists()
+    return (_folder(run) / f"{stem}.npz").exists()

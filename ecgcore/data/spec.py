@@ -1,0 +1,63 @@
+"""The dataset a model is trained and evaluated on: which records, at which rate, which
+beat window and leads, which labels and scalar inputs, how they are split.
+
+The ``data`` section of a training config (``config.yaml``). It lives in the library, not
+in the trainer, because opening a trained run (:class:`ecgcore.runs.Run`) rebuilds the
+dataset the run was trained on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
+
+#: The PTB-XL diagnostic superclass flags of a records table (default evaluation labels).
+SUPERCLASS_COLUMNS = [f"superclass_{c}" for c in ("NORM", "MI", "STTC", "CD", "HYP")]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and the key."""
+
+
+class DataConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(None, description="dataset folder, PTB-XL root or preprocessed cache")
+    labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
+    fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
+    window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
+    leads: Literal["all", "independent", "xyz"] = Field("all", description="12 leads, 8 independent, or Kors X, Y, Z")
+    task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
+    extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
+    max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
+    train_on: Literal["median", "beats"] = Field(
+        "median", description="median-beat models: train on each record's median beat or on all "
+        "its single beats (about 10× the examples); validation and test use median beats")
+    amplitude_jitter: float = Field(
+        0.0, ge=0, lt=0.5, description="training augmentation: each training example is "
+        "multiplied by 1 + N(0, this²) (clipped to 0.5–1.5); 0: off")
+    val_fraction: float = Field(0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(0.15, ge=0, lt=0.5)
+    cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")
+    fold: int = Field(0, ge=0, description="which fold is held out as the test set")
+    label_fraction: float = Field(1.0, gt=0, le=1, description="fraction of labelled training records")
+    batch_size: int = Field(64, ge=1)
+    num_workers: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _fold_in_range(self) -> DataConfig:
+        if self.cv_folds and self.fold >= self.cv_folds:
+            raise ValueError(f"fold {self.fold} is out of range for {self.cv_folds} folds")
+        if self.cv_folds == 1:
+            raise ValueError("cv_folds must be 0 (one split) or at least 2")
+        return self
+
+
+def input_lead_names(cache_leads: list[str] | tuple[str, ...], lead_set: str) -> list[str]:
+    """The lead names of a model's input: the cache's leads, the 8 independent ones or Kors
+    X, Y, Z."""
+    return {"all": list(cache_leads), "independent": list(INDEPENDENT_LEADS),
+            "xyz": list(XYZ_LEADS)}[lead_set]
