@@ -17,7 +17,8 @@ _ALIASES = {
     "-AVR": None,  # inverted aVR (Cabrera display) is not the standard lead
     "DI": "I", "DII": "II", "DIII": "III",
     "LEAD I": "I", "LEAD II": "II", "LEAD III": "III",
-    "MLII": "II",
+    # Modified (Mason-Likar / Holter) limb leads of the MIT-BIH family.
+    "MLI": "I", "MLII": "II", "MLIII": "III", "ML II": "II",
 }
 
 
@@ -42,3 +43,33 @@ def lead_index(leads: tuple[str, ...] | list[str], name: str) -> int:
         return list(leads).index(name)
     except ValueError:
         raise KeyError(f"lead {name!r} not among {list(leads)}") from None
+
+
+def parse_lead_map(text: str | None) -> dict[str, str]:
+    """``'ECG=I, CM5=V5'`` → ``{'ECG': 'I', 'CM5': 'V5'}`` (what a file's lead name means).
+
+    Targets that are 12-lead names are normalised (``'avf'`` → ``'aVF'``); any other target
+    renames the lead. A ValueError names the item that is not ``NAME=LEAD``.
+    """
+    mapping: dict[str, str] = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, target = item.partition("=")
+        name, target = name.strip(), target.strip()
+        if not sep or not name or not target:
+            raise ValueError(f"lead map item {item!r} is not NAME=LEAD (e.g. 'ECG=I')")
+        mapping[name] = normalize_lead_name(target) or target
+    return mapping
+
+
+def map_lead_name(name: str, lead_map: dict[str, str] | None = None) -> str:
+    """The name a lead is known by: the lead map's meaning (names compared case-insensitively),
+    else the standard spelling of a 12-lead name, else the file's own name."""
+    if lead_map:
+        wanted = str(name).strip().upper()
+        for key, target in lead_map.items():
+            if key.strip().upper() == wanted:
+                return normalize_lead_name(target) or target
+    return normalize_lead_name(name) or str(name).strip()

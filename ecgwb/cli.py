@@ -20,30 +20,36 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     from ecgcore.data.cache import CacheOptions, preprocess
     from ecgcore.signal.pipeline import PipelineConfig
 
+    from ecgcore.leads import parse_lead_map
+
+    try:
+        lead_map = parse_lead_map(args.lead_map)
+    except ValueError as exc:
+        return _fail(str(exc))
     config = PipelineConfig(target_fs=args.fs, window=args.window, powerline_hz=args.powerline or None)
-    options = CacheOptions(sequences=args.sequences, signals=args.signals)
+    options = CacheOptions(sequences=args.sequences, signals=args.signals, lead_map=lead_map)
     summary = preprocess(args.source, args.out, config, options, labels=args.labels,
                          workers=args.workers, progress=not args.quiet)
     print(summary)
     return 0 if summary.n_ok else 1
 
 
-def _measure_rows(path: Path):
-    """(record id, features or None, error or None) for a record file or a folder."""
+def _measure_rows(path: Path, lead_map: dict[str, str] | None = None):
+    """(record id, BeatResult or None, error or None) for a record file or a folder."""
     from ecgcore.io import open_source, read_wfdb
     from ecgcore.io.record import RecordError
     from ecgcore.signal.pipeline import PipelineConfig, process_record
 
     config = PipelineConfig()
     if path.is_dir():
-        source = open_source(path)
+        source = open_source(path, lead_map=lead_map)
         items = ((rid, lambda rid=rid: source.read(rid)) for rid in source.record_ids)
     else:
         items = iter([(path.stem if path.suffix in (".hea", ".dat") else path.name,
-                       lambda: read_wfdb(path))])
+                       lambda: read_wfdb(path, lead_map=lead_map))])
     for rid, read in items:
         try:
-            yield rid, process_record(read(), config).features, None
+            yield rid, process_record(read(), config), None
         except RecordError as exc:
             yield rid, None, str(exc)
 
@@ -52,22 +58,33 @@ def cmd_measure(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists() and not Path(f"{path}.hea").exists():
         return _fail(f"{path}: no such record or folder")
+    from ecgcore.leads import parse_lead_map
+
+    try:
+        lead_map = parse_lead_map(args.lead_map)
+    except ValueError as exc:
+        return _fail(str(exc))
     n_ok = n = 0
     if not args.json:
         print(f"{'record':<16}" + "".join(f"{k:>10}" for k in MEASURE_KEYS))
-    for rid, feats, error in _measure_rows(path):
+    for rid, res, error in _measure_rows(path, lead_map or None):
         n += 1
         n_ok += error is None
+        feats = None if res is None else res.features
         if args.json:
             row = {"record": rid}
-            if feats is not None:
+            if res is not None:
                 row.update({k: None if not math.isfinite(feats[k]) else round(feats[k], 1)
                             for k in MEASURE_KEYS})
+                row["leads"] = [lead for lead, k in zip(res.leads, res.signal) if math.isfinite(k[0])]
+                row["bad_leads"] = res.bad_leads
+                row["missing_reasons"] = {k: why for k, why in res.feature_notes.items() if k in MEASURE_KEYS}
             else:
                 row["error"] = error
-            print(json.dumps(row), flush=True)
-        elif feats is not None:
-            print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS), flush=True)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        elif res is not None:
+            bad = f"  left out: {', '.join(res.bad_leads)}" if res.bad_leads else ""
+            print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS) + bad, flush=True)
         else:
             print(f"{rid:<16}  error: {error}", flush=True)
     return 0 if n_ok else 1
@@ -77,7 +94,7 @@ def bench_names() -> list[str]:
     """Every benchmark: the modules of ``ecgwb.bench`` (each has a ``main(argv)``)."""
     import pkgutil
 
-    from ecgcore import bench
+    from ecgwb import bench
 
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
@@ -213,13 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
     pp.add_argument("--sequences", action="store_true", help="also store beat sequences")
     pp.add_argument("--signals", action="store_true", help="also store cleaned 10-s signals")
+    pp.add_argument("--lead-map", metavar="NAME=LEAD,…",
+                    help="what the records' lead names mean, e.g. 'ECG=I' or 'ECG1=II,ECG2=V5'")
     pp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pp.add_argument("--quiet", action="store_true", help="no progress bar")
     pp.set_defaults(func=cmd_preprocess)
 
     pm = sub.add_parser("measure", help="global intervals and features of records")
     pm.add_argument("path", help="a WFDB record (with or without .hea) or a folder")
-    pm.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    pm.add_argument("--json", action="store_true",
+                    help="JSON lines instead of a table (with the leads used and bad_leads)")
+    pm.add_argument("--lead-map", metavar="NAME=LEAD,…",
+                    help="what the records' lead names mean, e.g. 'ECG=I' or 'ECG1=II,ECG2=V5'")
     pm.set_defaults(func=cmd_measure)
 
     pl = sub.add_parser("models", help="list every registered model")

@@ -1,6 +1,7 @@
-"""Readers for 12-lead ECGs: WFDB records, PTB-XL, folders with label tables.
+"""Readers for ECGs of any lead count: WFDB records, PTB-XL, folders with label tables.
 
-Everything returns :class:`Record` (float32 µV ``[12, samples]`` in standard lead order)
+Everything returns :class:`Record` (float32 µV ``[leads, samples]``, the standard 12-lead
+order whenever a record has any 12-lead name)
 or raises :class:`RecordError` naming the file and the problem.
 """
 
@@ -19,6 +20,8 @@ from ecgcore.io.wfdb_reader import (
     FLAT_PTP_UV,
     MAX_ABS_UV,
     MIN_DURATION_S,
+    lead_layout,
+    lead_problem,
     parse_header_comments,
     read_wfdb,
     validate_record,
@@ -38,6 +41,8 @@ __all__ = [
     "Source",
     "diagnostic_labels",
     "infer_label_kind",
+    "lead_layout",
+    "lead_problem",
     "is_ptbxl_root",
     "load_labels",
     "open_source",

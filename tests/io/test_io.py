@@ -144,12 +144,13 @@ def test_all_nan_lead_counts_as_missing(hr1: Path, tmp_path: Path) -> None:
     assert record.missing_leads == ("aVL",) and np.isnan(record.lead("aVL")).all()
 
 
-def test_non_standard_leads_listed_as_extra(hr1: Path, tmp_path: Path) -> None:
-    channels = list(range(12)) + [0, 1, 6]
-    names = list(STANDARD_LEADS) + ["vx", "vy", "vz"]
+def test_non_standard_leads_kept_after_the_twelve(hr1: Path, tmp_path: Path) -> None:
+    channels = list(range(12)) + [0, 1, 6, 1]
+    names = list(STANDARD_LEADS) + ["vx", "vy", "vz", "MLII"]  # MLII: a second lead II
     record = read_wfdb(rewrite(hr1, tmp_path, "frank", channels=channels, sig_name=names))
-    assert record.signal.shape == (12, 5000) and record.missing_leads == ()
-    assert record.metadata["extra_leads"] == ["vx", "vy", "vz"]
+    assert record.leads == STANDARD_LEADS + ("vx", "vy", "vz") and record.missing_leads == ()
+    assert record.metadata["extra_leads"] == ["MLII"]
+    np.testing.assert_array_equal(record.signal[12:], read_wfdb(hr1).signal[[0, 1, 6]])
 
 
 def test_header_comments_written_and_parsed(hr1: Path, tmp_path: Path) -> None:
