@@ -134,3 +134,9 @@ def demo_pca(demo_medians):
 
     leads, width = demo_medians.shape[1:]
     return create_model("pca", input_shape=(leads, width), latent_dim=8).fit(demo_medians)
+
+
+@pytest.fixture(scope="session")
+def qtdb_dir() -> Path:
+    """Half of the QT Database: two-lead 15-minute Holter excerpts at 250 Hz."""
+    return _need(SHARED_DATA / "qtdb_dev")
