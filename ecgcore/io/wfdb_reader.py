@@ -28,13 +28,17 @@ from ecgcore.leads import STANDARD_LEADS, map_lead_name
 MIN_DURATION_S = 4.0  # three complete beats at 60 bpm fit in 4 s
 FLAT_PTP_UV = 10.0  # a lead whose peak-to-peak over the whole record is below this is flat
 MAX_ABS_UV = 20_000.0  # |x| above 20 mV is not a surface ECG (wrong units or a broken lead)
-#: A lead that sits at its own extreme value in plateaus of at least SATURATION_RUN_MS
-#: for SATURATION_FRACTION of the record is clipped by its amplifier (saturated).
 #: A lead further than this from its median for 5 % of the record is no surface ECG at the
 #: declared gain (a QRS lasts ~10 % of a beat and rarely exceeds 3 mV).
 MAX_TYPICAL_UV = 5_000.0
+#: A lead that sits at its own extreme value in plateaus of at least SATURATION_RUN_MS,
+#: recurring (SATURATION_MIN_RUNS or more) over SATURATION_FRACTION of the record or in
+#: any number over SATURATION_LONG_FRACTION, is clipped by its amplifier (saturated). One
+#: short plateau, as where a recording starts, is not.
 SATURATION_RUN_MS = 20.0
 SATURATION_FRACTION = 0.02
+SATURATION_MIN_RUNS = 3
+SATURATION_LONG_FRACTION = 0.2
 
 # Microvolts per header unit. Units are compared lower-case with µ/μ spelt "u".
 _UV_PER_UNIT = {"nv": 1e-3, "uv": 1.0, "mv": 1e3, "v": 1e6}
@@ -324,8 +328,9 @@ def read_wfdb(
 # --------------------------------------------------------------------------- validation
 
 
-def saturated_fraction(x: np.ndarray, fs: float, run_ms: float = SATURATION_RUN_MS) -> float:
-    """Fraction of a lead's samples in plateaus (≥ ``run_ms``) at its maximum or minimum."""
+def saturated_fraction(x: np.ndarray, fs: float, run_ms: float = SATURATION_RUN_MS) -> tuple[float, int]:
+    """Fraction of a lead's samples in plateaus (≥ ``run_ms``) at its maximum or minimum,
+    and the number of those plateaus."""
     x = np.asarray(x, dtype=np.float64)
     hi, lo = float(np.max(x)), float(np.min(x))
     tol = max(1e-3 * (hi - lo), 1e-6)
@@ -333,8 +338,8 @@ def saturated_fraction(x: np.ndarray, fs: float, run_ms: float = SATURATION_RUN_
     edges = np.diff(np.concatenate([[0], at_rail.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     lengths = ends - starts
-    min_len = max(2, int(round(run_ms * fs / 1000.0)))
-    return float(lengths[lengths >= min_len].sum()) / max(1, x.size)
+    plateaus = lengths[lengths >= max(2, int(round(run_ms * fs / 1000.0)))]
+    return float(plateaus.sum()) / max(1, x.size), int(plateaus.size)
 
 
 def lead_problem(x: np.ndarray, fs: float) -> str | None:
@@ -343,7 +348,7 @@ def lead_problem(x: np.ndarray, fs: float) -> str | None:
     In order: NaN/Inf samples; any |x| beyond 20 mV (spikes or wrong units); 5 % of the
     samples beyond 5 mV from the lead's median (wrong units or gain); peak-to-peak
     below 10 µV over the whole record (flat or disconnected); clipped at the amplifier's
-    rail for 2 % of the record (saturated).
+    rail in recurring plateaus over 2 % of the record, or over 20 % (saturated).
     """
     finite = np.isfinite(x)
     if not finite.all():
@@ -361,8 +366,8 @@ def lead_problem(x: np.ndarray, fs: float) -> str | None:
     if ptp < FLAT_PTP_UV:
         return (f"flat or disconnected (peak-to-peak {ptp:.1f} µV, below {FLAT_PTP_UV:g} µV "
                 "over the whole record)")
-    clipped = saturated_fraction(x, fs)
-    if clipped >= SATURATION_FRACTION:
+    clipped, runs = saturated_fraction(x, fs)
+    if (clipped >= SATURATION_FRACTION and runs >= SATURATION_MIN_RUNS) or clipped >= SATURATION_LONG_FRACTION:
         return (f"saturated: clipped at its extreme value for {100 * clipped:.0f}% of the record "
                 f"(between {float(np.min(x)) / 1000:.2f} and {float(np.max(x)) / 1000:.2f} mV)")
     return None

@@ -56,7 +56,7 @@ class PipelineConfig:
     max_beats: int = 16  # length of the beat sequence for beat-token models
     #: A lead whose beat-to-beat noise (µV RMS) exceeds this fraction of its median beat's
     #: peak-to-peak, and min_noise_uv, is noise-dominated and left out (see lead_noise).
-    max_noise_ratio: float = 0.5
+    max_noise_ratio: float = 0.4
     min_noise_uv: float = 50.0
 
     def __post_init__(self) -> None:
@@ -93,24 +93,43 @@ class BeatResult:
     feature_notes: dict[str, str] = field(default_factory=dict)  # NaN feature → why
 
 
-def lead_noise(x: np.ndarray, peaks: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per lead: RMS of the beat-to-beat residual (median over beats) and peak-to-peak of
-    the median beat, both in µV, over the rate-adapted quality window around each R peak.
+#: Beats compared pairwise by lead_noise (evenly spaced over a long record).
+NOISE_MAX_BEATS = 200
+#: When the quality filter leaves too few beats, the noisiest lead is left out (and the
+#: filter run again) if its noise ratio is at least this and this many times the others'.
+NOISE_OUTLIER_MIN = 0.1
+NOISE_OUTLIER_FACTOR = 3.0
 
-    A clean lead's beats repeat its median beat up to a few tens of µV; a lead dominated by
-    muscle noise, electrode motion or a loose contact differs from beat to beat by a large
-    part of the beat itself.
+
+def lead_noise(x: np.ndarray, peaks: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead: the beat-to-beat noise and the peak-to-peak of the median beat, in µV.
+
+    Over the rate-adapted quality window around each R peak, each (detrended) beat is
+    compared with its most similar other beat of the same lead; the noise is the median
+    over beats of that residual's RMS / √2 (the noise of one beat). Comparing with the
+    nearest beat rather than the median beat lets a second morphology (ectopic or paced
+    beats, a change of pacing) pass as signal: only a lead whose every beat differs from
+    every other one, by muscle noise, electrode motion or a loose contact, is noisy.
     """
     qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
     beats, _ = segment_beats(x, peaks, qb, qa)
-    if beats.shape[0] < 2:
-        n = x.shape[0]
-        return np.zeros(n), np.ones(n)
+    n_leads = x.shape[0]
+    if beats.shape[0] < 3:
+        return np.zeros(n_leads), np.ones(n_leads)
+    if beats.shape[0] > NOISE_MAX_BEATS:
+        beats = beats[np.linspace(0, beats.shape[0] - 1, NOISE_MAX_BEATS).round().astype(int)]
     # Detrended per beat: baseline wander left after the high-pass is not noise here.
     beats = detrend(beats.astype(np.float64), axis=-1)
-    median = np.median(beats, axis=0)
-    noise = np.median(np.sqrt(((beats - median) ** 2).mean(axis=-1)), axis=0)
-    return noise, np.ptp(median, axis=-1)
+    size = np.ptp(np.median(beats, axis=0), axis=-1)
+    noise = np.empty(n_leads)
+    width = beats.shape[-1]
+    for k in range(n_leads):
+        b = beats[:, k, :]
+        sq = (b**2).sum(axis=1)
+        dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * b @ b.T, 0.0)
+        np.fill_diagonal(dist, np.inf)
+        noise[k] = float(np.median(np.sqrt(dist.min(axis=1) / width / 2.0)))
+    return noise, size
 
 
 def _detect(x: np.ndarray, fs: float, config: PipelineConfig, src) -> np.ndarray:
@@ -118,6 +137,31 @@ def _detect(x: np.ndarray, fs: float, config: PipelineConfig, src) -> np.ndarray
         return ecg_peaks(x, fs)
     except ValueError as exc:
         raise RecordError(src, f"R-peak detection failed: {exc}") from None
+
+
+def _good_beats(clean: np.ndarray, peaks: np.ndarray, fs: float, config: PipelineConfig, src):
+    """Aligned R peaks, RR intervals, the wide beats, their anchors and quality; a
+    RecordError when fewer than ``config.min_beats`` beats are usable."""
+    if peaks.size < config.min_beats:
+        raise RecordError(src, f"too few beats: {peaks.size} R peaks found, {config.min_beats} needed")
+    peaks = align_to_template(clean, peaks, fs)
+    rr = rr_intervals_ms(peaks, fs)
+    before, after = WINDOW_ANALYSIS.offsets(fs)
+    wide, wide_anchors = segment_beats(clean, peaks, before, after)
+    if wide.shape[0] < config.min_beats:
+        raise RecordError(src, f"too few beats: {wide.shape[0]} complete beats, {config.min_beats} needed")
+    qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
+    quality = beat_quality(
+        wide[:, :, before - qb : before + qa],
+        config.min_magnitude_uv, config.max_magnitude_uv,
+        config.min_mean_corr, config.min_max_corr,
+    )
+    if quality.n_kept < config.min_beats:
+        raise RecordError(
+            src, f"too few beats: {quality.n_kept} of {wide.shape[0]} passed the quality filter, "
+            f"{config.min_beats} needed",
+        )
+    return peaks, rr, wide, wide_anchors, quality
 
 
 def process_record(record: Record, config: PipelineConfig = PipelineConfig()) -> BeatResult:
@@ -139,9 +183,11 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     except ValueError as exc:
         raise RecordError(src, f"cleaning failed: {exc}") from None
     peaks = _detect(clean, fs, config, src)
+    ratio = None
     if peaks.size >= config.min_beats:
         noise, size = lead_noise(clean, peaks, fs)
-        noisy = (noise > config.max_noise_ratio * size) & (noise > config.min_noise_uv)
+        ratio = noise / np.maximum(size, 1e-9)
+        noisy = (ratio > config.max_noise_ratio) & (noise > config.min_noise_uv)
         for k in np.flatnonzero(noisy):
             bad[leads[use[k]]] = (f"dominated by noise: beat-to-beat variation {noise[k]:.0f} µV RMS "
                                   f"against a median beat of {size[k]:.0f} µV peak-to-peak")
@@ -149,29 +195,27 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
             reasons = "; ".join(f"{leads[use[k]]}: {bad[leads[use[k]]]}" for k in range(len(use)))
             raise RecordError(src, f"no usable lead left: {reasons}")
         if noisy.any():  # detect again on the clean leads alone
-            use = [i for i, k in zip(use, noisy) if not k]
-            clean = clean[~noisy]
+            use, clean, ratio = [i for i, k in zip(use, noisy) if not k], clean[~noisy], ratio[~noisy]
             peaks = _detect(clean, fs, config, src)
-    if peaks.size < config.min_beats:
-        raise RecordError(src, f"too few beats: {peaks.size} R peaks found, {config.min_beats} needed")
-    peaks = align_to_template(clean, peaks, fs)
-    rr = rr_intervals_ms(peaks, fs)
-
+    while True:
+        try:
+            peaks, rr, wide, wide_anchors, quality = _good_beats(clean, peaks, fs, config, src)
+            break
+        except RecordError as exc:
+            # One lead far noisier than the rest can fail every beat: leave it out, try again.
+            if ratio is None or len(use) < 2:
+                raise
+            k = int(np.argmax(ratio))
+            others = np.median(np.delete(ratio, k))
+            if not (ratio[k] >= NOISE_OUTLIER_MIN and ratio[k] >= NOISE_OUTLIER_FACTOR * others):
+                raise
+            bad[leads[use[k]]] = (f"dominated by noise: beat-to-beat variation {ratio[k]:.2f} × its "
+                                  f"median beat's peak-to-peak ({others:.2f} in the other leads), "
+                                  f"and with it {exc.problem}")
+            keep = np.arange(len(use)) != k
+            use, clean, ratio = [i for i, ok in zip(use, keep) if ok], clean[keep], ratio[keep]
+            peaks = _detect(clean, fs, config, src)
     before, after = WINDOW_ANALYSIS.offsets(fs)
-    wide, wide_anchors = segment_beats(clean, peaks, before, after)
-    if wide.shape[0] < config.min_beats:
-        raise RecordError(src, f"too few beats: {wide.shape[0]} complete beats, {config.min_beats} needed")
-    qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
-    quality = beat_quality(
-        wide[:, :, before - qb : before + qa],
-        config.min_magnitude_uv, config.max_magnitude_uv,
-        config.min_mean_corr, config.min_max_corr,
-    )
-    if quality.n_kept < config.min_beats:
-        raise RecordError(
-            src, f"too few beats: {quality.n_kept} of {wide.shape[0]} passed the quality filter, "
-            f"{config.min_beats} needed",
-        )
     # Back to the record's layout: leads not used are NaN rows.
     full = np.full((len(leads), clean.shape[1]), np.nan, dtype=np.float32)
     full[use] = clean

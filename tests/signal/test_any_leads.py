@@ -228,3 +228,17 @@ def test_qtdb_holter_records_are_measured(qtdb_dir, tmp_path, name):
         assert res.bad_leads == {}
     assert res.quality.n_kept >= 0.8 * res.quality.keep.size  # clean Holter beats are kept
     assert 40 <= res.features["hr_bpm"] <= 150 and 60 <= res.features["qrs_ms"] <= 200
+
+
+def test_a_noise_dominated_lead_is_left_out(original, tmp_path):
+    """Muscle-like noise (0.8 mV RMS, 0.5–100 Hz white) on V3 alone: V3 is named and left
+    out, and the record is measured exactly as without V3."""
+    rng = np.random.default_rng(0)
+
+    def noisy(d):
+        d[:, 8] += rng.normal(0.0, 800.0, d.shape[0]).round().astype(d.dtype)
+        return d
+
+    res = process_record(read_wfdb(damaged(original, tmp_path, noisy)))
+    assert list(res.bad_leads) == ["V3"] and res.bad_leads["V3"].startswith("dominated by noise")
+    same_features(res.features, process_record(without(read_wfdb(original), ["V3"])).features)
