@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 STANDARD_LEADS: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
@@ -73,3 +74,42 @@ def map_lead_name(name: str, lead_map: dict[str, str] | None = None) -> str:
             if key.strip().upper() == wanted:
                 return normalize_lead_name(target) or target
     return normalize_lead_name(name) or str(name).strip()
+
+
+#: Named lead selections: every lead, the 8 independent ones, Kors X, Y, Z from those 8.
+LEAD_SETS: tuple[str, ...] = ("all", "independent", "xyz")
+
+
+def selected_leads(selection: str | Sequence[str], available: Sequence[str]) -> tuple[str, ...]:
+    """The leads a selection takes from ``available`` (a cache's or a record's leads).
+
+    ``selection`` is a lead set of :data:`LEAD_SETS` or lead names (a list, or one string
+    with names separated by commas: ``"II, V5"``); 12-lead names are normalised
+    (``"avf"`` → ``"aVF"``). ``"all"`` is every available lead; ``"independent"`` and
+    ``"xyz"`` need the 8 independent leads. A ValueError names the leads that are absent.
+    """
+    available = tuple(available)
+    if isinstance(selection, str) and selection in LEAD_SETS:
+        if selection == "all":
+            return available
+        wanted = INDEPENDENT_LEADS
+        what = "Kors X, Y, Z need" if selection == "xyz" else "'independent' needs"
+    else:
+        names = selection.split(",") if isinstance(selection, str) else list(selection)
+        wanted = tuple(normalize_lead_name(n) or str(n).strip() for n in names if str(n).strip())
+        if not wanted:
+            raise ValueError(f"no leads selected by {selection!r}")
+        what = "the selection needs"
+    absent = [lead for lead in wanted if lead not in available]
+    if absent:
+        raise ValueError(f"{what} lead(s) {', '.join(absent)}, absent from the leads "
+                         f"{', '.join(available)}")
+    return XYZ_LEADS if selection == "xyz" else tuple(wanted)
+
+
+def n_selected_leads(selection: str | Sequence[str]) -> int:
+    """Input leads a model gets from a selection, for 12-lead data (``"all"``: 12)."""
+    if isinstance(selection, str) and selection in LEAD_SETS:
+        return {"all": len(STANDARD_LEADS), "independent": len(INDEPENDENT_LEADS), "xyz": 3}[selection]
+    names = selection.split(",") if isinstance(selection, str) else list(selection)
+    return len([n for n in names if str(n).strip()])

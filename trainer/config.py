@@ -30,7 +30,7 @@ class DataConfig(_Strict):
     labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
     fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
     window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
-    leads: Literal["all", "independent", "xyz"] = Field("all", description="12 leads, 8 independent, or Kors X, Y, Z")
+    leads: Literal["all", "independent", "xyz"] | list[str] = Field("all", description="12 leads, 8 independent, Kors X, Y, Z, or lead names ([I], [II, V5])")
     task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
     extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
     max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
@@ -174,7 +174,9 @@ def window_samples(cfg: DataConfig) -> int:
 
 
 def n_input_leads(cfg: DataConfig) -> int:
-    return {"all": 12, "independent": 8, "xyz": 3}[cfg.leads]
+    from ecgcore.leads import n_selected_leads
+
+    return n_selected_leads(cfg.leads)
 
 
 def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ecgcore.data.cache import CacheOptions, preprocess
 from ecgcore.data.datasets import BeatDataset, CachedDataset
 from ecgcore.data.splits import grouped_kfold, grouped_split, label_fraction, stratify_key
 from ecgcore.data.store import ECGCache
-from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
+from ecgcore.leads import selected_leads
 from ecgcore.signal.beats import WINDOWS
 from ecgcore.signal.pipeline import PipelineConfig
 from trainer.config import ConfigError, DataConfig
@@ -71,9 +71,8 @@ def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str,
     return grouped_split(records, data.val_fraction, data.test_fraction, stratify=strat, seed=seed)
 
 
-def input_lead_names(cache: ECGCache, lead_set: str) -> list[str]:
-    return {"all": list(cache.leads), "independent": list(INDEPENDENT_LEADS),
-            "xyz": list(XYZ_LEADS)}[lead_set]
+def input_lead_names(cache: ECGCache, lead_set: str | list[str]) -> list[str]:
+    return list(selected_leads(lead_set, cache.leads))
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""Models trained on a subset of leads (seed 002's single lead; wearables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecgcore.checkpoint import load_model
+from trainer.config import ConfigError, load_config
+from trainer.run import train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
+FAMILY_FS = 100  # the rate of the `family_cache` fixture
+
+
+@pytest.mark.parametrize("name", ["pca", "vae"])
+def test_a_model_trains_on_lead_I_alone(name, family_cache, tmp_path, one_thread):
+    cfg = load_config(CONFIGS / f"{name}.yaml",
+                      [f"data.path={family_cache}", f"data.fs={FAMILY_FS}", "data.leads=[I]",
+                       "optim.max_epochs=2", "data.batch_size=16", "data.train_on=median"])
+    run = train(cfg, tmp_path, progress=False)
+    assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
+    model, prep = load_model(run)
+    assert prep["leads"] == ["I"] and prep["lead_set"] == ["I"]
+    assert tuple(model.config.input_shape) == (1, 80)  # one lead × 800 ms at 100 Hz
+
+
+def test_an_absent_lead_is_an_error_naming_it(family_cache, tmp_path):
+    cfg = load_config(CONFIGS / "pca.yaml", [f"data.path={family_cache}", f"data.fs={FAMILY_FS}",
+                                             "data.leads=[ECG1]"])
+    with pytest.raises((ConfigError, ValueError), match=r"ECG1, absent"):
+        train(cfg, tmp_path, progress=False)
