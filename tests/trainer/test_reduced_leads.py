@@ -32,3 +32,14 @@ def test_an_absent_lead_is_an_error_naming_it(family_cache, tmp_path):
                                              "data.leads=[ECG1]"])
     with pytest.raises((ConfigError, ValueError), match=r"ECG1, absent"):
         train(cfg, tmp_path, progress=False)
+
+
+def test_ecg_sl_trains_on_lead_I_alone(family_cache, tmp_path, one_thread):
+    """Seed 002's ECG-SL on one lead: beat sequences of lead I, the 5 superclass heads."""
+    cfg = load_config(CONFIGS / "ecg_sl.yaml",
+                      [f"data.path={family_cache}", f"data.fs={FAMILY_FS}", "data.leads=[I]",
+                       "optim.max_epochs=1", "data.batch_size=16"])
+    run = train(cfg, tmp_path, progress=False)
+    assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
+    model, prep = load_model(run)
+    assert prep["leads"] == ["I"] and tuple(model.config.input_shape)[0] == 1
