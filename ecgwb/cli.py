@@ -18,9 +18,8 @@ def _fail(message: str, code: int = 2) -> int:
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
     from ecgcore.data.cache import CacheOptions, preprocess
-    from ecgcore.signal.pipeline import PipelineConfig
-
     from ecgcore.leads import parse_lead_map
+    from ecgcore.signal.pipeline import PipelineConfig
 
     try:
         lead_map = parse_lead_map(args.lead_map)

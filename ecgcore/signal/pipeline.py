@@ -199,7 +199,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
             peaks = _detect(clean, fs, config, src)
     while True:
         try:
-            peaks, rr, wide, wide_anchors, quality = _good_beats(clean, peaks, fs, config, src)
+            peaks, rr, _, wide_anchors, quality = _good_beats(clean, peaks, fs, config, src)
             break
         except RecordError as exc:
             # One lead far noisier than the rest can fail every beat: leave it out, try again.

@@ -46,7 +46,7 @@ def survey(path: Path) -> dict:
             continue
         out["measured"] += 1
         out["with_bad_leads"] += bool(res.bad_leads)
-        for lead, why in res.bad_leads.items():
+        for why in res.bad_leads.values():
             out["left_out"][f"{_reason_class(why).split(':')[0].split(' (')[0]}"] += 1
     return out
 

@@ -57,8 +57,8 @@ def without(record, leads: list[str]):
 
 def same_features(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    for key in a:
-        assert a[key] == b[key] or (math.isnan(a[key]) and math.isnan(b[key])), key
+    for key, value in a.items():
+        assert value == b[key] or (math.isnan(value) and math.isnan(b[key])), key
 
 
 def near_intervals(a: dict, b: dict, tol_ms: float) -> None:

@@ -42,4 +42,4 @@ def test_ecg_sl_trains_on_lead_I_alone(family_cache, tmp_path, one_thread):
     run = train(cfg, tmp_path, progress=False)
     assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
     model, prep = load_model(run)
-    assert prep["leads"] == ["I"] and tuple(model.config.input_shape)[0] == 1
+    assert prep["leads"] == ["I"] and model.config.input_shape[0] == 1
