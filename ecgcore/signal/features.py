@@ -107,10 +107,10 @@ def missing_feature_reasons(features: dict[str, float], usable: tuple[str, ...])
         absent = [lead for lead in needed if lead not in usable]
         if absent:
             reasons[key] = f"needs leads {' and '.join(needed)}; absent or left out: {', '.join(absent)}"
-    waves = {"p_ms": "no P wave found (e.g. atrial fibrillation, junctional rhythm)",
-             "pr_ms": "no P wave found (e.g. atrial fibrillation, junctional rhythm)",
-             "qt_ms": "T-wave end not found", "qtc_ms": "T-wave end not found",
-             "qtc_fridericia_ms": "T-wave end not found"}
+    no_p = ("no P wave found on the median beat (none in atrial fibrillation or junctional "
+            "rhythm; or too small in the leads used)")
+    no_t = "T-wave end not found on the median beat"
+    waves = {"p_ms": no_p, "pr_ms": no_p, "qt_ms": no_t, "qtc_ms": no_t, "qtc_fridericia_ms": no_t}
     for key in INTERVAL_KEYS:
         if key not in reasons and not math.isfinite(features.get(key, float("nan"))):
             reasons[key] = waves.get(key, "not measurable on this record")
