@@ -43,3 +43,11 @@ def test_ecg_sl_trains_on_lead_I_alone(family_cache, tmp_path, one_thread):
     assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
     model, prep = load_model(run)
     assert prep["leads"] == ["I"] and model.config.input_shape[0] == 1
+
+
+def test_lead_mae_on_one_lead_is_refused_when_the_config_is_validated(tmp_path):
+    """Lead MAE learns by aligning a record's leads: one input lead is a config error,
+    raised by load_config before any data is read."""
+    with pytest.raises(ConfigError, match="lead_mae .* needs at least 2 input leads, got 1"):
+        load_config(CONFIGS / "lead_mae.yaml", [f"data.path={tmp_path / 'nowhere'}", "data.leads=[I]"])
+    load_config(CONFIGS / "lead_mae.yaml", [f"data.path={tmp_path / 'nowhere'}", "data.leads=[I, II]"])
