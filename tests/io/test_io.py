@@ -404,3 +404,15 @@ def test_label_table_errors(tmp_path: Path) -> None:
     pd.DataFrame({"id": ["1", "2"], "lvef": ["55", "low"]}).to_csv(bad, index=False)
     with pytest.raises(ValueError, match="lvef"):
         load_labels(bad, kinds={"lvef": "continuous"})
+
+
+def test_lead_names_aliases_and_maps() -> None:
+    from ecgcore.leads import map_lead_name, normalize_lead_name
+
+    assert [normalize_lead_name(n) for n in ("avf", "Lead aVR", "DII", "MLII", "MLIII", "v5")] == [
+        "aVF", "aVR", "II", "II", "III", "V5"]
+    # Holter names that are not 12-lead names stay unknown (D3 of the European ST-T
+    # database is not lead III; CM5 is a bipolar chest lead, not V5).
+    assert [normalize_lead_name(n) for n in ("ECG", "ECG1", "CM5", "D3", "mod.V1", "-aVR")] == [None] * 6
+    assert map_lead_name(" CM5 ") == "CM5" and map_lead_name("cm5", {"CM5": "v5"}) == "V5"
+    assert map_lead_name("ECG", {"ecg": "Holter"}) == "Holter"
