@@ -242,3 +242,17 @@ def test_a_noise_dominated_lead_is_left_out(original, tmp_path):
     res = process_record(read_wfdb(damaged(original, tmp_path, noisy)))
     assert list(res.bad_leads) == ["V3"] and res.bad_leads["V3"].startswith("dominated by noise")
     same_features(res.features, process_record(without(read_wfdb(original), ["V3"])).features)
+
+
+def test_v4_to_v6_spiking_16_to_23_mV(original, reference, tmp_path):
+    """As in a hospital cohort: V4–V6 spike to 16, 18 and 23 mV at one instant. Only V6
+    passes ±20 mV and is left out; the beat with the spikes fails the beat filter."""
+    def spikes(d):
+        for channel, mv in ((9, 16), (10, 18), (11, 23)):
+            d[2500:2505, channel] = mv * 1000
+        return d
+
+    res = process_record(read_wfdb(damaged(original, tmp_path, spikes)))
+    assert list(res.bad_leads) == ["V6"] and "23.0 mV" in res.bad_leads["V6"]
+    assert res.quality.n_kept == reference.quality.n_kept - 1
+    near_intervals(res.features, reference.features, tol_ms=4.0)
