@@ -1,14 +1,19 @@
-"""Read any WFDB record into a standard 12-lead :class:`Record`, and validate records.
+"""Read any WFDB record into a :class:`Record`, and check its content lead by lead.
 
-``read_wfdb`` accepts any sampling rate and lead count. It converts every lead to
-microvolts from the units written in the header, normalises and reorders lead names to
-the standard 12-lead order (absent leads become NaN rows listed in ``missing_leads``;
-non-12-lead channels such as ``vx`` are left out and named in ``metadata["extra_leads"]``)
-and parses PhysioNet-style ``# Key: value`` header comments into ``metadata``.
+``read_wfdb`` accepts any sampling rate, lead count and lead names. It converts every lead
+to microvolts from the units written in the header and lays the leads out by
+:func:`lead_layout`: the standard 12-lead order when the record has any 12-lead name
+(aliases such as ``MLII`` normalised; absent leads NaN rows listed in ``missing_leads``),
+then the leads with other names (``ECG``, ``CM5``, ``ECG1``) kept as they are. A lead map
+(``{'ECG': 'I'}``) says what a name means. A second channel of the same lead is named in
+``metadata["extra_leads"]``. PhysioNet-style ``# Key: value`` header comments become
+``metadata``.
 
-``validate_record`` holds every content check (duration, NaN/Inf, amplitude, flat
-leads) so that the data pipeline can apply the same rules to records from elsewhere.
-Every failure is a :class:`RecordError` whose message names the file and the problem.
+``validate_record`` holds every content check (duration, then per lead: NaN/Inf, spikes
+beyond ±20 mV, wrong gain, flat, saturated) so that the data pipeline can apply the same
+rules to records from elsewhere. A bad lead is left out (a NaN row named in
+``bad_leads`` with its reason); a record is refused, with a :class:`RecordError` naming the
+file and the problem, only when it is unreadable, too short or has no usable lead left.
 """
 
 from __future__ import annotations
