@@ -33,6 +33,11 @@ class PreprocessingError(ValueError):
     """A preprocessing.json that is missing a field or holds a bad value; names the file."""
 
 
+def _lead_set(value: Any) -> str | tuple[str, ...]:
+    """A lead set from JSON: a name (all, independent, xyz) or a list of lead names."""
+    return str(value) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """The input transform of one trained model (see the module docstring)."""
@@ -40,7 +45,7 @@ class Preprocessing:
     fs: float
     window: str  # a key of ecgcore.signal.beats.WINDOWS
     array: str  # the cache array: median, sequences or signals
-    lead_set: str  # all, independent or xyz
+    lead_set: str | tuple[str, ...]  # all, independent, xyz, or named leads ([I], [II, V5])
     leads: tuple[str, ...]  # the input's lead names, in order
     scale_uv: float  # inputs are µV / scale_uv
     extra: tuple[str, ...] = ()  # scalar inputs (records-table columns) of hybrid models
@@ -57,12 +62,14 @@ class Preprocessing:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def fitted(cls, *, fs: float, window: str, array: str, lead_set: str, cache_leads: Sequence[str],
+    def fitted(cls, *, fs: float, window: str, array: str, lead_set: str | Sequence[str],
+               cache_leads: Sequence[str],
                scale_uv: float, extra: Sequence[str] = (),
                extra_stats: dict[str, Sequence[float]] | None = None, task: Sequence[str] = (),
                pipeline: dict | None = None, source: Any = None) -> Preprocessing:
         """The transform fitted by training: the lead names follow from the cache's leads."""
-        return cls(fs=float(fs), window=window, array=array, lead_set=lead_set,
+        named = lead_set if isinstance(lead_set, str) else tuple(lead_set)
+        return cls(fs=float(fs), window=window, array=array, lead_set=named,
                    leads=tuple(input_lead_names(list(cache_leads), lead_set)), scale_uv=float(scale_uv),
                    extra=tuple(extra),
                    extra_stats={k: (float(v[0]), float(v[1])) for k, v in (extra_stats or {}).items()},
@@ -78,7 +85,7 @@ class Preprocessing:
             if scaler.get("kind", SCALER_KIND) != SCALER_KIND:
                 raise PreprocessingError(f"{where}: unknown scaler kind {scaler.get('kind')!r}")
             return cls(fs=float(data["fs"]), window=str(data["window"]), array=str(data["array"]),
-                       lead_set=str(data["lead_set"]), leads=tuple(data["leads"]),
+                       lead_set=_lead_set(data["lead_set"]), leads=tuple(data["leads"]),
                        scale_uv=float(scaler["scale_uv"]), extra=tuple(data.get("extra") or ()),
                        extra_stats={k: (float(v[0]), float(v[1]))
                                     for k, v in (data.get("extra_stats") or {}).items()},
@@ -112,7 +119,8 @@ class Preprocessing:
         return {
             "fs": self.fs, "window": self.window, "window_ms": [window.before_ms, window.after_ms],
             "anchor": window.anchor, "anchor_index": before, "array": self.array,
-            "lead_set": self.lead_set, "leads": list(self.leads), "units": UNITS,
+            "lead_set": self.lead_set if isinstance(self.lead_set, str) else list(self.lead_set),
+            "leads": list(self.leads), "units": UNITS,
             "scaler": {"kind": SCALER_KIND, "scale_uv": self.scale_uv},
             "extra": list(self.extra), "extra_stats": {k: list(v) for k, v in self.extra_stats.items()},
             "task": list(self.task), "pipeline": self.pipeline, "source": self.source,

@@ -18,18 +18,23 @@ def _fail(message: str, code: int = 2) -> int:
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
     from ecgcore.data.cache import CacheOptions, preprocess
+    from ecgcore.leads import parse_lead_map
     from ecgcore.signal.pipeline import PipelineConfig
 
+    try:
+        lead_map = parse_lead_map(args.lead_map)
+    except ValueError as exc:
+        return _fail(str(exc))
     config = PipelineConfig(target_fs=args.fs, window=args.window, powerline_hz=args.powerline or None)
-    options = CacheOptions(sequences=args.sequences, signals=args.signals)
+    options = CacheOptions(sequences=args.sequences, signals=args.signals, lead_map=lead_map)
     summary = preprocess(args.source, args.out, config, options, labels=args.labels,
                          workers=args.workers, progress=not args.quiet)
     print(summary)
     return 0 if summary.n_ok else 1
 
 
-def _measure_rows(path: Path, args: argparse.Namespace | None = None):
-    """(record id, features or None, error or None, device measurements or None) for a
+def _measure_rows(path: Path, args: argparse.Namespace, lead_map: dict[str, str] | None = None):
+    """(record id, BeatResult or None, error or None, device measurements or None) for a
     record file of any format (see ``ecgcore.io.formats``) or a folder."""
     from ecgcore.io import open_source
     from ecgcore.io.formats import read_ecg
@@ -38,57 +43,55 @@ def _measure_rows(path: Path, args: argparse.Namespace | None = None):
 
     config = PipelineConfig()
     if path.is_dir():
-        source = open_source(path)
+        source = open_source(path, lead_map=lead_map)
         items = ((rid, lambda rid=rid: source.read(rid)) for rid in source.record_ids)
     else:
         options = {"fs": getattr(args, "fs", None), "units": getattr(args, "units", None),
-                   "lead_map": _lead_map(getattr(args, "lead", None))}
+                   "lead_map": lead_map}
         items = iter([(path.stem if path.suffix.lower() in (".hea", ".dat") else path.name,
                        lambda: read_ecg(path, **options))])
     for rid, read in items:
         try:
             record = read()
             device = record.metadata.get("device_measurements")
-            yield rid, process_record(record, config).features, None, device
+            yield rid, process_record(record, config), None, device
         except RecordError as exc:
             yield rid, None, str(exc), None
-
-
-def _lead_map(pairs: list[str] | None) -> dict[str, str] | None:
-    """``["ECG1=II", "Chan 2=V1"]`` → ``{"ECG1": "II", "Chan 2": "V1"}``."""
-    if not pairs:
-        return None
-    mapping = {}
-    for pair in pairs:
-        label, sep, lead = pair.rpartition("=")
-        if not sep or not label.strip() or not lead.strip():
-            raise SystemExit(f"ecgwb: error: --lead expects LABEL=LEAD, got {pair!r}")
-        mapping[label.strip()] = lead.strip()
-    return mapping
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists() and not Path(f"{path}.hea").exists():
         return _fail(f"{path}: no such record or folder")
+    from ecgcore.leads import parse_lead_map
+
+    try:
+        lead_map = parse_lead_map(args.lead_map)
+    except ValueError as exc:
+        return _fail(str(exc))
     n_ok = n = 0
     if not args.json:
         print(f"{'record':<16}" + "".join(f"{k:>10}" for k in MEASURE_KEYS))
-    for rid, feats, error, device in _measure_rows(path, args):
+    for rid, res, error, device in _measure_rows(path, args, lead_map or None):
         n += 1
         n_ok += error is None
+        feats = None if res is None else res.features
         if args.json:
             row = {"record": rid}
-            if feats is not None:
+            if res is not None:
                 row.update({k: None if not math.isfinite(feats[k]) else round(feats[k], 1)
                             for k in MEASURE_KEYS})
+                row["leads"] = [lead for lead, k in zip(res.leads, res.signal) if math.isfinite(k[0])]
+                row["bad_leads"] = res.bad_leads
+                row["missing_reasons"] = {k: why for k, why in res.feature_notes.items() if k in MEASURE_KEYS}
                 if device:  # the file's own measurements, labelled by their source
                     row["device"] = device
             else:
                 row["error"] = error
-            print(json.dumps(row), flush=True)
-        elif feats is not None:
-            print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS), flush=True)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        elif res is not None:
+            bad = f"  left out: {', '.join(res.bad_leads)}" if res.bad_leads else ""
+            print(f"{rid:<16}" + "".join(f"{feats[k]:>10.1f}" for k in MEASURE_KEYS) + bad, flush=True)
             if device:  # the device's own values on the next line, labelled by source
                 cells = (f"{device[k]:>10.1f}" if k in device else f"{'':>10}" for k in MEASURE_KEYS)
                 print(f"{'  device':<16}" + "".join(cells) + f"  ({device['source']})", flush=True)
@@ -97,34 +100,28 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0 if n_ok else 1
 
 
-def _read_any_wfdb(path: Path):
-    """(record id, signal µV [leads, samples], fs, lead names) of a WFDB record, any lead names."""
-    import numpy as np
-    import wfdb
-
-    stem = path.with_suffix("") if path.suffix in (".hea", ".dat") else path
-    try:
-        rec = wfdb.rdrecord(str(stem), physical=True)
-    except Exception as exc:  # noqa: BLE001 -- wfdb raises many types; name the file
-        raise ValueError(f"{stem}: cannot read the WFDB record ({exc})") from None
-    scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
-    return stem.name, (rec.p_signal.T * scale[:, None]).astype(np.float32), float(rec.fs), \
-        tuple(rec.sig_name)
-
-
 def cmd_delineate(args: argparse.Namespace) -> int:
     from ecgcore.signal.record_delineation import delineate_signal
+
+    import numpy as np
+
+    from ecgcore.io.formats import read_ecg
+    from ecgcore.leads import parse_lead_map
 
     path = Path(args.record)
     if not path.exists() and not Path(f"{path}.hea").exists():
         return _fail(f"{path}: no such record")
     try:
-        rid, signal, fs, leads = _read_any_wfdb(path)
-        result = delineate_signal(signal, fs, leads, method=args.method,
+        record = read_ecg(path, lead_map=parse_lead_map(args.lead_map) or None)
+        # the leads the record has and that passed the per-lead checks (absent ones are NaN)
+        usable = [i for i, row in enumerate(record.signal) if np.isfinite(row).all()]
+        rid = path.stem if path.suffix.lower() in (".hea", ".dat") else path.name
+        result = delineate_signal(record.signal[usable], record.fs,
+                                  tuple(record.leads[i] for i in usable), method=args.method,
                                   per_lead=not args.no_per_lead,
                                   powerline_hz=args.powerline or None)
-    except ValueError as exc:
-        return _fail(f"{path}: {exc}", 1)
+    except ValueError as exc:  # RecordError included: it names the file
+        return _fail(str(exc) if str(path) in str(exc) else f"{path}: {exc}", 1)
     out = {"record": rid, **result.to_dict()}
     if args.json:
         print(json.dumps(out))
@@ -305,22 +302,26 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
     pp.add_argument("--sequences", action="store_true", help="also store beat sequences")
     pp.add_argument("--signals", action="store_true", help="also store cleaned 10-s signals")
+    pp.add_argument("--lead-map", metavar="NAME=LEAD,…",
+                    help="what the records' lead names mean, e.g. 'ECG=I' or 'ECG1=II,ECG2=V5'")
     pp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pp.add_argument("--quiet", action="store_true", help="no progress bar")
     pp.set_defaults(func=cmd_preprocess)
 
     pm = sub.add_parser("measure", help="global intervals and features of records")
     pm.add_argument("path", help="an ECG file (WFDB, GE MUSE XML, HL7 aECG, Philips XML, DICOM, "
-                                 "SCP-ECG, EDF, CSV) or a folder of WFDB records")
-    pm.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+                                 "SCP-ECG, EDF, CSV) or a folder of them")
+    pm.add_argument("--json", action="store_true",
+                    help="JSON lines instead of a table (with the leads used and bad_leads)")
+    pm.add_argument("--lead-map", metavar="NAME=LEAD,…",
+                    help="what the records' lead names mean, e.g. 'ECG=I' or 'ECG1=II,ECG2=V5'")
     pm.add_argument("--fs", type=float, help="sampling rate (Hz) of a CSV without a time column")
     pm.add_argument("--units", help="amplitude units of a CSV without units in its header (uV, mV, V)")
-    pm.add_argument("--lead", action="append", metavar="LABEL=LEAD",
-                    help="name a file's channel as a lead (repeatable), e.g. --lead ECG1=II")
     pm.set_defaults(func=cmd_measure)
 
     pdl = sub.add_parser("delineate", help="P, QRS, T boundaries per beat and per lead of a record")
-    pdl.add_argument("record", help="a WFDB record (with or without .hea), any lead names")
+    pdl.add_argument("record", help="an ECG file of any format read by `measure`, any lead names")
+    pdl.add_argument("--lead-map", metavar="NAME=LEAD,…", help="what the record's lead names mean")
     pdl.add_argument("--json", action="store_true", help="every beat's fiducials as JSON")
     pdl.add_argument("--method", default="spatial", help="delineation method (default: spatial)")
     pdl.add_argument("--no-per-lead", action="store_true", help="global fiducials per beat only")

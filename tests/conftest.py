@@ -138,4 +138,5 @@ def demo_pca(demo_medians):
 
 @pytest.fixture(scope="session")
 def qtdb_dir() -> Path:
+    """Half of the QT Database: two-lead 15-minute Holter excerpts at 250 Hz."""
     return _need(SHARED_DATA / "qtdb_dev")

@@ -144,7 +144,9 @@ def window_samples(cfg: DataConfig) -> int:
 
 
 def n_input_leads(cfg: DataConfig) -> int:
-    return {"all": 12, "independent": 8, "xyz": 3}[cfg.leads]
+    from ecgcore.leads import n_selected_leads
+
+    return n_selected_leads(cfg.leads)
 
 
 def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:

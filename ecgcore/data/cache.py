@@ -4,7 +4,8 @@ Layout of a cache folder::
 
     cache.json          pipeline config, source, fs, leads, window, counts
     manifest.csv        one row per record: record_id, status (ok / skipped), reason,
-                        n_beats, n_kept, quality, row (index into the arrays)
+                        n_beats, n_kept, quality, row (index into the arrays), bad_leads
+                        (leads left out of a measured record: "V1: reason; V4: reason")
     records.parquet     one row per ok record: metadata, labels, classical features,
                         fiducials (samples in the beat window)
     median.npy          [N, leads, W] float32 µV median beats
@@ -14,7 +15,9 @@ Layout of a cache folder::
     shards/             one file per record, so an interrupted or repeated run reuses work
 
 Records are processed on all cores; a bad record is skipped with its reason and never
-stops the dataset.
+stops the dataset. Records may have any leads: the arrays hold the union of the records'
+leads (see :func:`ecgcore.io.lead_layout`), NaN rows (zeros in ``signals``) where a record
+lacks a lead or left it out.
 """
 
 from __future__ import annotations
@@ -33,26 +36,40 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ecgcore.io import open_source
+from ecgcore.io import lead_layout, open_source
 from ecgcore.io.record import RecordError
 from ecgcore.signal.fiducials import FIDUCIAL_KEYS  # the order the cache stores them in
 from ecgcore.signal.pipeline import PipelineConfig, process_record
 from ecgcore.signal.sequences import beat_sequence
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: any leads, per-lead quality (records refused by version 2 may pass)
+#: The lead axis of each per-record array (absent: the array has none).
+_LEAD_AXIS = {"median": 0, "signals": 0, "sequences": 1}
 
 
 @dataclass(frozen=True)
 class CacheOptions:
-    """What to store besides median beats."""
+    """What to store besides median beats, and how to read the records.
+
+    ``lead_map`` says what the records' lead names mean (``{'ECG': 'I'}`` or pairs; see
+    :func:`ecgcore.leads.parse_lead_map`).
+    """
 
     sequences: bool = False
     signals: bool = False
     signal_seconds: float = 10.0
+    lead_map: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        pairs = self.lead_map.items() if isinstance(self.lead_map, dict) else self.lead_map
+        object.__setattr__(self, "lead_map", tuple((str(a), str(b)) for a, b in pairs))
 
     def to_dict(self) -> dict:
-        return {"sequences": self.sequences, "signals": self.signals,
-                "signal_seconds": self.signal_seconds}
+        out = {"sequences": self.sequences, "signals": self.signals,
+               "signal_seconds": self.signal_seconds}
+        if self.lead_map:  # only when given, so that caches without one keep their key
+            out["lead_map"] = dict(self.lead_map)
+        return out
 
 
 @dataclass
@@ -98,7 +115,8 @@ def _init_worker(source_path: str, labels: str | None, config: PipelineConfig,
     import warnings
 
     warnings.filterwarnings("ignore")
-    _WORKER.update(source=open_source(source_path, labels=labels), config=config,
+    source = open_source(source_path, labels=labels, lead_map=dict(options.lead_map) or None)
+    _WORKER.update(source=source, config=config,
                    options=options, shard_dir=Path(shard_dir), key=key)
 
 
@@ -134,7 +152,7 @@ def _process_one(record_id: str) -> dict:
         "n_beats": int(res.quality.keep.size), "n_kept": res.quality.n_kept,
         "quality": round(res.quality.score, 4), "key": _WORKER["key"],
         "fs": res.fs, "leads": list(res.leads), "missing_leads": list(record.missing_leads),
-        "features": res.features,
+        "bad_leads": res.bad_leads, "features": res.features,
     }
     tmp = Path(f"{shard}.tmp.npz")
     np.savez(tmp, **arrays, info=np.frombuffer(json.dumps(info).encode(), dtype=np.uint8))
@@ -221,6 +239,27 @@ def _cache_key(out: Path) -> str | None:
         return None
 
 
+def _bad_leads_text(info: dict) -> str:
+    return "; ".join(f"{lead}: {why}" for lead, why in (info.get("bad_leads") or {}).items())
+
+
+def _to_layout(name: str, value: np.ndarray, leads: list[str], layout: list[str]) -> np.ndarray:
+    """A record's array with its lead axis in the cache's lead layout (absent leads: NaN,
+    or 0 in ``signals``, which hold no NaN)."""
+    axis = _LEAD_AXIS.get(name)
+    if axis is None or list(leads) == layout:
+        return value
+    shape = list(value.shape)
+    shape[axis] = len(layout)
+    out = np.full(shape, 0.0 if name == "signals" else np.nan, dtype=value.dtype)
+    for k, lead in enumerate(leads):
+        index = [slice(None)] * value.ndim
+        target = list(index)
+        index[axis], target[axis] = k, layout.index(lead)
+        out[tuple(target)] = value[tuple(index)]
+    return out
+
+
 def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
               config: PipelineConfig, options: CacheOptions, key: str) -> None:
     from numpy.lib.format import open_memmap
@@ -231,24 +270,27 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
         {"record_id": rid, "status": infos[rid]["status"], "reason": infos[rid].get("reason", ""),
          "n_beats": infos[rid].get("n_beats", 0), "n_kept": infos[rid].get("n_kept", 0),
          "quality": infos[rid].get("quality", np.nan),
-         "row": row_of.get(rid, -1)}
+         "row": row_of.get(rid, -1), "bad_leads": _bad_leads_text(infos[rid])}
         for rid in ids
     ])
+    leads = list(lead_layout([lead for rid in ok_ids for lead in infos[rid]["leads"]]))
     shard_dir = out / "shards"
     arrays: dict[str, np.memmap] = {}
     rows = []
     for row, rid in enumerate(tqdm(ok_ids, desc="assemble", unit="rec", disable=len(ok_ids) < 2000)):
+        info = infos[rid]
         with np.load(shard_dir / f"{_shard_name(rid)}.npz") as z:
             for name in z.files:
                 if name == "info":
                     continue
+                value = _to_layout(name, z[name], info["leads"], leads)
                 if name not in arrays:
                     arrays[name] = open_memmap(out / f"{name}.npy.tmp", mode="w+",
-                                               dtype=z[name].dtype, shape=(len(ok_ids),) + z[name].shape)
-                arrays[name][row] = z[name]
-        info = infos[rid]
+                                               dtype=value.dtype, shape=(len(ok_ids),) + value.shape)
+                arrays[name][row] = value
         rows.append({"record_id": rid, **info["features"],
-                     "missing_leads": ",".join(info.get("missing_leads", []))})
+                     "missing_leads": ",".join(info.get("missing_leads", [])),
+                     "bad_leads": _bad_leads_text(info)})
     for name, arr in arrays.items():
         arr.flush()
         del arr
@@ -269,7 +311,7 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
     cache_info = {
         "version": CACHE_VERSION, "key": key, "source": str(Path(getattr(source, "root", "")) or ""),
         "name": getattr(source, "name", ""), "pipeline": config.to_dict(),
-        "options": options.to_dict(), "fs": first.get("fs"), "leads": first.get("leads"),
+        "options": options.to_dict(), "fs": first.get("fs"), "leads": leads if ok_ids else None,
         "window_samples": int(arrays["median"].shape[-1]) if "median" in arrays else None,
         "fiducial_keys": list(FIDUCIAL_KEYS), "n_records": len(ids), "n_ok": len(ok_ids),
     }

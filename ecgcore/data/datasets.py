@@ -13,11 +13,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ecgcore.data.store import ECGCache
-from ecgcore.leads import INDEPENDENT_LEADS
+from ecgcore.leads import LEAD_SETS, selected_leads
 from ecgcore.signal.kors import kors_xyz
 
-#: Lead selections a model may ask for.
-LEAD_SETS = ("all", "independent", "xyz")
+__all__ = ["LEAD_SETS", "BeatDataset", "CachedDataset"]
 
 
 class CachedDataset(Dataset):
@@ -25,7 +24,9 @@ class CachedDataset(Dataset):
     beat sequences, ``"mask"`` (True for a real beat).
 
     ``array`` names the cache array (``median``, ``sequences``, ``signals``); ``leads``
-    picks all 12 leads, the 8 independent ones or the Kors X, Y, Z leads; ``scale_uv``
+    picks all the cache's leads, the 8 independent ones, the Kors X, Y, Z leads or any
+    named subset (``["I"]``, ``["II", "V5"]``; see :func:`ecgcore.leads.selected_leads`),
+    checked against the cache's leads before any work; ``scale_uv``
     divides the µV signal by a constant (the scaler fitted on the training split).
     """
 
@@ -34,14 +35,18 @@ class CachedDataset(Dataset):
         cache: ECGCache | str,
         indices: Sequence[int] | None = None,
         array: str = "median",
-        leads: str = "all",
+        leads: str | Sequence[str] = "all",
         scale_uv: float = 1.0,
         label_columns: Sequence[str] = (),
         extra_columns: Sequence[str] = (),
     ):
         self.cache = cache if isinstance(cache, ECGCache) else ECGCache(cache)
-        if leads not in LEAD_SETS:
-            raise ValueError(f"unknown lead set {leads!r}; known: {LEAD_SETS}")
+        try:
+            self.lead_names = selected_leads(leads, self.cache.leads)
+        except ValueError as exc:
+            raise ValueError(f"{self.cache.path}: {exc}") from None
+        self._lead_rows = None if isinstance(leads, str) and leads in ("all", "xyz") else [
+            self.cache.leads.index(name) for name in self.lead_names]
         self.indices = np.arange(len(self.cache)) if indices is None else np.asarray(indices)
         self.array_name, self.leads, self.scale_uv = array, leads, float(scale_uv)
         table = self.cache.records
@@ -66,11 +71,10 @@ class CachedDataset(Dataset):
         return self._arrays
 
     def select_leads(self, x: np.ndarray) -> np.ndarray:
-        if self.leads == "independent":
-            idx = [self.cache.leads.index(n) for n in INDEPENDENT_LEADS]
-            return x[..., idx, :]
         if self.leads == "xyz":
             return kors_xyz(x, self.cache.leads)
+        if self._lead_rows is not None:
+            return x[..., self._lead_rows, :]
         return x
 
     @property

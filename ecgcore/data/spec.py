@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ecgcore.leads import INDEPENDENT_LEADS, XYZ_LEADS
+from ecgcore.leads import selected_leads
 
 #: The PTB-XL diagnostic superclass flags of a records table (default evaluation labels).
 SUPERCLASS_COLUMNS = [f"superclass_{c}" for c in ("NORM", "MI", "STTC", "CD", "HYP")]
@@ -29,7 +29,8 @@ class DataConfig(BaseModel):
     labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
     fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
     window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
-    leads: Literal["all", "independent", "xyz"] = Field("all", description="12 leads, 8 independent, or Kors X, Y, Z")
+    leads: Literal["all", "independent", "xyz"] | list[str] = Field(
+        "all", description="12 leads, 8 independent, Kors X, Y, Z, or lead names ([I], [II, V5])")
     task: list[str] = Field(default_factory=list, description="label column(s) for supervised stages")
     extra: list[str] = Field(default_factory=list, description="scalar inputs for task heads, e.g. rr_mean_ms")
     max_beats: int = Field(16, ge=1, description="beats per sequence for beat-token models")
@@ -56,8 +57,7 @@ class DataConfig(BaseModel):
         return self
 
 
-def input_lead_names(cache_leads: list[str] | tuple[str, ...], lead_set: str) -> list[str]:
-    """The lead names of a model's input: the cache's leads, the 8 independent ones or Kors
-    X, Y, Z."""
-    return {"all": list(cache_leads), "independent": list(INDEPENDENT_LEADS),
-            "xyz": list(XYZ_LEADS)}[lead_set]
+def input_lead_names(cache_leads: list[str] | tuple[str, ...], lead_set: str | list[str]) -> list[str]:
+    """The lead names of a model's input: the cache's leads, the 8 independent ones, Kors
+    X, Y, Z, or the named leads (each checked against the cache's)."""
+    return list(selected_leads(lead_set, cache_leads))

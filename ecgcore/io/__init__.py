@@ -1,7 +1,8 @@
-"""Readers for 12-lead ECGs: WFDB records, PTB-XL, folders with label tables, and the
-clinical export formats of ``ecgcore.io.formats`` (``read_ecg`` reads any of them).
+"""Readers for ECGs of any lead count: WFDB records, PTB-XL, folders with label tables, and
+the clinical export formats of ``ecgcore.io.formats`` (``read_ecg`` reads any of them).
 
-Everything returns :class:`Record` (float32 µV ``[12, samples]`` in standard lead order)
+Everything returns :class:`Record` (float32 µV ``[leads, samples]``, the standard 12-lead
+order whenever a record has any 12-lead name)
 or raises :class:`RecordError` naming the file and the problem.
 """
 
@@ -21,6 +22,8 @@ from ecgcore.io.wfdb_reader import (
     FLAT_PTP_UV,
     MAX_ABS_UV,
     MIN_DURATION_S,
+    lead_layout,
+    lead_problem,
     parse_header_comments,
     read_wfdb,
     validate_record,
@@ -43,6 +46,8 @@ __all__ = [
     "diagnostic_labels",
     "infer_label_kind",
     "is_ptbxl_root",
+    "lead_layout",
+    "lead_problem",
     "load_labels",
     "open_source",
     "parse_header_comments",

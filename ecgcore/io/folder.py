@@ -174,7 +174,8 @@ class Source:
         self.label_kinds = {**self.label_kinds, **kinds}
 
 
-def _folder_source(root: Path, scan: FolderScan, min_duration_s: float, name: str) -> Source:
+def _folder_source(root: Path, scan: FolderScan, min_duration_s: float, name: str,
+                   lead_map: dict[str, str] | None = None) -> Source:
     stems = [header.stem for header in scan.records]
     if len(set(stems)) == len(stems):
         ids = stems
@@ -193,9 +194,9 @@ def _folder_source(root: Path, scan: FolderScan, min_duration_s: float, name: st
     def reader(record_id: str) -> Record:
         path = paths[record_id]
         if path.suffix.lower() == ".hea":
-            record = read_wfdb(path, min_duration_s=min_duration_s)
+            record = read_wfdb(path, min_duration_s=min_duration_s, lead_map=lead_map)
         else:
-            record = read_ecg(path, min_duration_s=min_duration_s)
+            record = read_ecg(path, min_duration_s=min_duration_s, lead_map=lead_map)
         record.record_id = record_id
         return record
 
@@ -219,10 +220,13 @@ def open_source(
     rate: int | None = None,
     min_duration_s: float = MIN_DURATION_S,
     name: str | None = None,
+    lead_map: dict[str, str] | None = None,
 ) -> Source:
     """Open a PTB-XL root, a folder of WFDB records or one ``.hea`` file as a :class:`Source`.
 
     ``labels`` (a CSV/Parquet path or a DataFrame) is joined by :func:`record_key`.
+    ``lead_map`` (``{'ECG': 'I'}``, see :func:`ecgcore.leads.parse_lead_map`) says what the
+    lead names of a folder's records mean (PTB-XL's names are standard).
     ``rate`` picks PTB-XL's 500 or 100 Hz records; None takes 500 Hz when the root has
     ``records500/``, else 100 Hz (the bundled demo ships only ``records100/``). A missing path is a FileNotFoundError;
     a folder without records a ValueError.
@@ -235,7 +239,7 @@ def open_source(
             raise ValueError(f"{path}: a data source is a folder, a WFDB header (.hea) or an "
                              f"ECG file ({', '.join(ECG_SUFFIXES)})")
         scan = FolderScan(path.parent, records=[path])
-        source = _folder_source(path.parent, scan, min_duration_s, name or path.stem)
+        source = _folder_source(path.parent, scan, min_duration_s, name or path.stem, lead_map)
     elif is_ptbxl_root(path):
         if rate is None:
             rate = 500 if (path / "records500").is_dir() else 100
@@ -247,7 +251,7 @@ def open_source(
                 f" ({len(scan.skipped)} multi-segment headers skipped)" if scan.skipped else ""
             )
             raise ValueError(f"no WFDB records (.hea headers) or ECG exports found under {path}{skipped}")
-        source = _folder_source(path, scan, min_duration_s, name or path.resolve().name)
+        source = _folder_source(path, scan, min_duration_s, name or path.resolve().name, lead_map)
     if labels is not None:
         source.join_labels(labels if isinstance(labels, pd.DataFrame) else load_labels(labels))
     return source

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import wfdb
+
+from ecgcore.io.record import RecordError
 
 #: Seconds of signal kept on each side of the annotated beats; the window lasts at least
 #: MIN_WINDOW_S.
@@ -57,8 +60,6 @@ def qtdb_expert_beats(record_path: str | Path, annotator: str = "q1c") -> list[Q
     Raises:
         ValueError: naming the file, when the annotation file cannot be read or holds no QRS.
     """
-    import wfdb
-
     record_path = Path(record_path)
     try:
         ann = wfdb.rdann(str(record_path), annotator)
@@ -102,8 +103,6 @@ def beat_intervals(beat: QTDBBeat, fs: float) -> dict[str, float | None]:
 
 def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> dict[str, float | None]:
     """The record's reference: per interval, the median over its annotated beats (ms)."""
-    import wfdb
-
     fs = float(wfdb.rdheader(str(record_path)).fs)
     per_beat = [beat_intervals(b, fs) for b in qtdb_expert_beats(record_path, annotator)]
     out: dict[str, float | None] = {}
@@ -115,21 +114,51 @@ def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> di
 
 def read_qtdb_window(record_path: str | Path, annotator: str = "q1c") -> QTDBWindow:
     """The window around the annotated beats, in µV with the original lead names."""
-    import wfdb
-
     record_path = Path(record_path)
-    beats = qtdb_expert_beats(record_path, annotator)
-    header = wfdb.rdheader(str(record_path))
-    fs = float(header.fs)
-    marks = [v for b in beats for v in (b.p_on, b.qrs_on, b.qrs_peak, b.t_off) if v is not None]
-    margin, min_len = round(MARGIN_S * fs), round(MIN_WINDOW_S * fs)
-    start, stop = max(min(marks) - margin, 0), min(max(marks) + margin, header.sig_len)
-    if stop - start < min_len:  # widen to 10 s around the marks' centre
-        centre = (start + stop) // 2
-        start = max(centre - min_len // 2, 0)
-        stop = min(start + min_len, header.sig_len)
+    fs = float(wfdb.rdheader(str(record_path)).fs)
+    start, stop = annotated_window(record_path, annotator)
     rec = wfdb.rdrecord(str(record_path), sampfrom=int(start), sampto=int(stop), physical=True)
     scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
     signal = (rec.p_signal.T * scale[:, None]).astype(np.float32)
     return QTDBWindow(record_id=record_path.name, signal=signal, fs=fs,
                       leads=tuple(rec.sig_name), start=int(start))
+
+
+def annotated_window(base: str | Path, annotator: str = "q1c") -> tuple[int, int]:
+    """``(start, stop)`` samples of the window around a record's annotated beats."""
+    base = Path(base)
+    try:
+        header = wfdb.rdheader(str(base))
+        marks = wfdb.rdann(str(base), annotator).sample
+    except (OSError, ValueError) as exc:
+        raise RecordError(f"{base}.{annotator}", f"unreadable annotations: {exc}") from exc
+    if marks.size == 0:
+        raise RecordError(f"{base}.{annotator}", "no annotated beats")
+    fs, n = float(header.fs), int(header.sig_len)
+    start = max(0, int(marks.min() - MARGIN_S * fs))
+    stop = min(n, int(marks.max() + MARGIN_S * fs) + 1)
+    short = int(np.ceil(MIN_WINDOW_S * fs)) - (stop - start)
+    if short > 0:
+        start = max(0, start - short // 2 - short % 2)
+        stop = min(n, start + int(np.ceil(MIN_WINDOW_S * fs)))
+        start = max(0, stop - int(np.ceil(MIN_WINDOW_S * fs)))
+    return start, stop
+
+
+def write_annotated_windows(root: str | Path, out: str | Path, annotator: str = "q1c") -> list[Path]:
+    """Cut every record of ``root`` that has ``annotator`` marks to its annotated window and
+    write it to ``out`` as a WFDB record of the same name (digital samples, gains, units
+    and lead names unchanged). Returns the headers written."""
+    root, out = Path(root), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ann in sorted(root.glob(f"*.{annotator}")):
+        base = ann.with_suffix("")
+        start, stop = annotated_window(base, annotator)
+        rec = wfdb.rdrecord(str(base), physical=False, sampfrom=start, sampto=stop)
+        wfdb.wrsamp(base.name, fs=rec.fs, units=rec.units, sig_name=rec.sig_name,
+                    d_signal=rec.d_signal, fmt=["16"] * rec.n_sig, adc_gain=rec.adc_gain,
+                    baseline=rec.baseline, write_dir=str(out),
+                    comments=[f"QTDB {base.name} samples {start}-{stop} around the {annotator} marks"])
+        written.append(out / f"{base.name}.hea")
+    return written

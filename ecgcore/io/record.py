@@ -27,6 +27,9 @@ class Record:
     ``signal`` is float32 microvolts shaped ``[leads, samples]`` in the order of ``leads``
     (the standard 12-lead order for everything the readers return). Leads that the file
     lacks are listed in ``missing_leads`` and filled with NaN so that shapes stay fixed.
+    A record with none of the 12-lead names keeps its own leads (``('ECG',)``). Leads left
+    out for their content (flat, saturated, spiking…) are NaN rows named in ``bad_leads``
+    with the reason; they are not in ``missing_leads``.
     """
 
     record_id: str
@@ -36,6 +39,7 @@ class Record:
     metadata: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
     missing_leads: tuple[str, ...] = ()
+    bad_leads: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.signal.ndim != 2:
@@ -54,6 +58,13 @@ class Record:
     @property
     def duration_s(self) -> float:
         return self.n_samples / self.fs
+
+    @property
+    def usable_leads(self) -> tuple[str, ...]:
+        """Leads neither missing nor left out as bad."""
+        return tuple(
+            lead for lead in self.leads if lead not in self.missing_leads and lead not in self.bad_leads
+        )
 
     def lead(self, name: str) -> np.ndarray:
         return self.signal[list(self.leads).index(name)]

@@ -1,14 +1,19 @@
-"""Read any WFDB record into a standard 12-lead :class:`Record`, and validate records.
+"""Read any WFDB record into a :class:`Record`, and check its content lead by lead.
 
-``read_wfdb`` accepts any sampling rate and lead count. It converts every lead to
-microvolts from the units written in the header, normalises and reorders lead names to
-the standard 12-lead order (absent leads become NaN rows listed in ``missing_leads``;
-non-12-lead channels such as ``vx`` are left out and named in ``metadata["extra_leads"]``)
-and parses PhysioNet-style ``# Key: value`` header comments into ``metadata``.
+``read_wfdb`` accepts any sampling rate, lead count and lead names. It converts every lead
+to microvolts from the units written in the header and lays the leads out by
+:func:`lead_layout`: the standard 12-lead order when the record has any 12-lead name
+(aliases such as ``MLII`` normalised; absent leads NaN rows listed in ``missing_leads``),
+then the leads with other names (``ECG``, ``CM5``, ``ECG1``) kept as they are. A lead map
+(``{'ECG': 'I'}``) says what a name means. A second channel of the same lead is named in
+``metadata["extra_leads"]``. PhysioNet-style ``# Key: value`` header comments become
+``metadata``.
 
-``validate_record`` holds every content check (duration, NaN/Inf, amplitude, flat
-leads) so that the data pipeline can apply the same rules to records from elsewhere.
-Every failure is a :class:`RecordError` whose message names the file and the problem.
+``validate_record`` holds every content check (duration, then per lead: NaN/Inf, spikes
+beyond ±20 mV, wrong gain, flat, saturated) so that the data pipeline can apply the same
+rules to records from elsewhere. A bad lead is left out (a NaN row named in
+``bad_leads`` with its reason); a record is refused, with a :class:`RecordError` naming the
+file and the problem, only when it is unreadable, too short or has no usable lead left.
 """
 
 from __future__ import annotations
@@ -23,11 +28,22 @@ import numpy as np
 import wfdb
 
 from ecgcore.io.record import Record, RecordError
-from ecgcore.leads import STANDARD_LEADS, normalize_lead_name
+from ecgcore.leads import STANDARD_LEADS, map_lead_name
 
-MIN_DURATION_S = 5.0
+MIN_DURATION_S = 4.0  # three complete beats at 60 bpm fit in 4 s
 FLAT_PTP_UV = 10.0  # a lead whose peak-to-peak over the whole record is below this is flat
 MAX_ABS_UV = 20_000.0  # |x| above 20 mV is not a surface ECG (wrong units or a broken lead)
+#: A lead further than this from its median for 5 % of the record is no surface ECG at the
+#: declared gain (a QRS lasts ~10 % of a beat and rarely exceeds 3 mV).
+MAX_TYPICAL_UV = 5_000.0
+#: A lead that sits at its own extreme value in plateaus of at least SATURATION_RUN_MS,
+#: recurring (SATURATION_MIN_RUNS or more) over SATURATION_FRACTION of the record or in
+#: any number over SATURATION_LONG_FRACTION, is clipped by its amplifier (saturated). One
+#: short plateau, as where a recording starts, is not.
+SATURATION_RUN_MS = 20.0
+SATURATION_FRACTION = 0.02
+SATURATION_MIN_RUNS = 3
+SATURATION_LONG_FRACTION = 0.2
 
 # Microvolts per header unit. Units are compared lower-case with µ/μ spelt "u".
 _UV_PER_UNIT = {"nv": 1e-3, "uv": 1.0, "mv": 1e3, "v": 1e6}
@@ -208,15 +224,35 @@ def _check_signal_files(header_path: Path, header: wfdb.Record) -> None:
             )
 
 
-def read_wfdb(
-    path: str | Path, *, min_duration_s: float = MIN_DURATION_S, validate: bool = True
-) -> Record:
-    """Read a WFDB record (``path`` with or without ``.hea``) as a standard 12-lead Record.
+def lead_layout(names: list[str]) -> tuple[str, ...]:
+    """The rows of a record whose (mapped) lead names are ``names``.
 
-    The signal is float32 microvolts ``[12, samples]`` in ``STANDARD_LEADS`` order; leads
-    the file lacks (or holds only as NaN) are NaN rows listed in ``missing_leads``.
-    With ``validate`` (default) the record goes through :func:`validate_record`.
-    Raises :class:`RecordError` naming the file for any unreadable or unusable record.
+    With any 12-lead name: the 12 standard leads in order, then the other names in file
+    order (Holter ``D3`` beside ``V4``). Without one: the file's own names in file order
+    (a wearable's ``ECG``, Holter ``ECG1``/``ECG2``). Repeated names appear once.
+    """
+    others = [name for name in dict.fromkeys(names) if name not in STANDARD_LEADS]
+    if len(others) == len(dict.fromkeys(names)):
+        return tuple(others)
+    return STANDARD_LEADS + tuple(others)
+
+
+def read_wfdb(
+    path: str | Path,
+    *,
+    min_duration_s: float = MIN_DURATION_S,
+    validate: bool = True,
+    lead_map: dict[str, str] | None = None,
+) -> Record:
+    """Read a WFDB record (``path`` with or without ``.hea``) of any lead count and names.
+
+    The signal is float32 microvolts ``[leads, samples]`` in the layout of
+    :func:`lead_layout`: the 12 standard leads first when the file has any of them (absent
+    ones are NaN rows listed in ``missing_leads``), other-named leads kept with their own
+    names. ``lead_map`` (``{'ECG': 'I'}``) says what a file's lead name means. A channel
+    in units other than V/mV/µV is a bad lead, not a refusal. With ``validate`` (default)
+    the record goes through :func:`validate_record`. Raises :class:`RecordError` naming
+    the file for any unreadable record or one without a usable lead.
     """
     header_path = _header_path(path)
     base = header_path.with_suffix("")
@@ -244,9 +280,7 @@ def read_wfdb(
         raise RecordError(header_path, f"header declares an invalid sampling rate {header.fs!r}")
 
     names = list(header.sig_name)
-    standard = [normalize_lead_name(name) for name in names]
-    if not any(standard):
-        raise RecordError(header_path, f"no standard 12-lead names among the leads {names}")
+    mapped = [map_lead_name(name, lead_map) for name in names]
     units = _signal_units(signal_lines_all[1 : 1 + header.n_sig])
 
     _check_signal_files(header_path, header)
@@ -263,32 +297,35 @@ def read_wfdb(
             f"truncated signal: {samples.shape[0]} of the {header.sig_len} samples the header declares",
         )
 
-    signal = np.full((len(STANDARD_LEADS), samples.shape[0]), np.nan, dtype=np.float32)
+    leads = lead_layout(mapped)
+    signal = np.full((len(leads), samples.shape[0]), np.nan, dtype=np.float32)
     placed: set[str] = set()
     extra: list[str] = []
-    for channel, (name, lead) in enumerate(zip(names, standard)):
-        if lead is None or lead in placed:
+    bad: dict[str, str] = {}
+    for channel, (name, lead) in enumerate(zip(names, mapped)):
+        if lead in placed:  # a second channel of the same lead
             extra.append(name)
             continue
-        scale = _uv_per_unit(units[channel] if channel < len(units) else None)
-        if scale is None:
-            raise RecordError(
-                header_path,
-                f"lead {name} has unsupported units {units[channel]!r} (expected mV, uV or V)",
-            )
-        signal[STANDARD_LEADS.index(lead)] = samples[:, channel] * scale
         placed.add(lead)
+        unit = units[channel] if channel < len(units) else None
+        scale = _uv_per_unit(unit)
+        if scale is None:
+            bad[lead] = f"unsupported units {unit!r} (not an ECG lead in mV, µV or V)"
+            continue
+        signal[leads.index(lead)] = samples[:, channel] * scale
 
     metadata = parse_header_comments(comments)
     metadata["extra_leads"] = extra
+    metadata["lead_names"] = dict(zip(mapped, names))  # the file's own name of each lead
     record = Record(
         record_id=base.name,
         signal=signal,
         fs=float(header.fs),
-        leads=STANDARD_LEADS,
+        leads=leads,
         metadata=metadata,
         source=header_path,
-        missing_leads=tuple(lead for lead in STANDARD_LEADS if lead not in placed),
+        missing_leads=tuple(lead for lead in leads if lead not in placed),
+        bad_leads=bad,
     )
     return validate_record(record, min_duration_s=min_duration_s) if validate else record
 
@@ -296,24 +333,66 @@ def read_wfdb(
 # --------------------------------------------------------------------------- validation
 
 
-def _lead_list(leads: list[str]) -> str:
-    return ("lead " if len(leads) == 1 else "leads ") + ", ".join(leads)
+def saturated_fraction(x: np.ndarray, fs: float, run_ms: float = SATURATION_RUN_MS) -> tuple[float, int]:
+    """Fraction of a lead's samples in plateaus (≥ ``run_ms``) at its maximum or minimum,
+    and the number of those plateaus."""
+    x = np.asarray(x, dtype=np.float64)
+    hi, lo = float(np.max(x)), float(np.min(x))
+    tol = max(1e-3 * (hi - lo), 1e-6)
+    at_rail = (x >= hi - tol) | (x <= lo + tol)
+    edges = np.diff(np.concatenate([[0], at_rail.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lengths = ends - starts
+    plateaus = lengths[lengths >= max(2, int(round(run_ms * fs / 1000.0)))]
+    return float(plateaus.sum()) / max(1, x.size), int(plateaus.size)
+
+
+def lead_problem(x: np.ndarray, fs: float) -> str | None:
+    """Why one lead (µV) cannot be measured, or None when its content is usable.
+
+    In order: NaN/Inf samples; any |x| beyond 20 mV (spikes or wrong units); 5 % of the
+    samples beyond 5 mV from the lead's median (wrong units or gain); peak-to-peak
+    below 10 µV over the whole record (flat or disconnected); clipped at the amplifier's
+    rail in recurring plateaus over 2 % of the record, or over 20 % (saturated).
+    """
+    finite = np.isfinite(x)
+    if not finite.all():
+        return (f"{int(np.isnan(x).sum())} NaN and {int(np.isinf(x).sum())} Inf samples "
+                "(gaps in the recording)")
+    peak = float(np.abs(x).max())
+    if peak > MAX_ABS_UV:
+        return (f"absurd amplitude {peak / 1000:.1f} mV beyond ±{MAX_ABS_UV / 1000:g} mV "
+                "(spikes, wrong units or a broken lead)")
+    typical = float(np.percentile(np.abs(x - np.median(x)), 95))
+    if typical > MAX_TYPICAL_UV:
+        return (f"amplitude beyond ±{MAX_TYPICAL_UV / 1000:g} mV for 5% of the record "
+                f"({typical / 1000:.1f} mV; wrong units or gain)")
+    ptp = float(np.ptp(x))
+    if ptp < FLAT_PTP_UV:
+        return (f"flat or disconnected (peak-to-peak {ptp:.1f} µV, below {FLAT_PTP_UV:g} µV "
+                "over the whole record)")
+    clipped, runs = saturated_fraction(x, fs)
+    if (clipped >= SATURATION_FRACTION and runs >= SATURATION_MIN_RUNS) or clipped >= SATURATION_LONG_FRACTION:
+        return (f"saturated: clipped at its extreme value for {100 * clipped:.0f}% of the record "
+                f"(between {float(np.min(x)) / 1000:.2f} and {float(np.max(x)) / 1000:.2f} mV)")
+    return None
 
 
 def validate_record(record: Record, min_duration_s: float = MIN_DURATION_S) -> Record:
-    """Check a record's content; return it (all-NaN leads moved to ``missing_leads``).
+    """Check a record's content lead by lead; return it with bad leads left out.
 
-    Rules, in order, each a :class:`RecordError` naming ``record.source``:
-    a lead that is entirely NaN counts as missing; no usable lead left → error; shorter
-    than ``min_duration_s`` → error; any NaN or Inf in a present lead → error; any
-    |x| > 20 mV → error; a present lead with peak-to-peak below 10 µV over the whole
-    record → "flat or disconnected lead". The signal is returned as float32.
+    A lead that is entirely NaN counts as missing; no lead at all → error; shorter than
+    ``min_duration_s`` → error. Each other lead goes through :func:`lead_problem`; a lead
+    with a problem becomes a NaN row named in ``bad_leads`` with its reason. When no
+    usable lead is left the record is refused (:class:`RecordError` naming
+    ``record.source`` and every lead's reason). The signal is returned as float32.
     """
     source = record.source if record.source is not None else record.record_id
-    signal = np.asarray(record.signal, dtype=np.float32)
+    signal = np.array(record.signal, dtype=np.float32)
+    bad = dict(record.bad_leads)
     missing = set(record.missing_leads)
     for row, lead in enumerate(record.leads):
-        if lead not in missing and np.isnan(signal[row]).all():
+        if lead not in missing and lead not in bad and np.isnan(signal[row]).all():
             missing.add(lead)
     present = [row for row, lead in enumerate(record.leads) if lead not in missing]
     if not present:
@@ -327,40 +406,21 @@ def validate_record(record: Record, min_duration_s: float = MIN_DURATION_S) -> R
             f"minimum {min_duration_s:g} s",
         )
 
-    values = signal[present]
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = [
-            f"{record.leads[row]} ({int(np.isnan(signal[row]).sum())} NaN, "
-            f"{int(np.isinf(signal[row]).sum())} Inf)"
-            for row, ok in zip(present, finite.all(axis=1))
-            if not ok
-        ]
-        raise RecordError(source, f"NaN/Inf samples in {_lead_list(bad)}")
-
-    peak = np.abs(values).max(axis=1)
-    absurd = [
-        f"{record.leads[row]} ({p / 1000:.1f} mV)"
-        for row, p in zip(present, peak)
-        if p > MAX_ABS_UV
-    ]
-    if absurd:
-        raise RecordError(
-            source,
-            f"absurd amplitude beyond ±{MAX_ABS_UV / 1000:g} mV in {_lead_list(absurd)} "
-            "(wrong units or a broken lead)",
-        )
-
-    ptp = np.ptp(values, axis=1)
-    flat = [record.leads[row] for row, p in zip(present, ptp) if p < FLAT_PTP_UV]
-    if flat:
-        raise RecordError(
-            source,
-            f"flat or disconnected {_lead_list(flat)} "
-            f"(peak-to-peak below {FLAT_PTP_UV:g} µV over the whole record)",
-        )
+    for row in present:
+        lead = record.leads[row]
+        if lead in bad:
+            signal[row] = np.nan
+            continue
+        problem = lead_problem(signal[row], record.fs)
+        if problem is not None:
+            bad[lead] = problem
+            signal[row] = np.nan
+    if all(record.leads[row] in bad for row in present):
+        grouped: dict[str, list[str]] = {}
+        for lead, why in bad.items():
+            grouped.setdefault(why, []).append(lead)
+        reasons = "; ".join(f"{', '.join(leads)}: {why}" for why, leads in grouped.items())
+        raise RecordError(source, f"no usable lead left: {reasons}")
 
     missing_leads = tuple(lead for lead in record.leads if lead in missing)
-    if signal is record.signal and missing_leads == tuple(record.missing_leads):
-        return record
-    return dataclasses.replace(record, signal=signal, missing_leads=missing_leads)
+    return dataclasses.replace(record, signal=signal, missing_leads=missing_leads, bad_leads=bad)

@@ -78,6 +78,16 @@ class LeadMAEConfig(ModelConfig):
     def _latent(cls, data: Any) -> Any:
         return derived_latent_dim(cls, data, lambda f: f["dim"])
 
+    @model_validator(mode="after")
+    def _several_leads(self) -> LeadMAEConfig:
+        if self.input_shape[0] < 2:
+            raise ValueError(
+                f"lead_mae aligns the embeddings of a record's leads and needs at least 2 input "
+                f"leads, got {self.input_shape[0]}: train it on multi-lead data (data.leads: all) "
+                "and redraw 12 leads from a single-lead record with reconstruct_from_lead"
+            )
+        return self
+
 
 class LeadEncoder(nn.Module):
     """Patches of one lead [n, P, s] (+ a lead bias [n, dim]) → embedding [n, dim]."""

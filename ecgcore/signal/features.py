@@ -31,9 +31,12 @@ def isoelectric_level(median: np.ndarray, fid: Fiducials) -> np.ndarray:
 
 def qrs_axis_deg(median: np.ndarray, fid: Fiducials, leads=STANDARD_LEADS) -> float:
     """Frontal QRS axis from the net QRS areas of leads I and aVF (degrees, −180..180]."""
+    if "I" not in leads or "aVF" not in leads:
+        return float("nan")
     base = isoelectric_level(median, fid)
     qrs = median[:, fid.qrs_on : fid.qrs_off + 1] - base[:, None]
     net = qrs.sum(axis=1)
+    leads = tuple(leads)
     i, avf = net[leads.index("I")], net[leads.index("aVF")]
     if not (np.isfinite(i) and np.isfinite(avf)) or (i == 0 and avf == 0):
         return float("nan")
@@ -53,6 +56,10 @@ def wave_amplitudes(median: np.ndarray, fid: Fiducials, leads=STANDARD_LEADS) ->
     t_seg = x[:, fid.qrs_off + int(round(0.04 * fid.fs)) : t_end + 1]
     out: dict[str, float] = {}
     for k, name in enumerate(leads):
+        if not np.isfinite(x[k]).all():  # an absent or left-out lead has no amplitudes
+            for wave in ("r", "s", "t"):
+                out[f"{wave}_amp_{name}_uv"] = float("nan")
+            continue
         out[f"r_amp_{name}_uv"] = float(max(0.0, np.max(qrs[k])))
         out[f"s_amp_{name}_uv"] = float(max(0.0, -np.min(qrs[k])))
         if t_seg.shape[1]:
@@ -86,3 +93,25 @@ def ecg_features(
     }
     feats.update(wave_amplitudes(median, fid, leads))
     return feats
+
+
+#: Leads a feature needs, beyond the one lead every interval can be measured on.
+FEATURE_LEADS = {"axis_deg": ("I", "aVF")}
+
+
+def missing_feature_reasons(features: dict[str, float], usable: tuple[str, ...]) -> dict[str, str]:
+    """Why each NaN interval feature is missing: the leads it needs that the record lacks,
+    or the wave the delineation did not find. Amplitudes of absent leads are NaN by name."""
+    reasons: dict[str, str] = {}
+    for key, needed in FEATURE_LEADS.items():
+        absent = [lead for lead in needed if lead not in usable]
+        if absent:
+            reasons[key] = f"needs leads {' and '.join(needed)}; absent or left out: {', '.join(absent)}"
+    no_p = ("no P wave found on the median beat (none in atrial fibrillation or junctional "
+            "rhythm; or too small in the leads used)")
+    no_t = "T-wave end not found on the median beat"
+    waves = {"p_ms": no_p, "pr_ms": no_p, "qt_ms": no_t, "qtc_ms": no_t, "qtc_fridericia_ms": no_t}
+    for key in INTERVAL_KEYS:
+        if key not in reasons and not math.isfinite(features.get(key, float("nan"))):
+            reasons[key] = waves.get(key, "not measurable on this record")
+    return reasons

@@ -23,6 +23,13 @@ KORS_MATRIX = np.array(
 
 
 def kors_xyz(x: np.ndarray, leads: tuple[str, ...] = STANDARD_LEADS) -> np.ndarray:
-    """X, Y, Z from a 12-lead signal ``[..., leads, samples]`` → ``[..., 3, samples]``."""
+    """X, Y, Z from a 12-lead signal ``[..., leads, samples]`` → ``[..., 3, samples]``.
+
+    Needs the 8 independent leads; a ValueError names those absent from ``leads``.
+    """
+    absent = [name for name in INDEPENDENT_LEADS if name not in leads]
+    if absent:
+        raise ValueError(f"Kors X, Y, Z need the 8 independent leads {', '.join(INDEPENDENT_LEADS)}; "
+                         f"absent: {', '.join(absent)}")
     idx = [list(leads).index(name) for name in INDEPENDENT_LEADS]
     return np.einsum("kl,...lt->...kt", KORS_MATRIX, np.asarray(x)[..., idx, :]).astype(np.float32)

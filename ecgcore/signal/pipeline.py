@@ -1,9 +1,15 @@
 """One record → beats, median beat, fiducials and features.
 
 The steps (each a function of its own module, tested on real records):
-clean → R peaks (all leads) → template alignment → beats → quality filter → median beat
-in a wide analysis window → global delineation → the configured beat window
-(±400 ms around R, or 750 ms anchored on QRS onset) → classical features.
+clean → R peaks (all usable leads) → noise-dominated leads left out → template alignment
+→ beats → quality filter → median beat in a wide analysis window → global delineation →
+the configured beat window (±400 ms around R, or 750 ms anchored on QRS onset) →
+classical features.
+
+Every step runs on the leads a record has and can use, one lead included: missing and bad
+leads (see :func:`ecgcore.io.validate_record`) stay NaN rows in the outputs, so a record's
+layout is kept, and the features that need them are NaN with their reason in
+``BeatResult.feature_notes``.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy.signal import detrend
 
 from ecgcore.io.record import Record, RecordError
 from ecgcore.signal.beats import (
@@ -26,7 +33,7 @@ from ecgcore.signal.beats import (
 )
 from ecgcore.signal.clean import ecg_clean, resample
 from ecgcore.signal.delineate import ecg_delineate
-from ecgcore.signal.features import ecg_features
+from ecgcore.signal.features import ecg_features, missing_feature_reasons
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
@@ -47,6 +54,10 @@ class PipelineConfig:
     min_max_corr: float = 0.9
     delineation: str = "spatial"
     max_beats: int = 16  # length of the beat sequence for beat-token models
+    #: A lead whose beat-to-beat noise (µV RMS) exceeds this fraction of its median beat's
+    #: peak-to-peak, and min_noise_uv, is noise-dominated and left out (see lead_noise).
+    max_noise_ratio: float = 0.4
+    min_noise_uv: float = 50.0
 
     def __post_init__(self) -> None:
         if self.window not in WINDOWS:
@@ -78,33 +89,70 @@ class BeatResult:
     analysis_fiducials: Fiducials  # in the analysis window's coordinates
     rr_ms: np.ndarray
     features: dict[str, float] = field(default_factory=dict)
+    bad_leads: dict[str, str] = field(default_factory=dict)  # lead → why it was left out
+    feature_notes: dict[str, str] = field(default_factory=dict)  # NaN feature → why
 
 
-def process_record(record: Record, config: PipelineConfig = PipelineConfig()) -> BeatResult:
-    """Run the beat pipeline on one record; a record that cannot be used raises RecordError."""
-    src = record.source or record.record_id
-    fs = float(record.fs)
-    x = record.signal
-    if config.target_fs and not np.isclose(fs, config.target_fs):
-        x = resample(x, fs, config.target_fs)
-        fs = float(config.target_fs)
+#: Beats compared pairwise by lead_noise (evenly spaced over a long record).
+NOISE_MAX_BEATS = 200
+#: When the quality filter leaves too few beats, the noisiest lead is left out (and the
+#: filter run again) if its noise ratio is at least this and this many times the others'.
+NOISE_OUTLIER_MIN = 0.1
+NOISE_OUTLIER_FACTOR = 3.0
+
+
+def lead_noise(x: np.ndarray, peaks: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead: the beat-to-beat noise and the peak-to-peak of the median beat, in µV.
+
+    Over the rate-adapted quality window around each R peak, each (detrended) beat is
+    compared with its most similar other beat of the same lead; the noise is the median
+    over beats of that residual's RMS / √2 (the noise of one beat). Comparing with the
+    nearest beat rather than the median beat lets a second morphology (ectopic or paced
+    beats, a change of pacing) pass as signal: only a lead whose every beat differs from
+    every other one, by muscle noise, electrode motion or a loose contact, is noisy.
+    """
+    qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
+    beats, _ = segment_beats(x, peaks, qb, qa)
+    n_leads = x.shape[0]
+    if beats.shape[0] < 3:
+        return np.zeros(n_leads), np.ones(n_leads)
+    if beats.shape[0] > NOISE_MAX_BEATS:
+        beats = beats[np.linspace(0, beats.shape[0] - 1, NOISE_MAX_BEATS).round().astype(int)]
+    # Detrended per beat: baseline wander left after the high-pass is not noise here.
+    beats = detrend(beats.astype(np.float64), axis=-1)
+    size = np.ptp(np.median(beats, axis=0), axis=-1)
+    noise = np.empty(n_leads)
+    width = beats.shape[-1]
+    for k in range(n_leads):
+        b = beats[:, k, :]
+        sq = (b**2).sum(axis=1)
+        dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * b @ b.T, 0.0)
+        np.fill_diagonal(dist, np.inf)
+        noise[k] = float(np.median(np.sqrt(dist.min(axis=1) / width / 2.0)))
+    return noise, size
+
+
+def _detect(x: np.ndarray, fs: float, config: PipelineConfig, src) -> np.ndarray:
     try:
-        clean = ecg_clean(x, fs, config.highpass_hz, config.lowpass_hz, config.powerline_hz)
-        peaks = ecg_peaks(clean, fs)
+        return ecg_peaks(x, fs)
     except ValueError as exc:
         raise RecordError(src, f"R-peak detection failed: {exc}") from None
+
+
+def _good_beats(clean: np.ndarray, peaks: np.ndarray, fs: float, config: PipelineConfig, src):
+    """Aligned R peaks, RR intervals, the wide beats, their anchors and quality; a
+    RecordError when fewer than ``config.min_beats`` beats are usable."""
     if peaks.size < config.min_beats:
         raise RecordError(src, f"too few beats: {peaks.size} R peaks found, {config.min_beats} needed")
     peaks = align_to_template(clean, peaks, fs)
     rr = rr_intervals_ms(peaks, fs)
-
     before, after = WINDOW_ANALYSIS.offsets(fs)
     wide, wide_anchors = segment_beats(clean, peaks, before, after)
     if wide.shape[0] < config.min_beats:
         raise RecordError(src, f"too few beats: {wide.shape[0]} complete beats, {config.min_beats} needed")
     qb, qa = quality_window(float(np.median(np.diff(peaks))), fs)
     quality = beat_quality(
-        np.nan_to_num(wide[:, :, before - qb : before + qa]),
+        wide[:, :, before - qb : before + qa],
         config.min_magnitude_uv, config.max_magnitude_uv,
         config.min_mean_corr, config.min_max_corr,
     )
@@ -113,8 +161,68 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
             src, f"too few beats: {quality.n_kept} of {wide.shape[0]} passed the quality filter, "
             f"{config.min_beats} needed",
         )
+    return peaks, rr, wide, wide_anchors, quality
+
+
+def process_record(record: Record, config: PipelineConfig = PipelineConfig()) -> BeatResult:
+    """Run the beat pipeline on one record; a record that cannot be used raises RecordError."""
+    src = record.source or record.record_id
+    fs = float(record.fs)
+    leads = tuple(record.leads)
+    bad = dict(record.bad_leads)
+    finite = np.isfinite(record.signal).all(axis=1)
+    use = [i for i, lead in enumerate(leads) if finite[i] and lead not in bad]
+    if not use:
+        raise RecordError(src, "no usable lead: every lead is missing, NaN or left out as bad")
+    x = record.signal[use]
+    if config.target_fs and not np.isclose(fs, config.target_fs):
+        x = resample(x, fs, config.target_fs)
+        fs = float(config.target_fs)
+    try:
+        clean = ecg_clean(x, fs, config.highpass_hz, config.lowpass_hz, config.powerline_hz)
+    except ValueError as exc:
+        raise RecordError(src, f"cleaning failed: {exc}") from None
+    peaks = _detect(clean, fs, config, src)
+    ratio = None
+    if peaks.size >= config.min_beats:
+        noise, size = lead_noise(clean, peaks, fs)
+        ratio = noise / np.maximum(size, 1e-9)
+        noisy = (ratio > config.max_noise_ratio) & (noise > config.min_noise_uv)
+        for k in np.flatnonzero(noisy):
+            bad[leads[use[k]]] = (f"dominated by noise: beat-to-beat variation {noise[k]:.0f} µV RMS "
+                                  f"against a median beat of {size[k]:.0f} µV peak-to-peak")
+        if noisy.all():
+            reasons = "; ".join(f"{leads[use[k]]}: {bad[leads[use[k]]]}" for k in range(len(use)))
+            raise RecordError(src, f"no usable lead left: {reasons}")
+        if noisy.any():  # detect again on the clean leads alone
+            use, clean, ratio = [i for i, k in zip(use, noisy) if not k], clean[~noisy], ratio[~noisy]
+            peaks = _detect(clean, fs, config, src)
+    while True:
+        try:
+            peaks, rr, _, wide_anchors, quality = _good_beats(clean, peaks, fs, config, src)
+            break
+        except RecordError as exc:
+            # One lead far noisier than the rest can fail every beat: leave it out, try again.
+            if ratio is None or len(use) < 2:
+                raise
+            k = int(np.argmax(ratio))
+            others = np.median(np.delete(ratio, k))
+            if not (ratio[k] >= NOISE_OUTLIER_MIN and ratio[k] >= NOISE_OUTLIER_FACTOR * others):
+                raise
+            bad[leads[use[k]]] = (f"dominated by noise: beat-to-beat variation {ratio[k]:.2f} × its "
+                                  f"median beat's peak-to-peak ({others:.2f} in the other leads), "
+                                  f"and with it {exc.problem}")
+            keep = np.arange(len(use)) != k
+            use, clean, ratio = [i for i, ok in zip(use, keep) if ok], clean[keep], ratio[keep]
+            peaks = _detect(clean, fs, config, src)
+    before, after = WINDOW_ANALYSIS.offsets(fs)
+    # Back to the record's layout: leads not used are NaN rows.
+    full = np.full((len(leads), clean.shape[1]), np.nan, dtype=np.float32)
+    full[use] = clean
+    clean = full
     kept_r = wide_anchors[quality.keep]
-    analysis_median = median_beat(wide[quality.keep])
+    wide_full, _ = segment_beats(clean, kept_r, before, after)
+    analysis_median = median_beat(wide_full)
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
                              rr_ms=float(np.median(rr)) if rr.size else None)
@@ -130,9 +238,11 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     median = median_beat(beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
-    features = ecg_features(analysis_median, afid, rr, record.leads)
+    features = ecg_features(analysis_median, afid, rr, leads)
+    usable = tuple(leads[i] for i in use)
     return BeatResult(
-        record_id=record.record_id, fs=fs, leads=record.leads, signal=clean, rpeaks=peaks,
+        record_id=record.record_id, fs=fs, leads=leads, signal=clean, rpeaks=peaks,
         anchors=anchors, beats=beats, quality=quality, median=median, fiducials=fid,
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
+        bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
     )

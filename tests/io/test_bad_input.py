@@ -1,8 +1,10 @@
-"""Real records damaged on purpose: each gives a RecordError naming the file and the reason."""
+"""Real records damaged on purpose: a bad file gives a RecordError naming the file and the
+reason; a bad lead is left out, named with its reason, and costs nothing else."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -11,9 +13,11 @@ import pytest
 import wfdb
 
 from ecgcore.io import RecordError, open_source, read_wfdb, validate_record
+from ecgcore.leads import STANDARD_LEADS
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NAME = "00001_hr"
+ORIGINAL = DATA / "ptbxl500" / "records500" / "00000" / NAME
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +109,24 @@ def test_fewer_samples_than_header_declares(copy: Path) -> None:
     expect_error(copy, r"truncated signal file: holds 5000 of the 6000 samples")
 
 
+def expect_bad_leads(copy: Path, reasons: dict[str, str]) -> None:
+    """The record reads; exactly these leads are left out (NaN rows), each with a reason
+    matching its pattern; every other lead is the original's, sample for sample."""
+    record = read_wfdb(copy)
+    assert set(record.bad_leads) == set(reasons), record.bad_leads
+    for lead, pattern in reasons.items():
+        assert re.search(pattern, record.bad_leads[lead]), record.bad_leads[lead]
+        assert np.isnan(record.lead(lead)).all()
+    good = [i for i, lead in enumerate(record.leads) if lead not in reasons]
+    np.testing.assert_array_equal(record.signal[good], read_wfdb(ORIGINAL).signal[good])
+    assert record.missing_leads == ()
+
+
 def test_nan_samples_in_a_lead(copy: Path) -> None:
     samples = digital(copy)
     samples[1000:1010, 7] = -32768  # the format-16 "no sample" value, read as NaN
     rewrite_digital(copy, samples)
-    expect_error(copy, r"NaN/Inf samples in lead V2 \(10 NaN, 0 Inf\)")
+    expect_bad_leads(copy, {"V2": r"10 NaN and 0 Inf samples"})
 
 
 def test_inf_samples_in_a_lead(copy: Path) -> None:
@@ -117,9 +134,9 @@ def test_inf_samples_in_a_lead(copy: Path) -> None:
     record = read_wfdb(copy)
     signal = record.signal.copy()
     signal[0, 100] = np.inf
-    with pytest.raises(RecordError, match=r"NaN/Inf samples in lead I \(0 NaN, 1 Inf\)") as caught:
-        validate_record(dataclasses.replace(record, signal=signal))
-    assert NAME in str(caught.value)
+    checked = validate_record(dataclasses.replace(record, signal=signal))
+    assert list(checked.bad_leads) == ["I"] and "0 NaN and 1 Inf samples" in checked.bad_leads["I"]
+    assert checked.usable_leads == STANDARD_LEADS[1:]
 
 
 def test_every_lead_nan(copy: Path) -> None:
@@ -132,42 +149,68 @@ def test_flat_lead(copy: Path) -> None:
     rec = wfdb.rdheader(str(copy))
     samples[:, 8] = rec.baseline[8]  # V3 at its baseline: 0 µV throughout
     rewrite_digital(copy, samples)
-    expect_error(copy, "flat or disconnected lead V3")
+    expect_bad_leads(copy, {"V3": r"flat or disconnected \(peak-to-peak 0.0 µV"})
 
 
-def test_nonsense_lead_names(copy: Path) -> None:
+def test_all_zero_record_is_refused(copy: Path) -> None:
+    rec = wfdb.rdheader(str(copy))
+    rewrite_digital(copy, np.tile(np.asarray(rec.baseline), (5000, 1)))  # 0 µV everywhere
+    error = expect_error(copy, "no usable lead left")
+    assert "I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6: flat or disconnected" in str(error)
+
+
+def test_saturated_lead(copy: Path) -> None:
+    samples = digital(copy)
+    v5 = samples[:, 10]
+    rail = np.percentile(v5, 90)  # the amplifier clips V5 at its 90th percentile
+    samples[:, 10] = np.minimum(v5, rail)
+    rewrite_digital(copy, samples)
+    expect_bad_leads(copy, {"V5": r"saturated: clipped at its extreme value for \d+% of the record"})
+
+
+def test_unknown_lead_names_are_kept(copy: Path) -> None:
     names = [f"ch{i}" for i in range(12)]
     rewrite_digital(copy, digital(copy), sig_name=names)
-    error = expect_error(copy, "no standard 12-lead names")
-    assert "ch0" in str(error) and "ch11" in str(error)
+    record = read_wfdb(copy)
+    assert record.leads == tuple(names) and record.missing_leads == ()
+    np.testing.assert_array_equal(record.signal, read_wfdb(ORIGINAL).signal)
 
 
-def test_some_nonsense_leads_are_extra_not_errors(copy: Path) -> None:
+def test_some_unknown_leads_follow_the_standard_ones(copy: Path) -> None:
     names = [
         f"ch{i}" if i in (2, 3) else n for i, n in enumerate(wfdb.rdheader(str(copy)).sig_name)
     ]
     rewrite_digital(copy, digital(copy), sig_name=names)
     record = read_wfdb(copy)
-    assert record.metadata["extra_leads"] == ["ch2", "ch3"] and record.missing_leads == (
-        "III",
-        "aVR",
-    )
+    assert record.leads == STANDARD_LEADS + ("ch2", "ch3")
+    assert record.missing_leads == ("III", "aVR") and record.metadata["extra_leads"] == []
+    original = read_wfdb(ORIGINAL)
+    np.testing.assert_array_equal(record.signal[12:], original.signal[2:4])
+    assert read_wfdb(copy, lead_map={"CH2": "iii", "ch3": "AVR"}).leads == STANDARD_LEADS
 
 
 def test_absurd_amplitude(copy: Path) -> None:
     # 10 digital units per mV instead of 1000: every value 100× larger (a few hundred mV)
     edit_header(copy, "1000.0(0)/mV", "10.0(0)/mV")
-    expect_error(copy, r"absurd amplitude beyond ±20 mV")
+    error = expect_error(copy, r"no usable lead left: .*absurd amplitude [\d.]+ mV beyond ±20 mV")
+    assert "aVF: amplitude beyond ±5 mV for 5% of the record (10.6 mV; wrong units" in str(error)
+
+
+def test_one_lead_spiking_beyond_20_mV(copy: Path) -> None:
+    samples = digital(copy)
+    samples[2500:2503, 6] = 26_000  # V1 spikes to 26 mV (1000 units per mV)
+    rewrite_digital(copy, samples)
+    expect_bad_leads(copy, {"V1": r"absurd amplitude 26.0 mV beyond ±20 mV"})
 
 
 def test_unsupported_units(copy: Path) -> None:
     edit_header(copy, "1000.0(0)/mV 16 0 -50", "1000.0(0)/mmHg 16 0 -50")
-    expect_error(copy, r"lead II has unsupported units 'mmHg'")
+    expect_bad_leads(copy, {"II": r"unsupported units 'mmHg'"})
 
 
 def test_too_short(copy: Path) -> None:
     rewrite_digital(copy, digital(copy)[:1000])  # 2 s at 500 Hz
-    expect_error(copy, r"too short: 1000 samples at 500 Hz is 2.00 s, minimum 5 s")
+    expect_error(copy, r"too short: 1000 samples at 500 Hz is 2.00 s, minimum 4 s")
     assert read_wfdb(copy, min_duration_s=1.0).duration_s == 2.0
 
 

@@ -318,7 +318,7 @@ def test_measure_lead_option_names_edf_channels(ptbxl, tmp_path, capsys) -> None
                      labels=[f"Chan{i + 1}" for i in range(12)])
     assert main(["measure", str(path), "--json"]) == 1
     assert "no ECG channel" in json.loads(capsys.readouterr().out)["error"]
-    lead_args = [arg for i, lead in enumerate(STANDARD_LEADS) for arg in ("--lead", f"Chan{i + 1}={lead}")]
+    lead_args = ["--lead-map", ",".join(f"Chan{i + 1}={lead}" for i, lead in enumerate(STANDARD_LEADS))]
     assert main(["measure", str(path), "--json", *lead_args]) == 0
     named = json.loads(capsys.readouterr().out)
     assert main(["measure", str(write_edf(ptbxl.signal, ptbxl.fs, tmp_path / "ecg.edf")), "--json"]) == 0

@@ -144,12 +144,13 @@ def test_all_nan_lead_counts_as_missing(hr1: Path, tmp_path: Path) -> None:
     assert record.missing_leads == ("aVL",) and np.isnan(record.lead("aVL")).all()
 
 
-def test_non_standard_leads_listed_as_extra(hr1: Path, tmp_path: Path) -> None:
-    channels = list(range(12)) + [0, 1, 6]
-    names = list(STANDARD_LEADS) + ["vx", "vy", "vz"]
+def test_non_standard_leads_kept_after_the_twelve(hr1: Path, tmp_path: Path) -> None:
+    channels = list(range(12)) + [0, 1, 6, 1]
+    names = list(STANDARD_LEADS) + ["vx", "vy", "vz", "MLII"]  # MLII: a second lead II
     record = read_wfdb(rewrite(hr1, tmp_path, "frank", channels=channels, sig_name=names))
-    assert record.signal.shape == (12, 5000) and record.missing_leads == ()
-    assert record.metadata["extra_leads"] == ["vx", "vy", "vz"]
+    assert record.leads == STANDARD_LEADS + ("vx", "vy", "vz") and record.missing_leads == ()
+    assert record.metadata["extra_leads"] == ["MLII"]
+    np.testing.assert_array_equal(record.signal[12:], read_wfdb(hr1).signal[[0, 1, 6]])
 
 
 def test_header_comments_written_and_parsed(hr1: Path, tmp_path: Path) -> None:
@@ -403,3 +404,15 @@ def test_label_table_errors(tmp_path: Path) -> None:
     pd.DataFrame({"id": ["1", "2"], "lvef": ["55", "low"]}).to_csv(bad, index=False)
     with pytest.raises(ValueError, match="lvef"):
         load_labels(bad, kinds={"lvef": "continuous"})
+
+
+def test_lead_names_aliases_and_maps() -> None:
+    from ecgcore.leads import map_lead_name, normalize_lead_name
+
+    assert [normalize_lead_name(n) for n in ("avf", "Lead aVR", "DII", "MLII", "MLIII", "v5")] == [
+        "aVF", "aVR", "II", "II", "III", "V5"]
+    # Holter names that are not 12-lead names stay unknown (D3 of the European ST-T
+    # database is not lead III; CM5 is a bipolar chest lead, not V5).
+    assert [normalize_lead_name(n) for n in ("ECG", "ECG1", "CM5", "D3", "mod.V1", "-aVR")] == [None] * 6
+    assert map_lead_name(" CM5 ") == "CM5" and map_lead_name("cm5", {"CM5": "v5"}) == "V5"
+    assert map_lead_name("ECG", {"ecg": "Holter"}) == "Holter"

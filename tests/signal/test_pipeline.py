@@ -15,6 +15,7 @@ from ecgcore.data.cache import CacheOptions, preprocess
 from ecgcore.data.datasets import CachedDataset
 from ecgcore.data.store import ECGCache
 from ecgcore.io import open_source, read_wfdb
+from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.pipeline import PipelineConfig, process_record
 
 
@@ -113,8 +114,10 @@ def test_measure_json_and_errors(ptbxl500, tmp_path):
     r = _ecgwb("measure", str(ptbxl500 / "records500" / "00000" / "00001_hr"), "--json")
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout.strip().splitlines()[0])
-    assert set(row) == {"record", "hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg"}
+    assert set(row) == {"record", "hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg",
+                        "leads", "bad_leads", "missing_reasons"}
     assert row["record"] == "00001_hr" and 70 <= row["qrs_ms"] <= 130
+    assert row["leads"] == list(STANDARD_LEADS) and row["bad_leads"] == {} == row["missing_reasons"]
     folder = _damaged_folder(ptbxl500, tmp_path)
     rows = [json.loads(x) for x in _ecgwb("measure", str(folder), "--json").stdout.splitlines()]
     assert len(rows) == 8 and sum("error" in x for x in rows) == 3
@@ -132,8 +135,8 @@ def test_source_reads_demo_at_its_own_rate(demo_dir):
     assert len(src) == 500 and src.read("1").fs == 100
 
 
-def test_a_noisy_record_is_skipped_for_too_few_good_beats(ptbxl500, tmp_path):
-    """A real record buried in noise on every lead passes reading but not the beat filter."""
+def test_a_noisy_record_is_skipped_with_every_lead_noise_dominated(ptbxl500, tmp_path):
+    """A real record buried in noise on every lead passes reading but not the noise check."""
     import wfdb
 
     from ecgcore.io.record import RecordError
@@ -143,7 +146,8 @@ def test_a_noisy_record_is_skipped_for_too_few_good_beats(ptbxl500, tmp_path):
     wfdb.wrsamp("noisy", fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=noisy,
                 fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
     record = read_wfdb(tmp_path / "noisy")  # a readable, plausible file
-    with pytest.raises(RecordError, match="noisy.*too few beats"):
+    with pytest.raises(RecordError, match="noisy.*no usable lead left: I: dominated by noise") as err:
         process_record(record)
+    assert str(err.value).count("dominated by noise") == 12
     summary = preprocess(tmp_path, tmp_path / "cache", workers=1, progress=False)
-    assert summary.n_ok == 0 and "too few beats" in next(iter(summary.reasons))
+    assert summary.n_ok == 0 and "no usable lead left" in next(iter(summary.reasons))

@@ -126,6 +126,7 @@ def read_ecg(
     """
     path = Path(path)
     if detect_format(path) == "wfdb":
-        return read_wfdb(path, min_duration_s=min_duration_s, validate=validate)
+        return read_wfdb(path, min_duration_s=min_duration_s, validate=validate,
+                         lead_map=dict(lead_map) if lead_map else None)
     raw = read_raw_ecg(path, fs=fs, units=units, lead_map=lead_map, max_bytes=max_bytes)
     return to_record(raw, validate=validate, min_duration_s=min_duration_s)

@@ -59,7 +59,7 @@ def read_edf(path: Path, data: bytes, lead_map: Mapping[str, str] | None = None)
         chosen = [i for i, label in enumerate(labels) if is_ecg_label(label)]
         if not chosen:
             raise RecordError(
-                path, f"no ECG channel among {labels} (name them with a lead map, e.g. --lead Fp1=I)"
+                path, f"no ECG channel among {labels} (name them with a lead map, e.g. --lead-map 'Fp1=I')"
             )
     rates = {float(signals[i].sampling_frequency) for i in chosen}
     if len(rates) > 1:

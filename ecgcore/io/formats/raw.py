@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ecgcore.io.record import Record, RecordError
-from ecgcore.io.wfdb_reader import MIN_DURATION_S, validate_record
-from ecgcore.leads import STANDARD_LEADS, normalize_lead_name
+from ecgcore.io.wfdb_reader import MIN_DURATION_S, lead_layout, validate_record
+from ecgcore.leads import normalize_lead_name
 
 #: Largest file any reader opens (a 24-hour 12-lead Holter in EDF is ~1 GB; a resting
 #: ECG is under 5 MB). Larger files are refused before they are read.
@@ -164,34 +164,32 @@ def rename_leads(raw: RawECG, lead_map: Mapping[str, str] | None) -> RawECG:
 def to_record(
     raw: RawECG, *, validate: bool = True, min_duration_s: float = MIN_DURATION_S
 ) -> Record:
-    """The standard 12-lead :class:`Record` of ``raw`` (the same layout as ``read_wfdb``).
+    """The :class:`Record` of ``raw``, in the layout ``read_wfdb`` gives (``lead_layout``).
 
-    Leads whose label names a standard lead (see :func:`standard_lead`) fill their row;
-    absent leads are NaN rows in ``missing_leads``; other channels are named in
-    ``metadata["extra_leads"]``. ``metadata`` gains ``format`` and, when the file holds
-    them, ``device_measurements`` (``{"source": …, "hr_bpm": …}``). Identifiers are not
-    copied. With ``validate`` the record goes through :func:`validate_record`.
+    Labels that name a standard lead (see :func:`standard_lead`) take its row of the 12
+    standard leads; absent standard leads are NaN rows in ``missing_leads``; other labels
+    are kept as leads of their own (a wearable's ``ECG``), a repeated lead is named in
+    ``metadata["extra_leads"]``. ``metadata`` gains ``format``, the file's own name of each
+    lead and, when the file holds them, ``device_measurements`` (``{"source": …, …}``).
+    Identifiers are not copied. With ``validate`` the record goes through
+    :func:`validate_record`.
     """
-    n = raw.signal.shape[1]
-    signal = np.full((len(STANDARD_LEADS), n), np.nan, dtype=np.float32)
+    mapped = [standard_lead(label) or label.strip() or f"lead{row + 1}"
+              for row, label in enumerate(raw.leads)]
+    leads = lead_layout(mapped)
+    signal = np.full((len(leads), raw.signal.shape[1]), np.nan, dtype=np.float32)
     placed: set[str] = set()
     extra: list[str] = []
-    for row, label in enumerate(raw.leads):
-        lead = standard_lead(label)
-        if lead is None or lead in placed:
+    for row, (label, lead) in enumerate(zip(raw.leads, mapped)):
+        if lead in placed:
             extra.append(label)
             continue
-        signal[STANDARD_LEADS.index(lead)] = raw.signal[row]
+        signal[leads.index(lead)] = raw.signal[row]
         placed.add(lead)
-    if not placed:
-        raise RecordError(
-            raw.source,
-            f"no standard 12-lead names among the leads {list(raw.leads)} "
-            "(name them with a lead map, e.g. --lead ECG1=II)",
-        )
     metadata = dict(raw.metadata)
     metadata["format"] = raw.format
     metadata["extra_leads"] = extra
+    metadata["lead_names"] = dict(zip(mapped, raw.leads))
     if raw.device_measurements is not None:
         metadata["device_measurements"] = raw.device_measurements.as_dict()
     source = raw.source
@@ -199,10 +197,10 @@ def to_record(
         record_id=source.stem if source is not None else "ecg",
         signal=signal,
         fs=float(raw.fs),
-        leads=STANDARD_LEADS,
+        leads=leads,
         metadata=metadata,
         source=source,
-        missing_leads=tuple(lead for lead in STANDARD_LEADS if lead not in placed),
+        missing_leads=tuple(lead for lead in leads if lead not in placed),
     )
     return validate_record(record, min_duration_s=min_duration_s) if validate else record
 
