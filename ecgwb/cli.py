@@ -77,7 +77,7 @@ def bench_names() -> list[str]:
     """Every benchmark: the modules of ``ecgwb.bench`` (each has a ``main(argv)``)."""
     import pkgutil
 
-    from ecgcore import bench
+    from ecgwb import bench
 
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
