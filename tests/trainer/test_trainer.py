@@ -231,7 +231,11 @@ def test_training_on_single_beats(demo_cache, tmp_path):
     assert len(beats) > 5 * len(split["train"])  # every kept beat, not one per record
     assert beats[0]["x"].shape == medians[0]["x"].shape == (12, 400)
     assert set(beats.record_rows) == set(prepared.splits["train"])
-    assert len(_rows(run)) == 1 and load_model(run)
+    assert len(_rows(run)) == 1
+    model, prep = load_model(run)  # trained on single beats, it encodes median beats
+    assert prep["array"] == "median" and prep["window"] == "r400"
+    x = torch.from_numpy(np.stack([medians[i]["x"].numpy() for i in range(4)])).float()
+    assert tuple(model.encode(x).mean.shape) == (4, model.latent_dim)
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
