@@ -114,7 +114,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         runs = train_demo(Path(args.runs), Path(args.data), threads=args.threads,
-                          evaluate=not args.no_evaluate, progress=not args.quiet)
+                          evaluate=not args.no_evaluate, progress=not args.quiet,
+                          tiny=args.tiny)
     except RuntimeError as exc:
         return _fail(str(exc), 1)
     print(f"{len(runs)} demo runs ready in {Path(args.runs).resolve()}")
@@ -272,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     pd_.add_argument("--threads", type=int, default=None, help="torch threads per training")
     pd_.add_argument("--no-evaluate", action="store_true", help="skip writing evaluation.json")
     pd_.add_argument("--quiet", action="store_true", help="no progress bar")
+    pd_.add_argument("--tiny", action="store_true",
+                     help="one epoch a stage on median beats: checks the command, not for viewing")
     pd_.set_defaults(func=cmd_demo)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")
