@@ -175,11 +175,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on {ev['n_records']} records")
     if rec:
         print(f"  reconstruction (test split): MAE {rec['mae']:.1f} µV, r {rec['correlation']:.3f}")
-    if main:
-        print(f"  {'+'.join(ev['downstream']['label'])}: AUROC {main['auroc']:.3f} "
-              f"({main['auroc_low']:.3f}–{main['auroc_high']:.3f}), F1 {main['f1_macro']:.3f}")
+    label = "+".join((ev.get("downstream") or {}).get("label") or [])
+    if main and main.get("task") == "continuous":  # R² and MAE: a continuous label has no AUROC
+        print(f"  {label}: R² {_num(main.get('r2'))} ({_num(main.get('r2_low'))}–"
+              f"{_num(main.get('r2_high'))}), MAE {_num(main.get('mae'))}")
+    elif main:
+        print(f"  {label}: AUROC {_num(main.get('auroc'))} ({_num(main.get('auroc_low'))}–"
+              f"{_num(main.get('auroc_high'))}), F1 {_num(main.get('f1_macro'))}")
     print(f"  wrote {Path(args.run) / 'evaluation.json'}")
     return 0
+
+
+def _num(value: float | None) -> str:
+    """A figure of evaluation.json for the terminal (None is a NaN there: "n/a")."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
