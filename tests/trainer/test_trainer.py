@@ -270,10 +270,9 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero_over_the_stage(demo_ca
         LatentModule(build_model(cfg, prepared), 1e-3, 0.0, False, schedule="step")
 
 
-def test_amplitude_jitter_scales_each_example_by_one_clipped_factor():
+def test_amplitude_jitter_scales_each_example_by_one_clipped_factor(seeded):
     from trainer.module import jitter_amplitude
 
-    torch.manual_seed(0)
     x = torch.rand(256, 12, 40) + 0.1
     factor = jitter_amplitude(x, 0.4) / x
     per_example = factor[:, :1, :1]
