@@ -193,3 +193,19 @@ def test_macro_auroc_interval_and_r2_agree_with_scikit_learn():
     p = t + rng.normal(0, 0.5, 50)
     assert stats.r2_score(t, p) == pytest.approx(sk_r2(t, p), rel=1e-12)
     assert stats.r2_ci(t, p, n_boot=100).estimate == pytest.approx(sk_r2(t, p), rel=1e-12)
+
+
+def test_text_labels_are_refused_as_not_binary():
+    with pytest.raises(ValueError, match="0/1"):
+        stats.delong_auc(np.array(["yes", "no", "yes"]), [0.1, 0.2, 0.3])
+
+
+def test_paired_test_without_variance_but_with_a_difference_is_certain():
+    # a separates the classes perfectly (AUROC 1, no variance), b is constant (AUROC 0.5,
+    # no variance): the difference 0.5 has standard error 0, so z = +inf and p = 0
+    y = np.array([0, 0, 0, 1, 1, 1])
+    t = stats.delong_test(y, y * 1.0, np.zeros(6))
+    assert (t["auc_a"], t["auc_b"], t["diff"], t["se"]) == (1.0, 0.5, 0.5, 0.0)
+    assert t["z"] == np.inf and t["p_value"] == 0.0
+    flipped = stats.delong_test(y, np.zeros(6), y * 1.0)
+    assert flipped["z"] == -np.inf and flipped["p_value"] == 0.0
