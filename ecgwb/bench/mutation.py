@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     tool_env = dict(os.environ)
     if args.tool_path:
         tool_env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.tool_path, tool_env.get("PYTHONPATH")]))
-    probe = subprocess.run([sys.executable, "-c", "import cosmic_ray"], env=tool_env, capture_output=True)
+    probe = subprocess.run([sys.executable, "-c", "import cosmic_ray"], env=tool_env,
+                           capture_output=True, check=False)
     if probe.returncode:
         print("cosmic-ray is not importable: install it apart (pip install --target DIR "
               "cosmic-ray==8.7.0) and give --tool-path DIR", file=sys.stderr)
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             cr = [sys.executable, "-m", "cosmic_ray.cli"]
             subprocess.run([*cr, "init", str(config), str(db)], cwd=work, env=tool_env, check=True)
             total = _sample(db, args.sample, args.seed)
-            base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True)
+            base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True,
+                                  check=False)
             if base.returncode:
                 print(f"{module}: the unmutated tests fail; fix them first\n{base.stdout[-2000:]}",
                       file=sys.stderr)

@@ -19,7 +19,7 @@ from ecgcore.data.locking import FolderBusy, folder_lock
 from ecgcore.data.store import ECGCache
 from ecgcore.signal.pipeline import PipelineConfig
 from trainer.config import ConfigError, load_config
-from trainer.run import new_run_dir, train
+from trainer.run import new_run_dir
 
 REPO = Path(__file__).resolve().parents[2]
 N_RECORDS = 40
@@ -85,10 +85,9 @@ def test_run_names_are_unique_when_started_in_the_same_second(tmp_path):
 
 
 def test_a_busy_folder_is_refused_without_waiting_and_freed_after(tmp_path):
-    with folder_lock(tmp_path / "cache"):
-        with pytest.raises(FolderBusy, match="in use by another process"):
-            with folder_lock(tmp_path / "cache", wait=False):
-                pass
+    with folder_lock(tmp_path / "cache"), pytest.raises(FolderBusy, match="in use by another process"), \
+            folder_lock(tmp_path / "cache", wait=False):
+        pass
     with folder_lock(tmp_path / "cache", wait=False):  # released on exit
         pass
 
@@ -100,9 +99,9 @@ def test_a_run_being_trained_cannot_be_resumed_by_a_second_process(family_cache,
     cfg = load_config(REPO / "trainer" / "configs" / "pca.yaml",
                       [f"data.path={family_cache}", "data.fs=100", "model.latent_dim=4"])
     run = prepare_run(cfg, tmp_path / "runs")
-    with folder_lock(run):  # what the training process holds while it trains
-        with pytest.raises(ConfigError, match="another process is training this run folder"):
-            resume(run, progress=False)
+    # the lock is what the training process holds while it trains
+    with folder_lock(run), pytest.raises(ConfigError, match="another process is training this run folder"):
+        resume(run, progress=False)
     assert not (run / "split.json").exists()  # the refused resume wrote nothing
     assert resume(run, progress=False) == run  # free again: it trains
     assert json.loads((run / "metrics.json").read_text())["status"] == "finished"

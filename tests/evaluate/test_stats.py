@@ -209,3 +209,28 @@ def test_paired_test_without_variance_but_with_a_difference_is_certain():
     assert t["z"] == np.inf and t["p_value"] == 0.0
     flipped = stats.delong_test(y, np.zeros(6), y * 1.0)
     assert flipped["z"] == -np.inf and flipped["p_value"] == 0.0
+
+
+def test_paired_test_interval_and_shape_errors():
+    rng = np.random.default_rng(7)
+    y = (rng.random(60) < 0.5).astype(int)
+    a, b = rng.normal(size=60) + y, rng.normal(size=60) + 0.5 * y
+    t = stats.delong_test(y, a, b)
+    half = 1.959964 * t["se"]  # a 95% interval: the normal quantile, not a bootstrap
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((t["diff"] - half, t["diff"] + half), rel=1e-6)
+    with pytest.raises(ValueError):
+        stats.fast_delong(y[:50], np.vstack([a, b]))  # more scores than labels
+    with pytest.raises(ValueError, match="3 labels for 4 predictions"):
+        stats.bootstrap_ci(roc_auc_score, [0, 1, 1], np.zeros((4, 2)), n_boot=5)
+
+
+def test_r2_of_a_constant_target_is_undefined():
+    assert np.isnan(stats.r2_score([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]))
+
+
+def test_bootstrap_mean_ci_is_the_percentile_interval_of_its_resamples():
+    v = np.random.default_rng(8).normal(size=40)
+    ci = stats.bootstrap_mean_ci(v, n_boot=300, seed=2)
+    means = v[np.random.default_rng(2).integers(0, 40, (300, 40))].mean(axis=1)
+    np.testing.assert_allclose(ci.samples, means, rtol=1e-12)
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), rel=1e-12)

@@ -56,7 +56,8 @@ def test_preprocess_command_joins_the_labels_table_by_record_id(labelled):
     out = labelled["root"] / "cli_cache"
     r = subprocess.run([sys.executable, "-m", "ecgwb.cli", "preprocess", str(labelled["data"]),
                         "--out", str(out), "--labels", str(labelled["labels"]), "--fs", "100",
-                        "--workers", "1", "--quiet"], env=_env(), capture_output=True, text=True)
+                        "--workers", "1", "--quiet"], env=_env(), capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     records = ECGCache(out).records.set_index("record_id")
     exp = labelled["expected"]
@@ -131,7 +132,8 @@ def test_evaluate_task_on_a_continuous_label(labelled, tmp_path):
     finally:
         torch.set_num_threads(threads)
     r = subprocess.run([sys.executable, "-m", "ecgwb.cli", "evaluate", str(run), "--task", "age_decades",
-                        "--n-boot", "50"], env=_env(), capture_output=True, text=True)
+                        "--n-boot", "50"], env=_env(), capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 0, r.stderr[-3000:]  # crashed printing an AUROC before
     assert "age_decades: R² " in r.stdout
     down = json.loads((run / "evaluation.json").read_text())["downstream"]
