@@ -192,7 +192,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         runs = train_demo(Path(args.runs), Path(args.data), threads=args.threads,
-                          evaluate=not args.no_evaluate, progress=not args.quiet)
+                          evaluate=not args.no_evaluate, progress=not args.quiet,
+                          tiny=args.tiny)
     except RuntimeError as exc:
         return _fail(str(exc), 1)
     print(f"{len(runs)} demo runs ready in {Path(args.runs).resolve()}")
@@ -262,11 +263,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on {ev['n_records']} records")
     if rec:
         print(f"  reconstruction (test split): MAE {rec['mae']:.1f} µV, r {rec['correlation']:.3f}")
-    if main:
-        print(f"  {'+'.join(ev['downstream']['label'])}: AUROC {main['auroc']:.3f} "
-              f"({main['auroc_low']:.3f}–{main['auroc_high']:.3f}), F1 {main['f1_macro']:.3f}")
+    label = "+".join((ev.get("downstream") or {}).get("label") or [])
+    if main and main.get("task") == "continuous":  # R² and MAE: a continuous label has no AUROC
+        print(f"  {label}: R² {_num(main.get('r2'))} ({_num(main.get('r2_low'))}–"
+              f"{_num(main.get('r2_high'))}), MAE {_num(main.get('mae'))}")
+    elif main:
+        print(f"  {label}: AUROC {_num(main.get('auroc'))} ({_num(main.get('auroc_low'))}–"
+              f"{_num(main.get('auroc_high'))}), F1 {_num(main.get('f1_macro'))}")
     print(f"  wrote {Path(args.run) / 'evaluation.json'}")
     return 0
+
+
+def _num(value: float | None) -> str:
+    """A figure of evaluation.json for the terminal (None is a NaN there: "n/a")."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -386,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     pd_.add_argument("--threads", type=int, default=None, help="torch threads per training")
     pd_.add_argument("--no-evaluate", action="store_true", help="skip writing evaluation.json")
     pd_.add_argument("--quiet", action="store_true", help="no progress bar")
+    pd_.add_argument("--tiny", action="store_true",
+                     help="one epoch a stage on median beats: checks the command, not for viewing")
     pd_.set_defaults(func=cmd_demo)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")

@@ -140,3 +140,28 @@ def demo_pca(demo_medians):
 def qtdb_dir() -> Path:
     """Half of the QT Database: two-lead 15-minute Holter excerpts at 250 Hz."""
     return _need(SHARED_DATA / "qtdb_dev")
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_state():
+    """Every test leaves the process as it found it: environment variables (``train``
+    sets its run folder and Lightning its seed there), the global random generators
+    (``train`` seeds torch, numpy and random) and torch's thread count. So no test sees
+    what an earlier one left, whatever the order."""
+    import os
+    import random
+
+    import torch
+
+    env = dict(os.environ)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    torch_state, threads = torch.random.get_rng_state(), torch.get_num_threads()
+    yield
+    for key in set(os.environ) - set(env):
+        del os.environ[key]
+    os.environ.update(env)
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    torch.random.set_rng_state(torch_state)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -174,7 +174,7 @@ def resolve_model_overrides(cfg: TrainConfig) -> dict[str, Any]:
         if "fs" in type(create_model(**inner).config).model_fields:
             inner.setdefault("fs", cfg.data.fs)
         m["encoder"] = inner
-    if cfg.data.extra and "n_extra" in fields:
+    if "n_extra" in fields:  # also 0: without data.extra the head must not wait for extras
         m.setdefault("n_extra", len(cfg.data.extra))
     if cfg.data.task and "n_outputs" in fields:
         m.setdefault("n_outputs", len(cfg.data.task))

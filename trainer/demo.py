@@ -32,17 +32,23 @@ DEMO_MODELS: dict[str, list[str]] = {
     "annealed_beta_vae": [],
     "split_task_vae": [],
 }
+#: ``ecgwb demo --tiny``: the same four models and code paths, one epoch a stage on median
+#: beats. For checking the command end to end (tests, a new install), never for viewing:
+#: such models decode little more than the mean beat.
+TINY_OVERRIDES: list[str] = ["optim.max_epochs=1", "data.train_on=median", "data.batch_size=16"]
 
 
-def demo_config(name: str, data: Path) -> TrainConfig:
+def demo_config(name: str, data: Path, tiny: bool = False) -> TrainConfig:
     return load_config(ROOT / "trainer" / "configs" / f"{name}.yaml",
-                       [*DEMO_MODELS[name], f"data.path={Path(data).resolve()}"])
+                       [*DEMO_MODELS[name], *(TINY_OVERRIDES if tiny else []),
+                        f"data.path={Path(data).resolve()}"])
 
 
-def _job_for(name: str, runs_dir: Path, data: Path, threads: int | None) -> jobs.Job | None:
+def _job_for(name: str, runs_dir: Path, data: Path, threads: int | None,
+             tiny: bool = False) -> jobs.Job | None:
     """The job training ``name``: None when its run is finished; a running one is
     attached to; an interrupted, cancelled or failed one is restarted from its last epoch."""
-    cfg = demo_config(name, data)
+    cfg = demo_config(name, data, tiny)
     run = jobs.find_run([runs_dir], name)
     if run is None:
         return jobs.launch(cfg, runs_dir, threads=threads)
@@ -68,8 +74,12 @@ def _evaluate(run: Path, n_boot: int) -> str:
 
 
 def train_demo(runs_dir: Path = DEMO_RUNS, data: Path = DEMO_DATA, *, threads: int | None = None,
-               evaluate: bool = True, n_boot: int = 200, progress: bool = True) -> list[Path]:
+               evaluate: bool = True, n_boot: int = 200, progress: bool = True,
+               tiny: bool = False) -> list[Path]:
     """Train (or finish) every demo model into ``runs_dir``; their run folders.
+
+    ``tiny``: one epoch a stage on median beats (:data:`TINY_OVERRIDES`), to check the
+    command end to end in a minute or two; give it its own ``runs_dir``.
 
     Raises RuntimeError naming the model and its log when a training fails.
     """
@@ -82,14 +92,14 @@ def train_demo(runs_dir: Path = DEMO_RUNS, data: Path = DEMO_DATA, *, threads: i
         raise FileNotFoundError(f"{data}: the demo dataset is missing")
     # the beat cache once, here, with its own bar; every training then reuses it
     print(f"Preparing the demo data {data} …", flush=True)
-    resolve_cache(demo_config("pca", data).data, "median", runs_dir / ".cache", progress=progress)
-    planned = {name: jobs.planned_epochs(demo_config(name, data)) for name in DEMO_MODELS}
+    resolve_cache(demo_config("pca", data, tiny).data, "median", runs_dir / ".cache", progress=progress)
+    planned = {name: jobs.planned_epochs(demo_config(name, data, tiny)) for name in DEMO_MODELS}
     bar = tqdm(total=sum(planned.values()), unit="epoch", disable=not progress,
                desc="Training the demo models", dynamic_ncols=True)
     done, runs = 0, []
     try:
         for name in DEMO_MODELS:
-            job = _job_for(name, runs_dir, data, threads)
+            job = _job_for(name, runs_dir, data, threads, tiny)
             if job is None:
                 run = jobs.find_run([runs_dir], name)
                 bar.write(f"{name}: finished before ({run.name})")

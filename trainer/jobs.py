@@ -105,7 +105,6 @@ def prepare_run(cfg: TrainConfig, runs_dir: Path) -> Path:
 
     runs_dir.mkdir(parents=True, exist_ok=True)
     run = new_run_dir(runs_dir, cfg.name)
-    run.mkdir(parents=True)
     (run / RUN_CONFIG).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     write_json_atomic(run / STATUS_FILE, {"status": "starting"})
     return run

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ecgcore.checkpoint import (
     write_json_atomic,
 )
 from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
+from ecgcore.data.locking import FolderBusy, folder_lock
 from ecgcore.models import create_model
 from ecgcore.models.capabilities import (
     ExtraInputs,
@@ -81,13 +83,19 @@ def _hardware(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def new_run_dir(runs: Path, name: str) -> Path:
+    """Create and return a new, empty run folder ``runs/NAME-STAMP[-n]``. Creating it is
+    the claim (``mkdir`` fails when it exists), so two processes started in the same second
+    never share a folder."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run = runs / f"{name}-{stamp}"
+    runs.mkdir(parents=True, exist_ok=True)
     n = 1
-    while run.exists():
-        n += 1
-        run = runs / f"{name}-{stamp}-{n}"
-    return run
+    while True:
+        run = runs / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+        try:
+            run.mkdir()
+            return run
+        except FileExistsError:
+            n += 1
 
 
 def build_model(cfg: TrainConfig, prepared: PreparedData | None = None) -> torch.nn.Module:
@@ -104,10 +112,31 @@ def _model_config(model: torch.nn.Module) -> dict:
 
 
 def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | None = None) -> Path:
-    """Train ``cfg`` into a new run folder under ``runs`` (or continue ``run_dir``)."""
+    """Train ``cfg`` into a new run folder under ``runs`` (or continue ``run_dir``).
+
+    The training process holds the run folder's lock until it returns, so a second process
+    (a resume clicked twice, `ecgwb train --resume` beside the Train view) fails clearly
+    instead of writing the same folder."""
+    with ExitStack() as claim:
+        return _train(cfg, runs, progress, run_dir, claim)
+
+
+def _claim_run(run_dir: Path, claim: ExitStack) -> None:
+    if _is_worker_process():  # DDP workers write beside their main process, which holds it
+        return
+    try:
+        claim.enter_context(folder_lock(run_dir, wait=False))
+    except FolderBusy:
+        raise ConfigError(f"{run_dir}: another process is training this run folder") from None
+
+
+def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
+           claim: ExitStack) -> Path:
     resuming = run_dir is not None
     if os.environ.get(RUN_DIR_ENV) and _is_worker_process():
         run_dir, resuming = Path(os.environ[RUN_DIR_ENV]), True
+    if resuming:
+        _claim_run(run_dir, claim)  # before the data work: a second resume stops at once
     runs.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.optim.seed, workers=True, verbose=False)
     model = build_model(cfg)
@@ -132,7 +161,7 @@ def train(cfg: TrainConfig, runs: Path, progress: bool = True, run_dir: Path | N
                 truncate_metrics(run_dir / METRICS_CSV, state["epoch"])
     else:
         run_dir = new_run_dir(runs, cfg.name)
-        run_dir.mkdir(parents=True)
+        _claim_run(run_dir, claim)
         (run_dir / RUN_CONFIG).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     if not _is_worker_process():
         # a new run, or a folder prepared by trainer.jobs (config.yaml only) or interrupted

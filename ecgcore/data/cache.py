@@ -18,6 +18,11 @@ Records are processed on all cores; a bad record is skipped with its reason and 
 stops the dataset. Records may have any leads: the arrays hold the union of the records'
 leads (see :func:`ecgcore.io.lead_layout`), NaN rows (zeros in ``signals``) where a record
 lacks a lead or left it out.
+
+Several processes may preprocess into the same folder at once (two trainings on one data
+folder): the folder's lock (:mod:`ecgcore.data.locking`) lets one build while the others
+wait and then reuse its work, and the assembled files are staged and moved into place
+atomically, so a process reading the cache never sees a half-written file.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ecgcore.data.locking import folder_lock, publish, remove_stale_staging, staging_folder
 from ecgcore.io import lead_layout, open_source
 from ecgcore.io.record import RecordError
 from ecgcore.signal.fiducials import FIDUCIAL_KEYS  # the order the cache stores them in
@@ -189,6 +195,15 @@ def preprocess(
     t0 = time.perf_counter()
     source = open_source(source_path, labels=labels)  # fails clearly on a missing/empty folder
     out = Path(out_dir)
+    with folder_lock(out, message=f"{out}: another process is preprocessing into it; waiting"):
+        remove_stale_staging(out)
+        return _preprocess_locked(source_path, source, out, config, options, labels, workers,
+                                  progress, t0)
+
+
+def _preprocess_locked(source_path: str | Path, source, out: Path, config: PipelineConfig,
+                       options: CacheOptions, labels: str | Path | None, workers: int | None,
+                       progress: bool, t0: float) -> PreprocessSummary:
     shard_dir = out / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
     key = _config_hash(config, options)
@@ -219,7 +234,9 @@ def preprocess(
     # A complete cache with the same labels stays untouched (other processes may be reading it).
     assembly_key = f"{key}:{_labels_fingerprint(labels)}"
     if not (n_reused == len(ids) and _cache_key(out) == assembly_key):
-        _assemble(out, source, ids, infos, config, options, assembly_key)
+        with staging_folder(out) as stage:
+            _assemble(out, stage, source, ids, infos, config, options, assembly_key)
+            publish(stage, out, last="cache.json")
     reasons = Counter(_reason_class(i["reason"]) for i in infos.values() if i["status"] != "ok")
     n_ok = sum(i["status"] == "ok" for i in infos.values())
     return PreprocessSummary(out, len(ids), n_ok, n_reused, time.perf_counter() - t0, reasons)
@@ -260,8 +277,9 @@ def _to_layout(name: str, value: np.ndarray, leads: list[str], layout: list[str]
     return out
 
 
-def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
+def _assemble(out: Path, stage: Path, source, ids: list[str], infos: dict[str, dict],
               config: PipelineConfig, options: CacheOptions, key: str) -> None:
+    """Write the arrays, tables and cache.json of ``out``'s shards into ``stage``."""
     from numpy.lib.format import open_memmap
 
     ok_ids = [rid for rid in ids if infos[rid]["status"] == "ok"]
@@ -285,17 +303,15 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
                     continue
                 value = _to_layout(name, z[name], info["leads"], leads)
                 if name not in arrays:
-                    arrays[name] = open_memmap(out / f"{name}.npy.tmp", mode="w+",
+                    arrays[name] = open_memmap(stage / f"{name}.npy", mode="w+",
                                                dtype=value.dtype, shape=(len(ok_ids),) + value.shape)
                 arrays[name][row] = value
         rows.append({"record_id": rid, **info["features"],
                      "missing_leads": ",".join(info.get("missing_leads", [])),
                      "bad_leads": _bad_leads_text(info)})
-    for name, arr in arrays.items():
+    for arr in arrays.values():
         arr.flush()
-        del arr
-        os.replace(out / f"{name}.npy.tmp", out / f"{name}.npy")
-    fid = np.load(out / "fiducials.npy") if ok_ids else np.zeros((0, len(FIDUCIAL_KEYS)))
+    fid = np.load(stage / "fiducials.npy") if ok_ids else np.zeros((0, len(FIDUCIAL_KEYS)))
     table = pd.DataFrame(rows)
     for j, k in enumerate(FIDUCIAL_KEYS):
         table[f"fid_{k}"] = fid[:, j] if len(table) else []
@@ -305,8 +321,8 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
         meta.index = meta.index.astype(str)
         overlap = [c for c in meta.columns if c in table.columns]
         table = table.join(meta.drop(columns=overlap), on="record_id")
-    table.to_parquet(out / "records.parquet", index=False)
-    manifest.to_csv(out / "manifest.csv", index=False)
+    table.to_parquet(stage / "records.parquet", index=False)
+    manifest.to_csv(stage / "manifest.csv", index=False)
     first = infos[ok_ids[0]] if ok_ids else {}
     cache_info = {
         "version": CACHE_VERSION, "key": key, "source": str(Path(getattr(source, "root", "")) or ""),
@@ -315,4 +331,5 @@ def _assemble(out: Path, source, ids: list[str], infos: dict[str, dict],
         "window_samples": int(arrays["median"].shape[-1]) if "median" in arrays else None,
         "fiducial_keys": list(FIDUCIAL_KEYS), "n_records": len(ids), "n_ok": len(ok_ids),
     }
-    (out / "cache.json").write_text(json.dumps(cache_info, indent=2, default=str))
+    (stage / "cache.json").write_text(json.dumps(cache_info, indent=2, default=str))
+    arrays.clear()  # close the memory maps before the files are moved

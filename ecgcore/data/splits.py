@@ -25,7 +25,12 @@ def stratify_key(meta: pd.DataFrame, columns: str | Sequence[str] | None) -> np.
         if numeric and col.nunique(dropna=True) > 10:  # continuous (ints too): quintiles
             return pd.qcut(col.rank(method="first"), 5, labels=False).fillna(-1).to_numpy()
         return col.astype(str).fillna("nan").to_numpy()
-    values = meta[list(columns)].fillna(0).to_numpy(dtype=float) > 0
+    # a user's labels table gives nullable booleans (True/False/<NA>), on which fillna(0)
+    # raises; as floats, a missing label counts as negative here, for stratification only
+    values = np.zeros((len(meta), len(columns)), dtype=bool)
+    for j, c in enumerate(columns):
+        col = pd.to_numeric(meta[c], errors="coerce")
+        values[:, j] = np.nan_to_num(col.to_numpy(dtype=float, na_value=np.nan)) > 0
     prevalence = values.mean(axis=0)
     order = np.argsort(prevalence)  # rarest first
     key = np.full(len(meta), -1)

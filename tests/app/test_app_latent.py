@@ -7,7 +7,6 @@ import base64
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -234,17 +233,16 @@ def test_scatter_of_20000_points_is_built_from_arrays():
     n = 20_000
     xy = rng.normal(size=(n, 2))
     ids = np.arange(n).astype(str)
-    t = time.perf_counter()
     age = np.where(rng.random(n) < 0.01, np.nan, rng.uniform(18, 90, n))
     fig = latent_scatter_figure(xy, age, kind="continuous", label="age", record_ids=ids)
     flags = category_names(np.asarray(rng.random(n) < 0.2, dtype=np.int8), "superclass_MI")
     fig2 = latent_scatter_figure(xy, flags, kind="categorical", label="MI", record_ids=ids)
     spec = json.loads(fig.to_json())
-    elapsed = time.perf_counter() - t
     assert sum(len(_array(tr["x"])) for tr in spec["data"]) == n
     assert all(isinstance(tr["x"], dict) for tr in spec["data"])  # typed arrays, not lists
     assert sum(len(tr.x) for tr in fig2.data) == n
-    assert elapsed < 3.0, f"building the 20,000-point figures took {elapsed:.1f} s"
+    # how fast 20,000 points draw is a benchmark (`ecgwb bench app --synthetic 20000`), not
+    # a test: a wall-clock limit here passes or fails with the machine's load
 
 
 def test_a_run_still_training_is_labelled_so_not_as_broken(tiny, tmp_path, monkeypatch):

@@ -134,7 +134,8 @@ def test_macro_f1_thresholds_and_r2_by_hand():
 
 def test_bootstrap_mean_ci_ignores_missing_records():
     ci = stats.bootstrap_mean_ci([1.0, 2.0, np.nan, 3.0], n_boot=200)
-    assert ci.estimate == 2.0 and 1.0 <= ci.low <= 2.0 <= ci.high <= 3.0
+    ref = stats.bootstrap_mean_ci([1.0, 2.0, 3.0], n_boot=200)  # the same draws without the NaN
+    assert (ci.estimate, ci.low, ci.high) == (2.0, ref.low, ref.high)
 
 
 def test_bad_labels_are_refused():
@@ -144,3 +145,92 @@ def test_bad_labels_are_refused():
         stats.delong_auc([0, 1, 2], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="NaN"):
         stats.delong_auc(np.array([0.0, 1.0, np.nan]), [0.1, 0.2, 0.3])
+
+
+def test_bootstrap_ci_is_the_percentile_interval_of_its_own_resamples():
+    """By the definition: resample each class with replacement (numpy's generator, seed
+    0, classes in sorted order), score every resample, take the 2.5/97.5 % quantiles."""
+    rng = np.random.default_rng(4)
+    y = (rng.random(70) < 0.3).astype(int)
+    s = rng.normal(size=70) + y
+    ci = stats.bootstrap_ci(roc_auc_score, y, s, n_boot=200, seed=0)
+    gen = np.random.default_rng(0)
+    groups = [np.flatnonzero(y == c) for c in (0, 1)]
+    ref = []
+    for _ in range(200):
+        idx = np.concatenate([g[gen.integers(0, g.size, g.size)] for g in groups])
+        ref.append(roc_auc_score(y[idx], s[idx]))
+    np.testing.assert_allclose(ci.samples, ref, rtol=1e-12)
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.quantile(ref, [0.025, 0.975])), rel=1e-12)
+    assert ci.estimate == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+
+
+def test_bootstrap_mean_ci_matches_the_normal_interval_of_a_large_sample():
+    # For 2,000 draws the percentile bootstrap of the mean and mean ± 1.96 s/√n agree to
+    # Monte-Carlo error (2,000 resamples: ~3% of the half-width), hence the tolerance.
+    v = np.random.default_rng(5).normal(10.0, 2.0, 2000)
+    ci = stats.bootstrap_mean_ci(v, n_boot=2000, seed=1)
+    half = 1.959964 * v.std(ddof=1) / np.sqrt(v.size)
+    assert ci.estimate == pytest.approx(v.mean(), rel=1e-12)
+    assert ci.low == pytest.approx(v.mean() - half, abs=0.08 * half)
+    assert ci.high == pytest.approx(v.mean() + half, abs=0.08 * half)
+
+
+def test_macro_auroc_interval_and_r2_agree_with_scikit_learn():
+    from sklearn.metrics import r2_score as sk_r2
+
+    rng = np.random.default_rng(6)
+    y = (rng.random((90, 3)) < 0.4).astype(int)
+    s = rng.normal(size=(90, 3)) + y
+    m = stats.macro_auroc(y, s, labels=["a", "b", "c"], n_boot=150, seed=0)
+    per = [roc_auc_score(y[:, j], s[:, j]) for j in range(3)]
+    assert m["macro_auroc"] == pytest.approx(np.mean(per), rel=1e-12)
+    assert [m["per_label"][k]["auroc"] for k in "abc"] == pytest.approx(per, rel=1e-12)
+    ref = stats.bootstrap_ci(lambda a, b: np.mean([roc_auc_score(a[:, j], b[:, j]) for j in range(3)]),
+                             y, s, n_boot=150, seed=0)
+    assert (m["low"], m["high"]) == pytest.approx((ref.low, ref.high), rel=1e-12)
+    t = rng.normal(size=50)
+    p = t + rng.normal(0, 0.5, 50)
+    assert stats.r2_score(t, p) == pytest.approx(sk_r2(t, p), rel=1e-12)
+    assert stats.r2_ci(t, p, n_boot=100).estimate == pytest.approx(sk_r2(t, p), rel=1e-12)
+
+
+def test_text_labels_are_refused_as_not_binary():
+    with pytest.raises(ValueError, match="0/1"):
+        stats.delong_auc(np.array(["yes", "no", "yes"]), [0.1, 0.2, 0.3])
+
+
+def test_paired_test_without_variance_but_with_a_difference_is_certain():
+    # a separates the classes perfectly (AUROC 1, no variance), b is constant (AUROC 0.5,
+    # no variance): the difference 0.5 has standard error 0, so z = +inf and p = 0
+    y = np.array([0, 0, 0, 1, 1, 1])
+    t = stats.delong_test(y, y * 1.0, np.zeros(6))
+    assert (t["auc_a"], t["auc_b"], t["diff"], t["se"]) == (1.0, 0.5, 0.5, 0.0)
+    assert t["z"] == np.inf and t["p_value"] == 0.0
+    flipped = stats.delong_test(y, np.zeros(6), y * 1.0)
+    assert flipped["z"] == -np.inf and flipped["p_value"] == 0.0
+
+
+def test_paired_test_interval_and_shape_errors():
+    rng = np.random.default_rng(7)
+    y = (rng.random(60) < 0.5).astype(int)
+    a, b = rng.normal(size=60) + y, rng.normal(size=60) + 0.5 * y
+    t = stats.delong_test(y, a, b)
+    half = 1.959964 * t["se"]  # a 95% interval: the normal quantile, not a bootstrap
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((t["diff"] - half, t["diff"] + half), rel=1e-6)
+    with pytest.raises(ValueError):
+        stats.fast_delong(y[:50], np.vstack([a, b]))  # more scores than labels
+    with pytest.raises(ValueError, match="3 labels for 4 predictions"):
+        stats.bootstrap_ci(roc_auc_score, [0, 1, 1], np.zeros((4, 2)), n_boot=5)
+
+
+def test_r2_of_a_constant_target_is_undefined():
+    assert np.isnan(stats.r2_score([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]))
+
+
+def test_bootstrap_mean_ci_is_the_percentile_interval_of_its_resamples():
+    v = np.random.default_rng(8).normal(size=40)
+    ci = stats.bootstrap_mean_ci(v, n_boot=300, seed=2)
+    means = v[np.random.default_rng(2).integers(0, 40, (300, 40))].mean(axis=1)
+    np.testing.assert_allclose(ci.samples, means, rtol=1e-12)
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), rel=1e-12)

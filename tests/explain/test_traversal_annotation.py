@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from ecgcore.explain._model_io import encode_means
 from ecgcore.explain.annotation import annotate_factors, describe_measurement, measure_beats
@@ -40,7 +41,16 @@ def test_traversal_works_for_a_neural_model():
     vae = create_model("vae", latent_dim=4).eval()
     z = np.random.default_rng(0).normal(size=(20, 4))
     values, decoded = factor_traversal(vae, z, 1, n_steps=5, span=2.0)
-    assert values.shape == (5,) and decoded.shape == (5, 12, 400)
+    # by the definition: unit 1 from mean − 2 SD to mean + 2 SD, the others at their means,
+    # each step decoded by the network itself
+    mu, sd = z.mean(axis=0), z.std(axis=0)
+    np.testing.assert_allclose(values, mu[1] + sd[1] * np.linspace(-2, 2, 5), rtol=1e-12)
+    steps = np.repeat(mu[None], 5, axis=0)
+    steps[:, 1] = values
+    with torch.no_grad():
+        expected = vae.decode(torch.as_tensor(steps, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(decoded, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(decoded[0], decoded[-1])  # the unit changes the beat
     with pytest.raises(IndexError):
         traversal_latents(z, 4)
 

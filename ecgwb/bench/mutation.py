@@ -1,0 +1,173 @@
+"""`ecgwb bench mutation`: how many deliberately wrong versions of a module its tests catch.
+
+Cosmic Ray (a mutation-testing tool) makes every small change an operator defines — ``<``
+for ``<=``, ``+`` for ``-``, a constant off by one, a ``break`` for a ``continue`` — to the
+module, one at a time, and runs the module's tests on each "mutant": killed when a test
+fails (or times out), survived when all pass. The score is killed / tested. A survivor is
+either a test gap or an equivalent change (same behaviour); read them with ``--show``.
+
+It works on a copy of ``ecgcore`` and the named tests in a temporary folder, so the
+working tree is never mutated. Each mutant costs a pytest start (~5 s here), so
+``--sample N`` tests N mutants drawn at random (seed 0) from all of them and reports the
+score with its 95% Wilson interval; ``--sample 0`` tests them all.
+
+Cosmic Ray is not a dependency of the project: install it apart, e.g.
+``pip install --target /tmp/cosmic cosmic-ray==8.7.0``, and give ``--tool-path /tmp/cosmic``
+(the tests themselves run with this interpreter and without that folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k / n."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _copy_tree(repo: Path, work: Path, tests: list[str]) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(repo / "ecgcore", work / "ecgcore", ignore=ignore)
+    shutil.copy(repo / "pyproject.toml", work / "pyproject.toml")
+    (work / "tests").mkdir()
+    shutil.copy(repo / "tests" / "conftest.py", work / "tests" / "conftest.py")
+    for t in tests:
+        src = repo / t
+        folder = src if src.is_dir() else src.parent
+        dest = work / folder.relative_to(repo)
+        if not dest.exists():
+            shutil.copytree(folder, dest, ignore=ignore)
+    # the tests find the real data beside the repository, as in the working tree
+    shared = ROOT.parent / "shared"
+    if shared.exists() and not (work.parent / "shared").exists():
+        (work.parent / "shared").symlink_to(shared, target_is_directory=True)
+
+
+def _sample(db: Path, n: int, seed: int) -> int:
+    """Keep ``n`` work items drawn at random; the number of mutants there were."""
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("select job_id from work_items order by job_id")]
+    if n and n < len(ids):
+        drop = sorted(set(ids) - set(random.Random(seed).sample(ids, n)))
+        con.executemany("delete from mutation_specs where job_id = ?", [(i,) for i in drop])
+        con.executemany("delete from work_items where job_id = ?", [(i,) for i in drop])
+        con.commit()
+    con.close()
+    return len(ids)
+
+
+def _results(db: Path) -> list[dict]:
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "select s.module_path, s.operator_name, s.start_pos_row, r.worker_outcome, "
+        "r.test_outcome, r.diff from work_results r join mutation_specs s using (job_id)").fetchall()
+    con.close()
+    out = [dict(zip(("module", "operator", "line", "worker", "test", "diff"), r)) for r in rows]
+    for r in out:  # cosmic-ray 8 stores the outcomes upper case ('NORMAL', 'KILLED')
+        r["worker"], r["test"] = str(r["worker"]).lower(), str(r["test"]).lower()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ecgwb bench mutation", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", action="append", default=None,
+                    help="module file to mutate, relative to the repository (repeatable; "
+                    "default ecgcore/evaluate/stats.py)")
+    ap.add_argument("--tests", action="append", default=None,
+                    help="test file or folder that judges the mutants (repeatable; default "
+                    "tests/evaluate/test_stats.py)")
+    ap.add_argument("--sample", type=int, default=60, help="mutants to test, drawn at random "
+                    "(0: all)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=180.0, help="seconds before a mutant's "
+                    "tests count as hung (killed)")
+    ap.add_argument("--tool-path", help="folder where cosmic-ray is installed (pip --target)")
+    ap.add_argument("--show", type=int, default=10, help="surviving mutants to print")
+    ap.add_argument("--json", help="write the figures and survivors here")
+    ap.add_argument("--repo", type=Path, default=ROOT, help="the source tree to copy (default: "
+                    "this one; e.g. an exported older commit, for a before/after score)")
+    args = ap.parse_args(argv)
+    modules = args.module or ["ecgcore/evaluate/stats.py"]
+    tests = args.tests or ["tests/evaluate/test_stats.py"]
+
+    tool_env = dict(os.environ)
+    if args.tool_path:
+        tool_env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.tool_path, tool_env.get("PYTHONPATH")]))
+    probe = subprocess.run([sys.executable, "-c", "import cosmic_ray"], env=tool_env,
+                           capture_output=True, check=False)
+    if probe.returncode:
+        print("cosmic-ray is not importable: install it apart (pip install --target DIR "
+              "cosmic-ray==8.7.0) and give --tool-path DIR", file=sys.stderr)
+        return 2
+
+    summary: dict = {"modules": {}, "tests": tests, "sample": args.sample, "seed": args.seed}
+    with tempfile.TemporaryDirectory(prefix="ecgwb-mutation-") as tmp:
+        work = Path(tmp) / "repo"
+        work.mkdir()
+        _copy_tree(args.repo.resolve(), work, tests)
+        test_env = " ".join([f"PYTHONPATH={work}", "OMP_NUM_THREADS=1"])
+        command = (f"env -u PYTHONPATH {test_env} {sys.executable} -m pytest -x -q "
+                   f"-p no:cacheprovider {' '.join(tests)}")
+        for module in modules:
+            name = Path(module).stem
+            config, db = work / f"{name}.toml", work / f"{name}.sqlite"
+            config.write_text(
+                "[cosmic-ray]\n"
+                f'module-path = "{module}"\n'
+                f"timeout = {args.timeout}\n"
+                "excluded-modules = []\n"
+                f"test-command = {json.dumps(command)}\n\n"
+                '[cosmic-ray.distributor]\nname = "local"\n')
+            cr = [sys.executable, "-m", "cosmic_ray.cli"]
+            subprocess.run([*cr, "init", str(config), str(db)], cwd=work, env=tool_env, check=True)
+            total = _sample(db, args.sample, args.seed)
+            base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True,
+                                  check=False)
+            if base.returncode:
+                print(f"{module}: the unmutated tests fail; fix them first\n{base.stdout[-2000:]}",
+                      file=sys.stderr)
+                return 1
+            t0 = time.perf_counter()
+            subprocess.run([*cr, "exec", str(config), str(db)], cwd=work, env=tool_env, check=True)
+            seconds = time.perf_counter() - t0
+            res = _results(db)
+            tested = [r for r in res if r["worker"] == "normal"]
+            killed = [r for r in tested if r["test"] == "killed"]
+            survived = [r for r in tested if r["test"] == "survived"]
+            low, high = wilson(len(killed), len(tested))
+            summary["modules"][module] = {
+                "mutants": total, "tested": len(tested), "killed": len(killed),
+                "survived": len(survived), "score": len(killed) / len(tested) if tested else None,
+                "ci95": [low, high], "seconds": round(seconds, 1),
+                "other_outcomes": len(res) - len(tested),
+                "survivors": [{k: r[k] for k in ("operator", "line", "diff")} for r in survived],
+            }
+            print(f"{module}: {len(killed)}/{len(tested)} mutants killed "
+                  f"({100 * len(killed) / max(1, len(tested)):.0f}%, 95% CI {100 * low:.0f}–"
+                  f"{100 * high:.0f}%) of {total}, by {' '.join(tests)} in {seconds:.0f} s", flush=True)
+            for r in survived[: args.show]:
+                diff = "\n".join(line for line in (r["diff"] or "").splitlines()
+                                 if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+                print(f"  survived: line {r['line']} {r['operator']}\n    " + diff.replace("\n", "\n    "))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0
