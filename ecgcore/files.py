@@ -19,5 +19,6 @@ STATE = "state.json"
 RUN_CONFIG = "config.yaml"  # the validated training config
 SPLIT = "split.json"  # record ids of train / val / test / labelled_train
 STATUS = "status.json"  # running / failed, while no metrics.json exists
+METRICS_CSV = "metrics.csv"  # one row per epoch (the loss curves)
 EVALUATION = "evaluation.json"  # written by `ecgwb evaluate`
 RESULTS = "cache"  # the run's cached results per dataset (ecgcore.runs)

@@ -11,9 +11,8 @@ from typing import Any
 import lightning as L
 
 from ecgcore.checkpoint import save_checkpoint, write_checkpoint_files
+from ecgcore.files import METRICS_CSV  # declared once
 from ecgcore.models.capabilities import EpochMetrics
-
-METRICS_CSV = "metrics.csv"
 
 
 def _scalar(v: Any) -> float:

@@ -3,12 +3,22 @@ page): a run with a missing or corrupt file is listed with its ``problem``, neve
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from ecgcore.files import CONFIG, METRICS, PREPROCESSING, RUN_CONFIG, STATUS, WEIGHTS
+from ecgcore.files import (
+    CONFIG,
+    METRICS,
+    METRICS_CSV,
+    PREPROCESSING,
+    RUN_CONFIG,
+    SPLIT,
+    STATUS,
+    WEIGHTS,
+)
 from ecgcore.runs.weights_check import weights_problem
 
 #: Columns of :func:`list_runs`.
@@ -42,7 +52,35 @@ def run_problem(run: str | Path) -> str:
     problem = weights_problem(run / WEIGHTS)
     if problem:
         problems.append(problem)
+    for name in (SPLIT, STATUS):  # optional (older runs lack them), but whole when present
+        if (run / name).exists():
+            problem = read_json_object(run / name)[1]
+            if problem:
+                problems.append(problem)
+    if (run / METRICS_CSV).exists():
+        problem = metrics_csv_problem(run / METRICS_CSV)
+        if problem:
+            problems.append(problem)
     return "; ".join(problems)
+
+
+def metrics_csv_problem(path: Path) -> str:
+    """'' when ``metrics.csv`` (one row per epoch) reads as a table with whole-number epochs;
+    else what is wrong with it (a torn write leaves NUL bytes or a cut-off row)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{path.name} cannot be read ({exc})"
+    if "\x00" in text:
+        return f"{path.name} is corrupt (NUL bytes: a write was cut off)"
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or "epoch" not in rows[0]:
+        return f"{path.name} has no header with an 'epoch' column"
+    col = rows[0].index("epoch")
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]) or not row[col].strip().isdigit():
+            return f"{path.name} is corrupt (line {number} is not a whole row)"
+    return ""
 
 
 def run_stamp(run: str | Path) -> tuple[int, int]:

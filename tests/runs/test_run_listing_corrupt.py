@@ -1,8 +1,6 @@
-"""The run listing names a corrupt split.json, status.json or metrics.csv; today such runs
-are listed as "finished" with no problem (checked: all three), and the views then fail or
-show a wrong history. The fix belongs in ecgcore/explain/runs.py (`run_problem`), which
-issue 15 is reworking; these tests are strict xfails until it lands, so that the fix
-turns them into failures to un-mark rather than passing unnoticed."""
+"""The run listing names a corrupt split.json, status.json or metrics.csv (such runs were
+listed as "finished" with no problem, and the views then failed or showed a wrong
+history)."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ecgcore.explain.runs import list_runs
+from ecgcore.runs import list_runs
 from trainer.config import load_config
 from trainer.run import train
 
@@ -42,8 +40,6 @@ def test_a_whole_run_is_listed_finished_without_a_problem(finished_run):
     assert (row["status"], row["problem"]) == ("finished", "")
 
 
-@pytest.mark.xfail(strict=True, reason="run_problem checks config.json, preprocessing.json and "
-                   "the weights only; fix pending issue 15's runs.py rework (issue 19 report)")
 @pytest.mark.parametrize("name", sorted(CORRUPTIONS))
 def test_a_corrupt_run_file_is_named_in_the_listing(finished_run, tmp_path, name):
     run = tmp_path / f"bad_{name.replace('.', '_')}"
