@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from ecgcore.data.cache import preprocess
-from trainer.config import load_config
 from ecgcore.runs.evaluation import evaluate_run, report_rows
+from trainer.config import load_config
 from trainer.run import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
