@@ -12,6 +12,7 @@ app, pages, ui. Read from the source with ast, so that imports inside functions 
 from __future__ import annotations
 
 import ast
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -126,7 +127,7 @@ def test_no_upward_imports(package):
 def test_no_cycle_between_the_parts_of_ecgcore():
     graph = part_graph()
     cycle = find_cycle(graph)
-    where = [graph[a][b] for a, b in zip(cycle, cycle[1:], strict=False)]
+    where = [graph[a][b] for a, b in pairwise(cycle)]
     assert not cycle, "import cycle " + " → ".join(cycle) + ":\n" + "\n".join(where)
 
 

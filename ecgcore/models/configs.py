@@ -8,6 +8,10 @@
             ├── BetaVAEConfig           + beta
             │   └── TaskVAEConfig       + gamma, n_task_latents, n_extra, n_outputs
             └── ScheduledBetaVAEConfig  + schedule (cyclical / annealed / constant)
+    └── TransformerConfig  + dim, depth, heads, mlp_ratio; latent_dim = latent_width()
+        ├── SignalPatchConfig  + fs, patch_seconds, patch_size: 10-s signals in time patches
+        │   ├── STMEMConfig, ECGJEPAConfig
+        ├── LeadMAEConfig, ECGSLConfig
 
 Configs are frozen pydantic models with ``extra="forbid"``; ``model_dump(mode="json")`` is
 what a checkpoint's config.json holds, and ``ecgcore.models.model_from_config`` rebuilds
@@ -136,3 +140,40 @@ class TaskVAEConfig(BetaVAEConfig):
     @property
     def task_latents(self) -> int:
         return self.latent_dim if self.n_task_latents is None else self.n_task_latents
+
+
+class TransformerConfig(ModelConfig):
+    """The transformer families (ST-MEM, ECG-JEPA, lead MAE, ECG-SL): one width, depth,
+    number of heads and MLP ratio. ``latent_dim`` follows from the other fields
+    (:meth:`latent_width`: the width unless a family adds to it); giving another is an error."""
+
+    dim: int = Field(64, ge=8, description="transformer width")
+    depth: int = Field(2, ge=1)
+    heads: int = Field(4, ge=1)
+    mlp_ratio: float = Field(2.0, gt=0)
+
+    @staticmethod
+    def latent_width(fields: dict[str, Any]) -> int:
+        return int(fields["dim"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _latent(cls, data: Any) -> Any:
+        from .staged import derived_latent_dim  # torch; configs stay importable without it
+
+        return derived_latent_dim(cls, data, cls.latent_width)
+
+
+class SignalPatchConfig(TransformerConfig):
+    """Transformers of whole 10-s signals cut into time patches (ST-MEM, ECG-JEPA)."""
+
+    input_array: ClassVar[str] = "signals"
+
+    input_shape: tuple[int, int] = Field((12, 5000), description="(leads, samples)")
+    fs: float = Field(500.0, gt=0, description="sampling rate of the input, Hz")
+    patch_seconds: float = Field(0.3, gt=0)
+    patch_size: int | None = Field(None, ge=1, description="samples per patch; None: patch_seconds·fs")
+
+    @property
+    def patch(self) -> int:
+        return self.patch_size or max(1, round(self.patch_seconds * self.fs))

@@ -23,32 +23,23 @@ encoder frozen by default, trainable after ``unfreeze_backbone``).
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from einops import repeat
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
-from .configs import ModelConfig
+from .configs import SignalPatchConfig
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
+from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens
 
 
-class ECGJEPAConfig(ModelConfig):
-    input_array: ClassVar[str] = "signals"
-
-    input_shape: tuple[int, int] = Field((12, 5000), description="(leads, samples)")
-    fs: float = Field(500.0, gt=0, description="sampling rate of the input, Hz")
+class ECGJEPAConfig(SignalPatchConfig):
     patch_seconds: float = Field(0.2, gt=0)
-    patch_size: int | None = Field(None, ge=1, description="samples per patch; None: patch_seconds·fs")
-    dim: int = Field(64, ge=8)
-    depth: int = Field(2, ge=1)
-    heads: int = Field(4, ge=1)
-    mlp_ratio: float = Field(2.0, gt=0)
     predictor_dim: int = Field(32, ge=8)
     predictor_depth: int = Field(1, ge=1)
     predictor_heads: int = Field(2, ge=1)
@@ -58,14 +49,9 @@ class ECGJEPAConfig(ModelConfig):
     hybrid_features: int = Field(0, ge=0, description="classical features appended via extra")
     n_outputs: int = Field(1, ge=1)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _latent(cls, data: Any) -> Any:
-        return derived_latent_dim(cls, data, lambda f: f["dim"] + f["hybrid_features"])
-
-    @property
-    def patch(self) -> int:
-        return self.patch_size or max(1, round(self.patch_seconds * self.fs))
+    @staticmethod
+    def latent_width(fields: dict[str, Any]) -> int:
+        return int(fields["dim"] + fields["hybrid_features"])  # + the classical features
 
 
 class JEPAEncoder(nn.Module):

@@ -25,18 +25,18 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from torch import nn
 
 from .backbones import BackboneSpec, SmallConfig, build_backbone
-from .configs import ModelConfig
+from .configs import TransformerConfig
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
+from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import AttentionPool, Transformer, sinusoidal
 
 
-class ECGSLConfig(ModelConfig):
+class ECGSLConfig(TransformerConfig):
     """``input_shape`` is one beat (leads, W); any number of beats per record."""
 
     input_array: ClassVar[str] = "sequences"
@@ -45,9 +45,6 @@ class ECGSLConfig(ModelConfig):
         default_factory=SmallConfig, description="CNN beat encoder/decoder pair"
     )
     dim: int = Field(64, ge=8, description="beat embedding and transformer width")
-    depth: int = Field(2, ge=1)
-    heads: int = Field(4, ge=1)
-    mlp_ratio: float = Field(2.0, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
     mask_ratio: float = Field(0.3, gt=0, lt=1, description="beats masked per record (masked stage)")
     head_hidden: int = Field(64, ge=1)
@@ -57,11 +54,6 @@ class ECGSLConfig(ModelConfig):
     @classmethod
     def _backbone_by_name(cls, v: Any) -> Any:
         return {"kind": v} if isinstance(v, str) else v
-
-    @model_validator(mode="before")
-    @classmethod
-    def _latent(cls, data: Any) -> Any:
-        return derived_latent_dim(cls, data, lambda f: f["dim"])
 
 
 class ECGSL(StagedModel):

@@ -43,22 +43,18 @@ from einops import rearrange, repeat
 from pydantic import Field, model_validator
 from torch import nn
 
-from .configs import ModelConfig
+from .configs import TransformerConfig
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
+from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import Transformer, gather_tokens, random_keep
 
 
-class LeadMAEConfig(ModelConfig):
+class LeadMAEConfig(TransformerConfig):
     input_array: Literal["median", "signals"] = Field(
         "median", description="median beats [leads, W] or 10-s signals [leads, T]"
     )
     patch_size: int = Field(20, ge=1, description="samples per patch")
-    dim: int = Field(64, ge=8)
-    depth: int = Field(2, ge=1)
-    heads: int = Field(4, ge=1)
-    mlp_ratio: float = Field(2.0, gt=0)
     decoder_dim: int = Field(32, ge=8)
     decoder_depth: int = Field(1, ge=1)
     decoder_heads: int = Field(2, ge=1)
@@ -72,11 +68,6 @@ class LeadMAEConfig(ModelConfig):
     cross_lead_weight: float = Field(
         0.0, ge=0, description="λ of the cross-lead reconstruction term (0: the paper's loss)"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _latent(cls, data: Any) -> Any:
-        return derived_latent_dim(cls, data, lambda f: f["dim"])
 
     @model_validator(mode="after")
     def _several_leads(self) -> LeadMAEConfig:

@@ -20,33 +20,23 @@ Every mode builds every part, so a pretrain checkpoint loads strictly into a pro
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import torch
 from einops import rearrange
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
-from .configs import ModelConfig
+from .configs import SignalPatchConfig
 from .protocol import Encoding
 from .registry import register_model
-from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
+from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens, random_keep
 
 Mode = Literal["pretrain", "linear_probe", "finetune", "scratch"]
 
 
-class STMEMConfig(ModelConfig):
-    input_array: ClassVar[str] = "signals"
-
-    input_shape: tuple[int, int] = Field((12, 5000), description="(leads, samples)")
-    fs: float = Field(500.0, gt=0, description="sampling rate of the input, Hz")
-    patch_seconds: float = Field(0.3, gt=0)
-    patch_size: int | None = Field(None, ge=1, description="samples per patch; None: patch_seconds·fs")
-    dim: int = Field(64, ge=8)
-    depth: int = Field(2, ge=1)
-    heads: int = Field(4, ge=1)
-    mlp_ratio: float = Field(2.0, gt=0)
+class STMEMConfig(SignalPatchConfig):
     dropout: float = Field(0.0, ge=0, lt=1)
     decoder_dim: int = Field(32, ge=8)
     decoder_depth: int = Field(1, ge=1)
@@ -55,15 +45,6 @@ class STMEMConfig(ModelConfig):
     norm_patch_loss: bool = False
     mode: Mode = "pretrain"
     n_outputs: int = Field(1, ge=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _latent(cls, data: Any) -> Any:
-        return derived_latent_dim(cls, data, lambda f: f["dim"])
-
-    @property
-    def patch(self) -> int:
-        return self.patch_size or max(1, round(self.patch_seconds * self.fs))
 
 
 class STMEMEncoder(nn.Module):

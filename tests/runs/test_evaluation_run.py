@@ -13,8 +13,8 @@ import pytest
 
 from ecgcore.data.cache import preprocess
 from ecgcore.data.store import ECGCache
-from trainer.config import load_config
 from ecgcore.runs.evaluation import evaluate_run, report_rows
+from trainer.config import load_config
 from trainer.run import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"

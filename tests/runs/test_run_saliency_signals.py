@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
+from ecgcore.explain.saliency import attribute, region_attribution
 from ecgcore.runs import Run
 from ecgcore.runs import saliency as rs
-from ecgcore.explain.saliency import attribute, region_attribution
 
 REGIONS = ["P", "QRS", "ST", "T", "other"]
 
