@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,34 @@ def lead_layout(names: list[str]) -> tuple[str, ...]:
     return STANDARD_LEADS + tuple(others)
 
 
+def layout_channels(
+    mapped: Sequence[str], rows: Sequence[np.ndarray | str], n_samples: int
+) -> tuple[tuple[str, ...], np.ndarray, list[int], dict[str, str]]:
+    """A record's channels in the rows of :func:`lead_layout`, the one way every reader
+    builds its signal.
+
+    ``mapped[i]`` is channel i's (mapped) lead name and ``rows[i]`` its µV samples, or the
+    reason the lead cannot be used. Returns the leads, the float32 signal ``[leads,
+    samples]`` (NaN rows for absent and unusable leads), the indices of channels that
+    repeat a lead already placed, and ``{lead: reason}`` of the unusable ones.
+    """
+    leads = lead_layout(list(mapped))
+    signal = np.full((len(leads), n_samples), np.nan, dtype=np.float32)
+    placed: set[str] = set()
+    repeated: list[int] = []
+    bad: dict[str, str] = {}
+    for channel, (lead, row) in enumerate(zip(mapped, rows)):
+        if lead in placed:  # a second channel of the same lead
+            repeated.append(channel)
+            continue
+        placed.add(lead)
+        if isinstance(row, str):
+            bad[lead] = row
+        else:
+            signal[leads.index(lead)] = row
+    return leads, signal, repeated, bad
+
+
 def read_wfdb(
     path: str | Path,
     *,
@@ -297,22 +326,14 @@ def read_wfdb(
             f"truncated signal: {samples.shape[0]} of the {header.sig_len} samples the header declares",
         )
 
-    leads = lead_layout(mapped)
-    signal = np.full((len(leads), samples.shape[0]), np.nan, dtype=np.float32)
-    placed: set[str] = set()
-    extra: list[str] = []
-    bad: dict[str, str] = {}
-    for channel, (name, lead) in enumerate(zip(names, mapped)):
-        if lead in placed:  # a second channel of the same lead
-            extra.append(name)
-            continue
-        placed.add(lead)
+    rows: list[np.ndarray | str] = []
+    for channel in range(len(names)):
         unit = units[channel] if channel < len(units) else None
         scale = _uv_per_unit(unit)
-        if scale is None:
-            bad[lead] = f"unsupported units {unit!r} (not an ECG lead in mV, µV or V)"
-            continue
-        signal[leads.index(lead)] = samples[:, channel] * scale
+        rows.append(f"unsupported units {unit!r} (not an ECG lead in mV, µV or V)" if scale is None
+                    else samples[:, channel] * scale)
+    leads, signal, repeated, bad = layout_channels(mapped, rows, samples.shape[0])
+    extra = [names[i] for i in repeated]
 
     metadata = parse_header_comments(comments)
     metadata["extra_leads"] = extra
@@ -324,7 +345,7 @@ def read_wfdb(
         leads=leads,
         metadata=metadata,
         source=header_path,
-        missing_leads=tuple(lead for lead in leads if lead not in placed),
+        missing_leads=tuple(lead for lead in leads if lead not in mapped),
         bad_leads=bad,
     )
     return validate_record(record, min_duration_s=min_duration_s) if validate else record

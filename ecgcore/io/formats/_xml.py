@@ -8,6 +8,7 @@ from pathlib import Path
 import defusedxml
 import defusedxml.ElementTree as DET
 
+from ecgcore.io.formats.raw import parse_number
 from ecgcore.io.record import RecordError
 
 
@@ -38,6 +39,18 @@ def text(element: ET.Element | None, path: str) -> str | None:
         return None
     value = found.text.strip()
     return value or None
+
+
+def numbers(block: ET.Element, tags: dict[str, str]) -> dict[str, float]:
+    """``{name: value}`` for each child ``tag`` of ``block`` (``tags``: tag → name) whose
+    text is a number; what the device could not measure ("Invalid", "Failed", empty) is
+    left out."""
+    values = {}
+    for tag, name in tags.items():
+        value = parse_number(text(block, tag))
+        if value is not None:
+            values[name] = value
+    return values
 
 
 def local(tag: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcore.io.formats._xml import parse_xml, text
+from ecgcore.io.formats._xml import numbers, parse_xml, text
 from ecgcore.io.formats.raw import (
     DeviceMeasurements,
     PatientIdentifiers,
@@ -129,11 +129,7 @@ def _measurements(root: ET.Element) -> DeviceMeasurements | None:
     block = root.find("RestingECGMeasurements")
     if block is None:
         return None
-    values = {}
-    for tag, name in _MEASUREMENTS.items():
-        value = parse_number(text(block, tag))
-        if value is not None:
-            values[name] = value
+    values = numbers(block, _MEASUREMENTS)
     onset, offset = parse_number(text(block, "POnset")), parse_number(text(block, "POffset"))
     base = parse_number(text(block, "ECGSampleBase"))
     if onset is not None and offset is not None and base and offset > onset:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcore.io.formats._xml import parse_xml, text
+from ecgcore.io.formats._xml import numbers, parse_xml, text
 from ecgcore.io.formats.raw import (
     DeviceMeasurements,
     PatientIdentifiers,
@@ -43,12 +43,7 @@ def _measurements(root: ET.Element) -> DeviceMeasurements | None:
     block = next(iter(root.iter("globalmeasurements")), None)
     if block is None:
         return None
-    values = {}
-    for tag, name in _MEASUREMENTS.items():
-        value = parse_number(text(block, tag))
-        # Philips writes "Invalid" or "Failed" for what it could not measure
-        if value is not None:
-            values[name] = value
+    values = numbers(block, _MEASUREMENTS)  # Philips writes "Invalid" or "Failed" for gaps
     return DeviceMeasurements(SOURCE, values) if values else None
 
 

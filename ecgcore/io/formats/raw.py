@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ecgcore.io.record import Record, RecordError
-from ecgcore.io.wfdb_reader import MIN_DURATION_S, lead_layout, validate_record
+from ecgcore.io.wfdb_reader import MIN_DURATION_S, layout_channels, validate_record
 from ecgcore.leads import normalize_lead_name
 
 #: Largest file any reader opens (a 24-hour 12-lead Holter in EDF is ~1 GB; a resting
@@ -176,16 +176,8 @@ def to_record(
     """
     mapped = [standard_lead(label) or label.strip() or f"lead{row + 1}"
               for row, label in enumerate(raw.leads)]
-    leads = lead_layout(mapped)
-    signal = np.full((len(leads), raw.signal.shape[1]), np.nan, dtype=np.float32)
-    placed: set[str] = set()
-    extra: list[str] = []
-    for row, (label, lead) in enumerate(zip(raw.leads, mapped)):
-        if lead in placed:
-            extra.append(label)
-            continue
-        signal[leads.index(lead)] = raw.signal[row]
-        placed.add(lead)
+    leads, signal, repeated, _ = layout_channels(mapped, list(raw.signal), raw.signal.shape[1])
+    extra = [raw.leads[i] for i in repeated]
     metadata = dict(raw.metadata)
     metadata["format"] = raw.format
     metadata["extra_leads"] = extra
@@ -200,7 +192,7 @@ def to_record(
         leads=leads,
         metadata=metadata,
         source=source,
-        missing_leads=tuple(lead for lead in leads if lead not in placed),
+        missing_leads=tuple(lead for lead in leads if lead not in mapped),
     )
     return validate_record(record, min_duration_s=min_duration_s) if validate else record
 
