@@ -8,8 +8,9 @@ either a test gap or an equivalent change (same behaviour); read them with ``--s
 
 It works on a copy of ``ecgcore`` and the named tests in a temporary folder, so the
 working tree is never mutated. Each mutant costs a pytest start (~5 s here), so
-``--sample N`` tests N mutants drawn at random (seed 0) from all of them and reports the
-score with its 95% Wilson interval; ``--sample 0`` tests them all.
+``--sample N`` tests N mutants drawn at random (``--seed``; the same seed draws the same
+mutants from the same source) and reports the score with its 95% Wilson interval;
+``--sample 0`` tests them all.
 
 Cosmic Ray is not a dependency of the project: install it apart, e.g.
 ``pip install --target /tmp/cosmic cosmic-ray==8.7.0``, and give ``--tool-path /tmp/cosmic``
@@ -65,7 +66,11 @@ def _copy_tree(repo: Path, work: Path, tests: list[str]) -> None:
 def _sample(db: Path, n: int, seed: int) -> int:
     """Keep ``n`` work items drawn at random; the number of mutants there were."""
     con = sqlite3.connect(db)
-    ids = [r[0] for r in con.execute("select job_id from work_items order by job_id")]
+    # job ids are fresh UUIDs at every init: order by what the mutation is, so that a seed
+    # draws the same mutants from the same source
+    ids = [r[0] for r in con.execute(
+        "select job_id from mutation_specs order by module_path, operator_name, occurrence, "
+        "start_pos_row, start_pos_col")]
     if n and n < len(ids):
         drop = sorted(set(ids) - set(random.Random(seed).sample(ids, n)))
         con.executemany("delete from mutation_specs where job_id = ?", [(i,) for i in drop])

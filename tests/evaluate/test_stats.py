@@ -74,6 +74,8 @@ def test_paired_delong_test_against_the_definition():
     assert t["se"] == pytest.approx(se, rel=1e-10)
     assert t["z"] == pytest.approx(z, rel=1e-10)
     assert t["p_value"] == pytest.approx(2 * norm.sf(abs(z)), rel=1e-9)
+    assert (t["var_a"], t["var_b"], t["cov_ab"]) == pytest.approx(
+        (cov[0, 0], cov[1, 1], cov[0, 1]), rel=1e-10)
     # Symmetric in its arguments; identical scores give no evidence of a difference.
     assert stats.delong_test(y, b, a)["p_value"] == pytest.approx(t["p_value"])
     same = stats.delong_test(y, a, a)
@@ -234,3 +236,18 @@ def test_bootstrap_mean_ci_is_the_percentile_interval_of_its_resamples():
     means = v[np.random.default_rng(2).integers(0, 40, (300, 40))].mean(axis=1)
     np.testing.assert_allclose(ci.samples, means, rtol=1e-12)
     assert (ci.low, ci.high) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), rel=1e-12)
+
+
+def test_one_positive_record_by_the_definition():
+    # one positive: its placement value has no spread, so only the negatives' term counts
+    y = np.array([0, 0, 0, 0, 1])
+    s = np.array([0.1, 0.5, 0.3, 0.9, 0.6])
+    aucs, cov = stats.fast_delong(y, s[None, :])
+    psi = (s[4] > s[:4]) + 0.5 * (s[4] == s[:4])
+    assert aucs[0] == pytest.approx(psi.mean()) == 0.75
+    assert cov[0, 0] == pytest.approx(np.var(psi, ddof=1) / 4)
+
+
+def test_a_metric_undefined_on_every_resample_gives_no_interval():
+    ci = stats.bootstrap_ci(lambda a, b: float("nan"), [0, 1, 0, 1], [0.2, 0.4, 0.1, 0.9], n_boot=20)
+    assert np.isnan(ci.low) and np.isnan(ci.high) and ci.samples.size == 20
