@@ -97,17 +97,18 @@ def save_uploads(files: Sequence[tuple[str, bytes]], folder: str | Path,
     return paths
 
 
-def device_measurements(path: str | Path) -> dict | None:
-    """The measurements the device stored in ECG file ``path`` (``{"source": …, "qrs_ms":
-    …}``), or None when it stores none or cannot be read (its error is the cache's)."""
+def read_upload(path: str | Path) -> tuple[Any, dict | None]:
+    """(The file's Record, the measurements its device stored: ``{"source": …, "qrs_ms":
+    …}`` or None); (None, None) when it cannot be read (the cache's manifest says why)."""
     from ecgcore.io.formats import read_ecg
     from ecgcore.io.record import RecordError
 
     try:
-        found = read_ecg(path, validate=False).metadata.get("device_measurements")
+        record = read_ecg(path, validate=False)
     except (RecordError, ValueError, OSError):
-        return None
-    return dict(found) if found else None
+        return None, None
+    found = record.metadata.get("device_measurements")
+    return record, (dict(found) if found else None)
 
 
 def patient_cache(run: Run, files: str | Path, out: str | Path) -> tuple[ECGCache | None, pd.DataFrame]:
@@ -206,15 +207,20 @@ def _intervals(records: pd.Series, device: dict | None, uncertain: dict[str, boo
     return pd.DataFrame(rows)
 
 
-def _uncertain(cache: ECGCache, row: int) -> dict[str, bool]:
-    """Per interval, True when the record's beats disagree (RecordDelineation.confidence)."""
-    if "signals" not in {p.stem for p in cache.path.glob("*.npy")}:
-        return {}
+def _uncertain(cache: ECGCache, row: int, record: Any = None) -> dict[str, bool]:
+    """Per interval, True when the record's beats disagree (RecordDelineation.confidence),
+    on ``record`` (a Record) or else the cache's stored signal (when it has one)."""
     from ecgcore.signal.record_delineation import delineate_signal
 
+    if record is not None:
+        signal, fs, leads = record.signal, record.fs, tuple(record.leads)
+    elif (cache.path / "signals.npy").exists():
+        signal, fs, leads = cache.array("signals")[row], cache.fs, tuple(cache.leads)
+    else:
+        return {}
     try:
-        d = delineate_signal(np.asarray(cache.array("signals")[row], dtype=np.float64), cache.fs,
-                             tuple(cache.leads), per_lead=False)
+        d = delineate_signal(np.nan_to_num(np.asarray(signal, dtype=np.float64)), fs, leads,
+                             per_lead=False)
         return {k: v["uncertain"] for k, v in d.confidence().items()}
     except (ValueError, RuntimeError):
         return {}
@@ -262,13 +268,14 @@ def _extra(run: Run, cache: ECGCache, row: int) -> np.ndarray | None:
 def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
                     projection: str = "pca", annotate: bool = False,
                     saliency: bool = True, label_columns: Sequence[str] = (),
-                    device: dict | None = None) -> PatientResult:
+                    device: dict | None = None, record: Any = None) -> PatientResult:
     """Read record ``row`` of ``cache`` (a :func:`patient_cache`, or the run's own cache)
     against ``run``. ``k`` neighbours; ``projection`` the map (pca, tsne, umap: computed
     and cached by the run when absent); ``annotate`` adds the factor annotation (decodes
     traversals once per run); ``label_columns``: the cohort's columns shown beside each
     neighbour (default: every diagnostic superclass flag the records table has);
-    ``device``: the file's own measurements (:func:`device_measurements`)."""
+    ``device``: the file's own measurements (:func:`read_upload`); ``record``:
+    the file's :class:`~ecgcore.io.record.Record`, for the flags of beat-to-beat spread."""
     import torch
 
     from ecgcore.models.capabilities import LatentTaskHead, PredictsLabels
@@ -276,7 +283,7 @@ def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
     rec = cache.records.iloc[int(row)]
     result = PatientResult(
         record_id=str(rec["record_id"]), leads=tuple(cache.leads), fs=cache.fs,
-        intervals=_intervals(rec, device, _uncertain(cache, int(row))),
+        intervals=_intervals(rec, device, _uncertain(cache, int(row), record)),
         device_source=(device or {}).get("source"),
         beat=np.asarray(cache.median[int(row)], dtype=np.float64),
         fiducials=np.asarray(cache.fiducials[int(row)], dtype=np.float64), projection=projection)
