@@ -129,8 +129,8 @@ table = result.intervals.rename(columns={"label": "Measure", "value": "This work
                                          "unit": "Unit"})
 device_col = f"Device ({result.device_source})" if result.device_source else "Device"
 table = table.rename(columns={"device": device_col}).drop(columns=["measure"])
-st.dataframe(table.style.format({"This workbench": "{:.0f}", device_col: "{:.0f}"}, na_rep="—"),
-             hide_index=True, key="patient_intervals")
+st.table(table.style.format({"This workbench": "{:.0f}", device_col: "{:.0f}"}, na_rep="—")
+         .hide(axis="index"))
 st.caption("Flags: outside adult resting limits (HR 50–100 bpm, PR 120–200 ms, QRS < 120 ms, "
            "QTc ≤ 460 ms, axis −30…+90°). Uncertain: the beats disagree by more than the "
            "IEC 60601-2-25 tolerance." + (f" Device values: {result.device_source}, as stored "
@@ -152,8 +152,8 @@ if result.z is not None:
         st.caption(result.placement)
     with right:
         st.markdown("**Nearest cohort neighbours**")
-        st.dataframe(result.neighbours.drop(columns=["row"]), hide_index=True,
-                     key="patient_neighbours")
+        st.table(result.neighbours.drop(columns=["row"]).style.format({"distance": "{:.3f}"})
+                 .hide(axis="index"))
         first = int(result.neighbours["row"].iloc[0])
         st.plotly_chart(reconstruction_figure(run.beat(first), None, run.fs, run.leads, run.r_index,
                                               show=[lead for lead in ("II", "V5") if lead in run.leads]
@@ -174,9 +174,9 @@ if result.z is not None:
         st.plotly_chart(reconstruction_figure(result.model_beat, result.reconstruction, run.fs,
                                               run.leads, run.r_index, show=show),
                         key="patient_recon", theme=None)
-        st.dataframe(result.wave_error.rename(columns={"region": "Wave", "rms_uv": "RMS error (µV)",
-                                                       "n_samples": "Samples"}),
-                     hide_index=True, key="patient_wave_error")
+        st.table(result.wave_error.rename(columns={"region": "Wave", "rms_uv": "RMS error (µV)",
+                                                   "n_samples": "Samples"})
+                 .style.format({"RMS error (µV)": "{:.0f}"}, na_rep="—").hide(axis="index"))
     if result.probabilities is not None:
         st.subheader("Prediction")
         st.dataframe(result.probabilities[["name", "probability"]], hide_index=True)

@@ -25,7 +25,7 @@ def runs_dir(tmp_path_factory, monkeypatch) -> Path:
 
 def _table(at: AppTest, column: str):
     """The one table of the page with ``column``."""
-    (found,) = [d.value for d in at.dataframe if column in d.value.columns]
+    (found,) = [d.value for d in at.table if column in d.value.columns]
     return found
 
 
