@@ -49,7 +49,7 @@ source = st.radio("ECG", (UPLOAD, DATASET), horizontal=True, key="patient_source
 store = st.session_state.setdefault(_STORE, {})
 
 try:
-    run.embedding  # noqa: B018 (the cohort: encoded once per run, cached on disk)
+    _ = run.embedding  # the cohort: encoded once per run, cached on disk
 except RunError as exc:
     st.error(str(exc))
     st.stop()
@@ -68,29 +68,31 @@ if source == UPLOAD:
     blobs = [(f.name, f.getvalue()) for f in files]
     key = hashlib.sha256(run_path.encode() + b"".join(hashlib.sha256(b).digest()
                                                       for _, b in blobs)).hexdigest()[:16]
-    if key not in store:
+    if key not in store:  # one cache per file: each keeps its own leads
         folder = Path(tempfile.mkdtemp(prefix="ecgwb-patient-"))
         try:
             paths = save_uploads(blobs, folder / "files")
         except ValueError as exc:
             st.error(str(exc))
             st.stop()
+        entries = {}
         with st.spinner("Reading and measuring the ECG…"):
-            pcache, manifest = patient_cache(run, folder / "files", folder / "cache")
-        store[key] = (pcache, manifest, {p.name.split(".")[0]: read_upload(p) for p in paths})
-    cache, manifest, uploads = store[key]
-    failed = manifest[manifest["status"] != "ok"]
-    for _, bad in failed.iterrows():
-        n = int(str(bad["record_id"]).split("-")[-1])
-        st.error(f"File {n} ({files[n - 1].name}) could not be used: {bad['reason']}")
-    if cache is None:
+            for n, path in enumerate(paths, start=1):
+                pcache, manifest = patient_cache(run, path, folder / "cache" / path.name)
+                reasons = [r for r in manifest["reason"] if r]
+                entries[n] = (pcache, reasons, *read_upload(path))
+        store[key] = entries
+    entries = store[key]
+    for n, (pcache, reasons, _, _) in entries.items():
+        if pcache is None:
+            st.error(f"File {n} ({files[n - 1].name}) could not be used: "
+                     f"{'; '.join(reasons) or 'no record found in it'}")
+    usable = [n for n, entry in entries.items() if entry[0] is not None]
+    if not usable:
         st.stop()
-    ids = list(cache.records["record_id"].astype(str))
-    names = {rid: f"File {rid.split('-')[-1]}: {files[int(rid.split('-')[-1]) - 1].name}"
-             for rid in ids}
-    pick = st.selectbox("File", ids, format_func=names.get, key="patient_pick")
-    row = ids.index(pick)
-    upload, device = uploads.get(pick, (None, None))
+    n = st.selectbox("File", usable, format_func=lambda n: f"File {n}: {files[n - 1].name}",
+                     key="patient_pick")
+    cache, _, upload, device = entries[n]
 else:
     cache = run.cache
     ids = list(cache.records["record_id"].astype(str))
@@ -110,7 +112,7 @@ with st.spinner("Reading the ECG against the run…"):
         st.stop()
 
 # -- the ECG on paper, its intervals and the device's own -----------------------------------------
-st.subheader("ECG and intervals")
+st.subheader(f"ECG and intervals: {result.record_id}")
 if upload is not None:  # the file as read (µV), every lead it has
     paper = (upload.signal, upload.fs, list(upload.leads))
 elif (cache.path / "signals.npy").exists():
@@ -203,4 +205,6 @@ if result.z is not None:
 # -- the one-page report -----------------------------------------------------------------------------
 st.subheader("Report")
 report = report_figure(result, cohort_xy, run.fs, run.r_index, run.leads, run_name=run.name)
+st.caption(f"One page for {result.record_id} against {run.name}: intervals with the device's "
+           "own, the median beat, the latent map, the factor profile and the model's outputs.")
 download_buttons(report, f"report_{result.record_id}", key="patient_report")

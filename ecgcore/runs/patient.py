@@ -112,16 +112,22 @@ def read_upload(path: str | Path) -> tuple[Any, dict | None]:
 
 
 def patient_cache(run: Run, files: str | Path, out: str | Path) -> tuple[ECGCache | None, pd.DataFrame]:
-    """Preprocess the ECG files in folder ``files`` into ``out`` with the run's cohort
-    pipeline and arrays. Returns (the cache, or None when no file could be used; the
-    manifest: one row per file with its ``status`` and ``reason``)."""
+    """Preprocess ECG file ``files`` (or the ECG exports of folder ``files``; a folder's
+    delimited text is not scanned, as label tables sit beside records: give a CSV
+    file by itself) into ``out`` with the run's cohort pipeline and arrays. Returns (the
+    cache, or None when no file could be used; the manifest: one row per file with its
+    ``status`` and ``reason``)."""
     from ecgcore.data.cache import CacheOptions, preprocess
     from ecgcore.signal.pipeline import PipelineConfig
 
     info = run.cache.info
     pipeline = PipelineConfig(**info["pipeline"])
     options = CacheOptions(**info.get("options", {}))
-    summary = preprocess(files, out, pipeline, options, workers=1, progress=False)
+    try:
+        summary = preprocess(files, out, pipeline, options, workers=1, progress=False)
+    except (ValueError, OSError) as exc:  # nothing readable as an ECG there
+        return None, pd.DataFrame([{"record_id": Path(files).stem, "status": "skipped",
+                                    "reason": str(exc)}])
     manifest = pd.read_csv(Path(out) / "manifest.csv", keep_default_na=False)
     return (ECGCache(out) if summary.n_ok else None), manifest
 
