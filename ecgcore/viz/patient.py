@@ -74,7 +74,8 @@ def report_figure(result: Any, cohort_xy: np.ndarray | None, fs: float, r_index:
     and its reconstruction in ``lead``, the latent map, the factor profile, the per-wave
     error and (task models) the probability and the counterfactual's changes.
     ``result``: an :class:`ecgcore.runs.patient.PatientResult`."""
-    fig = make_subplots(rows=3, cols=2, vertical_spacing=0.09, horizontal_spacing=0.12,
+    fig = make_subplots(rows=3, cols=2, vertical_spacing=0.07, horizontal_spacing=0.12,
+                        row_heights=[0.4, 0.32, 0.28],
                         specs=[[{"type": "table"}, {"type": "xy"}],
                                [{"type": "xy"}, {"type": "xy"}],
                                [{"type": "table"}, {"type": "table"}]],
@@ -87,10 +88,10 @@ def report_figure(result: Any, cohort_xy: np.ndarray | None, fs: float, r_index:
     fig.add_trace(go.Table(
         header={"values": ["", "This workbench", "Flag", dev_name], "align": "left"},
         cells={"values": [list(iv["label"]), [_fmt(v, u) for v, u in zip(iv["value"], iv["unit"])],
-                          [(f + (" (uncertain)" if unc else "")).strip()
-                           for f, unc in zip(iv["flag"], iv["uncertain"])],
+                          [(f + (" (uncertain)" if unc and np.isfinite(v) else "")).strip()
+                           for f, unc, v in zip(iv["flag"], iv["uncertain"], iv["value"])],
                           [_fmt(v, u) for v, u in zip(iv["device"], iv["unit"])]],
-               "align": "left"}), row=1, col=1)
+               "align": "left", "height": 22}, columnwidth=[1.3, 1, 1, 1]), row=1, col=1)
     leads = list(model_leads) if result.model_beat is not None else list(result.leads)
     beat = result.model_beat if result.model_beat is not None else result.beat
     k = leads.index(lead) if lead in leads else 0
@@ -130,6 +131,7 @@ def report_figure(result: Any, cohort_xy: np.ndarray | None, fs: float, r_index:
     lines += result.warnings
     fig.add_trace(go.Table(header={"values": ["Model"]}, cells={"values": [lines or ["–"]],
                                                                 "align": "left"}), row=3, col=2)
-    fig.update_layout(height=1100, width=850, template="simple_white", font=theme.font(),
-                      title=f"ECG report: {result.record_id}", legend={"orientation": "h", "y": 1.02})
+    fig.update_layout(height=1100, width=850, template="simple_white", font=theme.font(size=11),
+                      title=f"ECG report: {result.record_id}",
+                      legend={"orientation": "h", "y": -0.03, "x": 0.0})
     return fig
