@@ -124,3 +124,54 @@ def test_damaged_file_named_in_manifest(tiny, uploads, tmp_path) -> None:
     bad = manifest.set_index("record_id").loc["upload-1"]
     assert bad["status"] == "skipped" and "upload-1.xml" in bad["reason"]
     assert len(cache) == 1  # the bad file costs nothing else
+
+
+@pytest.fixture(scope="module")
+def ecg_sl_run(family_cache, tmp_path_factory) -> Path:
+    """A tiny ECG-SL run (one epoch per stage) on the demo records' beat sequences."""
+    import torch
+
+    from trainer.config import load_config
+    from trainer.run import train
+
+    cfg = load_config(ROOT / "trainer" / "configs" / "ecg_sl.yaml", [
+        f"data.path={family_cache}", "data.fs=100", "model.beat_backbone={kind: small, width: 0.25}",
+        "model.dim=16", "model.depth=1", "model.heads=2", "model.head_hidden=16",
+        ("stages=[{name: beat_ae, max_epochs: 1}, {name: masked, max_epochs: 1}, "
+         "{name: finetune, uses_labels: true, max_epochs: 1}]")])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(cfg, tmp_path_factory.mktemp("sl_runs"), progress=False)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_ecg_sl_attention_over_the_uploaded_beats(ecg_sl_run, uploads, tmp_path) -> None:
+    import torch
+
+    run = Run(ecg_sl_run)
+    cache, _ = patient_cache(run, uploads[0], tmp_path / "cache")  # one file, resampled to 100 Hz
+    result = explain_patient(run, cache, 0, saliency=False)
+    item = run.preprocessing.dataset(cache, [0])[0]
+    with torch.inference_mode():  # independently: the model's own attention
+        w = run.model.attention(item["x"][None], item["mask"][None])[0].numpy()
+    valid = item["mask"].numpy().astype(bool)
+    assert result.attention.shape == (int(valid.sum()),)
+    np.testing.assert_allclose(result.attention, w[valid], rtol=1e-6)
+    assert result.attention.sum() == pytest.approx(1.0, abs=1e-5)  # pooled over its beats
+    assert len(result.probabilities) == len(run.preprocessing.task)
+
+
+def test_signal_model_predicts_without_decoder(cnn_run, uploads, tmp_path) -> None:
+    import torch
+
+    run = Run(cnn_run)
+    cache, _ = patient_cache(run, uploads[0], tmp_path / "cache")
+    result = explain_patient(run, cache, 0)
+    assert result.reconstruction is None and any("no decoder" in w for w in result.warnings)
+    x = run.preprocessing.dataset(cache, [0])[0]["x"][None]
+    with torch.inference_mode():
+        p = torch.sigmoid(run.model.predict_logits(x))[0].numpy()
+    np.testing.assert_allclose(result.probabilities["probability"], p, rtol=1e-5)
+    assert result.saliency is None  # whole-signal maps: the Saliency view's, not this page's
