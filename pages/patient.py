@@ -12,6 +12,7 @@ birth dates in the files never reach the page.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
 UPLOAD, DATASET = "Upload ECG files", "A record of the run's dataset"
-_STORE = "patient_store"  # {key: (cache, manifest, device per record)} for this session
+_STORE = "patient_store"  # {uploads key: (private folder, {file n: (cache, problems, record,
+#                            device measurements)})}: this session's current uploads
 
 st.title("Patient")
 runs = st.session_state.get(RUNS) or []
@@ -69,6 +71,9 @@ if source == UPLOAD:
     key = hashlib.sha256(run_path.encode() + b"".join(hashlib.sha256(b).digest()
                                                       for _, b in blobs)).hexdigest()[:16]
     if key not in store:  # one cache per file: each keeps its own leads
+        for _, (old, _) in list(store.items()):  # only the current uploads are kept on disk
+            shutil.rmtree(old, ignore_errors=True)
+        store.clear()
         folder = Path(tempfile.mkdtemp(prefix="ecgwb-patient-"))
         try:
             paths = save_uploads(blobs, folder / "files")
@@ -81,8 +86,8 @@ if source == UPLOAD:
                 pcache, manifest = patient_cache(run, path, folder / "cache" / path.name)
                 reasons = [r for r in manifest["reason"] if r]
                 entries[n] = (pcache, reasons, *read_upload(path))
-        store[key] = entries
-    entries = store[key]
+        store[key] = (folder, entries)
+    entries = store[key][1]
     for n, (pcache, reasons, _, _) in entries.items():
         if pcache is None:
             st.error(f"File {n} ({files[n - 1].name}) could not be used: "
