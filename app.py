@@ -225,6 +225,7 @@ views = [
     view("saliency.py", "Saliency", icon=":material/highlight:"),
     view("clustering.py", "Clustering", icon=":material/bubble_chart:"),
     view("compare.py", "Compare", icon=":material/compare:"),
+    view("patient.py", "Patient", icon=":material/person:"),
 ]
 if not POLICY.clinic:  # clinic mode is read-only: no training processes
     views.append(view("train.py", "Train", icon=":material/model_training:"))
