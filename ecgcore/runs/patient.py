@@ -395,13 +395,13 @@ def _saliency(run: Run, item: dict, extra: np.ndarray | None, task: list[str],
 
     from ecgcore.data.label_columns import label_name
     from ecgcore.explain.saliency import attribute, region_attribution
-    from ecgcore.runs.saliency import Predictor, _function, is_signal_model
+    from ecgcore.runs.saliency import Predictor, is_signal_model, predictor_function
 
     if is_signal_model(run):
         return None  # whole-signal models: their maps are the Saliency view's (cohort rows)
     rows = []
     for i, t in enumerate(task):
-        f = _function(run, Predictor("head", i, t), extra, item.get("mask"))
+        f = predictor_function(run, Predictor("head", i, t), extra, item.get("mask"))
         with torch.enable_grad():
             a = attribute(f, item["x"][None], "integrated_gradients")[0]
         a = a.sum(axis=0) if a.ndim == 3 else a

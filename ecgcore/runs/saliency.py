@@ -96,7 +96,7 @@ def _extras(run: Run) -> np.ndarray | None:
     return table.fillna(table.median()).fillna(0.0).to_numpy(dtype=np.float32)
 
 
-def _function(run: Run, pred: Predictor, extra: Any, mask: Any) -> Callable:
+def predictor_function(run: Run, pred: Predictor, extra: Any, mask: Any) -> Callable:
     """``f(x) -> [B]`` for one record's extras/mask (broadcast over captum's batches)."""
     import torch
 
@@ -183,7 +183,7 @@ def _attribute_rows(run: Run, pred: Predictor, method: str, rows: Sequence[int],
     maps = []
     for i, row in enumerate(rows):
         item = ds[i]
-        f = _function(run, pred, None if extras is None else extras[int(row)], item.get("mask"))
+        f = predictor_function(run, pred, None if extras is None else extras[int(row)], item.get("mask"))
         try:
             with torch.enable_grad():
                 a = attribute(f, item["x"][None], method, occlusion_window=window)[0]
