@@ -21,3 +21,4 @@ SPLIT = "split.json"  # record ids of train / val / test / labelled_train
 STATUS = "status.json"  # running / failed, while no metrics.json exists
 EVALUATION = "evaluation.json"  # written by `ecgwb evaluate`
 RESULTS = "cache"  # the run's cached results per dataset (ecgcore.runs)
+EXTERNAL = "external"  # <run>/external/<cohort>/evaluation.json: other cohorts (ecgwb evaluate --data)

@@ -10,6 +10,7 @@ ST / T regions from fiducials are a signal concept: :mod:`ecgcore.signal.regions
 - ``downstream``:     out-of-fold prediction from embeddings / features / both, baselines,
                       label-fraction curves
 - ``clustering``:     DBI, silhouette, CHI for labels and k-means, with a PCA reference
+- ``shift``:          how far an external cohort's embeddings sit from the training cohort's
 - ``report``:         the side-by-side comparison table (CSV / Markdown)
 """
 
@@ -27,6 +28,7 @@ _EXPORTS = {
                    "evaluate_downstream", "label_fraction_curve", "make_model", "oof_predict",
                    "pca_embedding", "sex_age_matrix"),
     "clustering": ("cluster_scores", "clustering_report", "kmeans_labels"),
+    "shift": ("domain_auroc", "embedding_shift", "frechet_distance"),
     "report": ("comparison_table", "format_table", "to_csv", "to_markdown"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -43,9 +45,12 @@ __all__ = [
     "comparison_table",
     "delong_auc",
     "delong_test",
+    "domain_auroc",
+    "embedding_shift",
     "evaluate_downstream",
     "fast_delong",
     "format_table",
+    "frechet_distance",
     "kmeans_labels",
     "label_fraction_curve",
     "macro_auroc",

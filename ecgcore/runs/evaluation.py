@@ -80,32 +80,20 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
         pca_embedding,
         score_predictions,
     )
-    from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.explain.identification import identification_accuracy
 
     if not isinstance(run, Run):
         run = Run(run, data, progress=True)
     elif data is not None:
         raise ValueError("give data when opening the Run, not to evaluate_run")
-    model, prep, cache = run.model, run.preprocessing, run.cache
+    cache = run.cache
+    test_rows = run.split_rows("test")  # RunError on another cohort: its ids are not ours
     z, _ = run.encode()
     records = cache.records.reset_index(drop=True)
-    test_rows = run.split_rows("test")
     out: dict = {"run": run.name, "model": run.model_name, "latent_dim": int(z.shape[1]),
                  "dataset": str(cache.path), "n_records": len(z)}
 
-    out["reconstruction"] = None
-    if prep.array == "median" and hasattr(model, "decode") and len(test_rows):
-        try:
-            ds = run.dataset(test_rows, scale_uv=1.0)  # µV
-            x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
-            x_hat = np.asarray(model.decode(torch.as_tensor(z[test_rows]))) * prep.scale_uv
-            fid = np.asarray(cache.fiducials[test_rows])
-            rec = reconstruction_metrics(x, x_hat, fid, cache.fs, list(prep.leads))
-            rec.pop("per_record", None)
-            out["reconstruction"] = rec
-        except NotImplementedError:
-            pass
+    out["reconstruction"] = reconstruction_section(run, z, test_rows)[0]
 
     trained_on = list(run.data_config.task)
     labels = _labels(records, trained_on, task)
@@ -160,11 +148,35 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
 
 
 @torch.no_grad()
-def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
-    was trained on exactly ``labels`` (threshold: the label's prevalence in the other
-    records); None when it has no such head."""
+def reconstruction_section(run: Run, z: np.ndarray, rows: np.ndarray
+                           ) -> tuple[dict | None, str | None]:
+    """µV reconstruction metrics of records ``rows`` decoded from their latent means
+    ``z[rows]`` (``z``: every record's), or None and why not."""
+    from ecgcore.evaluate.reconstruction import reconstruction_metrics
+
+    model, prep, cache = run.model, run.preprocessing, run.cache
+    if prep.array != "median":
+        return None, f"{run.model_name} reads {prep.array}, not median beats: nothing to reconstruct"
+    if not hasattr(model, "decode"):
+        return None, f"{run.model_name} has no decoder"
+    if not len(rows):
+        return None, "no records to reconstruct"
+    try:
+        ds = run.dataset(rows, scale_uv=1.0)  # µV
+        x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
+        x_hat = np.asarray(model.decode(torch.as_tensor(z[rows]))) * prep.scale_uv
+    except NotImplementedError as exc:
+        return None, f"{run.model_name} cannot decode median beats ({exc})"
+    fid = np.asarray(cache.fiducials[rows])
+    rec = reconstruction_metrics(x, x_hat, fid, cache.fs, list(prep.leads))
+    rec.pop("per_record", None)
+    return rec, None
+
+
+@torch.no_grad()
+def head_probabilities(run: Run, labels: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
+    """A supervised model's own-head probabilities on ``rows`` (``[n]`` for one label, else
+    ``[n, K]``) when it was trained on exactly ``labels``; None when it has no such head."""
     model, prep = run.model, run.preprocessing
     if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels) or prep.extra:
         return None
@@ -174,7 +186,17 @@ def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
         kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
         logits.append(model.predict_logits(batch["x"], **kwargs))
     p = torch.sigmoid(torch.cat(logits)).numpy().astype(float)
-    p = p[:, 0] if len(labels) == 1 else p
+    return p[:, 0] if len(labels) == 1 else p
+
+
+def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
+    was trained on exactly ``labels`` (threshold: the label's prevalence in the other
+    records); None when it has no such head."""
+    p = head_probabilities(run, labels, rows)
+    if p is None:
+        return None
     prevalence = run.cache.records.reset_index(drop=True)[list(labels)].drop(index=rows).mean().to_numpy(dtype=float)
     return p, (p >= (prevalence[0] if len(labels) == 1 else prevalence)).astype(float)
 

@@ -1,0 +1,112 @@
+"""`ecgwb evaluate RUN --data OTHER`: a run scored on another cohort (LUDB, 12 leads,
+another hospital and device) is stored under that cohort's name and never touches the
+run's own ``evaluation.json``; the run's split ids are never applied to the other cohort."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgcore.data.store import ECGCache
+from ecgwb.cli import main
+from trainer.config import load_config
+from trainer.run import train
+
+FAMILY_FS = 100  # the `family_cache` fixture's rate (tests/conftest.py)
+
+CONFIGS = Path(__file__).resolve().parents[2] / "trainer" / "configs"
+N_LUDB = 24  # LUDB records in the external cohort (enough for clustering, a few seconds)
+
+
+@pytest.fixture(scope="module")
+def pca_run(family_cache, tmp_path_factory) -> Path:
+    """A PCA-10 run on the 60 demo (PTB-XL) records at 100 Hz."""
+    cfg = load_config(CONFIGS / "pca.yaml", [f"data.path={family_cache}", f"data.fs={FAMILY_FS}"])
+    return train(cfg, tmp_path_factory.mktemp("ext_runs"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def ludb_cohort(ludb_dir, tmp_path_factory) -> Path:
+    """The first LUDB records (odd ids 1, 3, …) as a folder of their own, with ludb.csv.
+    Their record ids ("1", "3", …) collide with PTB-XL ecg_ids: the split must not."""
+    root = tmp_path_factory.mktemp("ludb_cohort") / "ludb_small"
+    (root / "data").mkdir(parents=True)
+    ids = [str(i) for i in range(1, 2 * N_LUDB, 2)]
+    for i in ids:
+        for f in (ludb_dir / "data").glob(f"{i}.*"):
+            (root / "data" / f.name).symlink_to(f)
+    shutil.copy(ludb_dir / "ludb.csv", root / "ludb.csv")
+    return root
+
+
+def test_external_evaluation_leaves_the_run_alone(pca_run, ludb_cohort, family_cache, capsys):
+    assert main(["evaluate", str(pca_run), "--n-boot", "50"]) == 0
+    own = (pca_run / "evaluation.json").read_bytes()
+    own_ev = json.loads(own)
+    # the run's test ids include PTB-XL ecg_ids that are also LUDB record ids
+    test_ids = set(json.loads((pca_run / "split.json").read_text())["test"])
+
+    assert main(["evaluate", str(pca_run), "--data", str(ludb_cohort), "--n-boot", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert (pca_run / "evaluation.json").read_bytes() == own  # untouched
+    path = pca_run / "external" / "ludb_small" / "evaluation.json"
+    assert path.exists() and str(path) in printed
+    ev = json.loads(path.read_text())
+
+    cache = ECGCache(Path(ev["dataset"]))
+    ids = cache.records["record_id"].astype(str)
+    assert len(ids) >= N_LUDB - 2 and ev["n_records"] == len(ids)  # every record, not the split's
+    assert set(ids) & test_ids, "the cohort should share ids with the split for this test"
+    assert ev["cohort"] == "ludb_small" and ev["external"] is True
+
+    # reconstruction of every record, computed here: PCA of the run's training beats (µV)
+    from sklearn.decomposition import PCA
+
+    own_cache = ECGCache(family_cache)
+    split = json.loads((pca_run / "split.json").read_text())
+    own_ids = own_cache.records["record_id"].astype(str)
+    train_rows = np.flatnonzero(own_ids.isin(set(split["train"])).to_numpy())
+    test_rows = np.flatnonzero(own_ids.isin(test_ids).to_numpy())
+    own_beats = np.nan_to_num(np.asarray(own_cache.median, dtype=np.float64))
+    pca = PCA(10, svd_solver="full").fit(own_beats[train_rows].reshape(len(train_rows), -1))
+    x = np.nan_to_num(np.asarray(cache.median, dtype=np.float64))
+    x_hat = pca.inverse_transform(pca.transform(x.reshape(len(x), -1))).reshape(x.shape)
+    mae_ext = float(np.abs(x - x_hat).mean())
+    xt = own_beats[test_rows]
+    xt_hat = pca.inverse_transform(pca.transform(xt.reshape(len(xt), -1))).reshape(xt.shape)
+    mae_own = float(np.abs(xt - xt_hat).mean())
+
+    rec = ev["reconstruction"]
+    assert rec["mae"] == pytest.approx(mae_ext, rel=1e-3)
+    assert set(rec["mae_per_wave"]) == {"P", "QRS", "ST", "T"}
+    assert own_ev["reconstruction"]["mae"] == pytest.approx(mae_own, rel=1e-3)
+    ref = ev["in_cohort"]
+    assert ref["reconstruction"]["mae"] == pytest.approx(mae_own, rel=1e-3)
+    assert ev["reconstruction_ratio"]["mae"] == pytest.approx(mae_ext / mae_own, rel=1e-3)
+
+    # clustering of the external latents (k-means; LUDB has no superclass labels)
+    assert any(r["space"] == "latent" for r in ev["clustering"])
+    # no PTB-XL superclass columns in LUDB: the downstream section says why
+    assert ev["downstream"] is None
+    assert "NORM" in ev["reasons"]["downstream"] and "ludb_small" in ev["reasons"]["downstream"]
+    assert "downstream" in printed and "NORM" in printed
+
+    shift = ev["shift"]
+    assert shift["n_training"] == len(own_ids) and shift["n_external"] == len(ids)
+    assert 0.5 <= shift["domain_auroc"] <= 1.0 and shift["frechet"] > 0
+
+
+def test_split_is_never_applied_to_another_cohort(pca_run, ludb_cohort):
+    from ecgcore.runs import Run, RunError
+    from ecgcore.runs.evaluation import evaluate_run
+
+    other = Run(pca_run, ludb_cohort)
+    assert not other.on_own_data and Run(pca_run).on_own_data
+    with pytest.raises(RunError, match="another cohort"):
+        other.split_rows("test")
+    with pytest.raises(RunError, match="another cohort"):
+        evaluate_run(other)
