@@ -110,3 +110,86 @@ def test_split_is_never_applied_to_another_cohort(pca_run, ludb_cohort):
         other.split_rows("test")
     with pytest.raises(RunError, match="another cohort"):
         evaluate_run(other)
+
+
+@pytest.fixture(scope="module")
+def labelled_cohort(demo_dir, tmp_path_factory) -> Path:
+    """Demo records 61–120 (PTB-XL, with superclass labels), none of them in the run's
+    60 records, as a folder of their own."""
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("labelled") / "ptbxl_61_120"
+    root.mkdir()
+    db = pd.read_csv(demo_dir / "ptbxl_database.csv")
+    db.iloc[60:120].to_csv(root / "ptbxl_database.csv", index=False)
+    (root / "scp_statements.csv").write_bytes((demo_dir / "scp_statements.csv").read_bytes())
+    (root / "records100").symlink_to(demo_dir / "records100")
+    return root
+
+
+def test_probes_fitted_on_the_training_cohort_score_the_other(pca_run, labelled_cohort, family_cache):
+    """The L2 logistic regression probe: fitted on the training cohort's latents, applied
+    to the external cohort; its macro AUROC recomputed here with scikit-learn on the
+    run's PCA (standardised units: sign and scale of the components do not matter)."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    from ecgcore.data.spec import SUPERCLASS_COLUMNS
+    from ecgcore.runs.external import evaluate_external, external_evaluations
+
+    own_before = (pca_run / "evaluation.json").read_bytes() if (pca_run / "evaluation.json").exists() else None
+    ev = evaluate_external(pca_run, labelled_cohort, n_boot=50)
+    assert ((pca_run / "evaluation.json").read_bytes() if own_before is not None else None) == own_before
+    assert "ptbxl_61_120" in external_evaluations(pca_run)
+    down = ev["downstream"]
+    assert down is not None and "downstream" not in ev["reasons"]
+    assert down["label"] == list(SUPERCLASS_COLUMNS) and down["task"] == "multilabel"
+
+    own, ext = ECGCache(family_cache), ECGCache(Path(ev["dataset"]))
+    split = json.loads((pca_run / "split.json").read_text())
+    train_rows = np.flatnonzero(own.records["record_id"].astype(str).isin(set(split["train"])).to_numpy())
+    flat = lambda c: np.nan_to_num(np.asarray(c.median, dtype=np.float64)).reshape(len(c.records), -1)
+    pca = PCA(10, svd_solver="full").fit(flat(own)[train_rows])
+    z_own, z_ext = pca.transform(flat(own)), pca.transform(flat(ext))
+    y_own = own.records[list(SUPERCLASS_COLUMNS)].to_numpy(dtype=float)
+    y_ext = ext.records[list(SUPERCLASS_COLUMNS)].to_numpy(dtype=float)
+    ok_own, ok_ext = np.isfinite(y_own).all(1), np.isfinite(y_ext).all(1)
+    scaler = StandardScaler().fit(z_own[ok_own])
+    aucs = []
+    for j in range(len(SUPERCLASS_COLUMNS)):
+        lr = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(z_own[ok_own]), y_own[ok_own, j])
+        p = lr.predict_proba(scaler.transform(z_ext[ok_ext]))[:, 1]
+        aucs.append(roc_auc_score(y_ext[ok_ext, j], p))
+    row = next(r for r in down["rows"] if r["model"] == "logreg_l2")
+    assert row["n"] == int(ok_ext.sum()) and row["n_train"] == int(ok_own.sum())
+    assert row["auroc"] == pytest.approx(float(np.mean(aucs)), abs=1e-3)
+    assert down["main"]["model"] == "logreg_l2"  # PCA has no head of its own
+    assert {r["model"] for r in down["rows"]} == {"logreg_l2", "lgbm"}
+    assert any(r["clustering"] == "label:label" for r in ev["clustering"])
+
+
+def test_a_supervised_run_is_judged_by_its_own_head(cnn_run, labelled_cohort):
+    """cnn_baseline (10-s signals, 5 superclass heads): its head scores the other cohort
+    (main row), AUROC recomputed here from the head's probabilities; no decoder: the
+    reconstruction section says why."""
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    from ecgcore.data.spec import SUPERCLASS_COLUMNS
+    from ecgcore.runs import Run
+    from ecgcore.runs.external import evaluate_external
+
+    run = Run(cnn_run, labelled_cohort)
+    ev = evaluate_external(run, n_boot=50)
+    assert ev["reconstruction"] is None and "signals" in ev["reasons"]["reconstruction"]
+    main = ev["downstream"]["main"]
+    assert main["input"] == "own_head"
+    y = run.cache.records[list(SUPERCLASS_COLUMNS)].to_numpy(dtype=float)
+    ok = np.flatnonzero(np.isfinite(y).all(1))
+    with torch.no_grad():
+        x = torch.stack([run.dataset(ok)[i]["x"] for i in range(len(ok))])
+        p = torch.sigmoid(run.model.predict_logits(x)).numpy()
+    want = np.mean([roc_auc_score(y[ok, j], p[:, j]) for j in range(len(SUPERCLASS_COLUMNS))])
+    assert main["auroc"] == pytest.approx(want, abs=1e-6) and main["n"] == len(ok)
