@@ -225,6 +225,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides = list(args.set or [])
             if args.data:
                 overrides.append(f"data.path={Path(args.data).resolve()}")
+            if args.init_from:  # which modules and whether frozen: --set init_from.modules=[…]
+                overrides.append(f"init_from.run={Path(args.init_from).resolve()}")
             cfg = load_config(args.config, overrides)
             if cfg.data.path:
                 cfg.data.path = str(Path(cfg.data.path).resolve())
@@ -384,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--data", help="dataset folder or cache (sets data.path)")
     pt.add_argument("--runs", default="runs", help="folder of run folders (default: runs)")
     pt.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    pt.add_argument("--init-from", metavar="RUN",
+                    help="start from another run's weights (choose with --set init_from.modules=[encoder] "
+                         "and --set init_from.freeze=true; see init_from in trainer/config.py)")
     pt.add_argument("--quiet", action="store_true", help="no progress bar")
     pt.set_defaults(func=cmd_train)
 
