@@ -259,7 +259,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         run = Run(args.run, args.data, progress=True)
         if not run.on_own_data:  # another cohort: scored apart, the run's evaluation untouched
             return _evaluate_external(run, args)
-        ev = evaluate_run(run, task=args.task, n_boot=args.n_boot, scope=args.scope)
+        ev = evaluate_run(run, task=args.task, n_boot=args.n_boot, scope=args.scope,
+                          models=args.models, rr=args.rr)
     except RunError as exc:
         return _fail(str(exc))
     rec = ev.get("reconstruction") or {}
@@ -404,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "another cohort is scored on every record and written to "
                                    "RUN/external/<cohort>/evaluation.json")
     pv.add_argument("--name", help="the other cohort's name (default: its folder's name)")
+    pv.add_argument("--models", nargs="+", default=["lgbm", "logreg_l2"],
+                    choices=["lgbm", "logreg_l1", "logreg_l2", "knn", "linear_probe"],
+                    help="probes fitted on each input (default: lgbm logreg_l2; seed 004: knn "
+                         "linear_probe; seed 001: logreg_l1 logreg_l2 with --rr)")
+    pv.add_argument("--rr", action="store_true",
+                    help="also latents + mean and SD of the RR intervals (seed 001's features)")
     pv.add_argument("--task", nargs="+", help="label column(s) (default: the run's task or PTB-XL superclasses)")
     pv.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples for CIs")
     pv.add_argument("--scope", choices=["auto", "all", "test"], default="auto",

@@ -22,7 +22,8 @@ from typing import Any
 _EXPORTS = {
     "reconstruction": ("reconstruction_metrics", "pearson_per_lead"),
     "stats": ("AUCResult", "BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci", "delong_auc",
-              "delong_test", "fast_delong", "macro_auroc", "macro_f1", "prevalence_threshold",
+              "delong_test", "fast_delong", "hanley_mcneil_se", "hanley_mcneil_test",
+              "macro_auroc", "macro_f1", "prevalence_threshold",
               "r2_ci", "r2_score", "stratified_bootstrap_indices", "youden_threshold"),
     "downstream": ("DownstreamResult", "build_inputs", "classical_feature_columns",
                    "evaluate_downstream", "label_fraction_curve", "make_model", "oof_predict",
@@ -50,6 +51,8 @@ __all__ = [
     "evaluate_downstream",
     "fast_delong",
     "format_table",
+    "hanley_mcneil_se",
+    "hanley_mcneil_test",
     "frechet_distance",
     "kmeans_labels",
     "label_fraction_curve",

@@ -34,7 +34,7 @@ from ecgcore.checkpoint import write_json_atomic
 from ecgcore.data.spec import SUPERCLASS_COLUMNS
 from ecgcore.files import EVALUATION
 from ecgcore.models.capabilities import PredictsLabels
-from ecgcore.runs.run import Run
+from ecgcore.runs.run import Run, RunError
 
 
 def _clean(obj):
@@ -61,9 +61,18 @@ def _labels(records: pd.DataFrame, cfg_task: list[str], task: Sequence[str] | No
     return list(cfg_task) or [c for c in SUPERCLASS_COLUMNS if c in records.columns]
 
 
+#: The probes ``ecgwb evaluate`` fits by default (``models=``: any of
+#: :data:`ecgcore.evaluate.downstream.MODELS`, e.g. knn and linear_probe for seed 004,
+#: logreg_l1 for seed 001).
+DEFAULT_PROBES = ("lgbm", "logreg_l2")
+#: Seed 001's extra inputs beside the latents: mean and SD of the RR intervals.
+RR_COLUMNS = ("rr_mean_ms", "rr_sd_ms")
+
+
 @torch.no_grad()
 def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence[str] | None = None,
-                 n_boot: int = 500, seed: int = 0, scope: str = "auto") -> dict:
+                 n_boot: int = 500, seed: int = 0, scope: str = "auto",
+                 models: Sequence[str] = DEFAULT_PROBES, rr: bool = False) -> dict:
     """Evaluate a run and write ``evaluation.json`` (keys in the module docstring).
 
     ``run``: a :class:`~ecgcore.runs.Run` or a run folder (opened on ``data``, None: its
@@ -72,9 +81,12 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     every probe fitted on the other records; ``auto`` (default) is ``test`` for runs
     trained with labels, so that no label they saw is scored, else ``all``. Runs compared
     in one table should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
+    ``models``: the probes fitted on each input. ``rr``: also the input ``latent+rr``, the
+    latent means with the mean and SD of the RR intervals (seed 001's features).
     """
     from ecgcore.evaluate.clustering import clustering_report
     from ecgcore.evaluate.downstream import (
+        MODELS,
         OOF,
         evaluate_downstream,
         pca_embedding,
@@ -107,12 +119,22 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     if scope == "test" and not len(test_rows):
         raise ValueError(f"{run.path}: scope 'test' needs a test split, and split.json has none")
     rows = test_rows if scope == "test" else np.arange(len(records))
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ValueError(f"unknown probe(s) {unknown}; choose from {MODELS}")
+    extra_inputs = {}
+    if rr:
+        missing = [c for c in RR_COLUMNS if c not in records.columns]
+        if missing:
+            raise RunError(f"run {run.name}: {cache.path} has no {missing} column(s) for --rr")
+        rr_values = records[list(RR_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        extra_inputs["latent+rr"] = np.hstack([z, rr_values])
     if labels and len(rows) >= 20:
         head = own_head_scores(run, labels, test_rows) if scope == "test" else None
         res = evaluate_downstream(records, labels if len(labels) > 1 else labels[0],
                                   embeddings={"latent": z, f"pca{pca.shape[1]}": pca},
                                   features="classical", hybrid=True, sex_age=True,
-                                  models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed,
+                                  inputs=extra_inputs, models=tuple(models), n_boot=n_boot, seed=seed,
                                   test_rows=test_rows if scope == "test" else None)
         table = res.table
         if head is not None:
@@ -131,6 +153,8 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
         main = table[table["input"] == "own_head"]
         if main.empty:
             main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
+        if main.empty:  # logreg_l2 not asked for: the first probe on the latents
+            main = table[table["input"] == "latent"]
         out["downstream"] = {"label": labels, "task": res.task, "scope": scope,
                              "n": int(table["n"].iloc[0]), "rows": table.to_dict(orient="records"),
                              "main": main.iloc[0].to_dict() if len(main) else None}
