@@ -225,3 +225,38 @@ def evaluate_external(run: Run | str | Path, data: str | Path | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, out)
     return out
+
+
+def cohort_table(runs: Sequence[str | Path]) -> pd.DataFrame:
+    """In-cohort and external figures side by side (the Compare view): one row per run
+    and cohort — first the run's own evaluation (``evaluation.json``; its test split for
+    reconstruction), then each external cohort. Columns: ``run``, ``model``, ``cohort``,
+    ``external``, ``n_records``, ``mae_uv``, ``correlation``, ``mae_ratio`` (external /
+    in-cohort), ``domain_auroc``, ``auroc``, ``f1_macro``, ``probe`` (the row the AUROC is
+    from) and ``why`` (sections not computed). Runs without any evaluation are skipped."""
+    rows = []
+    for run in map(Path, runs):
+        own_path = run / EVALUATION
+        evals: list[tuple[str, bool, dict]] = []
+        if own_path.exists():
+            try:
+                own = json.loads(own_path.read_text())
+                evals.append((Path(own.get("dataset", "")).name or "training cohort", False, own))
+            except (OSError, ValueError):
+                pass
+        evals += [(name, True, ev) for name, ev in external_evaluations(run).items()]
+        for cohort, external, ev in evals:
+            rec = ev.get("reconstruction") or {}
+            main = (ev.get("downstream") or {}).get("main") or {}
+            reasons = ev.get("reasons") or {}
+            rows.append({
+                "run": ev.get("run", run.name), "model": ev.get("model"), "cohort": cohort,
+                "external": external, "n_records": ev.get("n_records"),
+                "mae_uv": rec.get("mae"), "correlation": rec.get("correlation"),
+                "mae_ratio": (ev.get("reconstruction_ratio") or {}).get("mae") if external else 1.0,
+                "domain_auroc": (ev.get("shift") or {}).get("domain_auroc"),
+                "auroc": main.get("auroc"), "f1_macro": main.get("f1_macro"),
+                "probe": f"{main['input']} {main['model']}" if main else None,
+                "why": "; ".join(f"{k}: {v}" for k, v in reasons.items()) or None,
+            })
+    return pd.DataFrame(rows)

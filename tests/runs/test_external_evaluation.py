@@ -193,3 +193,23 @@ def test_a_supervised_run_is_judged_by_its_own_head(cnn_run, labelled_cohort):
         p = torch.sigmoid(run.model.predict_logits(x)).numpy()
     want = np.mean([roc_auc_score(y[ok, j], p[:, j]) for j in range(len(SUPERCLASS_COLUMNS))])
     assert main["auroc"] == pytest.approx(want, abs=1e-6) and main["n"] == len(ok)
+
+
+def test_cohort_table_puts_in_cohort_and_external_side_by_side(pca_run, ludb_cohort):
+    """One row per cohort, read from the run's own and external evaluation files."""
+    from ecgcore.runs.external import cohort_table, evaluate_external, external_evaluations
+
+    assert main(["evaluate", str(pca_run), "--n-boot", "20"]) == 0
+    evaluate_external(pca_run, ludb_cohort, n_boot=20)
+    own = json.loads((pca_run / "evaluation.json").read_text())
+    ext = external_evaluations(pca_run)
+    table = cohort_table([pca_run])
+    assert list(table["external"]) == [False] + [True] * len(ext)
+    assert list(table["cohort"][1:]) == sorted(ext)
+    first = table.iloc[0]
+    assert first["mae_uv"] == own["reconstruction"]["mae"] and first["mae_ratio"] == 1.0
+    ludb = table[table["cohort"] == "ludb_small"].iloc[0]
+    assert ludb["mae_ratio"] == ext["ludb_small"]["reconstruction_ratio"]["mae"]
+    assert ludb["domain_auroc"] == ext["ludb_small"]["shift"]["domain_auroc"]
+    assert ludb["auroc"] is None or np.isnan(ludb["auroc"])
+    assert "downstream: cohort ludb_small has no label column" in ludb["why"]
