@@ -7,7 +7,8 @@ cohort's (LUDB's record "1" is not PTB-XL's ecg_id 1).
 Keys of the external ``evaluation.json``:
 
 - ``run``, ``model``, ``latent_dim``, ``cohort`` (its name), ``external`` (true),
-  ``dataset`` (the cohort's cache folder), ``n_records`` (every record of the cohort);
+  ``dataset`` (the cohort's cache folder), ``n_records`` (every record of the cohort that
+  could be read), ``left_out`` (id and reason of each record that could not);
 - ``reconstruction``: µV metrics of every record (``mae``, ``mse``, ``correlation``, per
   lead, ``mae_per_wave``); ``in_cohort.reconstruction``: the same metrics on the training
   cohort's held-out test split; ``reconstruction_ratio``: external / in-cohort (MAE, MSE);
@@ -70,6 +71,16 @@ def external_evaluations(run: str | Path) -> dict[str, dict]:
         except (OSError, ValueError):
             continue
     return out
+
+
+def _left_out(cache_path: Path) -> list[dict]:
+    """The cohort's records that preprocessing could not use: id and reason (manifest)."""
+    path = Path(cache_path) / "manifest.csv"
+    if not path.exists():
+        return []
+    manifest = pd.read_csv(path, dtype={"record_id": str, "status": str, "reason": str})
+    bad = manifest[manifest["status"].astype(str) != "ok"]
+    return [{"record_id": str(r.record_id), "reason": str(r.reason)} for r in bad.itertuples()]
 
 
 def _label_columns(run: Run, task: Sequence[str] | None) -> list[str]:
@@ -154,7 +165,10 @@ def evaluate_external(run: Run | str | Path, data: str | Path | None = None,
     records = ext.cache.records.reset_index(drop=True)
     out: dict = {"run": ext.name, "model": ext.model_name, "latent_dim": int(z_ext.shape[1]),
                  "cohort": cohort, "external": True, "dataset": str(ext.cache.path),
-                 "n_records": len(z_ext)}
+                 "n_records": len(z_ext), "left_out": _left_out(ext.cache.path)}
+    if out["left_out"]:
+        reasons["records"] = (f"{len(out['left_out'])} record(s) of the cohort could not be "
+                              "preprocessed and are not scored (left_out: id and reason)")
 
     rec, why = reconstruction_section(ext, z_ext, np.arange(len(z_ext)))
     out["reconstruction"] = rec

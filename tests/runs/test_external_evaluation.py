@@ -40,6 +40,10 @@ def ludb_cohort(ludb_dir, tmp_path_factory) -> Path:
         for f in (ludb_dir / "data").glob(f"{i}.*"):
             (root / "data" / f.name).symlink_to(f)
     shutil.copy(ludb_dir / "ludb.csv", root / "ludb.csv")
+    # one damaged record (its signal file cut short): left out with its reason, never the cohort
+    damaged = root / "data" / f"{ids[-1]}.dat"
+    damaged.unlink()
+    damaged.write_bytes((ludb_dir / "data" / f"{ids[-1]}.dat").read_bytes()[:1000])
     return root
 
 
@@ -59,7 +63,9 @@ def test_external_evaluation_leaves_the_run_alone(pca_run, ludb_cohort, family_c
 
     cache = ECGCache(Path(ev["dataset"]))
     ids = cache.records["record_id"].astype(str)
-    assert len(ids) >= N_LUDB - 2 and ev["n_records"] == len(ids)  # every record, not the split's
+    assert ev["n_records"] == len(ids) == N_LUDB - 1  # every record, not the split's
+    assert [r["record_id"] for r in ev["left_out"]] == [str(2 * N_LUDB - 1)] and ev["left_out"][0]["reason"]
+    assert "could not be preprocessed" in ev["reasons"]["records"]
     assert set(ids) & test_ids, "the cohort should share ids with the split for this test"
     assert ev["cohort"] == "ludb_small" and ev["external"] is True
 
