@@ -188,7 +188,8 @@ def reconstruction_section(run: Run, z: np.ndarray, rows: np.ndarray
     try:
         ds = run.dataset(rows, scale_uv=1.0)  # µV
         x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
-        x_hat = np.asarray(model.decode(torch.as_tensor(z[rows]))) * prep.scale_uv
+        zr = torch.as_tensor(np.asarray(z[rows], dtype=np.float32))  # a cached table is float64
+        x_hat = np.asarray(model.decode(zr)) * prep.scale_uv
     except NotImplementedError as exc:
         return None, f"{run.model_name} cannot decode median beats ({exc})"
     fid = np.asarray(cache.fiducials[rows])

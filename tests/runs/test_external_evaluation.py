@@ -219,3 +219,17 @@ def test_cohort_table_puts_in_cohort_and_external_side_by_side(pca_run, ludb_coh
     assert ludb["domain_auroc"] == ext["ludb_small"]["shift"]["domain_auroc"]
     assert ludb["auroc"] is None or np.isnan(ludb["auroc"])
     assert "downstream: cohort ludb_small has no label column" in ludb["why"]
+
+
+def test_a_neural_decoder_is_scored_on_both_cohorts(family_cache, ludb_cohort, tmp_path):
+    """A (1-epoch) β-VAE: the in-cohort reference decodes the cached float64 latent table
+    as the external section decodes fresh float32 latents."""
+    from ecgcore.runs.external import evaluate_external
+
+    cfg = load_config(CONFIGS / "beta_vae.yaml", [f"data.path={family_cache}", f"data.fs={FAMILY_FS}",
+                                                  "optim.max_epochs=1", "data.train_on=median"])
+    run = train(cfg, tmp_path / "runs", progress=False)
+    ev = evaluate_external(run, ludb_cohort, n_boot=20)
+    assert "reconstruction" not in ev["reasons"] and "reconstruction_ratio" not in ev["reasons"]
+    ratio = ev["reconstruction"]["mae"] / ev["in_cohort"]["reconstruction"]["mae"]
+    assert ev["reconstruction_ratio"]["mae"] == pytest.approx(ratio)
