@@ -290,9 +290,10 @@ def _evaluate_external(run, args: argparse.Namespace) -> int:
     if rec:
         line = f"  reconstruction: MAE {rec['mae']:.1f} µV, r {rec['correlation']:.3f}"
         if ref:
-            ratio = (ev.get("reconstruction_ratio") or {}).get("mae")
-            line += (f" (training cohort's test split: MAE {ref['mae']:.1f} µV; "
-                     f"ratio {_num(ratio)})")
+            ratio = ev.get("reconstruction_ratio") or {}
+            line += (f" (training cohort's test split: MAE {ref['mae']:.1f} µV; ratio "
+                     f"{_num(ratio.get('mae'))}, relative to the mean |signal| "
+                     f"{_num(ratio.get('relative_mae'))})")
         print(line)
     shift = ev.get("shift")
     if shift:

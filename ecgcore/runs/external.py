@@ -11,7 +11,8 @@ Keys of the external ``evaluation.json``:
   could be read), ``left_out`` (id and reason of each record that could not);
 - ``reconstruction``: µV metrics of every record (``mae``, ``mse``, ``correlation``, per
   lead, ``mae_per_wave``); ``in_cohort.reconstruction``: the same metrics on the training
-  cohort's held-out test split; ``reconstruction_ratio``: external / in-cohort (MAE, MSE);
+  cohort's held-out test split; ``reconstruction_ratio``: external / in-cohort (MAE, MSE,
+  and ``relative_mae``: each MAE divided by its cohort's mean |signal| ``mean_abs_uv``);
 - ``shift``: how far the cohort's latent means sit from the training cohort's
   (:func:`ecgcore.evaluate.shift.embedding_shift`: Fréchet distance, domain AUROC,
   standardised mean difference per unit);
@@ -190,8 +191,12 @@ def evaluate_external(run: Run | str | Path, data: str | Path | None = None,
         out["in_cohort"] = {"dataset": str(own.cache.path), "n_records": len(z_own),
                             "reconstruction": own_rec}
         if rec and own_rec:
-            out["reconstruction_ratio"] = {k: rec[k] / own_rec[k] for k in ("mae", "mse")
-                                           if own_rec.get(k)}
+            ratio = {k: rec[k] / own_rec[k] for k in ("mae", "mse") if own_rec.get(k)}
+            if rec.get("mean_abs_uv") and own_rec.get("mean_abs_uv") and own_rec.get("mae"):
+                # MAE relative to each cohort's mean |signal|: smaller beats shrink the µV MAE
+                ratio["relative_mae"] = ((rec["mae"] / rec["mean_abs_uv"])
+                                         / (own_rec["mae"] / own_rec["mean_abs_uv"]))
+            out["reconstruction_ratio"] = ratio
         elif why and not rec:
             pass  # the reason is already given for the external cohort
         elif why:

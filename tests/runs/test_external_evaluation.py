@@ -93,6 +93,9 @@ def test_external_evaluation_leaves_the_run_alone(pca_run, ludb_cohort, family_c
     ref = ev["in_cohort"]
     assert ref["reconstruction"]["mae"] == pytest.approx(mae_own, rel=1e-3)
     assert ev["reconstruction_ratio"]["mae"] == pytest.approx(mae_ext / mae_own, rel=1e-3)
+    relative = (mae_ext / np.abs(x).mean()) / (mae_own / np.abs(xt).mean())
+    assert ev["reconstruction_ratio"]["relative_mae"] == pytest.approx(relative, rel=1e-3)
+    assert "relative to the mean |signal|" in printed
 
     # clustering of the external latents (k-means; LUDB has no superclass labels)
     assert any(r["space"] == "latent" for r in ev["clustering"])
