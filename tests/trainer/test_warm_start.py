@@ -87,3 +87,18 @@ def test_mismatched_warm_starts_fail_clearly(pretrained, family_cache, tmp_path)
     with pytest.raises(ConfigError, match="no such checkpoint folder"):
         train(load_config(CONFIGS / "st_mem.yaml", [*base[:-1], f"init_from.run={tmp_path / 'none'}"]),
               tmp_path / "d", progress=False)
+
+
+def test_frozen_batch_norms_keep_their_running_statistics(cnn_run, family_cache, tmp_path):
+    """cnn_baseline has batch norms: frozen by a warm start, their running means and
+    variances (buffers, not parameters) must not drift while the head trains."""
+    cfg = load_config(CONFIGS / "cnn_baseline.yaml", [
+        f"data.path={family_cache}", f"data.fs={FS}", "model.width=4", "optim.max_epochs=1",
+        "data.batch_size=16", f"init_from.run={cnn_run}", "init_from.modules=[stem, blocks]",
+        "init_from.freeze=true"])
+    run = train(cfg, tmp_path / "runs", progress=False)
+    before, after = _weights(cnn_run), _weights(run)
+    frozen = [k for k in before if k.startswith(("stem.", "blocks."))]
+    assert any(k.endswith("running_mean") for k in frozen)
+    assert all(torch.equal(before[k], after[k]) for k in frozen)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("head."))
