@@ -22,3 +22,4 @@ STATUS = "status.json"  # running / failed, while no metrics.json exists
 METRICS_CSV = "metrics.csv"  # one row per epoch (the loss curves)
 EVALUATION = "evaluation.json"  # written by `ecgwb evaluate`
 RESULTS = "cache"  # the run's cached results per dataset (ecgcore.runs)
+EXTERNAL = "external"  # <run>/external/<cohort>/evaluation.json: other cohorts (ecgwb evaluate --data)

@@ -225,6 +225,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides = list(args.set or [])
             if args.data:
                 overrides.append(f"data.path={Path(args.data).resolve()}")
+            if args.init_from:  # which modules and whether frozen: --set init_from.modules=[…]
+                overrides.append(f"init_from.run={Path(args.init_from).resolve()}")
             cfg = load_config(args.config, overrides)
             if cfg.data.path:
                 cfg.data.path = str(Path(cfg.data.path).resolve())
@@ -254,8 +256,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ecgcore.runs.evaluation import evaluate_run
 
     try:
-        ev = evaluate_run(Run(args.run, args.data, progress=True), task=args.task,
-                          n_boot=args.n_boot, scope=args.scope)
+        run = Run(args.run, args.data, progress=True)
+        if not run.on_own_data:  # another cohort: scored apart, the run's evaluation untouched
+            return _evaluate_external(run, args)
+        ev = evaluate_run(run, task=args.task, n_boot=args.n_boot, scope=args.scope,
+                          models=args.models, rr=args.rr)
     except RunError as exc:
         return _fail(str(exc))
     rec = ev.get("reconstruction") or {}
@@ -271,6 +276,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {label}: AUROC {_num(main.get('auroc'))} ({_num(main.get('auroc_low'))}–"
               f"{_num(main.get('auroc_high'))}), F1 {_num(main.get('f1_macro'))}")
     print(f"  wrote {Path(args.run) / 'evaluation.json'}")
+    return 0
+
+
+def _evaluate_external(run, args: argparse.Namespace) -> int:
+    from ecgcore.runs.external import evaluate_external, external_path
+
+    ev = evaluate_external(run, task=args.task, name=args.name, n_boot=args.n_boot)
+    reasons = ev.get("reasons") or {}
+    print(f"{ev['run']}: {ev['model']} L={ev['latent_dim']} on cohort {ev['cohort']} "
+          f"({ev['n_records']} records, all scored)")
+    rec, ref = ev.get("reconstruction"), (ev.get("in_cohort") or {}).get("reconstruction")
+    if rec:
+        line = f"  reconstruction: MAE {rec['mae']:.1f} µV, r {rec['correlation']:.3f}"
+        if ref:
+            ratio = ev.get("reconstruction_ratio") or {}
+            line += (f" (training cohort's test split: MAE {ref['mae']:.1f} µV; ratio "
+                     f"{_num(ratio.get('mae'))}, relative to the mean |signal| "
+                     f"{_num(ratio.get('relative_mae'))})")
+        print(line)
+    shift = ev.get("shift")
+    if shift:
+        print(f"  shift from the training cohort: domain AUROC {_num(shift['domain_auroc'])}, "
+              f"Fréchet {_num(shift['frechet'])}, max |SMD| {_num(shift['max_abs_smd'])}")
+    for clus in ev.get("clustering") or []:
+        if clus.get("space") == "latent":
+            print(f"  clustering {clus['clustering']}: DBI {_num(clus.get('dbi'))}, "
+                  f"silhouette {_num(clus.get('silhouette'))}, CHI {_num(clus.get('chi'))}")
+    main = (ev.get("downstream") or {}).get("main")
+    if main:
+        print(f"  {main['label']} ({main['input']} {main['model']}, fitted on the training "
+              f"cohort): AUROC {_num(main.get('auroc'))} ({_num(main.get('auroc_low'))}–"
+              f"{_num(main.get('auroc_high'))}), F1 {_num(main.get('f1_macro'))}, n {main.get('n')}")
+    for section, why in reasons.items():
+        print(f"  {section}: not computed — {why}")
+    print(f"  wrote {external_path(run.path, ev['cohort'])} (evaluation.json untouched)")
     return 0
 
 
@@ -348,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--data", help="dataset folder or cache (sets data.path)")
     pt.add_argument("--runs", default="runs", help="folder of run folders (default: runs)")
     pt.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    pt.add_argument("--init-from", metavar="RUN",
+                    help="start from another run's weights (choose with --set init_from.modules=[encoder] "
+                         "and --set init_from.freeze=true; see init_from in trainer/config.py)")
     pt.add_argument("--quiet", action="store_true", help="no progress bar")
     pt.set_defaults(func=cmd_train)
 
@@ -359,7 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pv = sub.add_parser("evaluate", help="reconstruction, downstream, clustering of a run")
     pv.add_argument("run", help="run folder")
-    pv.add_argument("--data", help="dataset folder or cache (default: the run's own data)")
+    pv.add_argument("--data", help="dataset folder or cache (default: the run's own data); "
+                                   "another cohort is scored on every record and written to "
+                                   "RUN/external/<cohort>/evaluation.json")
+    pv.add_argument("--name", help="the other cohort's name (default: its folder's name)")
+    pv.add_argument("--models", nargs="+", default=["lgbm", "logreg_l2"],
+                    choices=["lgbm", "logreg_l1", "logreg_l2", "knn", "linear_probe"],
+                    help="probes fitted on each input (default: lgbm logreg_l2; seed 004: knn "
+                         "linear_probe; seed 001: logreg_l1 logreg_l2 with --rr)")
+    pv.add_argument("--rr", action="store_true",
+                    help="also latents + mean and SD of the RR intervals (seed 001's features)")
     pv.add_argument("--task", nargs="+", help="label column(s) (default: the run's task or PTB-XL superclasses)")
     pv.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples for CIs")
     pv.add_argument("--scope", choices=["auto", "all", "test"], default="auto",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # the data section and its error live in the library (opening a run rebuilds its dataset)
 from ecgcore.data.spec import ConfigError, DataConfig
 
-__all__ = ["ConfigError", "DataConfig", "HardwareConfig", "OptimConfig", "StageConfig", "TrainConfig",
+__all__ = ["ConfigError", "DataConfig", "HardwareConfig", "InitFromConfig", "OptimConfig", "StageConfig", "TrainConfig",
            "apply_overrides", "load_config", "validate_config"]
 
 
@@ -59,6 +59,17 @@ class HardwareConfig(_Strict):
         "auto", description="auto: mixed precision on GPU, 32-bit on CPU")
 
 
+class InitFromConfig(_Strict):
+    """A warm start: this run's model begins with (some of) another run's weights."""
+
+    run: str = Field(..., description="a run folder (or checkpoint folder) whose weights start this run")
+    modules: list[str] = Field(default_factory=list, description="the state-dict prefixes copied "
+                               "(e.g. [encoder, norm]); empty: every tensor of that run")
+    into: str = Field("", description="prefix of the copied tensors in this model (e.g. 'encoder.' "
+                      "when a wrapper such as triplet_finetune holds the pre-trained model)")
+    freeze: bool = Field(False, description="keep the copied weights fixed for the whole training")
+
+
 class TrainConfig(_Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="run name prefix")
     model: dict[str, Any] = Field(..., description="registered model name plus overrides")
@@ -66,6 +77,7 @@ class TrainConfig(_Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     stages: list[StageConfig] | None = Field(None, description="default: the model's own stages")
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+    init_from: InitFromConfig | None = Field(None, description="start from another run's weights")
 
     @field_validator("model")
     @classmethod

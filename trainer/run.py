@@ -54,6 +54,7 @@ from trainer.config import (
 )
 from trainer.data import PreparedData, prepare_data, write_split
 from trainer.module import LatentModule
+from trainer.warm_start import FrozenNormsInEval, apply_freeze, read_summary, warm_start, write_summary
 
 RUN_DIR_ENV = "ECGWB_RUN_DIR"  # shares the run folder with DDP worker processes
 
@@ -143,7 +144,14 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
     array = input_array(model)
     prepared = prepare_data(cfg.data, array, runs / ".cache", cfg.optim.seed, progress and not _is_worker_process())
     model = build_model(cfg, prepared)
-    if pca_init_path(model) is not None:  # pca_init; a resumed run reloads it
+    warm = None
+    if cfg.init_from is not None:  # a warm start; a resumed run reloads its weights below
+        warm = read_summary(run_dir) if resuming else None
+        if warm is None:
+            warm = warm_start(model, cfg.init_from, prepared.preprocessing())
+        prepared.scale_uv = warm["scale_uv"]  # the copied weights read inputs in these units
+    copied_pca = warm is not None and any(k.startswith("pca_path.") for k in warm["copied"])
+    if pca_init_path(model) is not None and not copied_pca:  # pca_init; a resumed run reloads it
         model.pca_path.fit(prepared.inputs("train"))
     stages = stages_for(model, cfg)
     preprocessing = prepared.preprocessing().to_dict()  # the JSON form every checkpoint carries
@@ -170,6 +178,8 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
             write_split(run_dir / SPLIT, prepared)
         if not (run_dir / PREPROCESSING).exists():
             write_json_atomic(run_dir / PREPROCESSING, preprocessing)
+        if warm is not None and read_summary(run_dir) is None:
+            write_summary(run_dir, warm)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     if not _is_worker_process():
         write_json_atomic(run_dir / STATUS, {"status": "running", "pid": os.getpid()})
@@ -181,7 +191,8 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
         epoch = 1
     else:
         samples, epoch = _fit_stages(cfg, model, prepared, stages, state, epoch, step, optimizer_state,
-                                     run_dir, model_cfg, preprocessing, progress)
+                                     run_dir, model_cfg, preprocessing, progress,
+                                     warm["frozen"] if warm else [])
     if not _is_worker_process():
         _finish(cfg, model, prepared, run_dir, model_cfg, epoch, time.perf_counter() - t0, samples)
     return run_dir
@@ -190,7 +201,7 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
 def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                 stages: list[StageConfig], state: dict, epoch: int, step: int,
                 optimizer_state: dict | None, run_dir: Path, model_cfg: dict, preprocessing: dict,
-                progress: bool) -> tuple[int, int]:
+                progress: bool, frozen: list[str] | None = None) -> tuple[int, int]:
     """Run the stages in order, from where ``state`` (a resumed run's progress) left off."""
     samples = 0
     start = state.get("stage_index", 0)
@@ -209,7 +220,7 @@ def _fit_stages(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData
             _restore_best(model, run_dir)  # each stage starts from the previous stage's best
         n, epoch, step = _fit_stage(cfg, model, prepared, stage, index, limit - done, epoch, step,
                                     optimizer_state if mid else None, state if mid else {},
-                                    run_dir, model_cfg, preprocessing, progress)
+                                    run_dir, model_cfg, preprocessing, progress, frozen or [])
         samples += n
     return samples, epoch
 
@@ -230,11 +241,12 @@ def _trainer(cfg: TrainConfig, max_epochs: int, callbacks: list, progress: bool)
 def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData, stage: StageConfig,
                index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
                stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
-               progress: bool) -> tuple[int, int, int]:
+               progress: bool, frozen: list[str] | None = None) -> tuple[int, int, int]:
     if isinstance(model, StageAware):
         model.set_stage(stage.name)
     if isinstance(model, Freezable):
         (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
+    apply_freeze(model, frozen or [])  # a frozen warm start stays frozen in every stage
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
     val_loader = prepared.loader("val", labels=stage.uses_labels)
@@ -245,7 +257,7 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                           stage_epochs_done=limit - max_epochs, amplitude_jitter=cfg.data.amplitude_jitter)
     recorder = RunRecorder(run_dir, stage.name, index, stage.patience or cfg.optim.patience,
                            model_cfg, preprocessing, stage_state)
-    trainer = _trainer(cfg, max_epochs, [recorder], progress)
+    trainer = _trainer(cfg, max_epochs, [recorder, FrozenNormsInEval(model, frozen or [])], progress)
     trainer.fit(module, train_loader, val_loader)
     epochs_run = trainer.current_epoch
     samples = epochs_run * len(train_loader.dataset)

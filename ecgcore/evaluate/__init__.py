@@ -10,6 +10,7 @@ ST / T regions from fiducials are a signal concept: :mod:`ecgcore.signal.regions
 - ``downstream``:     out-of-fold prediction from embeddings / features / both, baselines,
                       label-fraction curves
 - ``clustering``:     DBI, silhouette, CHI for labels and k-means, with a PCA reference
+- ``shift``:          how far an external cohort's embeddings sit from the training cohort's
 - ``report``:         the side-by-side comparison table (CSV / Markdown)
 """
 
@@ -21,12 +22,14 @@ from typing import Any
 _EXPORTS = {
     "reconstruction": ("reconstruction_metrics", "pearson_per_lead"),
     "stats": ("AUCResult", "BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci", "delong_auc",
-              "delong_test", "fast_delong", "macro_auroc", "macro_f1", "prevalence_threshold",
+              "delong_test", "fast_delong", "hanley_mcneil_se", "hanley_mcneil_test",
+              "macro_auroc", "macro_f1", "prevalence_threshold",
               "r2_ci", "r2_score", "stratified_bootstrap_indices", "youden_threshold"),
     "downstream": ("DownstreamResult", "build_inputs", "classical_feature_columns",
                    "evaluate_downstream", "label_fraction_curve", "make_model", "oof_predict",
                    "pca_embedding", "sex_age_matrix"),
     "clustering": ("cluster_scores", "clustering_report", "kmeans_labels"),
+    "shift": ("domain_auroc", "embedding_shift", "frechet_distance"),
     "report": ("comparison_table", "format_table", "to_csv", "to_markdown"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -43,9 +46,14 @@ __all__ = [
     "comparison_table",
     "delong_auc",
     "delong_test",
+    "domain_auroc",
+    "embedding_shift",
     "evaluate_downstream",
     "fast_delong",
     "format_table",
+    "frechet_distance",
+    "hanley_mcneil_se",
+    "hanley_mcneil_test",
     "kmeans_labels",
     "label_fraction_curve",
     "macro_auroc",

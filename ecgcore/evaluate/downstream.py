@@ -357,8 +357,11 @@ def score_predictions(y: np.ndarray, oof: OOF, task: str, labels: Sequence[str],
         if 0 < row["n_pos"] < len(yk):
             row.update({k: v for k, v in stats.delong_auc(yk, sk).as_dict().items()
                         if k.startswith("auroc")})
+            # beside DeLong's: Hanley & McNeil's (1982) SE from the area and group sizes (001)
+            row["auroc_se_hm"] = stats.hanley_mcneil_se(row["auroc"], row["n_pos"], len(yk) - row["n_pos"])
         else:
-            row.update(auroc=np.nan, auroc_se=np.nan, auroc_low=np.nan, auroc_high=np.nan)
+            row.update(auroc=np.nan, auroc_se=np.nan, auroc_low=np.nan, auroc_high=np.nan,
+                       auroc_se_hm=np.nan)
         row["f1_macro"] = stats.macro_f1(yk, hk) if ok.any() else np.nan
         return row
     m = stats.macro_auroc(yk, sk, labels, n_boot=n_boot, seed=seed)

@@ -34,7 +34,7 @@ from ecgcore.checkpoint import write_json_atomic
 from ecgcore.data.spec import SUPERCLASS_COLUMNS
 from ecgcore.files import EVALUATION
 from ecgcore.models.capabilities import PredictsLabels
-from ecgcore.runs.run import Run
+from ecgcore.runs.run import Run, RunError
 
 
 def _clean(obj):
@@ -61,9 +61,18 @@ def _labels(records: pd.DataFrame, cfg_task: list[str], task: Sequence[str] | No
     return list(cfg_task) or [c for c in SUPERCLASS_COLUMNS if c in records.columns]
 
 
+#: The probes ``ecgwb evaluate`` fits by default (``models=``: any of
+#: :data:`ecgcore.evaluate.downstream.MODELS`, e.g. knn and linear_probe for seed 004,
+#: logreg_l1 for seed 001).
+DEFAULT_PROBES = ("lgbm", "logreg_l2")
+#: Seed 001's extra inputs beside the latents: mean and SD of the RR intervals.
+RR_COLUMNS = ("rr_mean_ms", "rr_sd_ms")
+
+
 @torch.no_grad()
 def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence[str] | None = None,
-                 n_boot: int = 500, seed: int = 0, scope: str = "auto") -> dict:
+                 n_boot: int = 500, seed: int = 0, scope: str = "auto",
+                 models: Sequence[str] = DEFAULT_PROBES, rr: bool = False) -> dict:
     """Evaluate a run and write ``evaluation.json`` (keys in the module docstring).
 
     ``run``: a :class:`~ecgcore.runs.Run` or a run folder (opened on ``data``, None: its
@@ -72,40 +81,31 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     every probe fitted on the other records; ``auto`` (default) is ``test`` for runs
     trained with labels, so that no label they saw is scored, else ``all``. Runs compared
     in one table should share ``test`` and the same split (``data.cv_folds``/``data.fold``).
+    ``models``: the probes fitted on each input. ``rr``: also the input ``latent+rr``, the
+    latent means with the mean and SD of the RR intervals (seed 001's features).
     """
     from ecgcore.evaluate.clustering import clustering_report
     from ecgcore.evaluate.downstream import (
+        MODELS,
         OOF,
         evaluate_downstream,
         pca_embedding,
         score_predictions,
     )
-    from ecgcore.evaluate.reconstruction import reconstruction_metrics
     from ecgcore.explain.identification import identification_accuracy
 
     if not isinstance(run, Run):
         run = Run(run, data, progress=True)
     elif data is not None:
         raise ValueError("give data when opening the Run, not to evaluate_run")
-    model, prep, cache = run.model, run.preprocessing, run.cache
+    cache = run.cache
+    test_rows = run.split_rows("test")  # RunError on another cohort: its ids are not ours
     z, _ = run.encode()
     records = cache.records.reset_index(drop=True)
-    test_rows = run.split_rows("test")
     out: dict = {"run": run.name, "model": run.model_name, "latent_dim": int(z.shape[1]),
                  "dataset": str(cache.path), "n_records": len(z)}
 
-    out["reconstruction"] = None
-    if prep.array == "median" and hasattr(model, "decode") and len(test_rows):
-        try:
-            ds = run.dataset(test_rows, scale_uv=1.0)  # µV
-            x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
-            x_hat = np.asarray(model.decode(torch.as_tensor(z[test_rows]))) * prep.scale_uv
-            fid = np.asarray(cache.fiducials[test_rows])
-            rec = reconstruction_metrics(x, x_hat, fid, cache.fs, list(prep.leads))
-            rec.pop("per_record", None)
-            out["reconstruction"] = rec
-        except NotImplementedError:
-            pass
+    out["reconstruction"] = reconstruction_section(run, z, test_rows)[0]
 
     trained_on = list(run.data_config.task)
     labels = _labels(records, trained_on, task)
@@ -119,12 +119,22 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
     if scope == "test" and not len(test_rows):
         raise ValueError(f"{run.path}: scope 'test' needs a test split, and split.json has none")
     rows = test_rows if scope == "test" else np.arange(len(records))
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ValueError(f"unknown probe(s) {unknown}; choose from {MODELS}")
+    extra_inputs = {}
+    if rr:
+        missing = [c for c in RR_COLUMNS if c not in records.columns]
+        if missing:
+            raise RunError(f"run {run.name}: {cache.path} has no {missing} column(s) for --rr")
+        rr_values = records[list(RR_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        extra_inputs["latent+rr"] = np.hstack([z, rr_values])
     if labels and len(rows) >= 20:
         head = own_head_scores(run, labels, test_rows) if scope == "test" else None
         res = evaluate_downstream(records, labels if len(labels) > 1 else labels[0],
                                   embeddings={"latent": z, f"pca{pca.shape[1]}": pca},
                                   features="classical", hybrid=True, sex_age=True,
-                                  models=("lgbm", "logreg_l2"), n_boot=n_boot, seed=seed,
+                                  inputs=extra_inputs, models=tuple(models), n_boot=n_boot, seed=seed,
                                   test_rows=test_rows if scope == "test" else None)
         table = res.table
         if head is not None:
@@ -143,6 +153,8 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
         main = table[table["input"] == "own_head"]
         if main.empty:
             main = table[(table["input"] == "latent") & (table["model"] == "logreg_l2")]
+        if main.empty:  # logreg_l2 not asked for: the first probe on the latents
+            main = table[table["input"] == "latent"]
         out["downstream"] = {"label": labels, "task": res.task, "scope": scope,
                              "n": int(table["n"].iloc[0]), "rows": table.to_dict(orient="records"),
                              "main": main.iloc[0].to_dict() if len(main) else None}
@@ -160,11 +172,37 @@ def evaluate_run(run: Run | str | Path, data: Path | None = None, task: Sequence
 
 
 @torch.no_grad()
-def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
-    was trained on exactly ``labels`` (threshold: the label's prevalence in the other
-    records); None when it has no such head."""
+def reconstruction_section(run: Run, z: np.ndarray, rows: np.ndarray
+                           ) -> tuple[dict | None, str | None]:
+    """µV reconstruction metrics of records ``rows`` decoded from their latent means
+    ``z[rows]`` (``z``: every record's), or None and why not."""
+    from ecgcore.evaluate.reconstruction import reconstruction_metrics
+
+    model, prep, cache = run.model, run.preprocessing, run.cache
+    if prep.array != "median":
+        return None, f"{run.model_name} reads {prep.array}, not median beats: nothing to reconstruct"
+    if not hasattr(model, "decode"):
+        return None, f"{run.model_name} has no decoder"
+    if not len(rows):
+        return None, "no records to reconstruct"
+    try:
+        ds = run.dataset(rows, scale_uv=1.0)  # µV
+        x = np.stack([ds[i]["x"].numpy() for i in range(len(ds))])
+        zr = torch.as_tensor(np.asarray(z[rows], dtype=np.float32))  # a cached table is float64
+        x_hat = np.asarray(model.decode(zr)) * prep.scale_uv
+    except NotImplementedError as exc:
+        return None, f"{run.model_name} cannot decode median beats ({exc})"
+    fid = np.asarray(cache.fiducials[rows])
+    rec = reconstruction_metrics(x, x_hat, fid, cache.fs, list(prep.leads))
+    rec.pop("per_record", None)
+    rec["mean_abs_uv"] = float(np.abs(np.nan_to_num(x)).mean())  # the scale the MAE is read against
+    return rec, None
+
+
+@torch.no_grad()
+def head_probabilities(run: Run, labels: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
+    """A supervised model's own-head probabilities on ``rows`` (``[n]`` for one label, else
+    ``[n, K]``) when it was trained on exactly ``labels``; None when it has no such head."""
     model, prep = run.model, run.preprocessing
     if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels) or prep.extra:
         return None
@@ -174,7 +212,17 @@ def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
         kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
         logits.append(model.predict_logits(batch["x"], **kwargs))
     p = torch.sigmoid(torch.cat(logits)).numpy().astype(float)
-    p = p[:, 0] if len(labels) == 1 else p
+    return p[:, 0] if len(labels) == 1 else p
+
+
+def own_head_scores(run: Run, labels: Sequence[str], rows: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Probabilities and hard calls of a supervised model's own head on ``rows`` when it
+    was trained on exactly ``labels`` (threshold: the label's prevalence in the other
+    records); None when it has no such head."""
+    p = head_probabilities(run, labels, rows)
+    if p is None:
+        return None
     prevalence = run.cache.records.reset_index(drop=True)[list(labels)].drop(index=rows).mean().to_numpy(dtype=float)
     return p, (p >= (prevalence[0] if len(labels) == 1 else prevalence)).astype(float)
 

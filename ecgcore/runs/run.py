@@ -58,6 +58,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:40] or "data"
 
 
+def _source(path: Path) -> Path:
+    """The folder of records behind ``path``: a cache's ``source``, else ``path`` itself."""
+    path = path.resolve()
+    try:
+        source = json.loads((path / "cache.json").read_text()).get("source")
+    except (OSError, ValueError, AttributeError):
+        return path
+    return Path(source).resolve() if source else path
+
+
 class Run:
     """One trained run on one dataset: its model, its input transform, its results.
 
@@ -188,9 +198,31 @@ class Run:
         r = pd.to_numeric(self.cache.records.get("fid_r"), errors="coerce")
         return int(np.nanmedian(r)) if r is not None and r.notna().any() else prep.anchor_index
 
+    @cached_property
+    def on_own_data(self) -> bool:
+        """True when the Run is opened on the cohort it was trained on: no ``data``, or
+        ``data`` is the run's ``data.path`` or a cache built from the same source folder.
+        Record ids are only unique within a cohort (LUDB's "1" is not PTB-XL's "1")."""
+        if self.data is None:
+            return True
+        import yaml
+
+        try:
+            raw = ((yaml.safe_load((self.path / RUN_CONFIG).read_text()) or {}).get("data") or {}).get("path")
+        except (OSError, yaml.YAMLError, AttributeError):
+            raw = None
+        if not raw:
+            return False
+        return _source(self.data) == _source(Path(raw).expanduser())
+
     def split_rows(self, split: str) -> np.ndarray:
         """Row indices (into the dataset) of the run's ``train``/``val``/``test``/
-        ``labelled_train`` records (``split.json``; empty when the dataset lacks them)."""
+        ``labelled_train`` records (``split.json``; empty when the dataset lacks them).
+        RunError on another cohort: the split's ids name the training cohort's records."""
+        if not self.on_own_data:
+            raise RunError(f"run {self.name}: its split ({SPLIT}) names records of its training "
+                           f"cohort; {self.data} is another cohort (score it as an external "
+                           "cohort: `ecgwb evaluate RUN --data DIR`)")
         path = self.path / SPLIT
         try:
             ids = set(json.loads(path.read_text()).get(split, []))

@@ -251,3 +251,42 @@ def test_one_positive_record_by_the_definition():
 def test_a_metric_undefined_on_every_resample_gives_no_interval():
     ci = stats.bootstrap_ci(lambda a, b: float("nan"), [0, 1, 0, 1], [0.2, 0.4, 0.1, 0.9], n_boot=20)
     assert np.isnan(ci.low) and np.isnan(ci.high) and ci.samples.size == 20
+
+
+def test_hanley_mcneil_se_is_the_spread_of_the_area_under_its_model():
+    """Hanley & McNeil's (1982) Q1 = A/(2−A), Q2 = 2A²/(1+A) are exact when both groups'
+    scores are exponential: the SE must equal the spread of the empirical AUROC over many
+    such samples (4000 draws: Monte-Carlo error of the SD ≈ 1.1 %)."""
+    from scipy.stats import rankdata
+
+    from ecgcore.evaluate.stats import hanley_mcneil_se
+
+    n_pos, n_neg, a = 51, 58, 0.8
+    rng = np.random.default_rng(0)
+    neg = rng.exponential(1.0, size=(4000, n_neg))
+    pos = rng.exponential(a / (1 - a), size=(4000, n_pos))  # P(pos > neg) = a
+    ranks = rankdata(np.hstack([pos, neg]), axis=1)
+    aucs = (ranks[:, :n_pos].sum(1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    assert aucs.mean() == pytest.approx(a, abs=0.003)
+    assert hanley_mcneil_se(a, n_pos, n_neg) == pytest.approx(aucs.std(ddof=1), rel=0.04)
+    # the formula by hand at the 1982 paper's example size (51 abnormal, 58 normal)
+    q1, q2 = 0.893 / 1.107, 2 * 0.893 ** 2 / 1.893
+    want = ((0.893 * 0.107 + 50 * (q1 - 0.893 ** 2) + 57 * (q2 - 0.893 ** 2)) / (51 * 58)) ** 0.5
+    assert hanley_mcneil_se(0.893, 51, 58) == pytest.approx(want, rel=1e-12)
+
+
+def test_hanley_mcneil_test_by_hand():
+    from scipy.stats import norm
+
+    from ecgcore.evaluate.stats import hanley_mcneil_se, hanley_mcneil_test
+
+    se1, se2 = hanley_mcneil_se(0.90, 40, 60), hanley_mcneil_se(0.80, 40, 60)
+    out = hanley_mcneil_test(0.90, 0.80, 40, 60, r=0.5)
+    se = (se1 ** 2 + se2 ** 2 - 2 * 0.5 * se1 * se2) ** 0.5
+    assert out["se"] == pytest.approx(se, rel=1e-12)
+    assert out["z"] == pytest.approx(0.10 / se, rel=1e-12)
+    assert out["p_value"] == pytest.approx(2 * norm.sf(0.10 / se), rel=1e-9)
+    # a positive correlation between the areas shrinks the SE of their difference
+    assert hanley_mcneil_test(0.90, 0.80, 40, 60)["se"] > out["se"]
+    with pytest.raises(ValueError, match="correlation"):
+        hanley_mcneil_test(0.9, 0.8, 40, 60, r=1.5)
