@@ -28,6 +28,7 @@ if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
     sys.path.insert(0, str(APP_DIR))
 
 from ecgwb.access import AccessPolicy, policy_from_env, secret_matches  # noqa: E402
+from ui.labels import labels_sidebar  # noqa: E402
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"
@@ -229,7 +230,8 @@ views = [
 if not POLICY.clinic:  # clinic mode is read-only: no training processes
     views.append(view("train.py", "Train", icon=":material/model_training:"))
 navigation = st.navigation(views)
-dataset_picker(POLICY)
+DATASET = dataset_picker(POLICY)
+labels_sidebar(DATASET)  # a labels table for every view, held in this session only
 if POLICY.clinic:
     st.sidebar.caption("Clinic mode: read-only (no training, no other folders).")
 # The model-run picker, under the dataset picker.

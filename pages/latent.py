@@ -12,10 +12,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from ecgcore.data.label_columns import category_names, label_kinds, label_name, selection_summary
+from ecgcore.data.label_columns import (
+    category_names,
+    grouped_label_name,
+    label_kinds,
+    label_name,
+    selection_summary,
+)
 from ecgcore.runs import PROJECTIONS, Run, RunError
 from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
 from ui.downloads import download_buttons, table_download
+from ui.labels import attached_columns, with_labels
 from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
@@ -57,9 +64,12 @@ def main() -> None:
         st.error(str(exc))
         return
 
+    table, attachment = with_labels(table)  # the sidebar's labels table, joined in memory
+    attached = attached_columns(table)
     kinds = label_kinds(table)
     st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.latent_dim} latent units · "
                f"{len(table):,} records of `{art.cache.path}`"
+               + (f" · labels {attachment.summary}" if attachment else "")
                + (f" · {len(runs) - 1} more run(s) chosen; this view shows the first"
                   if len(runs) > 1 else ""))
 
@@ -70,9 +80,12 @@ def main() -> None:
         st.warning("The records table has no label columns to colour by.")
         color = None
     else:
-        color = c_color.selectbox("Colour by", list(kinds), key=COLOR_KEY, format_func=label_name,
-                                  help="Numbers (age, intervals…) on a colour scale; flags "
-                                       "and categories (sex, diagnostic classes) as groups.")
+        color = c_color.selectbox(
+            "Colour by", list(kinds), key=COLOR_KEY,
+            format_func=lambda c: grouped_label_name(c, attached),
+            help="Numbers (age, intervals…) on a colour scale; flags and categories (sex, "
+                 "diagnostic classes) as groups. 'Your labels' come from the sidebar's labels "
+                 "table; 'Metadata' are the dataset's own raw columns.")
 
     if method != "pca" and not art.has_projection(method):
         name = METHOD_NAMES[method]
