@@ -28,7 +28,7 @@ if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
     sys.path.insert(0, str(APP_DIR))
 
 from ecgwb.access import AccessPolicy, policy_from_env, secret_matches  # noqa: E402
-from ui.labels import labels_sidebar  # noqa: E402
+from ui.labels import labels_sidebar
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"

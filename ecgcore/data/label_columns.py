@@ -93,8 +93,8 @@ def label_group(column: str, attached: frozenset[str] | set[str] = frozenset()) 
     column of the dataset's own table, shown under its own name)."""
     if column in attached:
         return "attached"
-    if (column in LABEL_NAMES or _AMPLITUDE.match(column) or column.startswith("subclass_")
-            or column.startswith("superclass_")):
+    if (column in LABEL_NAMES or _AMPLITUDE.match(column)
+            or column.startswith(("subclass_", "superclass_"))):
         return "clinical"
     return "metadata"
 
