@@ -106,6 +106,10 @@ def dataset_picker(policy: AccessPolicy) -> str:
     default = default_data_folder()
     st.sidebar.subheader("Dataset")
     sources = [_default_label(default)] + ([] if policy.clinic else [OTHER_FOLDER])
+    # for the views' "Open in Data view", which may point the picker back at the default
+    st.session_state["dataset_default"] = str(default)
+    st.session_state["dataset_default_label"] = sources[0]
+    st.session_state["dataset_other_allowed"] = not policy.clinic
     choice = st.sidebar.radio("Data source", sources, key=DATASET_CHOICE,
                               label_visibility="collapsed")
     if choice == OTHER_FOLDER:
