@@ -44,6 +44,7 @@ OTHER_FOLDER = "Another folder…"
 RUNS = "runs"  # the run picker's value: chosen run folders (absolute path strings)
 RUNS_FOLDER = "runs_folder"  # the folder they were listed from
 RUNS_TOUCHED = "runs_touched"  # True once the user has changed the run picker
+RUNS_PENDING = "runs_pending"  # set by the Train view: picked once the training has finished
 IN_PROGRESS = ("starting", "running")  # run statuses of a training still under way
 ACCESS_GRANTED = "access_granted"  # True once this session gave the access secret
 
@@ -82,7 +83,7 @@ def access_policy() -> AccessPolicy:
     host = st.get_option("server.address")  # None or '': every interface
     policy = policy_from_env(str(host or ""), (default_data_folder(), runs_folder()))
     if policy.problem:
-        st.error(policy.problem, icon="🔒")
+        st.error(policy.problem, icon=":material/lock:")
         st.stop()
     if policy.needs_login and not st.session_state.get(ACCESS_GRANTED):
         st.title("ECG Latent Workbench")
@@ -141,7 +142,7 @@ def _run_label(row) -> str:
     if row["status"] in IN_PROGRESS:  # no weights yet is expected, not a fault
         return " · ".join([*parts, "training…"])
     if row["problem"]:
-        return "⚠ " + " · ".join(parts) + " · cannot be loaded"
+        return " · ".join(parts) + " · cannot be loaded"
     if row["status"] != "finished":
         parts.append(row["status"])
     return " · ".join(parts)
@@ -165,7 +166,7 @@ def run_picker(slot) -> list[str]:
                 f"The runs folder `{folder}` {what}. Train a model with "
                 f"`ecgwb train trainer/configs/beta_vae.yaml --runs {folder}`, or open the "
                 "workbench on another folder with `ecgwb app --runs DIR` "
-                f"(or set `{ENV_RUNS}`).", icon="ℹ️")
+                f"(or set `{ENV_RUNS}`).", icon=":material/info:")
             return []
         options = table["path"].tolist()
         labels = {row["path"]: _run_label(row) for _, row in table.iterrows()}
@@ -174,7 +175,11 @@ def run_picker(slot) -> list[str]:
                                   else row["problem"])
                     for _, row in table.iterrows() if row["problem"]}
         chosen = st.session_state.get(RUNS)
-        if not chosen and not st.session_state.get(RUNS_TOUCHED):
+        pending = st.session_state.get(RUNS_PENDING)  # a run launched from the Train view
+        if pending in options and pending not in problems:  # it has finished: show it
+            chosen = [pending]
+            st.session_state.pop(RUNS_PENDING)
+        elif not chosen and not st.session_state.get(RUNS_TOUCHED):
             # until the user picks: the newest run that loads (also once a first run appears)
             ok = [p for p in options if p not in problems]
             chosen = ok[:1] or options[:1]
@@ -187,7 +192,7 @@ def run_picker(slot) -> list[str]:
         st.caption(f"{len(options)} run{'s' if len(options) != 1 else ''} in `{folder}`")
         for path in picked:
             if path in problems:
-                st.warning(f"{Path(path).name}: {problems[path]}", icon="⚠️")
+                st.warning(f"{Path(path).name}: {problems[path]}", icon=":material/warning:")
     return list(picked)
 
 

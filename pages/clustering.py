@@ -62,7 +62,7 @@ def main() -> None:
             with st.spinner(f"Scoring {Path(run).name} and its PCA reference (cached)…"):
                 reports.append(run_clustering(art, have, k=int(k)))
         except (RunError, ValueError) as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            st.warning(f"{Path(run).name}: {exc}", icon=":material/warning:")
     if not reports:
         return
     report = pd.concat(reports, ignore_index=True)

@@ -95,7 +95,7 @@ def report_section(runs: list[str]) -> None:
             missing.append(run)
         else:
             st.warning(f"{Path(run).name}: {problem}; re-run `ecgwb evaluate {run}`.",
-                       icon="⚠️")
+                       icon=":material/warning:")
     for run in missing:
         c_text, c_button = st.columns([4, 1], vertical_alignment="center")
         c_text.info(f"**{Path(run).name}** has no evaluation yet. Compute it here (about a "
@@ -122,7 +122,7 @@ def report_section(runs: list[str]) -> None:
         st.warning("These rows are scored on different records ("
                    + "; ".join(f"{SCOPES.get(s, s)}, n = {n}" for s, n in sorted(scored, key=str))
                    + "): compare AUROC, F1 and clustering only between rows with the same "
-                   "scope and n.", icon="⚠️")
+                   "scope and n.", icon=":material/warning:")
     st.dataframe(shown, hide_index=True, width="stretch")
     table_download(numeric, "comparison_table", label="Table (CSV)")
     st.caption("As `ecgwb report`: reconstruction of each run's test split (µV), downstream "

@@ -68,11 +68,11 @@ def load(runs: list[str]) -> dict[str, tuple[Run, list[Predictor]]]:
                 preds = predictors(art)
                 _ = art.cache
         except RunError as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            st.warning(f"{Path(run).name}: {exc}", icon=":material/warning:")
             continue
         if not preds:
             st.warning(f"{Path(run).name} ({art.model_name}) has no differentiable predictor "
-                       "(no task head, no neural encoder): nothing to explain.", icon="⚠️")
+                       "(no task head, no neural encoder): nothing to explain.", icon=":material/warning:")
             continue
         out[run] = (art, preds)
     return out
