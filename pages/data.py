@@ -156,7 +156,7 @@ def main() -> None:
 
     cfg = PipelineConfig()
     report = meta.loc[record_id].get("report")
-    st.subheader("12-lead ECG")
+    st.subheader(f"12-lead ECG · record {record_id}")
     st.caption(
         (f"Report: {report.strip()}  \n" if isinstance(report, str) and report.strip() else "")
         + f"Recorded at {record_fs:g} Hz, shown at {beat.fs:g} Hz after the pipeline's filter "

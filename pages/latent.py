@@ -124,8 +124,8 @@ def main() -> None:
         event = st.plotly_chart(fig, key=CHART_KEY, on_select="rerun",
                                 selection_mode=("box", "lasso", "points"), theme=None,
                                 config=config)
-        st.caption("Click a point to pick its record; drag to select several with the lasso "
-                   "(box select in the toolbar); double-click to clear.")
+        st.caption("Drag to select points with the lasso (box select in the toolbar); "
+                   "double-click to clear. To pick one record, lasso around its point.")
         stem = f"latent_{Path(run).name}_{method}"
         download_buttons(fig, stem)
         table_download(table, f"embedding_{Path(run).name}", parquet=True,

@@ -136,7 +136,6 @@ def latent_scatter_figure(
                 "font": theme.font(theme.small_size), "orientation": "v",
                 "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"},
         dragmode="lasso",
-        clickmode="event+select",  # a click selects the point (not only reports it)
         hovermode="closest",
         margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 55},
         height=height,
