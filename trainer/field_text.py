@@ -46,7 +46,7 @@ FIELD_TEXT: dict[str, tuple[str, str]] = {
                     "model's rate; an odd number (3, 5, 7…) so that outputs stay aligned with "
                     "the input"),
     "depth": ("Layers", "convolution layers of the backbone"),
-    "width": ("Channels", "channels of the backbone's first layer"),
+    "width": ("Width (channel multiplier)", "scales every layer's channel count"),
     "hardware.accelerator": ("Device", "auto: a GPU when there is one, else the CPU"),
     "hardware.devices": ("Devices", "how many GPUs (or CPU processes)"),
     "hardware.precision": ("Numeric precision", "32: full precision; 16-mixed: faster on GPUs"),
