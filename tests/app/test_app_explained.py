@@ -90,3 +90,25 @@ def test_compare_names_label_scope_and_n_and_warns_on_different_records(runs):
     text = _glossary(at)
     assert "**AUROC** — area under the ROC curve (higher is better): 0.5 = chance" in text
     assert "**DBI** — Davies–Bouldin index (lower is better)" in text
+
+
+def test_a_class_average_drops_its_banner_and_flags_small_classes(runs):
+    import json
+
+    at = _open("saliency", runs / "task_vae-copy")
+    at = at.radio(key="sal_method").set_value("saliency").run()
+    at = at.selectbox(key="sal_label").set_value("superclass").run()
+    assert any("not computed yet" in i.value for i in at.info)
+    at = at.button(key="sal_class_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("not computed yet" in i.value for i in at.info)
+    bars = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]
+    ns = {t["name"].split(" (n=")[0]: int(t["name"].split("n=")[1].rstrip(")"))
+          for t in bars if t["type"] == "bar" and t.get("xaxis", "x") == "x"}
+    few = sorted(c for c, n in ns.items() if n < 20)
+    warned = [w.value for w in at.warning if w.value.startswith("Few records in")]
+    if few:
+        (text,) = warned
+        assert all(f"{c} ({ns[c]})" in text for c in few)
+    else:
+        assert warned == []
