@@ -180,9 +180,11 @@ def main() -> None:
     drawn = " and ".join(
         [f"median beat of record {rid}"] * (False in kinds)
         + [f"cleaned 10-s signal of record {rid} (▼ R peaks)"] * (True in kinds))
+    strip = ("; on a median beat the colours form a strip under the beat, sample for sample"
+             if False in kinds else "")
     st.caption(f"The {drawn} in black, each sample coloured by its attribution (red raises "
                "the output, blue lowers it; the colour scale stops at the 99th percentile of "
-               "|attribution|).")
+               f"|attribution|){strip}.")
     value = "Σ |attribution|" if absolute else "Σ attribution"
     bars = region_bars_figure(series, art.leads, value_label=value)
     st.subheader("Per region and per lead")
