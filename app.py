@@ -28,6 +28,7 @@ if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
     sys.path.insert(0, str(APP_DIR))
 
 from ecgwb.access import AccessPolicy, policy_from_env, secret_matches  # noqa: E402
+from ui.labels import labels_sidebar
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"
@@ -43,6 +44,7 @@ OTHER_FOLDER = "Another folder…"
 RUNS = "runs"  # the run picker's value: chosen run folders (absolute path strings)
 RUNS_FOLDER = "runs_folder"  # the folder they were listed from
 RUNS_TOUCHED = "runs_touched"  # True once the user has changed the run picker
+RUNS_PENDING = "runs_pending"  # set by the Train view: picked once the training has finished
 IN_PROGRESS = ("starting", "running")  # run statuses of a training still under way
 ACCESS_GRANTED = "access_granted"  # True once this session gave the access secret
 
@@ -81,7 +83,7 @@ def access_policy() -> AccessPolicy:
     host = st.get_option("server.address")  # None or '': every interface
     policy = policy_from_env(str(host or ""), (default_data_folder(), runs_folder()))
     if policy.problem:
-        st.error(policy.problem, icon="🔒")
+        st.error(policy.problem, icon=":material/lock:")
         st.stop()
     if policy.needs_login and not st.session_state.get(ACCESS_GRANTED):
         st.title("ECG Latent Workbench")
@@ -105,6 +107,10 @@ def dataset_picker(policy: AccessPolicy) -> str:
     default = default_data_folder()
     st.sidebar.subheader("Dataset")
     sources = [_default_label(default)] + ([] if policy.clinic else [OTHER_FOLDER])
+    # for the views' "Open in Data view", which may point the picker back at the default
+    st.session_state["dataset_default"] = str(default)
+    st.session_state["dataset_default_label"] = sources[0]
+    st.session_state["dataset_other_allowed"] = not policy.clinic
     choice = st.sidebar.radio("Data source", sources, key=DATASET_CHOICE,
                               label_visibility="collapsed")
     if choice == OTHER_FOLDER:
@@ -136,7 +142,7 @@ def _run_label(row) -> str:
     if row["status"] in IN_PROGRESS:  # no weights yet is expected, not a fault
         return " · ".join([*parts, "training…"])
     if row["problem"]:
-        return "⚠ " + " · ".join(parts) + " · cannot be loaded"
+        return " · ".join(parts) + " · cannot be loaded"
     if row["status"] != "finished":
         parts.append(row["status"])
     return " · ".join(parts)
@@ -160,7 +166,7 @@ def run_picker(slot) -> list[str]:
                 f"The runs folder `{folder}` {what}. Train a model with "
                 f"`ecgwb train trainer/configs/beta_vae.yaml --runs {folder}`, or open the "
                 "workbench on another folder with `ecgwb app --runs DIR` "
-                f"(or set `{ENV_RUNS}`).", icon="ℹ️")
+                f"(or set `{ENV_RUNS}`).", icon=":material/info:")
             return []
         options = table["path"].tolist()
         labels = {row["path"]: _run_label(row) for _, row in table.iterrows()}
@@ -169,7 +175,11 @@ def run_picker(slot) -> list[str]:
                                   else row["problem"])
                     for _, row in table.iterrows() if row["problem"]}
         chosen = st.session_state.get(RUNS)
-        if not chosen and not st.session_state.get(RUNS_TOUCHED):
+        pending = st.session_state.get(RUNS_PENDING)  # a run launched from the Train view
+        if pending in options and pending not in problems:  # it has finished: show it
+            chosen = [pending]
+            st.session_state.pop(RUNS_PENDING)
+        elif not chosen and not st.session_state.get(RUNS_TOUCHED):
             # until the user picks: the newest run that loads (also once a first run appears)
             ok = [p for p in options if p not in problems]
             chosen = ok[:1] or options[:1]
@@ -182,7 +192,7 @@ def run_picker(slot) -> list[str]:
         st.caption(f"{len(options)} run{'s' if len(options) != 1 else ''} in `{folder}`")
         for path in picked:
             if path in problems:
-                st.warning(f"{Path(path).name}: {problems[path]}", icon="⚠️")
+                st.warning(f"{Path(path).name}: {problems[path]}", icon=":material/warning:")
     return list(picked)
 
 
@@ -230,7 +240,8 @@ views = [
 if not POLICY.clinic:  # clinic mode is read-only: no training processes
     views.append(view("train.py", "Train", icon=":material/model_training:"))
 navigation = st.navigation(views)
-dataset_picker(POLICY)
+DATASET = dataset_picker(POLICY)
+labels_sidebar(DATASET)  # a labels table for every view, held in this session only
 if POLICY.clinic:
     st.sidebar.caption("Clinic mode: read-only (no training, no other folders).")
 # The model-run picker, under the dataset picker.

@@ -337,6 +337,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_keys_epilog() -> str:
+    """The settable data, optim and hardware keys with their names and help (the Train
+    view's form shows the same text: trainer/field_text.py)."""
+    from trainer.config import DataConfig, HardwareConfig, OptimConfig
+    from trainer.field_text import config_keys_help
+
+    return ("config keys (--set KEY=VALUE); model keys: `ecgwb models` and the family's "
+            "config:\n" + config_keys_help({"data": DataConfig, "optim": OptimConfig,
+                                             "hardware": HardwareConfig}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgwb", description="ECG Latent Workbench")
     sub = p.add_subparsers(dest="command", required=True)
@@ -382,7 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*vae*'")
     pl.set_defaults(func=cmd_models)
 
-    pt = sub.add_parser("train", help="train a model from a config into a run folder")
+    pt = sub.add_parser("train", help="train a model from a config into a run folder",
+                        epilog=_train_keys_epilog(),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     pt.add_argument("config", nargs="?", help="config YAML (trainer/configs/*.yaml)")
     pt.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     pt.add_argument("--data", help="dataset folder or cache (sets data.path)")

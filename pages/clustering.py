@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.data.label_columns import label_name
+from ecgcore.data.label_columns import label_kinds, label_name, selection_summary
+from ecgcore.evaluate.glossary import glossary_markdown, silhouette_reading
 from ecgcore.runs import RunError
 from ecgcore.runs.clustering import (
     SUPERCLASS,
@@ -61,30 +62,43 @@ def main() -> None:
             with st.spinner(f"Scoring {Path(run).name} and its PCA reference (cached)…"):
                 reports.append(run_clustering(art, have, k=int(k)))
         except (RunError, ValueError) as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            st.warning(f"{Path(run).name}: {exc}", icon=":material/warning:")
     if not reports:
         return
     report = pd.concat(reports, ignore_index=True)
     table = side_by_side(report)
     st.caption(f"{len(loaded)} run(s). Scores of each run's latent means and, beside them, of "
-               "a PCA of the median beats (µV) with as many components, on the same records. "
-               "Lower Davies–Bouldin is better; higher silhouette (−1…1) and "
-               "Calinski–Harabasz are better. Silhouette on at most 5,000 records.")
+               "a PCA of the median beats (µV) with as many components, on the same records "
+               "(all records of the run's data that carry the label). Lower Davies–Bouldin "
+               "(DBI) is better; higher silhouette (−1…1) and Calinski–Harabasz (CHI) are "
+               "better. Silhouette on at most 5,000 records.")
+    with st.expander("What these numbers mean", expanded=True):
+        st.markdown(glossary_markdown(["dbi", "silhouette", "chi", "latent_dim", "n"]))
+        st.caption("The Compare view's DBI, silhouette and CHI come from `ecgwb evaluate`: "
+                   "they are scored on the run's evaluation records (its test split for a "
+                   "supervised run) with one label per record, so they can differ from these.")
     fig = clustering_figure(table)
     st.plotly_chart(fig, theme=None, config=plotly_config("clustering_scores"),
                     key="clu_scores")
     download_buttons(fig, "clustering_scores")
 
     shown = table.assign(clustering=table["clustering"].str.replace("label:", "", regex=False))
+    shown = shown.assign(structure=shown["silhouette"].map(silhouette_reading))
     shown = shown[["run", "clustering", "n", "n_clusters", "dim", "dbi", "dbi_pca",
-                   "silhouette", "silhouette_pca", "chi", "chi_pca"]]
+                   "silhouette", "structure", "silhouette_pca", "chi", "chi_pca"]]
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "run": "Run", "clustering": "Clustering", "n": "Records", "n_clusters": "Clusters",
-        "dim": "L", "dbi": st.column_config.NumberColumn("DBI ↓", format="%.3f"),
+        "dim": st.column_config.NumberColumn("L", help="latent dimension"),
+        "structure": st.column_config.TextColumn("Structure",
+                                                 help="the silhouette in words"),
+        "dbi": st.column_config.NumberColumn("DBI ↓", format="%.3f",
+                                             help="Davies–Bouldin index: lower is better"),
         "dbi_pca": st.column_config.NumberColumn("DBI PCA", format="%.3f"),
-        "silhouette": st.column_config.NumberColumn("Silhouette ↑", format="%.3f"),
+        "silhouette": st.column_config.NumberColumn(
+            "Silhouette ↑", format="%.3f", help="−1…1; near 0: no cluster structure"),
         "silhouette_pca": st.column_config.NumberColumn("Silh. PCA", format="%.3f"),
-        "chi": st.column_config.NumberColumn("CHI ↑", format="%.1f"),
+        "chi": st.column_config.NumberColumn("CHI ↑", format="%.1f",
+                                             help="Calinski–Harabasz index: higher is better"),
         "chi_pca": st.column_config.NumberColumn("CHI PCA", format="%.1f")})
     table_download(report, "clustering_scores", label="Scores (CSV)")
 
@@ -103,6 +117,32 @@ def main() -> None:
     download_buttons(fig, f"kmeans_{Path(run).name}_k{int(k)}")
     st.caption(f"The latent means of {Path(run).name} on their first two principal "
                "components, coloured by k-means cluster (10 initialisations, seed 0).")
+    cluster_profiles(art.embedding, ids)
+
+
+#: What a k-means cluster is described by, when the records table has it.
+PROFILE_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_STTC",
+                  "superclass_CD", "superclass_HYP")
+
+
+def cluster_profiles(table: pd.DataFrame, ids) -> None:
+    """Each k-means cluster's size and label mix beside all records'."""
+    kinds = label_kinds(table)
+    columns = [c for c in PROFILE_LABELS if c in kinds]
+    if not columns:
+        return
+    st.markdown("**What each cluster holds**")
+    ids = pd.Series(ids)
+    whole = selection_summary(table, range(len(table)), kinds, columns)
+    profile = whole[["label"]].copy()
+    for c in sorted(ids.unique()):
+        rows = ids.index[ids == c].tolist()
+        part = selection_summary(table, rows, kinds, columns)
+        profile[f"cluster {c + 1} ({len(rows):,})"] = part["selection"].to_numpy()
+    profile[f"all ({len(table):,})"] = whole["all"].to_numpy()
+    st.dataframe(profile.rename(columns={"label": "Label"}), hide_index=True, width="stretch")
+    st.caption("Numbers: median (interquartile range); flags and categories: share of the "
+               "cluster's records.")
 
 
 main()

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ecgcore.data.label_columns import label_name
+from ecgcore.evaluate.glossary import glossary_markdown
 from ecgcore.evaluate.report import comparison_table, format_table
 from ecgcore.runs import Run, RunError, run_problem
 from ecgcore.viz import (
@@ -36,16 +38,25 @@ LEAD_CHOICES = {"II, V5": ("II", "V5"), "II, V2, V5": ("II", "V2", "V5"), "All l
 
 
 def read_evaluation(run: str) -> tuple[dict | None, str]:
-    """(report row, '') from a run's evaluation.json, or (None, what is wrong)."""
+    """(report row, '') from a run's evaluation.json, or (None, what is wrong). The row
+    names the run, the label its AUROC/F1/DBI are scored on, the scope and n."""
     from ecgcore.runs.evaluation import report_rows
 
     path = Path(run) / EVALUATION
     if not path.exists():
         return None, "missing"
     try:
-        return report_rows([Path(run)])[0], ""
+        row = report_rows([Path(run)], baselines=False)[0]
+        label = (json.loads(path.read_text()).get("downstream") or {}).get("label") or []
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"{EVALUATION} cannot be read ({type(exc).__name__}: {exc})"
+    row["run"] = Path(run).name
+    row["label"] = " + ".join(label_name(c) for c in label) if label else "–"
+    return row, ""
+
+
+#: How each scope of ``ecgwb evaluate`` is said in the table.
+SCOPES = {"test": "test split", "all": "all records (out-of-fold)"}
 
 
 def fraction_curve(run: str) -> pd.DataFrame:
@@ -84,7 +95,7 @@ def report_section(runs: list[str]) -> None:
             missing.append(run)
         else:
             st.warning(f"{Path(run).name}: {problem}; re-run `ecgwb evaluate {run}`.",
-                       icon="⚠️")
+                       icon=":material/warning:")
     for run in missing:
         c_text, c_button = st.columns([4, 1], vertical_alignment="center")
         c_text.info(f"**{Path(run).name}** has no evaluation yet. Compute it here (about a "
@@ -98,12 +109,33 @@ def report_section(runs: list[str]) -> None:
     if not rows:
         return
     numeric = comparison_table(rows)
-    st.dataframe(format_table(numeric), hide_index=True, width="stretch")
+    shown = format_table(numeric)
+    front = {"run": "Run", "label": "Label", "scope": "Scored on", "n": "n"}
+    if "scope" in numeric.columns:
+        shown["scope"] = numeric["scope"].map(lambda v: SCOPES.get(v, v) if isinstance(v, str)
+                                              else "–")
+    shown = shown.rename(columns=front)
+    first = [c for c in ("Run", "Label", "Scored on", "n", "Model") if c in shown.columns]
+    shown = shown[first + [c for c in shown.columns if c not in first and c != "input"]]
+    scored = {(r.get("scope"), r.get("n")) for r in rows if r.get("scope")}
+    if len(scored) > 1:
+        st.warning("These rows are scored on different records ("
+                   + "; ".join(f"{SCOPES.get(s, s)}, n = {n}" for s, n in sorted(scored, key=str))
+                   + "): compare AUROC, F1 and clustering only between rows with the same "
+                   "scope and n.", icon=":material/warning:")
+    st.dataframe(shown, hide_index=True, width="stretch")
     table_download(numeric, "comparison_table", label="Table (CSV)")
     st.caption("As `ecgwb report`: reconstruction of each run's test split (µV), downstream "
-               "AUROC (95 % bootstrap CI) and macro F1 of the run's main probe, clustering "
-               "of the latent means by the label; – where a model has no value (e.g. no "
-               "decoder).")
+               "AUROC (95 % bootstrap CI) and macro F1 of the run's main probe for the named "
+               "label, clustering of the latent means by that label on the same records; – "
+               "where a model has no value (e.g. no decoder).")
+    with st.expander("What these numbers mean", expanded=True):
+        st.markdown(glossary_markdown(["auroc", "f1", "mse", "mae", "correlation", "dbi",
+                                       "silhouette", "chi", "latent_dim", "n"]))
+        st.caption("The Clustering view scores every record of the run's data that carries "
+                   "the label (a superclass only for records with exactly one); this table "
+                   "scores the evaluation's records (n) with one label per record, so its "
+                   "DBI, silhouette and CHI can differ from the Clustering view's.")
 
     curves = {Path(r).name: fraction_curve(r) for r in runs if (Path(r) / EVALUATION).exists()}
     curves = {k: v for k, v in curves.items() if not v.empty}
@@ -156,8 +188,8 @@ def reconstruction_section(runs: list[str]) -> None:
     st.plotly_chart(fig, theme=None, config=plotly_config(f"reconstructions_{rid}"),
                     width="content", key="cmp_recon")
     download_buttons(fig, f"reconstructions_{rid}")
-    st.caption(f"Median beat of record {rid} (black, µV) and each run's reconstruction from "
-               f"its latent mean ({len(beats) - 1} run(s)).")
+    st.caption(f"Median beat of record {rid} (black) and each run's reconstruction from "
+               f"its latent mean ({len(beats) - 1} run(s)); amplitudes in mV, as on the axis.")
     for note in notes:
         st.caption(f"No reconstruction: {note}")
 

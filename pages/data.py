@@ -22,6 +22,8 @@ from ui.downloads import download_buttons, table_download
 DATASET_PATH = "dataset_path"  # set by app.py's sidebar
 RECORD_KEY = "data_record"
 LAYOUT_KEY = "data_layout"
+SKIPPED_KEY = "data_skipped"  # {record id: reason} of the records skipped on opening
+MAX_TRIED = 25  # records tried when a folder opens, before showing the first one anyway
 #: Record layouts offered; the first (the standard 12-lead print) is the default.
 LAYOUTS = {"3×4 + II rhythm": "3x4", "12 leads stacked": "stack"}
 
@@ -65,6 +67,19 @@ def figures(path: str, record_id: str, layout: str) -> tuple[go.Figure, go.Figur
     median = median_beat_figure(beat.analysis_median, beat.fs, beat.leads,
                                 beat.analysis_fiducials, px_per_mm=6.5)
     return paper, median
+
+
+def first_analysable(path: str, ids: list[str], limit: int = MAX_TRIED
+                     ) -> tuple[str | None, dict[str, str]]:
+    """(the first record of ``ids`` that the pipeline can analyse, or None within ``limit``
+    tries; ``{record id: reason}`` of the ones before it that it could not)."""
+    skipped: dict[str, str] = {}
+    for rid in ids[:limit]:
+        result = analyse(path, rid)
+        if not isinstance(result, str):
+            return rid, skipped
+        skipped[rid] = result
+    return None, skipped
 
 
 def _present(value) -> bool:
@@ -111,6 +126,19 @@ def main() -> None:
     kind = {"ptbxl": "PTB-XL", "folder": "WFDB folder"}.get(source.kind, source.kind)
     st.caption(f"{source.name} · {kind} · {len(ids)} records")
 
+    if st.session_state.get(RECORD_KEY) not in ids:  # none yet, or one of another dataset
+        st.session_state.pop(RECORD_KEY, None)
+        first, skipped = first_analysable(path, ids)
+        if first is not None:
+            st.session_state[RECORD_KEY] = first
+        st.session_state[SKIPPED_KEY] = skipped
+    skipped = st.session_state.get(SKIPPED_KEY) or {}
+    if skipped:
+        with st.expander(f"{len(skipped)} record{'s' if len(skipped) != 1 else ''} before the "
+                         "first one shown could not be analysed — why"):
+            st.dataframe(pd.DataFrame({"Record": list(skipped), "Reason": list(skipped.values())}),
+                         hide_index=True)
+
     pick, lay = st.columns([3, 1], vertical_alignment="bottom")
     record_id = pick.selectbox("Record", ids, key=RECORD_KEY,
                                format_func=lambda rid: record_label(meta, rid))
@@ -128,7 +156,7 @@ def main() -> None:
 
     cfg = PipelineConfig()
     report = meta.loc[record_id].get("report")
-    st.subheader("12-lead ECG")
+    st.subheader(f"12-lead ECG · record {record_id}")
     st.caption(
         (f"Report: {report.strip()}  \n" if isinstance(report, str) and report.strip() else "")
         + f"Recorded at {record_fs:g} Hz, shown at {beat.fs:g} Hz after the pipeline's filter "

@@ -12,10 +12,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from ecgcore.data.label_columns import category_names, label_kinds, label_name, selection_summary
+from ecgcore.data.label_columns import (
+    category_names,
+    grouped_label_name,
+    label_kinds,
+    label_name,
+    selection_summary,
+)
 from ecgcore.runs import PROJECTIONS, Run, RunError
 from ecgcore.viz import latent_scatter_figure, plotly_config, reconstruction_figure, selected_rows
 from ui.downloads import download_buttons, table_download
+from ui.labels import attached_columns, with_labels
 from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
@@ -27,12 +34,18 @@ METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COST = {"tsne": "about 20 s per 5,000 records", "umap": "about a minute the first time"}
 SOURCES = {"own": "The run's own data", "sidebar": "The sidebar's dataset"}
 SHOWN_LEADS = ("II", "V5")
+# app.py's sidebar state, set by "Open in Data view"
+DATASET_CHOICE, DATASET_FOLDER, OTHER_FOLDER = "dataset_choice", "dataset_folder", "Another folder…"
+DATASET_DEFAULT, DATASET_DEFAULT_LABEL = "dataset_default", "dataset_default_label"
+DATA_RECORD, GO_TO_DATA = "data_record", "latent_go_to_data"
 #: Labels summarised for a selection besides the colour label.
 SUMMARY_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_STTC",
                   "superclass_CD", "superclass_HYP")
 
 
 def main() -> None:
+    if st.session_state.pop(GO_TO_DATA, False):
+        st.switch_page("pages/data.py")
     st.title("Latent space")
     runs = st.session_state.get(RUNS) or []
     if not runs:
@@ -57,12 +70,16 @@ def main() -> None:
         st.error(str(exc))
         return
 
+    table, attachment = with_labels(table)  # the sidebar's labels table, joined in memory
+    attached = attached_columns(table)
     kinds = label_kinds(table)
     st.caption(f"Run **{Path(run).name}** · {art.model_name} · {art.latent_dim} latent units · "
                f"{len(table):,} records of `{art.cache.path}`"
+               + (f" · labels {attachment.summary}" if attachment else "")
                + (f" · {len(runs) - 1} more run(s) chosen; this view shows the first"
                   if len(runs) > 1 else ""))
 
+    skipped_records(art, len(table))
     c_method, c_color = st.columns([2, 3], vertical_alignment="bottom")
     method = c_method.radio("Projection", list(PROJECTIONS), key=METHOD_KEY, horizontal=True,
                             format_func=METHOD_NAMES.get)
@@ -70,9 +87,12 @@ def main() -> None:
         st.warning("The records table has no label columns to colour by.")
         color = None
     else:
-        color = c_color.selectbox("Colour by", list(kinds), key=COLOR_KEY, format_func=label_name,
-                                  help="Numbers (age, intervals…) on a colour scale; flags "
-                                       "and categories (sex, diagnostic classes) as groups.")
+        color = c_color.selectbox(
+            "Colour by", list(kinds), key=COLOR_KEY,
+            format_func=lambda c: grouped_label_name(c, attached),
+            help="Numbers (age, intervals…) on a colour scale; flags and categories (sex, "
+                 "diagnostic classes) as groups. 'Your labels' come from the sidebar's labels "
+                 "table; 'Metadata' are the dataset's own raw columns.")
 
     if method != "pca" and not art.has_projection(method):
         name = METHOD_NAMES[method]
@@ -104,8 +124,8 @@ def main() -> None:
         event = st.plotly_chart(fig, key=CHART_KEY, on_select="rerun",
                                 selection_mode=("box", "lasso", "points"), theme=None,
                                 config=config)
-        st.caption("Drag to select points with the lasso (box select in the toolbar); click "
-                   "a point to pick one record; double-click to clear.")
+        st.caption("Drag to select points with the lasso (box select in the toolbar); "
+                   "double-click to clear. To pick one record, lasso around its point.")
         stem = f"latent_{Path(run).name}_{method}"
         download_buttons(fig, stem)
         table_download(table, f"embedding_{Path(run).name}", parquet=True,
@@ -116,6 +136,42 @@ def main() -> None:
         record_panel(art, table, rows)
     if rows:
         label_mix(table, kinds, rows, color)
+
+
+def skipped_records(art: Run, n_shown: int) -> None:
+    """The points shown against the dataset's records, and why the others are not there
+    (the cache's manifest: records the beat pipeline could not use)."""
+    manifest = art.cache.manifest
+    skipped = manifest[manifest["status"] != "ok"] if "status" in manifest.columns else manifest[:0]
+    total = n_shown + len(skipped)
+    if skipped.empty:
+        st.caption(f"{n_shown:,} points: every one of the dataset's {total:,} records.")
+        return
+    with st.expander(f"{n_shown:,} points of {total:,} records: {len(skipped):,} records "
+                     "skipped — why"):
+        reasons = skipped["reason"].replace("", "no reason recorded").value_counts()
+        st.dataframe(reasons.rename_axis("Reason").reset_index(name="Records"),
+                     hide_index=True)
+        st.dataframe(skipped[["record_id", "reason"]].rename(
+            columns={"record_id": "Record", "reason": "Reason"}), hide_index=True)
+
+
+def open_in_data_view(art: Run, record_id: str) -> None:
+    """Point the sidebar's dataset at the folder the run's cache was built from and the
+    Data view's record picker at ``record_id`` (a button callback: it runs before the
+    sidebar's widgets are drawn again)."""
+    source = str(art.cache.info.get("source") or "")
+    if source and source != st.session_state.get(DATASET_PATH):
+        default = st.session_state.get(DATASET_DEFAULT)
+        if source == default:
+            st.session_state[DATASET_CHOICE] = st.session_state.get(DATASET_DEFAULT_LABEL)
+            st.session_state[DATASET_PATH] = source
+        elif st.session_state.get("dataset_other_allowed"):  # not in clinic mode
+            st.session_state[DATASET_CHOICE] = OTHER_FOLDER
+            st.session_state[DATASET_FOLDER] = source
+            st.session_state[DATASET_PATH] = source
+    st.session_state[DATA_RECORD] = record_id
+    st.session_state[GO_TO_DATA] = True
 
 
 def record_label(table, row: int) -> str:
@@ -159,6 +215,9 @@ def record_panel(art: Run, table, rows: list[int]) -> None:
     download_buttons(fig, f"reconstruction_{rid}")
     st.caption(f"Median beat of record {rid} (black) and the model's reconstruction from its "
                f"latent mean (blue), leads {' and '.join(show)}.{note}")
+    st.button("Open in Data view", key="latent_open_data", icon=":material/open_in_new:",
+              on_click=open_in_data_view, args=(art, rid),
+              help="The record's 12-lead ECG, median beats and intervals.")
 
 
 def label_mix(table, kinds: dict[str, str], rows: list[int], color: str | None) -> None:

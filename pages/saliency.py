@@ -68,11 +68,11 @@ def load(runs: list[str]) -> dict[str, tuple[Run, list[Predictor]]]:
                 preds = predictors(art)
                 _ = art.cache
         except RunError as exc:
-            st.warning(f"{Path(run).name}: {exc}", icon="⚠️")
+            st.warning(f"{Path(run).name}: {exc}", icon=":material/warning:")
             continue
         if not preds:
             st.warning(f"{Path(run).name} ({art.model_name}) has no differentiable predictor "
-                       "(no task head, no neural encoder): nothing to explain.", icon="⚠️")
+                       "(no task head, no neural encoder): nothing to explain.", icon=":material/warning:")
             continue
         out[run] = (art, preds)
     return out
@@ -180,9 +180,11 @@ def main() -> None:
     drawn = " and ".join(
         [f"median beat of record {rid}"] * (False in kinds)
         + [f"cleaned 10-s signal of record {rid} (▼ R peaks)"] * (True in kinds))
+    strip = ("; on a median beat the colours form a strip under the beat, sample for sample"
+             if False in kinds else "")
     st.caption(f"The {drawn} in black, each sample coloured by its attribution (red raises "
                "the output, blue lowers it; the colour scale stops at the 99th percentile of "
-               "|attribution|).")
+               f"|attribution|){strip}.")
     value = "Σ |attribution|" if absolute else "Σ attribution"
     bars = region_bars_figure(series, art.leads, value_label=value)
     st.subheader("Per region and per lead")
@@ -209,6 +211,10 @@ def _same_record(art: Run, record_id: str, row: int | None) -> int | None:
     return int(hit[0]) if len(hit) else None
 
 
+#: A class averaged over fewer records than this is flagged.
+FEW_RECORDS = 20
+
+
 def class_average(art: Run, run: str, pred: Predictor, method: str,
                   absolute: bool) -> None:
     """The attribution per region averaged per class over a capped sample of records."""
@@ -230,10 +236,14 @@ def class_average(art: Run, run: str, pred: Predictor, method: str,
     if not has_class_saliency(art, pred, method, label):
         per = f"{COST_SIGNAL[method]} per record on a model of 10-s signals" \
             if is_signal_model(art) else f"{COST[method]} per record on a small model"
-        st.info(f"{METHOD_NAMES[method]} of {cap:,} records is not computed yet ({per}); "
-                "it is cached next to the run.")
-        if not st.button(f"Compute the class average ({cap:,} records)", key="sal_class_go"):
+        slot = st.empty()  # the banner and its button go once the average is asked for
+        with slot.container():
+            st.info(f"{METHOD_NAMES[method]} of {cap:,} records is not computed yet ({per}); "
+                    "it is cached next to the run.")
+            go = st.button(f"Compute the class average ({cap:,} records)", key="sal_class_go")
+        if not go:
             return
+        slot.empty()
     bar = st.progress(0.0, text="Attributing records…")
     try:
         result: ClassSaliency = class_saliency(
@@ -245,6 +255,12 @@ def class_average(art: Run, run: str, pred: Predictor, method: str,
         return
     bar.empty()
     means = result.regions(art, absolute)
+    few = [f"{c} ({int(means.loc[c, 'n'])})" for c in means.index
+           if int(means.loc[c, "n"]) < FEW_RECORDS]
+    if few:
+        st.warning(f"Few records in {', '.join(few)}: an average over fewer than "
+                   f"{FEW_RECORDS} records shows those records, not a class pattern.",
+                   icon=":material/warning:")
     series = {f"{c} (n={int(means.loc[c, 'n'])})": means.loc[c] for c in means.index}
     fig = region_bars_figure(series, art.leads,
                              value_label="mean Σ |attribution|" if absolute else

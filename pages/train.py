@@ -23,10 +23,12 @@ import yaml
 from pydantic import BaseModel
 
 from ecgcore.models import create_model, describe_models
+from ecgcore.models.capabilities import Trainable
 from ecgcore.viz import plotly_config
-from ecgcore.viz.training import loss_curves_figure
+from ecgcore.viz.training import loss_columns, loss_curves_figure
 from trainer import jobs
 from trainer.config import ConfigError, DataConfig, HardwareConfig, OptimConfig
+from trainer.field_text import applies, field_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "trainer" / "configs"
@@ -42,6 +44,7 @@ IMPORTANT = ("model.latent_dim", "model.beta", "model.gamma", "model.backbone.wi
 HIDDEN = {"model.name", "model.input_shape", "model.fs", "model.n_extra", "model.n_outputs",
           "model.schedule.length", "data.path"}
 POLL_S = 2.0
+PENDING_RUN = "runs_pending"  # app.py's run picker switches to this run once it loads
 
 
 def shipped_config(family: str) -> dict[str, Any]:
@@ -88,8 +91,9 @@ class SchemaForm:
     """Widgets for the fields of pydantic config classes; remembers every (path, value,
     default) it showed so that only changed values become overrides."""
 
-    def __init__(self, family: str, top, more):
+    def __init__(self, family: str, top, more, trainable: bool = True):
         self.family, self.top, self.more = family, top, more
+        self.trainable = trainable  # False: a closed-form fit (no optimiser fields)
         self.values: dict[str, tuple[Any, Any]] = {}  # path → (value, default)
 
     def _where(self, path: str):
@@ -102,13 +106,15 @@ class SchemaForm:
                skip: tuple[str, ...] = ()) -> None:
         for name, info in cls.model_fields.items():
             path = f"{prefix}.{name}"
-            if path in HIDDEN or name in skip:
+            if path in HIDDEN or name in skip or not applies(path, self.trainable):
                 continue
             self.field(path, info.annotation, info, getattr(current, name),
                        info.description or "")
 
     def field(self, path: str, ann, info, value: Any, help_: str) -> None:
-        where, key, label = self._where(path), self._key(path), path  # the --set key
+        where, key = self._where(path), self._key(path)
+        label, text = field_text(path, info)  # written once, also `ecgwb train --help`
+        help_ = (f"{text[:1].upper()}{text[1:]}. " if text else "") + f"`--set {path}=…`"
         origin = typing.get_origin(ann)
         members = _union_models(ann)
         inner = _optional(ann)
@@ -158,7 +164,7 @@ class SchemaForm:
         kinds = {m.model_fields["kind"].default: m for m in members}
         label = path + ".kind"
         kind = self._where(path + ".kind").selectbox(
-            label, list(kinds), index=list(kinds).index(value.kind), key=self._key(path + ".kind"))
+            field_text(path)[0] + " type", list(kinds), help=f"`--set {label}=…`", index=list(kinds).index(value.kind), key=self._key(path + ".kind"))
         self.values[path + ".kind"] = (kind, value.kind)
         cls = kinds[kind]
         self.fields(cls, value if kind == value.kind else cls(), path, skip=("kind",))
@@ -223,7 +229,8 @@ def launch_form(runs_folder: Path, data: str) -> None:
     shipped = shipped_config(family)
     try:
         base = TrainConfig.model_validate({**shipped, "model": shipped["model"]})
-        model_cfg = create_model(**shipped["model"]).config
+        model = create_model(**shipped["model"])
+        model_cfg, trainable = model.config, isinstance(model, Trainable)
     except Exception as exc:  # noqa: BLE001 - a broken shipped config is shown, not raised
         st.error(f"{CONFIGS / (family + '.yaml')}: {exc}")
         return
@@ -232,12 +239,15 @@ def launch_form(runs_folder: Path, data: str) -> None:
                              help="Prefix of the run folder (letters, digits, _ . -).")
         top = _Cycle(st.columns(3))
         more = st.expander("More settings")
-        form = SchemaForm(family, top, more)
+        form = SchemaForm(family, top, more, trainable=trainable)
         form.fields(type(model_cfg), model_cfg, "model")
         for section, cls in SECTIONS.items():
             form.fields(cls, getattr(base, section), section)
         more.caption("Fields not shown (input shape, rate, task outputs) are filled in from the "
                      "data; any key can also be set with `ecgwb train … --set key=value`.")
+        if not trainable:
+            st.caption(f"{family} is fitted in closed form: no learning rate, epochs, batches "
+                       "or loss curve.")
         st.caption(f"Data: `{data or '(none chosen in the sidebar)'}` · runs folder "
                    f"`{runs_folder}`")
         submitted = st.form_submit_button("Start training", type="primary")
@@ -247,12 +257,14 @@ def launch_form(runs_folder: Path, data: str) -> None:
                 cfg = jobs.check_config(raw, source="Train form")
                 job = jobs.launch(cfg, runs_folder)
             except ConfigError as exc:
-                st.error(str(exc), icon="⚠️")
+                st.error(str(exc), icon=":material/warning:")
                 return
             except OSError as exc:
-                st.error(f"Could not start the training in {runs_folder}: {exc}", icon="⚠️")
+                st.error(f"Could not start the training in {runs_folder}: {exc}",
+                         icon=":material/warning:")
                 return
             st.session_state.setdefault(ACTIVE_KEY, []).append(str(job.run))
+            st.session_state[PENDING_RUN] = str(job.run)  # the sidebar picks it once done
             st.success(f"Started {job.run.name} (process {job.pid}).")
             st.rerun()  # the sidebar lists the new run
 
@@ -274,7 +286,9 @@ class _Cycle:
 def _job_panel(job: jobs.Job, progress: jobs.Progress) -> None:
     status = progress.status
     done = f"{progress.epochs_done}/{progress.total_epochs} epochs"
-    icon = {"finished": "✅", "cancelled": "⏹️", "failed": "❌"}.get(status, "⏳")
+    # Material icons (the app's own font), not emoji: no emoji font needed where it runs
+    icon = {"finished": ":material/check_circle:", "cancelled": ":material/stop_circle:",
+            "failed": ":material/error:"}.get(status, ":material/hourglass_top:")
     with st.container(border=True):
         head, button = st.columns([5, 1], vertical_alignment="center")
         head.markdown(f"{icon} **{job.run.name}** · {job.model} · {status} · {done}")
@@ -286,7 +300,9 @@ def _job_panel(job: jobs.Job, progress: jobs.Progress) -> None:
         if status == "failed":
             st.error(f"Training failed; the end of {job.log}:")
             st.code(progress.error or "(empty log)", language=None)
-        if progress.rows:
+        if progress.rows and not loss_columns(progress.rows):
+            st.caption("No loss curve: this model is fitted in closed form.")
+        elif progress.rows:
             try:
                 fig = loss_curves_figure(progress.rows)
             except ValueError:

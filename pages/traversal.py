@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ecgcore.explain.annotation import units_by_effect
+from ecgcore.explain.wording import lost_waves, unit_words
 from ecgcore.runs import RunError, run_stamp
 from ecgcore.viz import plotly_config, sigma_label, traversal_figure
 from ui.downloads import download_buttons, table_download
@@ -28,8 +29,21 @@ LEAD_CHOICES = {"II, V2, V5": ("II", "V2", "V5"), "All leads": None}
 
 
 def num(spec: str):
-    """A Styler formatter: ``spec`` with a typographic minus, '—' for a missing value."""
-    return lambda v: "—" if pd.isna(v) else format(v, spec).replace("-", "−")
+    """A Styler formatter: ``spec`` with a typographic minus, '—' for a missing value,
+    never −0."""
+    def fmt(v) -> str:
+        if pd.isna(v):
+            return "—"
+        text = format(v, spec)
+        if float(text) == 0:
+            text = format(0.0, spec.replace("+", ""))
+        return text.replace("-", "−")
+    return fmt
+
+
+def words(ann, unit: int) -> str:
+    """The unit in a clinician's words (ecgcore.explain.wording)."""
+    return unit_words(unit, ann.table[ann.table["unit"] == unit], SPAN)
 
 
 def unit_table(ann, unit: int) -> pd.DataFrame:
@@ -82,7 +96,7 @@ def figure_view(run: str, ann, unit: int, show, values) -> None:
                    "Downloads show 0σ in black.")
     with text_col:
         st.subheader(f"What z{unit} changes")
-        st.markdown(f"**{ann.sentences.get(unit, '')}**")
+        st.markdown(f"**{words(ann, unit)}**")
         top = unit_table(ann, unit).head(TOP).copy()
         top["Measurement"] = top["Measurement"] + " (" + top["Unit"] + ")"
         keep = [c for c in top.columns if c == "Measurement" or c.startswith("at ")] + \
@@ -95,6 +109,9 @@ def figure_view(run: str, ann, unit: int, show, values) -> None:
                    f"{sigma_label(0.0)} (the cohort mean) and {sigma_label(SPAN)}; ρ in "
                    f"cohort: Spearman of z{unit} with the measurement over the cohort's "
                    "records.")
+        rows = ann.table[ann.table["unit"] == unit]
+        for note in lost_waves(rows, ann.traversals[unit].iloc[N_STEPS // 2], SPAN):
+            st.caption(f"— {note}.")
 
 
 def all_measurements(run: str, ann, unit: int, show) -> None:
@@ -140,7 +157,7 @@ def main() -> None:
 
     c_unit, c_leads = st.columns([3, 2], vertical_alignment="bottom")
     unit = c_unit.selectbox("Latent unit", units_by_effect(ann.table), key=UNIT_KEY,
-                            format_func=lambda u: ann.sentences.get(u, f"z{u}"),
+                            format_func=lambda u: words(ann, u),
                             help="Strongest first: units whose beat measurements change "
                                  "monotonically and most (in cohort SDs) from −3σ to +3σ.")
     lead_choice = c_leads.radio("Leads", list(LEAD_CHOICES), key=LEADS_KEY, horizontal=True)
@@ -152,6 +169,6 @@ def main() -> None:
     figure_view(run, ann, unit, LEAD_CHOICES[lead_choice], values)
     all_measurements(run, ann, unit, LEAD_CHOICES[lead_choice])
     with st.expander("Every unit in one sentence"):
-        st.markdown("\n".join(f"- {ann.sentences[u]}" for u in units_by_effect(ann.table)))
+        st.markdown("\n".join(f"- {words(ann, u)}" for u in units_by_effect(ann.table)))
 
 main()

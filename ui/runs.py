@@ -38,7 +38,7 @@ def open_runs(runs: Sequence[str], need: Callable[[Run], Any], spinner: str | No
             else:
                 need(run)
         except RunError as exc:
-            st.warning(f"{Path(path).name}: {exc}", icon="⚠️")
+            st.warning(f"{Path(path).name}: {exc}", icon=":material/warning:")
             continue
         loaded[path] = run
     return loaded

@@ -74,8 +74,39 @@ def label_kinds(table: pd.DataFrame, max_categories: int = 12) -> dict[str, str]
             kinds[str(col)] = "continuous"
         elif n <= max_categories:
             kinds[str(col)] = "categorical"
-    first = [c for c in PREFERRED_LABELS if c in kinds]
-    return {c: kinds[c] for c in first + [c for c in kinds if c not in first]}
+    # a user's attached labels (ecgcore.data.attached_labels) come first, with their
+    # declared kinds: an LVEF column with few distinct values is still continuous
+    attached = {c: ("continuous" if k == "continuous" else "categorical")
+                for c, k in table.attrs.get("attached_labels", {}).items() if c in table.columns}
+    first = [c for c in PREFERRED_LABELS if c in kinds and c not in attached]
+    rest = [c for c in kinds if c not in first and c not in attached]
+    ordered = {**attached, **{c: kinds[c] for c in first}}
+    # named clinical labels before raw metadata (site, static_noise…)
+    ordered.update({c: kinds[c] for c in rest if label_group(c) == "clinical"})
+    ordered.update({c: kinds[c] for c in rest if label_group(c) == "metadata"})
+    return ordered
+
+
+def label_group(column: str, attached: frozenset[str] | set[str] = frozenset()) -> str:
+    """``"attached"`` (a column of the user's labels table), ``"clinical"`` (a label with a
+    readable name: age, intervals, amplitudes, diagnostic classes) or ``"metadata"`` (a raw
+    column of the dataset's own table, shown under its own name)."""
+    if column in attached:
+        return "attached"
+    if (column in LABEL_NAMES or _AMPLITUDE.match(column)
+            or column.startswith(("subclass_", "superclass_"))):
+        return "clinical"
+    return "metadata"
+
+
+#: How :func:`grouped_label_name` introduces each group.
+GROUP_PREFIX = {"attached": "Your labels · ", "clinical": "", "metadata": "Metadata · "}
+
+
+def grouped_label_name(column: str, attached: frozenset[str] | set[str] = frozenset()) -> str:
+    """:func:`label_name` with the group said: 'Your labels · LVEF (%)', 'Age (years)',
+    'Metadata · site'."""
+    return GROUP_PREFIX[label_group(column, attached)] + label_name(column)
 
 
 def category_names(values: pd.Series | np.ndarray, column: str = "") -> pd.Series:

@@ -55,11 +55,16 @@ def saliency_beat_figure(
     title: str | None = None,
     px_per_mm: float = 7.0,
     max_height_px: int | None = None,
+    band: bool = True,
     theme: Theme = THEME,
 ) -> go.Figure:
     """The beat ``[leads, W]`` (µV, black) on ECG paper with ``attribution`` ``[leads, W]``
-    as coloured dots along it (diverging scale symmetric about 0, clipped at the 99th
-    percentile of |attribution| over the leads shown; a colour bar titled ``label``)."""
+    in colour (diverging scale symmetric about 0, clipped at the 99th percentile of
+    |attribution| over the leads shown; a colour bar titled ``label``).
+
+    ``band``: the attribution is a strip of colour along the bottom of each panel, under
+    the beat, so that the black beat stays whole where the attribution is near 0 (pale);
+    else coloured dots on the beat itself."""
     beat, attr, leads, show = _inputs(beat_uv, attribution, leads, show, "beat", "W")
     fig = beat_panels_figure(beat[None], fs, leads, r_index, show=show, names=["beat"],
                              colors=[theme.trace_color], widths=[theme.trace_width],
@@ -73,8 +78,15 @@ def saliency_beat_figure(
             continue
         axis_id = "" if i == 0 else str(i + 1)
         li = leads.index(name)
-        fig.add_trace(_markers(name, label, top, attr[li], first, theme, x=t, y=beat[li],
-                               xaxis=f"x{axis_id}", yaxis=f"y{axis_id}"))
+        y = beat[li]
+        rng = fig.layout[f"yaxis{axis_id}"].range
+        if band and rng is not None:  # a strip at the panel's foot, clear of the beat
+            lo, hi = sorted(rng)
+            y = np.full(beat.shape[1], lo + 0.05 * (hi - lo), dtype=np.float32)
+        fig.add_trace(_markers(name, label, top, attr[li], first, theme, x=t, y=y,
+                               xaxis=f"x{axis_id}", yaxis=f"y{axis_id}",
+                               symbol="square" if band else "circle",
+                               size=6.0 if band else 4.5))
         first = False
     return _colorbar_room(fig)
 
@@ -121,13 +133,14 @@ def _color_top(attr: np.ndarray) -> float:
 
 
 def _markers(lead: str, label: str, top: float, values: np.ndarray, colorbar: bool,
-             theme: Theme, size: float = 4.5, **where) -> go.Scatter:
+             theme: Theme, size: float = 4.5, symbol: str = "circle", **where) -> go.Scatter:
     """Dots along a lead's trace coloured by ``values`` (the colour bar on the first)."""
     return go.Scatter(
         mode="markers", name=f"{label} {lead}", showlegend=False, customdata=values,
         hovertemplate=f"<b>{lead}</b><br>%{{x:.0f}} ms<br>{label}: "
                       "%{customdata:.3g}<extra></extra>",
-        marker={"size": size, "color": np.clip(values, -top, top), "cmin": -top, "cmax": top,
+        marker={"size": size, "symbol": symbol, "color": np.clip(values, -top, top),
+                "cmin": -top, "cmax": top,
                 "colorscale": ATTRIBUTION_SCALE, "showscale": colorbar, "line": {"width": 0},
                 "colorbar": {"title": {"text": label, "side": "right",
                                        "font": theme.font(theme.small_size)},

@@ -23,11 +23,12 @@ def loss_columns(rows: Sequence[dict]) -> list[str]:
 
 
 def loss_curves_figure(rows: Sequence[dict], columns: Sequence[str] | None = None, *,
-                       title: str | None = None, height: int = 320,
+                       title: str | None = None, height: int = 320, log_y: bool = True,
                        theme: Theme = THEME) -> go.Figure:
     """One line per loss term against the epoch; train solid, validation dashed, one colour
     per term. ``rows``: :func:`trainer.callbacks.read_metrics` dicts (values may be
-    strings, empty where an epoch did not log the term)."""
+    strings, empty where an epoch did not log the term). ``log_y``: a log loss axis (so
+    the first epochs' spike does not flatten the rest) when every value is positive."""
     if not rows:
         raise ValueError("no metrics rows to draw")
     columns = list(columns) if columns is not None else loss_columns(rows)
@@ -47,7 +48,10 @@ def loss_curves_figure(rows: Sequence[dict], columns: Sequence[str] | None = Non
             marker={"size": 4}, hovertemplate="epoch %{x}: %{y:.4g}<extra>" + col + "</extra>"))
     fig.update_xaxes(title="epoch", showline=True, linecolor="#bbbbbb", rangemode="tozero",
                      tickfont=theme.font(theme.small_size))
-    fig.update_yaxes(title="loss", showgrid=True, gridcolor="#ececec",
+    ys = [y for t in fig.data for y in t.y]
+    log = log_y and bool(ys) and min(ys) > 0
+    fig.update_yaxes(title="loss (log scale)" if log else "loss", showgrid=True,
+                     gridcolor="#ececec", type="log" if log else "linear",
                      tickfont=theme.font(theme.small_size))
     fig.update_layout(
         template="none", font=theme.font(), height=height, paper_bgcolor="white",

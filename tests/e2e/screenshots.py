@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unit", type=int, default=None, help="latent unit for the traversal")
     ap.add_argument("--run", default=None,
                     help="name prefix of the run the single-run views show (default: newest)")
+    ap.add_argument("--labels", default=None,
+                    help="a labels table (CSV) to attach in the sidebar: labels.png shows the "
+                         "latent map coloured by its first column")
     ap.add_argument("--lasso", default="0.30,0.25,0.55,0.60",
                     help="lasso rectangle on the map as fractions x0,y0,x1,y1 (empty: none)")
     args = ap.parse_args(argv)
@@ -121,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             pg.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
             _settle(pg, 2500)
         pg.screenshot(path=str(out / "latent.png"))
+        if args.labels:
+            pg.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+                str(Path(args.labels).resolve()))
+            pg.locator('[data-testid="stSidebar"]').get_by_text("Matched").first.wait_for()
+            pg.locator('[data-testid="stSelectbox"]').filter(has_text="Colour by").click()
+            pg.get_by_role("option").filter(has_text="Your labels").first.click()
+            pg.wait_for_function(POINTS_DRAWN)
+            _settle(pg, 2500)
+            pg.screenshot(path=str(out / "labels.png"))
 
         nav.get_by_text("Factor traversal", exact=True).click()
         pg.get_by_role("heading", name="Factor traversal").first.wait_for()
@@ -144,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             _settle(pg, 2500)
             pg.screenshot(path=str(out / f"{name}.png"))
         browser.close()
-    for name in ("data", "latent", "traversal", *(v[1] for v in VIEWS)):
+    for name in ("data", "latent", *(["labels"] if args.labels else []), "traversal",
+                 *(v[1] for v in VIEWS)):
         print(out / f"{name}.png")
     return 0
 
