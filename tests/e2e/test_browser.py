@@ -215,11 +215,12 @@ def test_train_view_launches_cancels_and_lists_a_training(train_server, browser)
         _open(pg, "Train")
 
         def launch(epochs: int) -> None:  # a tiny β-VAE
-            pg.get_by_role("spinbutton", name="model.backbone.width", exact=True).fill("0.25")
-            pg.get_by_role("spinbutton", name="optim.max_epochs", exact=True).fill(str(epochs))
-            pg.get_by_role("spinbutton", name="data.batch_size", exact=True).fill("64")
+            # the form's labels are people's words (trainer/field_text.py), not config keys
+            pg.get_by_role("spinbutton", name="Width (channel multiplier)", exact=True).fill("0.25")
+            pg.get_by_role("spinbutton", name="Epochs (at most)", exact=True).fill(str(epochs))
+            pg.get_by_role("spinbutton", name="Batch size (records per step)", exact=True).fill("64")
             # median beats: the test's demo cache holds no single-beat array
-            pg.get_by_role("combobox", name="data.train_on").click()
+            pg.get_by_role("combobox", name="Train on").click()
             pg.get_by_role("option", name="median", exact=True).click()
             pg.get_by_role("button", name="Start training").click()
 
