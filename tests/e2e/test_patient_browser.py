@@ -73,7 +73,8 @@ def _no_exception(pg) -> None:
 
 
 def test_upload_each_format_intervals_neighbours_report(page, files, tmp_path):
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    # the view's own uploader, not the sidebar's labels-table one
+    page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(f) for f in files])
     for n, (kind, _, _) in enumerate(WRITERS, start=1):
         if n > 1:  # pick the n-th upload
