@@ -19,6 +19,7 @@ import streamlit as st
 from ecgcore.data.label_columns import label_name
 from ecgcore.evaluate.glossary import glossary_markdown
 from ecgcore.evaluate.report import comparison_table, format_table
+from ecgcore.files import EVALUATION
 from ecgcore.runs import Run, RunError, run_problem
 from ecgcore.viz import (
     beat_panels_figure,
@@ -33,7 +34,6 @@ from ui.runs import open_runs
 
 RUNS = "runs"  # set by app.py's run picker
 RECORD_KEY, LEADS_KEY = "cmp_record", "cmp_leads"
-EVALUATION = "evaluation.json"
 LEAD_CHOICES = {"II, V5": ("II", "V5"), "II, V2, V5": ("II", "V2", "V5"), "All leads": None}
 
 
