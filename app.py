@@ -6,7 +6,8 @@ or ``ecgwb app --data FOLDER --runs DIR``). The data folder comes from ``--data`
 this file). The runs folder comes from ``--runs``, else ``ECGWB_RUNS``, else ``runs/``
 beside this file. The sidebar holds the dataset picker (the chosen folder is
 ``st.session_state["dataset_path"]``) and, below it, the run picker (the chosen run
-folders, absolute path strings, are ``st.session_state["runs"]``). Pages read that state;
+folders, absolute path strings, are ``st.session_state["runs"]``). Under the folder, a
+"Lead names" field takes the folder's lead map (``ECG=I``; ``ui/lead_map.py``). Pages read that state;
 this file holds no science.
 """
 
@@ -29,6 +30,7 @@ if str(APP_DIR) not in sys.path:  # ecgcore importable without an install
 
 from ecgwb.access import AccessPolicy, policy_from_env, secret_matches  # noqa: E402
 from ui.labels import labels_sidebar
+from ui.lead_map import lead_map_field
 
 DEMO_DATA = APP_DIR / "assets" / "demo" / "ptbxl100"
 ENV_DATA = "ECGWB_DATA"
@@ -130,6 +132,7 @@ def dataset_picker(policy: AccessPolicy) -> str:
     st.session_state[DATASET_PATH] = path
     if path and choice != OTHER_FOLDER:
         st.sidebar.caption(f"`{path}`")
+    lead_map_field(path)  # what the folder's lead names mean (ECG=I), kept per folder
     return path
 
 

@@ -1,7 +1,15 @@
 """Data view: one record of the chosen dataset on ECG paper, its median beats and intervals.
 
 Every number comes from ``ecgcore`` (reader, beat pipeline, figure functions); this page
-only picks, caches and lays out. Results are cached per (dataset folder, record id).
+only picks, caches and lays out. Results are cached per (dataset folder, lead map, record id).
+
+Any lead set: the sidebar's lead map (``ECG=I``) says what the folder's lead names mean.
+Only leads with a signal are drawn (a single-lead recording is one strip and one median
+beat, not 11 empty panels); the leads missing or left out, and the measures that cannot be
+taken with their reason (the QRS axis needs I and aVF), are listed. The 3×4 print needs the
+12 standard leads; other lead sets are drawn stacked. A recording longer than
+:data:`STRIP_S` (a Holter excerpt) is drawn as a strip of that length, its start chosen by
+a slider; beats and intervals are measured on the whole recording.
 """
 
 from __future__ import annotations
@@ -9,15 +17,19 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from ecgcore.io.folder import Source, open_source
+from ecgcore.leads import STANDARD_LEADS
 from ecgcore.io.record import RecordError
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
 from ui.downloads import download_buttons, table_download
+from ui.lead_map import current_lead_map
 
 DATASET_PATH = "dataset_path"  # set by app.py's sidebar
 RECORD_KEY = "data_record"
@@ -26,6 +38,10 @@ SKIPPED_KEY = "data_skipped"  # {record id: reason} of the records skipped on op
 MAX_TRIED = 25  # records tried when a folder opens, before showing the first one anyway
 #: Record layouts offered; the first (the standard 12-lead print) is the default.
 LAYOUTS = {"3×4 + II rhythm": "3x4", "12 leads stacked": "stack"}
+STACKED = "Leads stacked"  # the only layout of a record without the 12 standard leads
+STRIP_KEY = "data_strip_start"
+STRIP_S = 10.0  # seconds drawn on ECG paper at once (a standard 10-s print)
+LeadMap = tuple[tuple[str, str], ...]  # sorted (file's name, lead) pairs, () for none
 
 #: (feature key, row label, unit) of the intervals table, in reading order.
 INTERVALS: tuple[tuple[str, str, str], ...] = (
@@ -40,42 +56,123 @@ INTERVALS: tuple[tuple[str, str, str], ...] = (
 
 
 @st.cache_resource(show_spinner="Opening the dataset…")
-def load_source(path: str) -> Source:
-    """The dataset at ``path`` (a PTB-XL root opens at 500 Hz when it has those records)."""
-    return open_source(Path(path))
+def load_source(path: str, lead_map: LeadMap = ()) -> Source:
+    """The dataset at ``path`` (a PTB-XL root opens at 500 Hz when it has those records),
+    its lead names read through ``lead_map``."""
+    return open_source(Path(path), lead_map=dict(lead_map) or None)
 
 
 @st.cache_data(show_spinner="Analysing the record…", max_entries=64)
-def analyse(path: str, record_id: str) -> tuple[BeatResult, float] | str:
+def analyse(path: str, record_id: str, lead_map: LeadMap = ()) -> tuple[BeatResult, float] | str:
     """(pipeline result, the record's own sampling rate) of one record, or the RecordError
     message (cached too, so a bad record is not re-read on every rerun)."""
     try:
-        record = load_source(path).read(record_id)
+        record = load_source(path, lead_map).read(record_id)
         return process_record(record, PipelineConfig()), float(record.fs)
     except RecordError as exc:
         return str(exc)
 
 
+def drawn_leads(beat: BeatResult) -> list[int]:
+    """Rows of ``beat.signal`` that hold a signal (missing and left-out leads are NaN)."""
+    return [i for i in range(len(beat.leads)) if np.isfinite(beat.signal[i]).any()]
+
+
+def layouts_for(leads: list[str]) -> dict[str, str]:
+    """The layouts a record's drawn leads allow: the 3×4 print needs the 12 standard leads."""
+    if set(STANDARD_LEADS) <= set(leads):
+        return LAYOUTS
+    return {STACKED: "stack"}
+
+
+def strip_bounds(n_samples: int, fs: float, start_s: float) -> tuple[int, int]:
+    """Sample range of the :data:`STRIP_S` strip starting at ``start_s`` (clipped to the record)."""
+    width = int(round(STRIP_S * fs))
+    start = int(round(max(0.0, start_s) * fs))
+    start = max(0, min(start, n_samples - width))
+    return start, min(n_samples, start + width)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def figures(path: str, record_id: str, layout: str) -> tuple[go.Figure, go.Figure]:
-    """(ECG paper figure, median beat figure) of one analysed record."""
-    beat, _ = analyse(path, record_id)
+def figures(path: str, record_id: str, layout: str, lead_map: LeadMap = (),
+            start_s: float = 0.0) -> tuple[go.Figure, go.Figure]:
+    """(ECG paper figure of the strip at ``start_s``, median beat figure) of one analysed
+    record, with only the leads that hold a signal."""
+    beat, _ = analyse(path, record_id, lead_map)
+    rows = drawn_leads(beat)
+    leads = [beat.leads[i] for i in rows]
+    a, b = strip_bounds(beat.signal.shape[1], beat.fs, start_s)
+    peaks = beat.rpeaks[(beat.rpeaks >= a) & (beat.rpeaks < b)] - a
     # Natural sizes close to the wide layout's columns, so stretching adds little margin.
-    paper = ecg_paper_figure(beat.signal, beat.fs, beat.leads, beat.rpeaks, layout=layout,
+    paper = ecg_paper_figure(beat.signal[rows, a:b], beat.fs, leads, peaks, layout=layout,
                              px_per_mm=4.6)
     # The wide analysis window (−500…+700 ms) shows a long PR and a long QT whole.
-    median = median_beat_figure(beat.analysis_median, beat.fs, beat.leads,
+    median = median_beat_figure(beat.analysis_median[rows], beat.fs, leads,
                                 beat.analysis_fiducials, px_per_mm=6.5)
     return paper, median
 
 
-def first_analysable(path: str, ids: list[str], limit: int = MAX_TRIED
+def lead_status_table(beat: BeatResult) -> pd.DataFrame:
+    """One row per lead the record's layout names that is not drawn: left out (with the
+    reader's or the pipeline's reason) or not in the recording. Empty when all are drawn."""
+    drawn = set(drawn_leads(beat))
+    rows = [(lead, "left out", beat.bad_leads[lead]) for lead in beat.leads
+            if lead in beat.bad_leads]
+    absent = [lead for i, lead in enumerate(beat.leads)
+              if i not in drawn and lead not in beat.bad_leads]
+    if absent:
+        rows.append((", ".join(absent), "not in the recording",
+                     "the file has no such lead (none is derived or invented)"))
+    return pd.DataFrame(rows, columns=["Lead", "Status", "Why"])
+
+
+def unmeasured_table(beat: BeatResult) -> pd.DataFrame:
+    """The intervals of :data:`INTERVALS` that could not be measured, with the pipeline's
+    reason (``BeatResult.feature_notes``: a lead the measure needs, a wave not found)."""
+    labels = {key: label for key, label, _ in INTERVALS}
+    rows = [(labels[key], beat.feature_notes[key]) for key in labels if key in beat.feature_notes]
+    return pd.DataFrame(rows, columns=["Measure", "Why not measured"])
+
+
+def lead_sections(beat: BeatResult) -> None:
+    """The leads not drawn and the measures not taken, each with its reason."""
+    own = [beat.leads[i] for i in drawn_leads(beat) if beat.leads[i] not in STANDARD_LEADS]
+    if own:
+        st.caption(f"Lead{'s' if len(own) > 1 else ''} {', '.join(own)}: not a 12-lead name, "
+                   "so no measure that needs a named lead (the QRS axis) uses "
+                   f"{'them' if len(own) > 1 else 'it'}. If you know what a lead is, say so in "
+                   f"the sidebar's **Lead names** (e.g. `{own[0]}=I`).")
+    leads = lead_status_table(beat)
+    if not leads.empty:
+        st.markdown("**Leads not drawn**")
+        st.dataframe(leads, hide_index=True, key="data_lead_status")
+    missing = unmeasured_table(beat)
+    if not missing.empty:
+        st.markdown("**Not measured**")
+        st.dataframe(missing, hide_index=True, key="data_unmeasured")
+
+
+def strip_start(beat: BeatResult, record_id: str) -> float:
+    """The start (s) of the strip drawn: a slider for a recording longer than :data:`STRIP_S`."""
+    seconds = beat.signal.shape[1] / beat.fs
+    if seconds <= STRIP_S + 2.0:  # a 10-s ECG (a few extra seconds drawn whole)
+        return 0.0
+    last = float(math.floor(seconds - STRIP_S))
+    if not 0.0 <= float(st.session_state.get(STRIP_KEY, 0.0)) <= last:
+        st.session_state[STRIP_KEY] = 0.0  # a start beyond this (shorter) record
+    return float(st.slider(f"Strip start (s) · the recording lasts {seconds / 60:.1f} min",
+                           0.0, last, step=1.0, key=STRIP_KEY,
+                           help=f"{STRIP_S:g} s are drawn on ECG paper at once; the beats and "
+                                "intervals are measured over the whole recording."))
+
+
+def first_analysable(path: str, ids: list[str], limit: int = MAX_TRIED, lead_map: LeadMap = ()
                      ) -> tuple[str | None, dict[str, str]]:
     """(the first record of ``ids`` that the pipeline can analyse, or None within ``limit``
     tries; ``{record id: reason}`` of the ones before it that it could not)."""
     skipped: dict[str, str] = {}
     for rid in ids[:limit]:
-        result = analyse(path, rid)
+        result = analyse(path, rid, lead_map)
         if not isinstance(result, str):
             return rid, skipped
         skipped[rid] = result
@@ -116,8 +213,9 @@ def main() -> None:
     if not path:
         st.info("Enter a data folder in the sidebar: a PTB-XL root or any folder of WFDB records.")
         return
+    lead_map = current_lead_map(path)
     try:
-        source = load_source(path)
+        source = load_source(path, lead_map)
     except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, OSError) as exc:
         st.error(f"Cannot open the dataset: {exc}")  # the message names the path
         return
@@ -128,7 +226,7 @@ def main() -> None:
 
     if st.session_state.get(RECORD_KEY) not in ids:  # none yet, or one of another dataset
         st.session_state.pop(RECORD_KEY, None)
-        first, skipped = first_analysable(path, ids)
+        first, skipped = first_analysable(path, ids, lead_map=lead_map)
         if first is not None:
             st.session_state[RECORD_KEY] = first
         st.session_state[SKIPPED_KEY] = skipped
@@ -142,26 +240,37 @@ def main() -> None:
     pick, lay = st.columns([3, 1], vertical_alignment="bottom")
     record_id = pick.selectbox("Record", ids, key=RECORD_KEY,
                                format_func=lambda rid: record_label(meta, rid))
-    layout_name = lay.radio("Layout", list(LAYOUTS), key=LAYOUT_KEY, horizontal=True)
     if record_id is None:
         st.info("The dataset lists no records.")
         return
 
-    analysed = analyse(path, record_id)
+    analysed = analyse(path, record_id, lead_map)
     if isinstance(analysed, str):
         st.error(f"Record {record_id} cannot be analysed: {analysed}")
         return
     beat, record_fs = analysed
-    paper, median = figures(path, record_id, LAYOUTS[layout_name])
+    shown = [beat.leads[i] for i in drawn_leads(beat)]
+    layouts = layouts_for(shown)
+    if st.session_state.get(LAYOUT_KEY) not in layouts:
+        st.session_state[LAYOUT_KEY] = next(iter(layouts))
+    layout_name = lay.radio("Layout", list(layouts), key=LAYOUT_KEY, horizontal=True,
+                            help=None if layouts is LAYOUTS else
+                            "The 3×4 print needs the 12 standard leads; this record's leads "
+                            "are drawn one under the other.")
+    start_s = strip_start(beat, record_id)
+    paper, median = figures(path, record_id, layouts[layout_name], lead_map, start_s)
 
     cfg = PipelineConfig()
     report = meta.loc[record_id].get("report")
-    st.subheader(f"12-lead ECG · record {record_id}")
+    title = "12-lead ECG" if len(shown) == 12 else f"{len(shown)}-lead ECG ({', '.join(shown)})"
+    st.subheader(f"{title} · record {record_id}")
     st.caption(
         (f"Report: {report.strip()}  \n" if isinstance(report, str) and report.strip() else "")
         + f"Recorded at {record_fs:g} Hz, shown at {beat.fs:g} Hz after the pipeline's filter "
         f"(high-pass {cfg.highpass_hz:g} Hz, {cfg.powerline_hz:g} Hz notch) · "
         "▼ R peaks with RR intervals (ms) · each row starts with a 1 mV calibration pulse."
+        + (f"  \nLeads read through the sidebar's lead map: "
+           + ", ".join(f"{a} → {b}" for a, b in lead_map) if lead_map else "")
     )
     st.plotly_chart(paper, theme=None, config=plotly_config(f"ecg_{record_id}"), key="paper")
     download_buttons(paper, f"ecg_{record_id}")
@@ -180,9 +289,11 @@ def main() -> None:
         st.subheader("Intervals")
         table = intervals_table(beat.features)
         st.table(table.style.format({"Value": "{:.0f}"}, na_rep="—").hide(axis="index"))
-        st.caption("Global measures on the median beat over all 12 leads (QRS axis from "
-                   "I and aVF); — = not measurable, e.g. no P wave found.")
+        st.caption(f"Global measures on the median beat over the {len(shown)} lead"
+                   f"{'s' if len(shown) != 1 else ''} drawn (QRS axis from I and aVF); "
+                   "— = not measurable, e.g. no P wave found.")
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")
+    lead_sections(beat)
 
 
 main()
