@@ -167,3 +167,33 @@ class Preprocessing:
         if missing:
             raise PreprocessingError(f"{cache.path}: the records table has no column(s) {missing}, "
                                      "which the model takes as inputs")
+        absent = self.absent_leads(cache)
+        if absent:
+            raise PreprocessingError(
+                f"{cache.path}: the model reads leads {', '.join(self.recorded_leads)}; this "
+                f"dataset has {', '.join(self.present_leads(cache)) or 'none of them'} "
+                f"({', '.join(absent)} absent). No lead is derived or invented: use a run "
+                "trained on the dataset's own leads (data.leads).")
+
+    @property
+    def recorded_leads(self) -> tuple[str, ...]:
+        """The recorded leads the input is made of (Kors X, Y, Z: the 8 independent leads)."""
+        from ecgcore.leads import INDEPENDENT_LEADS
+
+        return tuple(INDEPENDENT_LEADS) if self.lead_set == "xyz" else tuple(self.leads)
+
+    @staticmethod
+    def present_leads(cache: ECGCache) -> tuple[str, ...]:
+        """The cache's leads that at least one record has (its layout may name leads that
+        every record lacks: a single lead read as I in the 12-lead layout)."""
+        records = cache.records
+        if "missing_leads" not in records.columns or records.empty:
+            return tuple(cache.leads)
+        lists = records["missing_leads"].fillna("").astype(str).str.split(",")
+        missing_everywhere = set.intersection(*(set(m.strip() for m in x) for x in lists))
+        return tuple(lead for lead in cache.leads if lead not in missing_everywhere)
+
+    def absent_leads(self, cache: ECGCache) -> list[str]:
+        """The model's recorded leads that no record of ``cache`` has."""
+        present = set(self.present_leads(cache))
+        return [lead for lead in self.recorded_leads if lead not in present]
