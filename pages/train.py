@@ -29,6 +29,7 @@ from ecgcore.viz.training import loss_columns, loss_curves_figure
 from trainer import jobs
 from trainer.config import ConfigError, DataConfig, HardwareConfig, OptimConfig
 from trainer.field_text import applies, field_text
+from ui.lead_map import current_lead_map
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "trainer" / "configs"
@@ -42,7 +43,7 @@ IMPORTANT = ("model.latent_dim", "model.beta", "model.gamma", "model.backbone.wi
 #: Filled in by the trainer from the data section (input shape, rate, task and extra
 #: inputs, schedule length) or chosen elsewhere (the family, the sidebar's dataset).
 HIDDEN = {"model.name", "model.input_shape", "model.fs", "model.n_extra", "model.n_outputs",
-          "model.schedule.length", "data.path"}
+          "model.schedule.length", "data.path", "data.lead_map"}
 POLL_S = 2.0
 PENDING_RUN = "runs_pending"  # app.py's run picker switches to this run once it loads
 
@@ -207,11 +208,15 @@ def _set(raw: dict, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def build_config(family: str, name: str, data: str, overrides: dict[str, Any]) -> dict:
-    """The raw config: the shipped one, the run name, the dataset and the form's changes."""
+def build_config(family: str, name: str, data: str, overrides: dict[str, Any],
+                 lead_map: dict[str, str] | None = None) -> dict:
+    """The raw config: the shipped one, the run name, the dataset (read through the sidebar's
+    lead map for it, when one is given) and the form's changes."""
     raw = copy.deepcopy(shipped_config(family))
     raw["name"] = name
     _set(raw, "data.path", data or None)
+    if lead_map:
+        _set(raw, "data.lead_map", dict(lead_map))
     for path, value in overrides.items():
         _set(raw, path, value)
     return raw
@@ -252,7 +257,8 @@ def launch_form(runs_folder: Path, data: str) -> None:
                    f"`{runs_folder}`")
         submitted = st.form_submit_button("Start training", type="primary")
         if submitted:
-            raw = build_config(family, name.strip(), data, form.overrides())
+            raw = build_config(family, name.strip(), data, form.overrides(),
+                               dict(current_lead_map(data)))
             try:
                 cfg = jobs.check_config(raw, source="Train form")
                 job = jobs.launch(cfg, runs_folder)

@@ -10,17 +10,20 @@ from typing import Any
 import streamlit as st
 
 from ecgcore.runs import Run, RunError, run_stamp
+from ui.lead_map import current_lead_map
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _open(run: str, data: str | None, stamp: tuple[int, int]) -> Run:
-    return Run(run, data)
+def _open(run: str, data: str | None, stamp: tuple[int, int],
+          lead_map: tuple[tuple[str, str], ...] = ()) -> Run:
+    return Run(run, data, lead_map=dict(lead_map) or None)
 
 
 def open_run(run: str, data: str | None = None) -> Run:
     """The Run of ``run`` on ``data`` (None: the run's own dataset), shared by every
-    view and session; a retrained run (new weights) gets a fresh one."""
-    return _open(run, data, run_stamp(run))
+    view and session; a retrained run (new weights) gets a fresh one. A folder given as
+    ``data`` is read through the lead map the sidebar holds for it (``ui/lead_map.py``)."""
+    return _open(run, data, run_stamp(run), current_lead_map(data) if data else ())
 
 
 def open_runs(runs: Sequence[str], need: Callable[[Run], Any], spinner: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ecgcore.data.cache import CacheOptions, preprocess
@@ -29,9 +30,12 @@ def resolve_cache(data: DataConfig, array: str, cache_root: Path, progress: bool
         cache.array(array)  # fails clearly when the cache lacks this array
         return cache
     options = CacheOptions(sequences=array == "sequences" or data.train_on == "beats",
-                           signals=array == "signals")
+                           signals=array == "signals", lead_map=data.lead_map or ())
     pipeline = PipelineConfig(target_fs=data.fs, window=data.window)
     suffix = "".join(s for s, on in (("_seq", options.sequences), ("_sig", options.signals)) if on)
+    if options.lead_map:  # the same folder read with another map is another cache
+        pairs = ",".join(f"{a}={b}" for a, b in sorted(options.lead_map))
+        suffix += "_map" + hashlib.sha1(pairs.encode()).hexdigest()[:8]
     out = Path(cache_root) / f"{path.resolve().name}_{data.window}_{data.fs:g}Hz{suffix}"
     summary = preprocess(path, out, pipeline, options, labels=data.labels, progress=progress)
     if summary.n_ok == 0:

@@ -27,6 +27,10 @@ class DataConfig(BaseModel):
 
     path: str | None = Field(None, description="dataset folder, PTB-XL root or preprocessed cache")
     labels: str | None = Field(None, description="labels table (CSV/Parquet) joined on record id")
+    lead_map: dict[str, str] | None = Field(
+        None, description="what the records' lead names mean when a cache is built from a "
+        "folder ({ECG: I}; see ecgcore.leads.parse_lead_map); a cache keeps the names it was "
+        "built with")
     fs: float = Field(500.0, gt=0, description="sampling rate the beats are resampled to (Hz)")
     window: Literal["r400", "qrs750"] = Field("r400", description="±400 ms on R (001) or 750 ms on QRS onset (000)")
     leads: Literal["all", "independent", "xyz"] | list[str] = Field(

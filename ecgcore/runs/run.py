@@ -74,14 +74,18 @@ class Run:
     ``path``: a run folder (written by ``trainer.run``). ``data``: a dataset folder or
     preprocessed cache; ``None`` uses the run's own ``data.path`` from ``config.yaml``.
     ``cache_root``: where a dataset that is not yet a cache is preprocessed (default: the
-    runs folder's ``.cache``, as the trainer does). Everything is loaded lazily.
+    runs folder's ``.cache``, as the trainer does). ``lead_map``: what the lead names of
+    ``data`` mean (``{'ECG': 'I'}``) when it is a folder preprocessed here (ignored for a
+    cache, and for the run's own data, which keeps its config's map). Everything is loaded
+    lazily.
     """
 
     def __init__(self, path: str | Path, data: str | Path | None = None,
                  cache_root: str | Path | None = None, threads: int | None = None,
-                 progress: bool = False):
+                 progress: bool = False, lead_map: dict[str, str] | None = None):
         self.path = Path(path).resolve()
         self.data = None if data is None else Path(data).expanduser().resolve()
+        self.lead_map = dict(lead_map) if lead_map else None
         self.cache_root = Path(cache_root) if cache_root else self.path.parent / ".cache"
         self.threads = threads  # BLAS/OpenMP threads for t-SNE / UMAP (None: library default)
         self.progress = progress  # progress bars while a dataset is preprocessed
@@ -89,7 +93,8 @@ class Run:
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return f"Run({str(self.path)!r}, data={str(self.data) if self.data else None!r})"
+        return (f"Run({str(self.path)!r}, data={str(self.data) if self.data else None!r}"
+                + (f", lead_map={self.lead_map!r})" if self.lead_map else ")"))
 
     @property
     def name(self) -> str:
@@ -158,6 +163,7 @@ class Run:
             raise RunError(f"run {self.name}: {path} has no valid data section ({exc})") from None
         if self.data is not None:
             spec.path = str(self.data)
+            spec.lead_map = self.lead_map
         return spec
 
     @cached_property
