@@ -190,7 +190,7 @@ class Preprocessing:
         if "missing_leads" not in records.columns or records.empty:
             return tuple(cache.leads)
         lists = records["missing_leads"].fillna("").astype(str).str.split(",")
-        missing_everywhere = set.intersection(*(set(m.strip() for m in x) for x in lists))
+        missing_everywhere = set.intersection(*({m.strip() for m in x} for x in lists))
         return tuple(lead for lead in cache.leads if lead not in missing_everywhere)
 
     def absent_leads(self, cache: ECGCache) -> list[str]:

@@ -18,14 +18,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from ecgcore.io.folder import Source, open_source
-from ecgcore.leads import STANDARD_LEADS
 from ecgcore.io.record import RecordError
+from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
 from ui.downloads import download_buttons, table_download
@@ -87,8 +86,8 @@ def layouts_for(leads: list[str]) -> dict[str, str]:
 
 def strip_bounds(n_samples: int, fs: float, start_s: float) -> tuple[int, int]:
     """Sample range of the :data:`STRIP_S` strip starting at ``start_s`` (clipped to the record)."""
-    width = int(round(STRIP_S * fs))
-    start = int(round(max(0.0, start_s) * fs))
+    width = round(STRIP_S * fs)
+    start = round(max(0.0, start_s) * fs)
     start = max(0, min(start, n_samples - width))
     return start, min(n_samples, start + width)
 
@@ -162,8 +161,9 @@ def strip_start(beat: BeatResult, record_id: str) -> float:
         st.session_state[STRIP_KEY] = 0.0  # a start beyond this (shorter) record
     return float(st.slider(f"Strip start (s) · the recording lasts {seconds / 60:.1f} min",
                            0.0, last, step=1.0, key=STRIP_KEY,
-                           help=f"{STRIP_S:g} s are drawn on ECG paper at once; the beats and "
-                                "intervals are measured over the whole recording."))
+                           help=f"{STRIP_S:g} s are drawn on ECG paper at once (time from the "
+                                "strip's start); the beats and intervals are measured over the "
+                                "whole recording."))
 
 
 def first_analysable(path: str, ids: list[str], limit: int = MAX_TRIED, lead_map: LeadMap = ()
