@@ -143,12 +143,12 @@ def lead_sections(beat: BeatResult) -> None:
                    f"the sidebar's **Lead names** (e.g. `{own[0]}=I`).")
     leads = lead_status_table(beat)
     if not leads.empty:
-        st.markdown("**Leads not drawn**")
-        st.dataframe(leads, hide_index=True, key="data_lead_status")
+        st.markdown("**Leads not drawn**  \n" + "\n".join(
+            f"- {row.Lead}: {row.Status} ({row.Why})" for row in leads.itertuples()))
     missing = unmeasured_table(beat)
     if not missing.empty:
-        st.markdown("**Not measured**")
-        st.dataframe(missing, hide_index=True, key="data_unmeasured")
+        st.markdown("**Not measured**  \n" + "\n".join(
+            f"- {row.Measure}: {row[2]}" for row in missing.itertuples()))
 
 
 def strip_start(beat: BeatResult, record_id: str) -> float:

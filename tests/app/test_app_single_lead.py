@@ -2,9 +2,9 @@
 in the Data view, a QTDB two-lead Holter record, a 12-lead run refused on one lead with what
 it needs, and a run trained on one lead in the Latent view coloured by rhythm.
 
-The single-lead folder is made as ``ecgwb bench single_lead`` makes it (its own builder):
-lead I of the first PTB-XL records of ``ptbxl500`` resampled to 300 Hz, the lead named
-``ECG``, with the rhythm labels table.
+The single-lead folder is made as ``ecgwb bench single_lead`` makes it (its own builder,
+``tests/e2e/single_lead_data.py``): lead I of the first PTB-XL records of ``ptbxl500``
+resampled to 300 Hz, the lead named ``ECG``, with the rhythm labels table.
 """
 
 from __future__ import annotations
@@ -25,28 +25,15 @@ TIMEOUT = 120
 QTDB = ROOT.parent / "shared" / "data" / "qtdb_dev"
 N_RECORDS = 40  # of ptbxl500, made single-lead
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from single_lead_data import make_single_lead_folder
 from tiny_runs import build_tiny_runs, run_folder
 
 LEAD_MAP = "dataset_lead_map_text"
 
 
-def make_single_lead_folder(ptbxl500: Path, base: Path, n: int = N_RECORDS) -> tuple[Path, Path]:
-    """(folder of one-lead ``ECG`` records at 300 Hz, rhythm labels table) of the first ``n``
-    records of ``ptbxl500``, through the benchmark's own builder."""
-    from ecgwb.bench.single_lead import single_lead_folder
-
-    root = base / "ptbxl_first"
-    root.mkdir(parents=True, exist_ok=True)
-    pd.read_csv(ptbxl500 / "ptbxl_database.csv").head(n).to_csv(root / "ptbxl_database.csv",
-                                                                 index=False)
-    if not (root / "records500").exists():
-        (root / "records500").symlink_to(ptbxl500 / "records500")
-    return single_lead_folder(root, base / "single_lead", fs=300.0)
-
-
 @pytest.fixture(scope="session")
 def single_lead(tmp_path_factory, ptbxl500) -> tuple[Path, Path]:
-    return make_single_lead_folder(ptbxl500, tmp_path_factory.mktemp("single_lead"))
+    return make_single_lead_folder(ptbxl500, tmp_path_factory.mktemp("single_lead"), N_RECORDS)
 
 
 @pytest.fixture(scope="session")
@@ -104,11 +91,15 @@ def _lead_traces(spec: dict) -> list[str]:
     return [t["name"] for t in spec["data"] if t.get("name") not in other]
 
 
-def _frame(at: AppTest, column: str) -> pd.DataFrame | None:
-    """The one table with ``column`` ("Why not measured", "Status"), or None."""
-    found = [d.value for d in at.dataframe if column in d.value.columns]
+def _section(at: AppTest, title: str) -> dict[str, str] | None:
+    """The items of the Data view's markdown list under ``title`` ("Leads not drawn", "Not
+    measured") as {name: text after the name}, or None when the page has no such list."""
+    found = [m.value for m in at.markdown if m.value.startswith(f"**{title}**")]
     assert len(found) <= 1
-    return found[0] if found else None
+    if not found:
+        return None
+    items = [line[2:] for line in found[0].splitlines() if line.startswith("- ")]
+    return dict(item.split(": ", 1) for item in items)
 
 
 def _intervals(at: AppTest) -> dict[str, float]:
@@ -143,9 +134,9 @@ def test_single_lead_folder_draws_one_lead_with_its_intervals(single_lead, monke
     expected = _expected_intervals(open_source(data).read(record_id))
     assert {k: measured[k] for k in expected} == pytest.approx(expected)
     assert np.isnan(measured["QRS axis"])
-    why = _frame(at, "Why not measured").set_index("Measure")["Why not measured"]
+    why = _section(at, "Not measured")
     assert "needs leads I and aVF" in why["QRS axis"]
-    assert _frame(at, "Status") is None  # the record's one lead is drawn
+    assert _section(at, "Leads not drawn") is None  # the record's one lead is drawn
     assert any("`ECG=I`" in c.value for c in at.caption)  # the hint to name it
 
 
@@ -160,10 +151,11 @@ def test_lead_map_is_applied_and_remembered_for_its_folder(single_lead, monkeypa
     assert at.subheader[0].value.startswith("1-lead ECG (I)")
     paper, median = _charts(at)
     assert _lead_traces(paper) == ["I"] and _lead_traces(median) == ["I"]
-    status = _frame(at, "Status")
-    assert status["Status"].tolist() == ["not in the recording"]
-    assert status["Lead"].iloc[0] == "II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6"
-    why = _frame(at, "Why not measured").set_index("Measure")["Why not measured"]
+    status = _section(at, "Leads not drawn")
+    assert list(status) == ["II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6"]
+    assert status["II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6"].startswith(
+        "not in the recording")
+    why = _section(at, "Not measured")
     assert why["QRS axis"].endswith("absent or left out: aVF")  # I is there now
     record = open_source(data, lead_map={"ecg": "I"}).read("00001")
     measured, expected = _intervals(at), _expected_intervals(record)
@@ -203,7 +195,8 @@ def test_qtdb_holter_record_draws_both_leads(monkeypatch):
     assert _lead_traces(paper) == ["II", "V5"]
     (later,) = [_array(t["y"]) for t in paper["data"] if t["name"] == "II"]
     assert len(later) == len(first) and not np.allclose(later, first)  # 10:00–10:10
-    assert "V1" in _frame(at, "Status")["Lead"].iloc[0]
+    (absent,) = _section(at, "Leads not drawn")
+    assert absent == "I, III, aVR, aVL, aVF, V1, V2, V3, V4, V6"
 
 
 def _array(x) -> np.ndarray:
