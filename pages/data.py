@@ -92,6 +92,12 @@ def strip_bounds(n_samples: int, fs: float, start_s: float) -> tuple[int, int]:
     return start, min(n_samples, start + width)
 
 
+def median_px_per_mm(n_leads: int) -> float:
+    """Scale of the median beat figure: the 12-lead print's (6.5 px/mm, four panels a row),
+    larger for a few leads, so that one or two beats fill about as much width."""
+    return 6.5 if n_leads >= 4 else {1: 13.0, 2: 10.0, 3: 8.0}[max(n_leads, 1)]
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def figures(path: str, record_id: str, layout: str, lead_map: LeadMap = (),
             start_s: float = 0.0) -> tuple[go.Figure, go.Figure]:
@@ -107,7 +113,7 @@ def figures(path: str, record_id: str, layout: str, lead_map: LeadMap = (),
                              px_per_mm=4.6)
     # The wide analysis window (−500…+700 ms) shows a long PR and a long QT whole.
     median = median_beat_figure(beat.analysis_median[rows], beat.fs, leads,
-                                beat.analysis_fiducials, px_per_mm=6.5)
+                                beat.analysis_fiducials, px_per_mm=median_px_per_mm(len(leads)))
     return paper, median
 
 
@@ -121,7 +127,7 @@ def lead_status_table(beat: BeatResult) -> pd.DataFrame:
               if i not in drawn and lead not in beat.bad_leads]
     if absent:
         rows.append((", ".join(absent), "not in the recording",
-                     "the file has no such lead (none is derived or invented)"))
+                     "none is derived or invented"))
     return pd.DataFrame(rows, columns=["Lead", "Status", "Why"])
 
 
@@ -141,14 +147,14 @@ def lead_sections(beat: BeatResult) -> None:
                    "so no measure that needs a named lead (the QRS axis) uses "
                    f"{'them' if len(own) > 1 else 'it'}. If you know what a lead is, say so in "
                    f"the sidebar's **Lead names** (e.g. `{own[0]}=I`).")
-    leads = lead_status_table(beat)
-    if not leads.empty:
-        st.markdown("**Leads not drawn**  \n" + "\n".join(
-            f"- {row.Lead}: {row.Status} ({row.Why})" for row in leads.itertuples()))
     missing = unmeasured_table(beat)
     if not missing.empty:
         st.markdown("**Not measured**  \n" + "\n".join(
             f"- {row.Measure}: {row[2]}" for row in missing.itertuples()))
+    leads = lead_status_table(beat)
+    if not leads.empty:
+        st.markdown("**Leads not drawn**  \n" + "\n".join(
+            f"- {row.Lead}: {row.Status} ({row.Why})" for row in leads.itertuples()))
 
 
 def strip_start(beat: BeatResult, record_id: str) -> float:
@@ -293,7 +299,7 @@ def main() -> None:
                    f"{'s' if len(shown) != 1 else ''} drawn (QRS axis from I and aVF); "
                    "— = not measurable, e.g. no P wave found.")
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")
-    lead_sections(beat)
+        lead_sections(beat)  # under the intervals: the leads not drawn, measures not taken
 
 
 main()
