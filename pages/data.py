@@ -77,11 +77,16 @@ def drawn_leads(beat: BeatResult) -> list[int]:
     return [i for i in range(len(beat.leads)) if np.isfinite(beat.signal[i]).any()]
 
 
-def layouts_for(leads: list[str]) -> dict[str, str]:
-    """The layouts a record's drawn leads allow: the 3×4 print needs the 12 standard leads."""
-    if set(STANDARD_LEADS) <= set(leads):
-        return LAYOUTS
-    return {STACKED: "stack"}
+def twelve_lead_print(beat: BeatResult) -> bool:
+    """Whether the 3×4 print suits the record: each of the 12 standard leads is drawn or
+    left out as bad (an empty panel says so), none is absent from the recording."""
+    drawn = {beat.leads[i] for i in drawn_leads(beat)}
+    return all(lead in drawn or lead in beat.bad_leads for lead in STANDARD_LEADS)
+
+
+def layouts_for(beat: BeatResult) -> dict[str, str]:
+    """The layouts a record allows: the 3×4 print only with the 12 standard leads."""
+    return LAYOUTS if twelve_lead_print(beat) else {STACKED: "stack"}
 
 
 def strip_bounds(n_samples: int, fs: float, start_s: float) -> tuple[int, int]:
@@ -102,9 +107,11 @@ def median_px_per_mm(n_leads: int) -> float:
 def figures(path: str, record_id: str, layout: str, lead_map: LeadMap = (),
             start_s: float = 0.0) -> tuple[go.Figure, go.Figure]:
     """(ECG paper figure of the strip at ``start_s``, median beat figure) of one analysed
-    record, with only the leads that hold a signal."""
+    record: a 12-lead record in the 3×4 print and grid (a bad lead's panel left empty),
+    otherwise only the leads that hold a signal."""
     beat, _ = analyse(path, record_id, lead_map)
-    rows = drawn_leads(beat)
+    twelve = twelve_lead_print(beat)
+    rows = list(range(len(beat.leads))) if twelve and layout == "3x4" else drawn_leads(beat)
     leads = [beat.leads[i] for i in rows]
     a, b = strip_bounds(beat.signal.shape[1], beat.fs, start_s)
     peaks = beat.rpeaks[(beat.rpeaks >= a) & (beat.rpeaks < b)] - a
@@ -112,8 +119,10 @@ def figures(path: str, record_id: str, layout: str, lead_map: LeadMap = (),
     paper = ecg_paper_figure(beat.signal[rows, a:b], beat.fs, leads, peaks, layout=layout,
                              px_per_mm=4.6)
     # The wide analysis window (−500…+700 ms) shows a long PR and a long QT whole.
-    median = median_beat_figure(beat.analysis_median[rows], beat.fs, leads,
-                                beat.analysis_fiducials, px_per_mm=median_px_per_mm(len(leads)))
+    rows = list(range(len(beat.leads))) if twelve else drawn_leads(beat)
+    median = median_beat_figure(beat.analysis_median[rows], beat.fs,
+                                [beat.leads[i] for i in rows], beat.analysis_fiducials,
+                                px_per_mm=median_px_per_mm(len(rows)))
     return paper, median
 
 
@@ -256,7 +265,7 @@ def main() -> None:
         return
     beat, record_fs = analysed
     shown = [beat.leads[i] for i in drawn_leads(beat)]
-    layouts = layouts_for(shown)
+    layouts = layouts_for(beat)
     if st.session_state.get(LAYOUT_KEY) not in layouts:
         st.session_state[LAYOUT_KEY] = next(iter(layouts))
     layout_name = lay.radio("Layout", list(layouts), key=LAYOUT_KEY, horizontal=True,
@@ -268,7 +277,8 @@ def main() -> None:
 
     cfg = PipelineConfig()
     report = meta.loc[record_id].get("report")
-    title = "12-lead ECG" if len(shown) == 12 else f"{len(shown)}-lead ECG ({', '.join(shown)})"
+    title = ("12-lead ECG" if twelve_lead_print(beat)
+             else f"{len(shown)}-lead ECG ({', '.join(shown)})")
     st.subheader(f"{title} · record {record_id}")
     st.caption(
         (f"Report: {report.strip()}  \n" if isinstance(report, str) and report.strip() else "")

@@ -235,3 +235,31 @@ def test_single_lead_run_maps_its_records_by_rhythm(single_lead, single_lead_run
     table = pd.read_csv(labels, dtype={"record_id": str})
     assert set(counts) <= {"normal", "AF", "other"} and counts["normal"] > counts["AF"] > 0
     assert sum(counts.values()) == len(table)  # every record mapped
+
+
+def test_twelve_lead_record_with_a_flat_lead_keeps_the_print(ptbxl500, tmp_path, monkeypatch):
+    """PTB-XL record 1 with V3 written flat (a detached electrode): still the 12-lead print,
+    V3's panel empty, and the lead named with the reader's reason."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(ptbxl500 / "records500" / "00000" / "00001_hr"))
+    signal = rec.p_signal.copy()
+    signal[:, rec.sig_name.index("V3")] = 0.0
+    folder = tmp_path / "flat_v3"
+    folder.mkdir()
+    wfdb.wrsamp("flat1", fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=signal,
+                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12,
+                write_dir=str(folder))
+    at = _app(folder, monkeypatch)
+    assert at.subheader[0].value == "12-lead ECG · record flat1"
+    assert at.radio(key="data_layout").options == ["3×4 + II rhythm", "12 leads stacked"]
+    status = _section(at, "Leads not drawn")
+    assert list(status) == ["V3"] and status["V3"].startswith("left out (")
+    paper, median = _charts(at)
+    v3 = [_array(t["y"]) for t in paper["data"] if t.get("name") == "V3"]
+    assert len(v3) == 1 and np.isnan(v3[0]).all()  # an empty panel in its place
+    assert all(np.isfinite(_array(t["y"])).any() for t in paper["data"]
+               if t.get("name") in set(_lead_traces(paper)) - {"V3"})
+    at = _run(at.radio(key="data_layout").set_value("12 leads stacked"))
+    stacked = _lead_traces(_charts(at)[0])
+    assert len(stacked) == 11 and "V3" not in stacked
