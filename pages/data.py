@@ -166,6 +166,36 @@ def lead_sections(beat: BeatResult) -> None:
             f"- {row.Lead}: {row.Status} ({row.Why})" for row in leads.itertuples()))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def file_lead_names(path: str, record_id: str) -> tuple[str, ...]:
+    """The lead names as the record's file writes them (empty when the reader keeps none)."""
+    try:
+        record = load_source(path).read(record_id)
+    except RecordError:
+        return ()
+    return tuple((record.metadata.get("lead_names") or {}).values())
+
+
+def unmatched_map_names(lead_map: LeadMap, names: tuple[str, ...]) -> list[str]:
+    """The lead map's names that match none of ``names`` (compared as the reader compares
+    them: case and surrounding spaces ignored)."""
+    own = {n.strip().upper() for n in names}
+    return [a for a, _ in lead_map if a.strip().upper() not in own]
+
+
+def lead_map_warning(path: str, record_id: str, lead_map: LeadMap) -> None:
+    """A warning naming the sidebar's lead-map entries that match no lead of this record."""
+    if not lead_map:
+        return
+    names = file_lead_names(path, record_id)
+    unmatched = unmatched_map_names(lead_map, names) if names else []
+    if unmatched:
+        st.warning(f"Lead names: {', '.join(f'`{n}`' for n in unmatched)} "
+                   f"match{'es' if len(unmatched) == 1 else ''} no lead of record {record_id} "
+                   f"(its file names {', '.join(f'`{n}`' for n in names)}).",
+                   icon=":material/warning:")
+
+
 def strip_start(beat: BeatResult, record_id: str) -> float:
     """The start (s) of the strip drawn: a slider for a recording longer than :data:`STRIP_S`."""
     seconds = beat.signal.shape[1] / beat.fs
@@ -272,6 +302,7 @@ def main() -> None:
                             help=None if layouts is LAYOUTS else
                             "The 3×4 print needs the 12 standard leads; this record's leads "
                             "are drawn one under the other.")
+    lead_map_warning(path, record_id, lead_map)
     start_s = strip_start(beat, record_id)
     paper, median = figures(path, record_id, layouts[layout_name], lead_map, start_s)
 

@@ -146,7 +146,7 @@ def test_lead_map_is_applied_and_remembered_for_its_folder(single_lead, monkeypa
     data, _ = single_lead
     at = _app(data, monkeypatch)
     at = _run(at.text_input(key=LEAD_MAP).set_value("ecg=i"))
-    assert not at.sidebar.error
+    assert not at.sidebar.error and not at.warning
     assert any("`ecg` → I" in c.value for c in at.sidebar.caption)
     assert at.subheader[0].value.startswith("1-lead ECG (I)")
     paper, median = _charts(at)
@@ -167,6 +167,15 @@ def test_lead_map_is_applied_and_remembered_for_its_folder(single_lead, monkeypa
     assert at.text_input(key=LEAD_MAP).value == ""
     at = _run(at.radio(key="dataset_choice").set_value(at.radio(key="dataset_choice").options[0]))
     assert at.text_input(key=LEAD_MAP).value == "ecg=i"
+    assert _lead_traces(_charts(at)[0]) == ["I"]
+
+
+def test_lead_map_name_absent_from_the_record_is_named(single_lead, monkeypatch):
+    data, _ = single_lead
+    at = _app(data, monkeypatch)
+    at = _run(at.text_input(key=LEAD_MAP).set_value("ECG=I, EKG2=II"))
+    (warning,) = at.warning
+    assert "`EKG2` matches no lead of record 00001 (its file names `ECG`)" in warning.value
     assert _lead_traces(_charts(at)[0]) == ["I"]
 
 
