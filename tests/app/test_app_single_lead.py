@@ -265,6 +265,7 @@ def test_twelve_lead_record_with_a_flat_lead_keeps_the_print(ptbxl500, tmp_path,
     status = _section(at, "Leads not drawn")
     assert list(status) == ["V3"] and status["V3"].startswith("left out (")
     paper, median = _charts(at)
+    assert len(_lead_traces(median)) == 12  # the 3×4 grid of median beats, V3 empty
     v3 = [_array(t["y"]) for t in paper["data"] if t.get("name") == "V3"]
     assert len(v3) == 1 and np.isnan(v3[0]).all()  # an empty panel in its place
     assert all(np.isfinite(_array(t["y"])).any() for t in paper["data"]
