@@ -133,8 +133,8 @@ def main() -> None:
     # the map's colour of each cluster, so that the beats and tables read against it
     colors = {t.meta: t.marker.color for t in fig.data}
     cluster_beats(art, ids, colors)
-    stratify(table, ids, attached)
     cluster_profiles(table, ids)
+    stratify(table, ids, attached)
 
 
 def cluster_beats(art: Run, ids, colors: dict[str, str]) -> None:
