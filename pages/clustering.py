@@ -15,7 +15,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.data.label_columns import grouped_label_name, label_kinds, label_name, selection_summary
+from ecgcore.data.label_columns import (
+    grouped_label_name,
+    label_kinds,
+    label_name,
+    selection_summary,
+)
 from ecgcore.evaluate.glossary import glossary_markdown, silhouette_reading
 from ecgcore.runs import Run, RunError
 from ecgcore.runs.clustering import (
@@ -169,7 +174,7 @@ def stratify(table: pd.DataFrame, ids, attached: set[str]) -> None:
                           format_func=lambda c: grouped_label_name(c, attached),
                           help="Your labels (the sidebar's labels table) first, then the "
                                "dataset's labels and its raw metadata.")
-    clusters = sorted(set(int(i) for i in ids))
+    clusters = sorted({int(i) for i in ids})
     result = cluster_label_table(table, ids, column, kinds[column],
                                  names=[f"cluster {c + 1}" for c in clusters])
     name = label_name(column)

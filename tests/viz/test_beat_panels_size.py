@@ -30,7 +30,7 @@ def test_range_beats_fit_the_panels_to_the_reference(beat):
     median = beat.median.astype(np.float32)
     r = int(np.argmax(np.abs(median[1])))
     wild = median * 6.0  # a reconstruction six times too large
-    kw = dict(show=["II", "V5"], px_per_mm=10.0, max_height_px=520)
+    kw = {"show": ["II", "V5"], "px_per_mm": 10.0, "max_height_px": 520}
     alone = beat_panels_figure(median[None], beat.fs, beat.leads, r, names=["beat"],
                                colors=["#000"], **kw)
     fitted = beat_panels_figure(np.stack([median, wild]), beat.fs, beat.leads, r,
