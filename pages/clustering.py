@@ -1,6 +1,8 @@
 """Clustering view: how well each chosen run's latent space separates labels and k-means
 clusters (Davies–Bouldin, silhouette, Calinski–Harabasz), every score beside the PCA of
-the beats with as many components.
+the beats with as many components; then what each k-means cluster is: its records on a
+map, its mean beat on ECG paper (with n), and any label stratified by cluster (the
+sidebar's attached labels first).
 
 Every number comes from ``ecgcore`` (:mod:`ecgcore.runs.clustering`, cached on disk
 next to each run); figures from ``ecgcore.viz``.
@@ -13,27 +15,38 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ecgcore.data.label_columns import label_kinds, label_name, selection_summary
+from ecgcore.data.label_columns import (
+    grouped_label_name,
+    label_kinds,
+    label_name,
+    selection_summary,
+)
 from ecgcore.evaluate.glossary import glossary_markdown, silhouette_reading
-from ecgcore.runs import RunError
+from ecgcore.runs import Run, RunError
 from ecgcore.runs.clustering import (
     SUPERCLASS,
+    cluster_label_table,
     clustering_labels,
+    run_cluster_beats,
     run_clustering,
     run_kmeans,
     side_by_side,
 )
-from ecgcore.viz import clustering_figure, latent_scatter_figure, plotly_config
+from ecgcore.viz import beat_panels_figure, clustering_figure, latent_scatter_figure, plotly_config
 from ui.downloads import download_buttons, table_download
+from ui.labels import attached_columns, with_labels
 from ui.runs import open_runs
 
 RUNS = "runs"  # set by app.py's run picker
 LABELS_KEY, K_KEY, MAP_KEY = "clu_labels", "clu_k", "clu_map_run"
+STRATIFY_KEY, BEAT_LEADS_KEY = "clu_stratify", "clu_beat_leads"
 DEFAULT_LABELS = (SUPERCLASS, "sex")
+LEAD_CHOICES = {"II, V5": ("II", "V5"), "II, V2, V5": ("II", "V2", "V5"), "All leads": None}
 
 
-def label_title(name: str) -> str:
-    return "Diagnostic superclass (records with one)" if name == SUPERCLASS else label_name(name)
+def label_title(name: str, attached: set[str] = frozenset()) -> str:
+    return ("Diagnostic superclass (records with one)" if name == SUPERCLASS
+            else grouped_label_name(name, attached))
 
 
 def main() -> None:
@@ -46,21 +59,26 @@ def main() -> None:
                        "Encoding {name} (once; cached next to the run)…")
     if not loaded:
         return
-    first = next(iter(loaded.values()))
-    options = clustering_labels(first.embedding)
+    # each run's records with the sidebar's attached labels joined in memory
+    tables = {run: with_labels(art.embedding)[0] for run, art in loaded.items()}
+    first = next(iter(tables.values()))
+    attached = attached_columns(first)
+    options = clustering_labels(first)
     c_lab, c_k = st.columns([4, 1], vertical_alignment="bottom")
     default = [c for c in DEFAULT_LABELS if c in options] or list(options)[:1]
     labels = c_lab.multiselect("Cluster by labels", list(options), default=default,
-                               key=LABELS_KEY, format_func=label_title,
-                               help="Each label is one clustering of the records.")
+                               key=LABELS_KEY, format_func=lambda c: label_title(c, attached),
+                               help="Each label is one clustering of the records; 'Your "
+                                    "labels' are the categorical columns of the sidebar's "
+                                    "labels table.")
     k = c_k.number_input("k-means clusters", 2, 20, 5, key=K_KEY)
 
     reports = []
     for run, art in loaded.items():
-        have = [c for c in labels if c in clustering_labels(art.embedding)]
+        have = [c for c in labels if c in clustering_labels(tables[run])]
         try:
             with st.spinner(f"Scoring {Path(run).name} and its PCA reference (cached)…"):
-                reports.append(run_clustering(art, have, k=int(k)))
+                reports.append(run_clustering(art, have, k=int(k), records=tables[run]))
         except (RunError, ValueError) as exc:
             st.warning(f"{Path(run).name}: {exc}", icon=":material/warning:")
     if not reports:
@@ -105,7 +123,7 @@ def main() -> None:
     st.subheader(f"k-means clusters (k = {int(k)})")
     run = st.selectbox("Run", list(loaded), key=MAP_KEY, format_func=lambda p: Path(p).name) \
         if len(loaded) > 1 else next(iter(loaded))
-    art = loaded[run]
+    art, table = loaded[run], tables[run]
     ids = run_kmeans(art, int(k))
     xy = art.projection("pca")
     names = pd.Series([f"cluster {i + 1}" for i in ids])
@@ -117,10 +135,76 @@ def main() -> None:
     download_buttons(fig, f"kmeans_{Path(run).name}_k{int(k)}")
     st.caption(f"The latent means of {Path(run).name} on their first two principal "
                "components, coloured by k-means cluster (10 initialisations, seed 0).")
-    cluster_profiles(art.embedding, ids)
+    # the map's colour of each cluster, so that the beats and tables read against it
+    colors = {t.meta: t.marker.color for t in fig.data}
+    cluster_beats(art, ids, colors)
+    cluster_profiles(table, ids)
+    stratify(table, ids, attached)
 
 
-#: What a k-means cluster is described by, when the records table has it.
+def cluster_beats(art: Run, ids, colors: dict[str, str]) -> None:
+    """The mean beat of each k-means cluster on ECG paper, overlaid per lead, with n."""
+    st.markdown("**Mean beat of each cluster**")
+    choice = st.radio("Leads", list(LEAD_CHOICES), key=BEAT_LEADS_KEY, horizontal=True)
+    clusters, means, counts = run_cluster_beats(art, ids)
+    names = [f"cluster {int(c) + 1} (n = {n:,})" for c, n in zip(clusters, counts)]
+    palette = [colors.get(f"cluster {int(c) + 1}", "#000000") for c in clusters]
+    show = LEAD_CHOICES[choice]
+    fig = beat_panels_figure(means, art.fs, art.leads, art.r_index,
+                             show=[lead for lead in show if lead in art.leads] if show else None,
+                             names=names, colors=palette, px_per_mm=10.0 if show else 6.0,
+                             max_height_px=520 if show else 640)
+    st.plotly_chart(fig, theme=None, config=plotly_config(f"cluster_beats_{art.name}"),
+                    width="content", key="clu_beats")
+    download_buttons(fig, f"cluster_mean_beats_{art.name}")
+    st.caption("Each cluster's mean beat: the median beats of its records averaged sample by "
+               "sample (µV; time from R in ms), in the map's colours; n = records in the "
+               "cluster. An average smooths what varies between records (a wide QRS in a "
+               "few of them appears as a small notch).")
+
+
+def stratify(table: pd.DataFrame, ids, attached: set[str]) -> None:
+    """One label stratified by k-means cluster: a contingency table (categorical) or
+    per-cluster mean, SD, median and IQR (continuous)."""
+    kinds = label_kinds(table)
+    if not kinds:
+        return
+    st.markdown("**A label by cluster**")
+    column = st.selectbox("Label", list(kinds), key=STRATIFY_KEY,
+                          format_func=lambda c: grouped_label_name(c, attached),
+                          help="Your labels (the sidebar's labels table) first, then the "
+                               "dataset's labels and its raw metadata.")
+    clusters = sorted({int(i) for i in ids})
+    result = cluster_label_table(table, ids, column, kinds[column],
+                                 names=[f"cluster {c + 1}" for c in clusters])
+    name = label_name(column)
+    if kinds[column] == "categorical":
+        cats = [c for c in result.columns if c not in ("cluster", "records")
+                and not c.endswith(" %")]
+        shown = result[["cluster", "records"]].copy()
+        for cat in cats:
+            shown[cat] = [f"{n:,} ({p:.0f} %)" for n, p in zip(result[cat], result[f"{cat} %"])]
+        shown = shown.rename(columns={"cluster": "Cluster", "records": "Records"})
+        st.dataframe(shown, hide_index=True, width="stretch")
+        st.caption(f"{name}: records of each category in each cluster (share of the "
+                   "cluster's records). A cluster that holds one category far above its "
+                   "share of all records is where the latent space separates it.")
+    else:
+        shown = pd.DataFrame({
+            "Cluster": result["cluster"], "Records": result["records"],
+            "With a value": result["n"],
+            "Mean ± SD": [f"{m:.4g} ± {s:.3g}" if n > 1 else (f"{m:.4g}" if n else "–")
+                          for m, s, n in zip(result["mean"], result["sd"], result["n"])],
+            "Median (IQR)": [f"{m:.4g} ({a:.4g}–{b:.4g})" if n else "–" for m, a, b, n in
+                             zip(result["median"], result["q1"], result["q3"], result["n"])]})
+        st.dataframe(shown, hide_index=True, width="stretch")
+        st.caption(f"{name} in each cluster: mean ± SD and median (interquartile range) of "
+                   "the records that have a value.")
+    table_download(result, f"clusters_by_{column}", label="Table (CSV)")
+
+
+#: What a k-means cluster is described by, when the records table has it (the attached
+#: labels come first).
 PROFILE_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_STTC",
                   "superclass_CD", "superclass_HYP")
 
@@ -128,7 +212,7 @@ PROFILE_LABELS = ("age", "sex", "superclass_NORM", "superclass_MI", "superclass_
 def cluster_profiles(table: pd.DataFrame, ids) -> None:
     """Each k-means cluster's size and label mix beside all records'."""
     kinds = label_kinds(table)
-    columns = [c for c in PROFILE_LABELS if c in kinds]
+    columns = [c for c in (*attached_columns(table), *PROFILE_LABELS) if c in kinds]
     if not columns:
         return
     st.markdown("**What each cluster holds**")

@@ -50,6 +50,19 @@ METRICS: dict[str, Metric] = {
     "correlation": Metric("Correlation", "Pearson correlation of beat and reconstruction",
                           "higher", "−1…1, per lead and record, then averaged; 1 = same shape."),
     "n": Metric("n", "records scored", "", "the records the row's numbers are computed on."),
+    "mae_ratio": Metric("MAE ratio", "external over training-cohort reconstruction MAE",
+                        "lower", "1 = as good on the other cohort as on the training "
+                        "cohort's test split; 2 = twice the error."),
+    "domain_auroc": Metric("Domain AUROC", "how well the cohorts are told apart from the "
+                           "latent means", "", "0.5 = the other cohort's latent means are "
+                           "indistinguishable from the training cohort's; 1 = fully "
+                           "separated (a shift of hospital, device or population)."),
+    "top1": Metric("Top-1 / Top-5", "same-patient re-identification accuracy", "",
+                   "0…1: the share of a patient's records whose nearest (top-1) or five "
+                   "nearest (top-5) records include another record of the same patient."),
+    "r2": Metric("R²", "coefficient of determination of a numeric label", "higher",
+                 "1 = every value predicted exactly; 0 = no better than the mean; negative "
+                 "= worse than the mean."),
 }
 
 

@@ -251,8 +251,11 @@ def cohort_table(runs: Sequence[str | Path]) -> pd.DataFrame:
     and cohort — first the run's own evaluation (``evaluation.json``; its test split for
     reconstruction), then each external cohort. Columns: ``run``, ``model``, ``cohort``,
     ``external``, ``n_records``, ``mae_uv``, ``correlation``, ``mae_ratio`` (external /
-    in-cohort), ``domain_auroc``, ``auroc``, ``f1_macro``, ``probe`` (the row the AUROC is
-    from) and ``why`` (sections not computed). Runs without any evaluation are skipped."""
+    in-cohort), ``relative_mae_ratio`` (the same, each MAE over its cohort's mean
+    |signal|), ``domain_auroc``, ``auroc`` (with ``auroc_low``/``auroc_high``),
+    ``f1_macro``, ``probe`` (the row the AUROC is from), ``id_top1``/``id_top5``/
+    ``id_queries``/``id_patients`` (same-patient re-identification) and ``why``
+    (sections not computed, and why). Runs without any evaluation are skipped."""
     rows = []
     for run in map(Path, runs):
         own_path = run / EVALUATION
@@ -267,15 +270,29 @@ def cohort_table(runs: Sequence[str | Path]) -> pd.DataFrame:
         for cohort, external, ev in evals:
             rec = ev.get("reconstruction") or {}
             main = (ev.get("downstream") or {}).get("main") or {}
-            reasons = ev.get("reasons") or {}
+            ident = ev.get("identification") or {}
+            reasons = dict(ev.get("reasons") or {})
+            if not external:  # the run's own evaluation.json says nothing of its gaps
+                if not rec:
+                    reasons["reconstruction"] = "the model does not reconstruct median beats"
+                if not main:
+                    reasons["downstream"] = "no label to probe in the training cohort"
+                if not ident:
+                    reasons["identification"] = "no patient with two or more records"
+            ratio = ev.get("reconstruction_ratio") or {}
             rows.append({
                 "run": ev.get("run", run.name), "model": ev.get("model"), "cohort": cohort,
                 "external": external, "n_records": ev.get("n_records"),
                 "mae_uv": rec.get("mae"), "correlation": rec.get("correlation"),
-                "mae_ratio": (ev.get("reconstruction_ratio") or {}).get("mae") if external else 1.0,
+                "mae_ratio": ratio.get("mae") if external else (1.0 if rec else None),
+                "relative_mae_ratio": ratio.get("relative_mae") if external
+                else (1.0 if rec else None),
                 "domain_auroc": (ev.get("shift") or {}).get("domain_auroc"),
-                "auroc": main.get("auroc"), "f1_macro": main.get("f1_macro"),
+                "auroc": main.get("auroc"), "auroc_low": main.get("auroc_low"),
+                "auroc_high": main.get("auroc_high"), "f1_macro": main.get("f1_macro"),
                 "probe": f"{main['input']} {main['model']}" if main else None,
+                "id_top1": ident.get("top1"), "id_top5": ident.get("top5"),
+                "id_queries": ident.get("n_queries"), "id_patients": ident.get("n_patients"),
                 "why": "; ".join(f"{k}: {v}" for k, v in reasons.items()) or None,
             })
     return pd.DataFrame(rows)

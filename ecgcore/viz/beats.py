@@ -50,6 +50,22 @@ def beat_grid(show: list[str]) -> list[list[str | None]]:
     return _lead_grid(show, LIMB_CHEST, 6)
 
 
+#: Height of one row of a horizontal legend (px) at the theme's small font size.
+LEGEND_ROW_PX = 20
+
+
+def _legend_rows(names: Sequence[str], width_px: float, font_px: float) -> int:
+    """Rows a horizontal Plotly legend of ``names`` takes in ``width_px``: each entry is
+    its line sample (40 px) and its text (about 0.6 em a character), packed left to right."""
+    rows, used = 1, 0.0
+    for name in names:
+        w = 40.0 + 0.6 * font_px * len(str(name)) + 10.0
+        if used and used + w > width_px:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
 def beat_panels_figure(
     beats_uv: np.ndarray,
     fs: float,
@@ -65,10 +81,17 @@ def beat_panels_figure(
     title: str | None = None,
     px_per_mm: float = 7.0,
     max_height_px: int | None = None,
+    range_beats: np.ndarray | None = None,
     theme: Theme = THEME,
 ) -> go.Figure:
     """Beats ``[k, leads, W]`` (µV) overlaid per lead on ECG paper; curve j is drawn with
     ``names[j]``, ``colors[j]``, ``widths[j]``, in order (the last on top).
+
+    ``range_beats`` (``[m, leads, W]`` µV, e.g. the record's own median beat): the
+    amplitude range (and so the panels' height) is fitted to these alone, and whatever
+    else goes beyond it is clipped at the panel's edge; default: every beat drawn. The
+    legend gets a top margin of its own (one line per row of entries), so that many or
+    long names never shrink the panels.
 
     ``show`` picks and orders the leads (default all; the 12 standard leads as a row of
     limb leads over a row of chest leads; others in rows of up to six). Time is in ms from
@@ -86,7 +109,13 @@ def beat_panels_figure(
     opacities = list(opacities) if opacities is not None else [1.0] * k
     show = [name for name in (show or leads) if name in leads] or leads
     t0 = -r_index * 1000.0 / fs
-    picked = b[:, [leads.index(name) for name in show]]
+    lead_rows = [leads.index(name) for name in show]
+    picked = b[:, lead_rows]
+    if range_beats is not None:
+        ref = np.asarray(range_beats, dtype=np.float32)
+        if ref.ndim != 3 or ref.shape[1:] != b.shape[1:]:
+            raise ValueError(f"range_beats must be [m, {len(leads)}, {w}], got {list(ref.shape)}")
+        picked = ref[:, lead_rows]
     grid = panel_grid(beat_grid(show), (t0, t0 + (w - 1) * 1000.0 / fs), picked,
                       spacing=(0.02, 0.06), theme=theme)
     hover = "<b>%{fullData.name}</b><br>%{x:.0f} ms<br>%{y:.0f} µV<extra></extra>"
@@ -103,6 +132,12 @@ def beat_panels_figure(
     fig = grid.finish(title=title, margin=margin, px_per_mm=px_per_mm,
                       max_height_px=max_height_px)
     if legend:
+        # rows the legend will take at this width; the margin grows with them and the
+        # figure with the margin, so that the panels keep their paper size
+        rows = _legend_rows(names, fig.layout.width - margin["l"] - margin["r"],
+                            theme.small_size)
+        extra = LEGEND_ROW_PX * (rows - 1)
+        fig.update_layout(margin={"t": margin["t"] + extra}, height=fig.layout.height + extra)
         fig.update_layout(showlegend=True, legend={
             "orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
             "font": theme.font(theme.small_size), "bgcolor": "rgba(0,0,0,0)",

@@ -198,14 +198,16 @@ def test_clustering_scores_beside_pca_reference(runs_dir):
     for col in ("dbi", "dbi_pca", "silhouette", "silhouette_pca", "chi", "chi_pca"):
         assert np.isfinite(table[col].astype(float)).all(), col
     assert (table["silhouette"].between(-1, 1)).all()
-    scores, kmap = _charts(at)
+    scores, kmap, beats = _charts(at)
     names = {t["name"] for t in scores["data"]}
     assert {"pca-copy", "beta_vae-copy", "pca-copy · PCA-10 reference"} <= names
     assert len(kmap["data"]) == 5  # one trace per k-means cluster
+    assert len({t["name"] for t in beats["data"]}) == 5  # one mean beat per cluster
     assert list((runs[0] / "cache").glob("*/clustering-*.parquet"))
 
     at = _run(at.number_input(key="clu_k").set_value(3))
     assert len(_charts(at)[1]["data"]) == 3
+    assert len({t["name"] for t in _charts(at)[2]["data"]}) == 3
     assert "kmeans3" in set(at.dataframe[0].value["clustering"])
 
 

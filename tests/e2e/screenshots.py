@@ -70,6 +70,19 @@ VIEWS = (
     ("Compare", "compare", _charts(1)),
     ("Train", "train", lambda pg: pg.get_by_role("button", name="Start training").wait_for()),
 )
+#: Views pictured a second time, scrolled to a section: {file name: (heading, file name)}.
+SECTIONS = {"clustering": ("Mean beat of each cluster", "clustering_beats"),
+            "compare": ("Training cohort and external cohorts", "compare_cohorts")}
+
+
+def _section_shot(pg, heading: str, path: Path) -> None:
+    """Scroll the view so that ``heading`` (a heading or a bold line) is near the top."""
+    pg.get_by_text(heading, exact=True).first.evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    pg.mouse.move(1570, 500)  # over the view (right of its content), not the sidebar
+    pg.mouse.wheel(0, -90)  # a little of what is above, so the section reads in context
+    _settle(pg, 1500)
+    pg.screenshot(path=str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             ready(pg)
             _settle(pg, 2500)
             pg.screenshot(path=str(out / f"{name}.png"))
+            if name in SECTIONS:
+                _section_shot(pg, SECTIONS[name][0], out / f"{SECTIONS[name][1]}.png")
         browser.close()
     for name in ("data", "latent", *(["labels"] if args.labels else []), "traversal",
-                 *(v[1] for v in VIEWS)):
+                 *(v[1] for v in VIEWS), *(v[1] for v in SECTIONS.values())):
         print(out / f"{name}.png")
     return 0
 

@@ -222,6 +222,12 @@ def test_cohort_table_puts_in_cohort_and_external_side_by_side(pca_run, ludb_coh
     assert ludb["domain_auroc"] == ext["ludb_small"]["shift"]["domain_auroc"]
     assert ludb["auroc"] is None or np.isnan(ludb["auroc"])
     assert "downstream: cohort ludb_small has no label column" in ludb["why"]
+    assert ludb["relative_mae_ratio"] == ext["ludb_small"]["reconstruction_ratio"]["relative_mae"]
+    # re-identification: the training cohort's patients with two or more records; none in LUDB
+    assert first["id_top1"] == own["identification"]["top1"]
+    assert first["id_queries"] == own["identification"]["n_queries"]
+    assert ludb["id_top1"] is None or np.isnan(ludb["id_top1"])
+    assert "identification: cohort ludb_small has no patient" in ludb["why"]
 
 
 def test_a_neural_decoder_is_scored_on_both_cohorts(family_cache, ludb_cohort, tmp_path):
