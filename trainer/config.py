@@ -144,12 +144,12 @@ RECIPE_SECTIONS = ("model", "data", "optim")
 
 def with_recipe(raw: dict[str, Any], family: str | None = None) -> dict[str, Any]:
     """``raw`` (a YAML file's sections) on top of the recipe of ``family`` (default: its
-    ``model.name``), key by key in the model, data and optim sections (a model field or
-    data key given in ``raw`` replaces the recipe's value whole). Without a known family,
+    ``model.name``), field by field in the model, data and optim sections as
+    ``create_model`` does (``ecgcore.models.registry.merge_fields``). Without a known family,
     ``raw`` is returned as is (validation then names the problem). Stored run configs are
     complete and are not passed through here."""
     from ecgcore.models import list_models
-    from ecgcore.models.registry import recipe
+    from ecgcore.models.registry import merge_fields, recipe
 
     model = raw.get("model")
     name = family or (model.get("name") if isinstance(model, dict) else None)
@@ -158,7 +158,7 @@ def with_recipe(raw: dict[str, Any], family: str | None = None) -> dict[str, Any
     out = recipe(name).sections()
     for key, value in raw.items():
         if key in RECIPE_SECTIONS and isinstance(value, dict):
-            out[key] = {**out[key], **copy.deepcopy(value)}
+            out[key] = merge_fields(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out

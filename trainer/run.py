@@ -32,7 +32,7 @@ from ecgcore.checkpoint import (
     write_checkpoint_files,
     write_json_atomic,
 )
-from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
+from ecgcore.files import CONFIG, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.data.locking import FolderBusy, folder_lock
 from ecgcore.models import create_model
 from ecgcore.models.capabilities import (
@@ -324,4 +324,10 @@ def resume(run_dir: Path, progress: bool = True) -> Path:
         print(f"{run_dir}: already finished")
         return run_dir
     cfg = validate_config(yaml.safe_load(config_file.read_text()), str(config_file))
+    # the model as it was built (a full config): a run started before a recipe changed
+    # resumes the same model even when config.yaml holds only some of its fields
+    for stored in (latest_checkpoint(run_dir / "checkpoints" / "last") / CONFIG, run_dir / CONFIG):
+        if stored.exists():
+            cfg.model = json.loads(stored.read_text())["model"]
+            break
     return train(cfg, run_dir.parent, progress, run_dir=run_dir)

@@ -131,4 +131,5 @@ class CNNBaseline(StagedModel):
                   optim={"lr": 0.001, "max_epochs": 50, "patience": 10}, source='seed 000/002 supervised comparator'),
 )
 def cnn_baseline(**overrides: Any) -> CNNBaseline:
-    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline", {"n_outputs": len(SUPERCLASSES)}, overrides))

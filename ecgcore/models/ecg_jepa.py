@@ -227,4 +227,5 @@ class ECGJEPA(StagedModel):
                   optim={"lr": 0.0005, "max_epochs": 50, "patience": 10}, source='seed 004'),
 )
 def ecg_jepa(**overrides: Any) -> ECGJEPA:
-    return ECGJEPA(make_config(ECGJEPAConfig, "ecg_jepa", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return ECGJEPA(make_config(ECGJEPAConfig, "ecg_jepa", {"n_outputs": len(SUPERCLASSES)}, overrides))

@@ -184,4 +184,5 @@ class ECGSL(StagedModel):
                   optim={"lr": 0.001, "max_epochs": 30, "patience": 10}, source='seed 002'),
 )
 def ecg_sl(**overrides: Any) -> ECGSL:
-    return ECGSL(make_config(ECGSLConfig, "ecg_sl", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return ECGSL(make_config(ECGSLConfig, "ecg_sl", {"n_outputs": len(SUPERCLASSES)}, overrides))

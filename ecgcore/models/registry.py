@@ -49,7 +49,8 @@ class Recipe:
     """A family's shipped training recipe, sections as in a trainer YAML.
 
     ``model``: config fields on top of the factory's defaults (a field given here replaces
-    the factory's value whole, nested configs included); ``data`` / ``optim``: keys of the
+    the factory's value whole, nested configs included; overrides then change it with
+    :func:`merge_fields`); ``data`` / ``optim``: keys of the
     trainer's ``DataConfig`` / ``OptimConfig`` (validated there: ``ecgcore`` stays below
     the trainer); ``source``: where the recipe comes from (a paper section, a benchmark).
     """
@@ -132,14 +133,28 @@ def _entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
+def merge_fields(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` on top, field by field. A nested config given as a dict is
+    merged into the base's dict of the same ``kind`` (``backbone={"width": 0.5}`` keeps the
+    recipe's other backbone fields); any other value, or a dict of another kind
+    (``backbone="kors000"``), replaces the base's value whole."""
+    out = copy.deepcopy(dict(base))
+    for key, value in changes.items():
+        old = out.get(key)
+        same_kind = isinstance(old, Mapping) and isinstance(value, Mapping) and (
+            value.get("kind", old.get("kind")) == old.get("kind"))
+        out[key] = merge_fields(old, value) if same_kind else copy.deepcopy(value)
+    return out
+
+
 def recipe(name: str) -> Recipe:
     """The shipped recipe of the registered model ``name``."""
     return _entry(name).recipe
 
 
 def create_model(name: str, **overrides: Any) -> Any:
-    """Build the registered model ``name`` as its recipe trains it; ``overrides`` set its
-    config fields (each replaces the recipe's value whole).
+    """Build the registered model ``name`` as its recipe trains it; ``overrides`` change
+    its config fields (:func:`merge_fields`: a nested dict of the same kind is merged).
 
     Nested configs take dicts (``backbone={"kind": "kors000", "width": 0.5}``); the
     backbone also takes its name (``backbone="kors000"``).
@@ -153,7 +168,7 @@ def _build(name: str, overrides: dict[str, Any], with_recipe: bool) -> Any:
         raise TypeError(f"'name' is not an override: it is the registered name ({name!r})")
     overrides.pop("name", None)
     if with_recipe:
-        overrides = {**copy.deepcopy(dict(entry.recipe.model)), **overrides}
+        overrides = merge_fields(entry.recipe.model, overrides)
     try:
         return entry.factory(**overrides)
     except ValidationError as err:

@@ -161,4 +161,5 @@ class STMEM(StagedModel):
                   optim={"lr": 0.0005, "max_epochs": 50, "patience": 10}, source='Na et al. 2024; seed 004'),
 )
 def st_mem(**overrides: Any) -> STMEM:
-    return STMEM(make_config(STMEMConfig, "st_mem", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return STMEM(make_config(STMEMConfig, "st_mem", {"n_outputs": len(SUPERCLASSES)}, overrides))

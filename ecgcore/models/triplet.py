@@ -35,7 +35,8 @@ Mining = Literal["batch_hard", "random"]
 
 class TripletConfig(ModelConfig):
     encoder: dict[str, Any] = Field(
-        default_factory=lambda: {"name": "st_mem"},
+        # one output: the wrapped model's own task head is not used by the triplet loss
+        default_factory=lambda: {"name": "st_mem", "n_outputs": 1},
         description="the wrapped model's config (model_dump), including its registered 'name'",
     )
     input_array: Literal["median", "sequences", "signals"] | None = Field(

@@ -111,7 +111,9 @@ def beta_vae(**overrides: Any) -> VAE:
     recipe=VAE_RECIPE,
 )
 def cyclical_beta_vae(**overrides: Any) -> VAE:
-    defaults = {"schedule": CyclicalBeta(n_cycles=4, max_beta=5.0, ratio=0.5, length=100)}
+    # length: the recipe's epochs (the trainer spreads the schedule over the whole training)
+    defaults = {"schedule": CyclicalBeta(n_cycles=4, max_beta=5.0, ratio=0.5,
+                                         length=_AE_OPTIM["max_epochs"])}
     return VAE(_config(ScheduledBetaVAEConfig, "cyclical_beta_vae", defaults, overrides))
 
 
@@ -121,7 +123,8 @@ def cyclical_beta_vae(**overrides: Any) -> VAE:
     recipe=VAE_RECIPE,
 )
 def annealed_beta_vae(**overrides: Any) -> VAE:
-    defaults = {"schedule": AnnealedBeta(start=10.0, end=0.0, length=100, shape="linear")}
+    defaults = {"schedule": AnnealedBeta(start=10.0, end=0.0, length=_AE_OPTIM["max_epochs"],
+                                         shape="linear")}
     return VAE(_config(ScheduledBetaVAEConfig, "annealed_beta_vae", defaults, overrides))
 
 
