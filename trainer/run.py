@@ -36,6 +36,7 @@ from ecgcore.files import CONFIG, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIG
 from ecgcore.data.locking import FolderBusy, folder_lock
 from ecgcore.models import create_model
 from ecgcore.models.capabilities import (
+    ClosedForm,
     ExtraInputs,
     Freezable,
     StageAware,
@@ -70,6 +71,14 @@ def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
     if isinstance(model, Staged):
         return [StageConfig(**s) for s in model.default_stages()]
     return [StageConfig(name="train")]
+
+
+def enter_stage(model: torch.nn.Module, stage: StageConfig) -> None:
+    """Tell the model which stage runs and freeze or thaw its backbone as the stage says."""
+    if isinstance(model, StageAware):
+        model.set_stage(stage.name)
+    if isinstance(model, Freezable):
+        (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
 
 
 def _hardware(cfg: TrainConfig) -> dict[str, Any]:
@@ -186,7 +195,7 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
 
     t0 = time.perf_counter()
     samples, epoch, step = 0, state.get("epoch", 0), state.get("global_step", 0)
-    if not any(p.requires_grad for p in model.parameters()):  # PCA: closed form, no epochs
+    if isinstance(model, ClosedForm):  # PCA: closed form, no epochs
         fit_closed_form(model, prepared, run_dir, model_cfg, preprocessing)
         epoch = 1
     else:
@@ -242,10 +251,7 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
                stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
                progress: bool, frozen: list[str] | None = None) -> tuple[int, int, int]:
-    if isinstance(model, StageAware):
-        model.set_stage(stage.name)
-    if isinstance(model, Freezable):
-        (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
+    enter_stage(model, stage)
     apply_freeze(model, frozen or [])  # a frozen warm start stays frozen in every stage
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
