@@ -135,14 +135,15 @@ def _entry(name: str) -> ModelEntry:
 
 def merge_fields(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with ``changes`` on top, field by field. A nested config given as a dict is
-    merged into the base's dict of the same ``kind`` (``backbone={"width": 0.5}`` keeps the
-    recipe's other backbone fields); any other value, or a dict of another kind
-    (``backbone="kors000"``), replaces the base's value whole."""
+    merged into the base's dict of the same ``kind`` and ``name`` (``backbone={"width": 0.5}``
+    keeps the recipe's other backbone fields); any other value, or a dict of another kind
+    or model (``backbone="kors000"``, ``encoder={"name": "ecg_jepa"}``), replaces the
+    base's value whole."""
     out = copy.deepcopy(dict(base))
     for key, value in changes.items():
         old = out.get(key)
-        same_kind = isinstance(old, Mapping) and isinstance(value, Mapping) and (
-            value.get("kind", old.get("kind")) == old.get("kind"))
+        same_kind = isinstance(old, Mapping) and isinstance(value, Mapping) and all(
+            value.get(k, old.get(k)) == old.get(k) for k in ("kind", "name"))
         out[key] = merge_fields(old, value) if same_kind else copy.deepcopy(value)
     return out
 

@@ -101,6 +101,10 @@ def test_overrides_merge_into_the_recipe_by_kind():
     assert merge_fields(base, {"backbone": "kors000"})["backbone"] == "kors000"
     assert merge_fields(base, {"backbone": {"kind": "kors000"}})["backbone"] == {"kind": "kors000"}
     assert base == {"backbone": {"kind": "small", "norm": "none"}, "beta": 3.0}  # not modified
+    wrapped = {"encoder": {"name": "st_mem", "n_outputs": 1}}
+    assert merge_fields(wrapped, {"encoder": {"name": "ecg_jepa"}}) == {"encoder": {"name": "ecg_jepa"}}
+    assert merge_fields(wrapped, {"encoder": {"dim": 32}})["encoder"] == {
+        "name": "st_mem", "n_outputs": 1, "dim": 32}
     m = create_model("beta_vae", backbone={"width": 0.5}).config.backbone
     assert (m.width, m.norm, m.linear_skip) == (0.5, "none", True)
 
