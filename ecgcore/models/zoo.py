@@ -32,7 +32,6 @@ from .schedules import AnnealedBeta, CyclicalBeta
 from .task_vae import TaskVAE
 from .vae import VAE
 
-
 #: the beat autoencoders' data and optimiser sections (see the module docstring)
 _AE_DATA = {"window": "r400", "leads": "all", "train_on": "beats", "amplitude_jitter": 0.2,
             "batch_size": 32}
