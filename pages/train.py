@@ -49,10 +49,13 @@ PENDING_RUN = "runs_pending"  # app.py's run picker switches to this run once it
 
 
 def shipped_config(family: str) -> dict[str, Any]:
-    """The shipped config of ``family`` (or a minimal one when none ships)."""
+    """The shipped config of ``family`` (or a minimal one when none ships) on the family's
+    recipe, as ``ecgwb train`` reads it."""
+    from trainer.config import with_recipe
+
     path = CONFIGS / f"{family}.yaml"
     raw = yaml.safe_load(path.read_text()) if path.exists() else None
-    return raw or {"name": family, "model": {"name": family}}
+    return with_recipe(raw or {"name": family, "model": {"name": family}})
 
 
 # -- the form, generated from the schema ------------------------------------------------------

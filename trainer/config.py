@@ -1,6 +1,8 @@
 """The typed training configuration, validated before any work starts.
 
-A YAML file holds one ``TrainConfig``; ``--set key=value`` overrides any field by its
+A YAML file holds one ``TrainConfig`` on top of its model family's shipped recipe
+(``ecgcore.models.registry.Recipe``, registered with the family: :func:`with_recipe`), so
+a shipped YAML names the family and only what differs; ``--set key=value`` overrides any field by its
 dotted path (``--set optim.lr=3e-4 --set model.latent_dim=30``). Unknown keys and bad
 values are errors that name the key. The model section is the registered model name
 plus its overrides, validated by the model registry itself, so the Train page and the
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ecgcore.data.spec import ConfigError, DataConfig
 
 __all__ = ["ConfigError", "DataConfig", "HardwareConfig", "InitFromConfig", "OptimConfig", "StageConfig", "TrainConfig",
-           "apply_overrides", "load_config", "validate_config"]
+           "apply_overrides", "load_config", "validate_config", "with_recipe"]
 
 
 class _Strict(BaseModel):
@@ -136,7 +138,35 @@ def validate_config(raw: dict, source: str = "config") -> TrainConfig:
     return cfg
 
 
+#: the sections a family's recipe fills in (key by key: a key the file gives wins)
+RECIPE_SECTIONS = ("model", "data", "optim")
+
+
+def with_recipe(raw: dict[str, Any], family: str | None = None) -> dict[str, Any]:
+    """``raw`` (a YAML file's sections) on top of the recipe of ``family`` (default: its
+    ``model.name``), field by field in the model, data and optim sections as
+    ``create_model`` does (``ecgcore.models.registry.merge_fields``). Without a known family,
+    ``raw`` is returned as is (validation then names the problem). Stored run configs are
+    complete and are not passed through here."""
+    from ecgcore.models import list_models
+    from ecgcore.models.registry import merge_fields, recipe
+
+    model = raw.get("model")
+    name = family or (model.get("name") if isinstance(model, dict) else None)
+    if not isinstance(name, str) or name not in list_models():
+        return copy.deepcopy(raw)
+    out = recipe(name).sections()
+    for key, value in raw.items():
+        if key in RECIPE_SECTIONS and isinstance(value, dict):
+            out[key] = merge_fields(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """The YAML file at ``path`` on its family's recipe (:func:`with_recipe`), then the
+    ``--set`` overrides (the recipe is that of the model named after them)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
@@ -146,7 +176,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a config is a mapping of sections")
-    return validate_config(apply_overrides(raw, overrides or []), str(path))
+    model = apply_overrides(raw, overrides or []).get("model")  # --set model.name=… picks the recipe
+    family = model.get("name") if isinstance(model, dict) else None
+    return validate_config(apply_overrides(with_recipe(raw, family), overrides or []), str(path))
 
 
 def window_samples(cfg: DataConfig) -> int:

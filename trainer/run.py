@@ -32,10 +32,11 @@ from ecgcore.checkpoint import (
     write_checkpoint_files,
     write_json_atomic,
 )
-from ecgcore.files import PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
+from ecgcore.files import CONFIG, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.data.locking import FolderBusy, folder_lock
 from ecgcore.models import create_model
 from ecgcore.models.capabilities import (
+    ClosedForm,
     ExtraInputs,
     Freezable,
     StageAware,
@@ -70,6 +71,14 @@ def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
     if isinstance(model, Staged):
         return [StageConfig(**s) for s in model.default_stages()]
     return [StageConfig(name="train")]
+
+
+def enter_stage(model: torch.nn.Module, stage: StageConfig) -> None:
+    """Tell the model which stage runs and freeze or thaw its backbone as the stage says."""
+    if isinstance(model, StageAware):
+        model.set_stage(stage.name)
+    if isinstance(model, Freezable):
+        (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
 
 
 def _hardware(cfg: TrainConfig) -> dict[str, Any]:
@@ -186,7 +195,7 @@ def _train(cfg: TrainConfig, runs: Path, progress: bool, run_dir: Path | None,
 
     t0 = time.perf_counter()
     samples, epoch, step = 0, state.get("epoch", 0), state.get("global_step", 0)
-    if not any(p.requires_grad for p in model.parameters()):  # PCA: closed form, no epochs
+    if isinstance(model, ClosedForm):  # PCA: closed form, no epochs
         fit_closed_form(model, prepared, run_dir, model_cfg, preprocessing)
         epoch = 1
     else:
@@ -242,10 +251,7 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
                index: int, max_epochs: int, epoch: int, step: int, optimizer_state: dict | None,
                stage_state: dict, run_dir: Path, model_cfg: dict, preprocessing: dict,
                progress: bool, frozen: list[str] | None = None) -> tuple[int, int, int]:
-    if isinstance(model, StageAware):
-        model.set_stage(stage.name)
-    if isinstance(model, Freezable):
-        (model.freeze_backbone if stage.freeze_backbone else model.unfreeze_backbone)()
+    enter_stage(model, stage)
     apply_freeze(model, frozen or [])  # a frozen warm start stays frozen in every stage
     balanced = stage.uses_labels if stage.balanced_sampling is None else stage.balanced_sampling
     train_loader = prepared.loader("train", labels=stage.uses_labels, balanced=balanced, seed=cfg.optim.seed)
@@ -324,4 +330,10 @@ def resume(run_dir: Path, progress: bool = True) -> Path:
         print(f"{run_dir}: already finished")
         return run_dir
     cfg = validate_config(yaml.safe_load(config_file.read_text()), str(config_file))
+    # the model as it was built (a full config): a run started before a recipe changed
+    # resumes the same model even when config.yaml holds only some of its fields
+    for stored in (latest_checkpoint(run_dir / "checkpoints" / "last") / CONFIG, run_dir / CONFIG):
+        if stored.exists():
+            cfg.model = json.loads(stored.read_text())["model"]
+            break
     return train(cfg, run_dir.parent, progress, run_dir=run_dir)

@@ -60,7 +60,9 @@ def scalar_function(predictor: Any, target: int | None = None) -> Callable[[Any]
 
     if not callable(predictor):
         raise TypeError("predictor must be a callable or a torch.nn.Module")
-    if isinstance(predictor, torch.nn.Module) and hasattr(predictor, "predict_logits"):
+    from ecgcore.models.capabilities import PredictsLabels
+
+    if isinstance(predictor, torch.nn.Module) and isinstance(predictor, PredictsLabels):
         fn = predictor.predict_logits  # ecg_sl, cnn_baseline: forward gives embeddings
         return lambda x: select(fn(x))
     return lambda x: select(predictor(x))

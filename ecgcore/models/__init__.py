@@ -1,4 +1,5 @@
-"""Models: one registry, one protocol (fit / encode / decode), every family behind it.
+"""Models: one registry (each family with its shipped recipe), one protocol (encode /
+decode), every family behind it; training is the trainer's one loop.
 
     from ecgcore.models import create_model, list_models
     model = create_model("annealed_beta_vae", backbone="kors000", input_shape=(3, 375), latent_dim=30)

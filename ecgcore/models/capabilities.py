@@ -23,6 +23,13 @@ class Trainable(Protocol):
 
 
 @runtime_checkable
+class ClosedForm(Protocol):
+    """Fitted in closed form on the training inputs, no epochs (PCA): ``fit(x) -> self``."""
+
+    def fit(self, x: Any) -> Any: ...
+
+
+@runtime_checkable
 class Staged(Protocol):
     """Trained in named stages (pretrain → finetune …) unless the config gives its own."""
 
@@ -82,12 +89,30 @@ class PredictsLabels(Protocol):
 
 @runtime_checkable
 class LatentTaskHead(Protocol):
-    """A task head on the latent means (task VAEs): logits, or None when it needs the
-    scalar inputs and none are given."""
+    """A linear task head on the latent means (task VAEs): logits, or None when it needs the
+    scalar inputs and none are given. ``head`` is that layer (the counterfactual reads its
+    weights)."""
+
+    head: torch.nn.Linear
 
     def task_logits(self, mean: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor | None: ...
 
 
+@runtime_checkable
+class PCAInitialised(Protocol):
+    """May start at PCA (``pca_init``): ``pca_path`` is then the fixed PCA path to fit on
+    the training inputs before the first step, else None."""
+
+    pca_path: Any
+
+
+@runtime_checkable
+class BeatAttention(Protocol):
+    """Attention weights over the beats of a sequence (ECG-SL's pooling): [B, beats]."""
+
+    def attention(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
 def pca_init_path(model: Any) -> Any | None:
     """The model's PCA initialisation path (``pca_init``) to fit before training, or None."""
-    return getattr(model, "pca_path", None)
+    return model.pca_path if isinstance(model, PCAInitialised) else None

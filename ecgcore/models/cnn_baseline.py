@@ -21,7 +21,7 @@ from torch import nn
 
 from .configs import ModelConfig
 from .protocol import Encoding
-from .registry import register_model
+from .registry import SUPERCLASSES, Recipe, register_model
 from .staged import Stage, StagedModel, check_shape, derived_latent_dim, make_config
 
 
@@ -127,6 +127,9 @@ class CNNBaseline(StagedModel):
     "cnn_baseline",
     description="Supervised 1-D xresnet on raw 10-s signals (stem of 3 convs, 4 residual stages, "
     "concat pooling), multilabel BCE",
+    recipe=Recipe(model={}, data={"task": SUPERCLASSES, "batch_size": 32},
+                  optim={"lr": 0.001, "max_epochs": 50, "patience": 10}, source='seed 000/002 supervised comparator'),
 )
 def cnn_baseline(**overrides: Any) -> CNNBaseline:
-    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline", {"n_outputs": len(SUPERCLASSES)}, overrides))

@@ -16,6 +16,11 @@
 Configs are frozen pydantic models with ``extra="forbid"``; ``model_dump(mode="json")`` is
 what a checkpoint's config.json holds, and ``ecgcore.models.model_from_config`` rebuilds
 the model from it. ``name`` is the registered model name.
+
+The field defaults here are the general ones, not the shipped recipes: a family's recipe
+(``ecgcore.models.registry.Recipe``, registered with its factory) sets what its shipped
+training uses, and ``create_model(name)`` applies it (docs/ARCHITECTURE.md, "Add a model
+family"). Stored configs are complete and rebuild without it.
 """
 
 from __future__ import annotations

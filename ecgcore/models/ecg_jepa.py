@@ -33,7 +33,7 @@ from torch import nn
 
 from .configs import SignalPatchConfig
 from .protocol import Encoding
-from .registry import register_model
+from .registry import SUPERCLASSES, Recipe, register_model
 from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens
 
@@ -223,6 +223,9 @@ class ECGJEPA(StagedModel):
     "ecg_jepa",
     description="ECG-JEPA (seed 004): context/EMA-target encoders, latent prediction of masked "
     "blocks; optional hybrid classical features in the embedding",
+    recipe=Recipe(model={}, data={"task": SUPERCLASSES, "batch_size": 32},
+                  optim={"lr": 0.0005, "max_epochs": 50, "patience": 10}, source='seed 004'),
 )
 def ecg_jepa(**overrides: Any) -> ECGJEPA:
-    return ECGJEPA(make_config(ECGJEPAConfig, "ecg_jepa", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return ECGJEPA(make_config(ECGJEPAConfig, "ecg_jepa", {"n_outputs": len(SUPERCLASSES)}, overrides))

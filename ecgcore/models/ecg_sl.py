@@ -31,7 +31,7 @@ from torch import nn
 from .backbones import BackboneSpec, SmallConfig, build_backbone
 from .configs import TransformerConfig
 from .protocol import Encoding
-from .registry import register_model
+from .registry import SUPERCLASSES, Recipe, register_model
 from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import AttentionPool, Transformer, sinusoidal
 
@@ -180,6 +180,9 @@ class ECGSL(StagedModel):
     "ecg_sl",
     description="ECG-SL (seed 002): CNN beat encoder, transformer over beats, attention pooling; "
     "stages beat_ae -> masked -> finetune",
+    recipe=Recipe(model={}, data={"window": "r400", "task": SUPERCLASSES, "batch_size": 32},
+                  optim={"lr": 0.001, "max_epochs": 30, "patience": 10}, source='seed 002'),
 )
 def ecg_sl(**overrides: Any) -> ECGSL:
-    return ECGSL(make_config(ECGSLConfig, "ecg_sl", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return ECGSL(make_config(ECGSLConfig, "ecg_sl", {"n_outputs": len(SUPERCLASSES)}, overrides))

@@ -45,7 +45,7 @@ from torch import nn
 
 from .configs import TransformerConfig
 from .protocol import Encoding
-from .registry import register_model
+from .registry import Recipe, register_model
 from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import Transformer, gather_tokens, random_keep
 
@@ -287,6 +287,8 @@ def cross_lead_sources(batch: int, leads: int, device: torch.device) -> torch.Te
     "lead_mae",
     description="Lead MAE (seed 003): per-lead 1-D masked autoencoder + triplet lead alignment, "
     "sin/cos curriculum; any lead redraws all 12",
+    recipe=Recipe(model={"cross_lead_weight": 1.0, "recon_floor": 0.5}, data={"window": "r400", "batch_size": 64},
+                  optim={"lr": 0.001, "max_epochs": 100, "patience": 25}, source='seed 003; docs/BENCHMARKS.md, Lead MAE'),
 )
 def lead_mae(**overrides: Any) -> LeadMAE:
     return LeadMAE(make_config(LeadMAEConfig, "lead_mae", {}, overrides))

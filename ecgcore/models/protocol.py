@@ -2,8 +2,9 @@
 
 Downstream code (evaluation, explanation, views) uses only this:
 
-- ``fit(x) -> self``: PCA fits in closed form; neural models run a minimal Adam loop
-  (``ecgcore.models.fitting``); real training with logging and checkpoints is ``ecgwb train``.
+Training is not part of it: neural models train through the one loop of the trainer
+(``ecgwb train``; ``trainer.arrays.fit_arrays`` on in-memory arrays), PCA fits in closed
+form (``fit(x)``: the ``ClosedForm`` capability, ``models/capabilities.py``).
 - ``encode(x) -> Encoding``: the posterior ``mean`` [B, latent_dim] and ``scale`` (σ,
   [B, latent_dim]) or None where the model has no posterior width (PCA, plain AE).
 - ``decode(z) -> x̂`` [B, leads, samples].
@@ -52,8 +53,6 @@ class LatentModel(Protocol):
 
     @property
     def input_shape(self) -> tuple[int, int]: ...
-
-    def fit(self, x: Any, **kwargs: Any) -> LatentModel: ...
 
     def encode(self, x: Any) -> Encoding: ...
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from .configs import SignalPatchConfig
 from .protocol import Encoding
-from .registry import register_model
+from .registry import SUPERCLASSES, Recipe, register_model
 from .staged import Stage, StagedModel, check_shape, make_config
 from .transformer import LeadPatches, Transformer, gather_tokens, random_keep
 
@@ -157,6 +157,9 @@ class STMEM(StagedModel):
     "st_mem",
     description="ST-MEM (Na et al. 2024; seed 004): ViT on per-lead patches, spatio-temporal "
     "masked reconstruction; modes pretrain / linear_probe / finetune / scratch",
+    recipe=Recipe(model={}, data={"task": SUPERCLASSES, "batch_size": 32},
+                  optim={"lr": 0.0005, "max_epochs": 50, "patience": 10}, source='Na et al. 2024; seed 004'),
 )
 def st_mem(**overrides: Any) -> STMEM:
-    return STMEM(make_config(STMEMConfig, "st_mem", {}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
+    return STMEM(make_config(STMEMConfig, "st_mem", {"n_outputs": len(SUPERCLASSES)}, overrides))

@@ -7,7 +7,6 @@ st_mem, ecg_jepa, vq_vae, triplet_finetune, cnn_baseline).
   applies the stage's default freezing (a trainer may then call ``freeze_backbone`` /
   ``unfreeze_backbone`` to override it). Frozen parts stay in eval mode (no dropout, no
   batch-norm statistic updates), as in ``TaskVAE``.
-- ``fit``: the protocol's minimal Adam loop, stage by stage.
 - ``derived_latent_dim``: configs whose ``latent_dim`` follows from other fields (a
   transformer's width) fill it in and refuse a contradicting value.
 """
@@ -18,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from pydantic import BaseModel
 from torch import nn
@@ -65,14 +63,6 @@ def check_shape(x: torch.Tensor, tail: tuple[int, ...], who: str, layout: str) -
     if not ok:
         want = ", ".join("any" if t == -1 else str(t) for t in tail)
         raise ValueError(f"{who} expects {layout} = [batch, {want}], got {list(x.shape)}")
-
-
-def _tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor | None:
-    if x is None:
-        return None
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    return torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
 
 
 class StagedModel(FreezableBackbone, nn.Module):
@@ -135,65 +125,6 @@ class StagedModel(FreezableBackbone, nn.Module):
     def backbone_modules(self) -> list[nn.Module]:
         """The parts ``freeze_backbone`` fixes (the head stays trainable); none by default."""
         return []
-
-    # -- minimal training loop ------------------------------------------------------------
-    def fit(
-        self,
-        x: Any,
-        *,
-        mask: Any = None,
-        target: Any = None,
-        extra: Any = None,
-        epochs: int = 10,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        seed: int = 0,
-        stages: list[str] | None = None,
-    ) -> StagedModel:
-        """Adam on ``loss`` through ``stages`` (default: the default stages, those that need
-        labels only when ``target`` is given). History per stage in ``fit_history``; ends
-        in eval mode. Real training is ``ecgwb train``."""
-        device = next(self.parameters()).device
-        xs = _tensor(x, torch.float32).to(device)
-        ms = None if mask is None else _tensor(mask, torch.bool).to(device)
-        ys = None if target is None else _tensor(target, torch.float32).to(device)
-        es = None if extra is None else _tensor(extra, torch.float32).to(device)
-        if stages is None:
-            stages = [s["name"] for s in self.default_stages() if ys is not None or not s["uses_labels"]]
-        gen = torch.Generator().manual_seed(seed)
-        history: dict[str, list[float]] = {}
-        step = 0
-        for name in stages:
-            self.set_stage(name)
-            uses_labels = self.known_stages()[name].uses_labels
-            opt = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=lr)
-            self.train()
-            history[name] = []
-            for epoch in range(epochs):
-                total, seen = 0.0, 0
-                for idx in torch.randperm(len(xs), generator=gen).split(batch_size):
-                    idx = idx.to(device)
-                    terms = self.loss(
-                        xs[idx],
-                        mask=None if ms is None else ms[idx],
-                        target=ys[idx] if uses_labels and ys is not None else None,
-                        extra=None if es is None else es[idx],
-                        step=step,
-                        epoch=epoch,
-                    )
-                    opt.zero_grad(set_to_none=True)
-                    terms["total"].backward()
-                    opt.step()
-                    hook = getattr(self, "on_train_batch_end", None)
-                    if callable(hook):
-                        hook(step)
-                    step += 1
-                    total += float(terms["total"].detach()) * len(idx)
-                    seen += len(idx)
-                history[name].append(total / seen)
-        self.fit_history = history
-        self.eval()
-        return self
 
     # -- loss -----------------------------------------------------------------------------
     def loss(

@@ -27,7 +27,7 @@ from torch import nn
 
 from .configs import ModelConfig
 from .protocol import Encoding
-from .registry import model_from_config, register_model
+from .registry import SUPERCLASSES, Recipe, create_model, register_model
 from .staged import Stage, StagedModel, make_config, require_target
 
 Mining = Literal["batch_hard", "random"]
@@ -35,7 +35,8 @@ Mining = Literal["batch_hard", "random"]
 
 class TripletConfig(ModelConfig):
     encoder: dict[str, Any] = Field(
-        default_factory=lambda: {"name": "st_mem"},
+        # one output: the wrapped model's own task head is not used by the triplet loss
+        default_factory=lambda: {"name": "st_mem", "n_outputs": 1},
         description="the wrapped model's config (model_dump), including its registered 'name'",
     )
     input_array: Literal["median", "sequences", "signals"] | None = Field(
@@ -160,6 +161,8 @@ class TripletFinetune(StagedModel):
     "triplet_finetune",
     description="Triplet fine-tuning (seed 004) of any registered encoder: shared-label positives, "
     "batch-hard or random mining, frozen backbone + projection or end to end",
+    recipe=Recipe(model={}, data={"task": SUPERCLASSES, "batch_size": 64},
+                  optim={"lr": 0.0005, "max_epochs": 30, "patience": 10}, source='seed 004'),
 )
 def triplet_finetune(encoder: Any = None, **overrides: Any) -> TripletFinetune:
     if isinstance(encoder, nn.Module):
@@ -168,7 +171,7 @@ def triplet_finetune(encoder: Any = None, **overrides: Any) -> TripletFinetune:
         spec = dict(encoder or TripletConfig.model_fields["encoder"].get_default(call_default_factory=True))
         if "input_shape" in overrides:  # the trainer sets the data's shape on the wrapper
             spec["input_shape"] = overrides["input_shape"]
-        inner = model_from_config(spec)
+        inner = create_model(**spec)  # a partial spec is the wrapped family's recipe
     p = overrides.get("projection_dim", TripletConfig.model_fields["projection_dim"].default)
     defaults = {
         "input_shape": tuple(inner.input_shape),

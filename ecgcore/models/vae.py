@@ -106,16 +106,6 @@ class VAE(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x).mean)
 
-    def fit(self, x: Any, **kwargs: Any) -> VAE:
-        """A minimal Adam loop (``ecgcore.models.fitting.fit_autoencoder``); real training,
-        with logging, early stopping and checkpoints, is ``ecgwb train``."""
-        from .fitting import fit_autoencoder
-
-        if self.pca_path is not None:
-            self.pca_path.fit(x)
-        self.fit_history = fit_autoencoder(self, x, **kwargs)
-        return self
-
     # -- training -------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, *, sample: bool | None = None) -> ModelOutput:
         mean, logvar = self.posterior(x)

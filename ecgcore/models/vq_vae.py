@@ -27,7 +27,7 @@ from .backbones import BackboneSpec, SmallConfig, build_backbone
 from .configs import ModelConfig
 from .protocol import Encoding
 from .quantize import VectorQuantize
-from .registry import register_model
+from .registry import Recipe, register_model
 from .staged import StagedModel, check_shape, derived_latent_dim, make_config
 
 
@@ -118,6 +118,8 @@ class VQVAE(StagedModel):
 @register_model(
     "vq_vae",
     description="VQ-VAE (seed 004) on median beats: EMA codebook, k-means init, dead-code restart",
+    recipe=Recipe(model={}, data={"window": "r400", "batch_size": 64},
+                  optim={"lr": 0.001, "max_epochs": 100, "patience": 25}, source='seed 004'),
 )
 def vq_vae(**overrides: Any) -> VQVAE:
     return VQVAE(make_config(VQVAEConfig, "vq_vae", {}, overrides))

@@ -181,8 +181,6 @@ def reconstruction_section(run: Run, z: np.ndarray, rows: np.ndarray
     model, prep, cache = run.model, run.preprocessing, run.cache
     if prep.array != "median":
         return None, f"{run.model_name} reads {prep.array}, not median beats: nothing to reconstruct"
-    if not hasattr(model, "decode"):
-        return None, f"{run.model_name} has no decoder"
     if not len(rows):
         return None, "no records to reconstruct"
     try:

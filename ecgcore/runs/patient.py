@@ -284,7 +284,7 @@ def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
     the file's :class:`~ecgcore.io.record.Record`, for the flags of beat-to-beat spread."""
     import torch
 
-    from ecgcore.models.capabilities import LatentTaskHead, PredictsLabels
+    from ecgcore.models.capabilities import BeatAttention, LatentTaskHead, PredictsLabels
 
     rec = cache.records.iloc[int(row)]
     result = PatientResult(
@@ -369,7 +369,7 @@ def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
         probs = torch.sigmoid(logits[0]).double().numpy()
         result.probabilities = pd.DataFrame({"label": task, "name": [label_name(t) for t in task],
                                              "probability": probs})
-        if isinstance(model, LatentTaskHead) and hasattr(model, "head"):
+        if isinstance(model, LatentTaskHead):
             from ecgcore.explain.counterfactual import latent_counterfactual
 
             try:
@@ -380,7 +380,7 @@ def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
                 result.warnings.append(f"no counterfactual: {exc}")
         if saliency:
             result.saliency = _saliency(run, item, extra, task, result.fiducials)
-    if hasattr(model, "attention") and item.get("mask") is not None:
+    if isinstance(model, BeatAttention) and item.get("mask") is not None:
         with torch.inference_mode():
             w = model.attention(item["x"][None], item["mask"][None])[0].numpy()
         valid = item["mask"].numpy().astype(bool)

@@ -3,6 +3,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ecgcore.models import LatentModel, create_model, model_from_config
+from trainer.arrays import fit_arrays
 
 SMALL = {"input_shape": (3, 64), "beat_backbone": {"kind": "small", "width": 0.25}, "dim": 16,
          "heads": 2, "depth": 1, "head_hidden": 8, "n_outputs": 2, "dropout": 0.0}
@@ -134,7 +135,8 @@ def test_fit_runs_every_stage_and_speaks_the_protocol():
     x, mask, y = _batch()
     m = create_model("ecg_sl", **SMALL)
     assert isinstance(m, LatentModel)
-    assert m.fit(x, mask=mask, target=y, epochs=1, batch_size=2) is m
-    assert list(m.fit_history) == ["beat_ae", "masked", "finetune"] and not m.training
-    unlabelled = create_model("ecg_sl", **SMALL).fit(x, mask=mask, epochs=1)
-    assert list(unlabelled.fit_history) == ["beat_ae", "masked"]
+    history = fit_arrays(m, x, mask=mask, target=y, epochs=1, batch_size=2)
+    assert list(history) == ["beat_ae", "masked", "finetune"] and not m.training
+    assert m.stage == "finetune"
+    unlabelled = create_model("ecg_sl", **SMALL)
+    assert list(fit_arrays(unlabelled, x, mask=mask, epochs=1)) == ["beat_ae", "masked"]

@@ -7,8 +7,9 @@ from safetensors.torch import load_file, save_file
 from ecgcore.models import create_model, model_from_config
 from ecgcore.models.lead_mae import cross_lead_sources
 
+# the paper's loss (0 and 0); the shipped recipe adds cross-lead redraws and a recon floor
 SMALL = {"input_shape": (12, 60), "patch_size": 10, "dim": 16, "heads": 2, "depth": 1,
-         "decoder_dim": 16, "curriculum_epochs": 10}
+         "decoder_dim": 16, "curriculum_epochs": 10, "cross_lead_weight": 0.0, "recon_floor": 0.0}
 
 
 def _batch(b=6, leads=12, length=60, seed=0):
@@ -89,7 +90,7 @@ def test_alignment_is_zero_without_a_negative():
 
 def test_safetensors_round_trip_is_bit_identical(tmp_path):
     x = _batch(b=3)
-    m = create_model("lead_mae", cross_lead_weight=1.0, recon_floor=0.3, **SMALL)
+    m = create_model("lead_mae", **{**SMALL, "cross_lead_weight": 1.0, "recon_floor": 0.3})
     m.loss(x)  # fits the input_rms buffer, which must travel with the weights
     m.eval()
     save_file(m.state_dict(), str(tmp_path / "w.safetensors"))
@@ -103,7 +104,7 @@ def test_safetensors_round_trip_is_bit_identical(tmp_path):
 
 
 def test_curriculum_floor_keeps_reconstruction_weighted():
-    m = create_model("lead_mae", recon_floor=0.4, **SMALL)
+    m = create_model("lead_mae", **{**SMALL, "recon_floor": 0.4})
     assert m.curriculum(0) == (0.0, 1.0)
     assert m.curriculum(10) == (pytest.approx(1.0), 0.4)  # cos = 0 is floored
     assert m.curriculum(5)[1] == pytest.approx(math.cos(math.pi / 4))  # above the floor
@@ -140,7 +141,7 @@ def test_cross_lead_loss_equals_own_lead_error_when_the_embeddings_agree():
 
 
 def test_loss_adds_the_cross_term_with_its_weight():
-    m = create_model("lead_mae", cross_lead_weight=2.0, recon_floor=0.5, **SMALL)
+    m = create_model("lead_mae", **{**SMALL, "cross_lead_weight": 2.0, "recon_floor": 0.5})
     terms = m.loss(_batch(), epoch=10)  # w_align 1, w_recon floored at 0.5
     want = terms["align"] + 0.5 * (terms["recon"] + 2.0 * terms["cross"])
     assert torch.allclose(terms["total"], want)

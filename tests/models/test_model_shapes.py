@@ -94,15 +94,19 @@ def test_wrong_input_shape_is_a_clear_error():
 
 
 def test_parameter_counts():
-    small = count_parameters(create_model("vae"))  # 12 × 400, latent 10, width 1
+    plain = {"kind": "small", "linear_skip": False, "linear_encoder": False}
+    small = count_parameters(create_model("vae", backbone=plain))  # 12 × 400, latent 10, width 1
     assert 200_000 <= small <= 350_000
+    # the recipe adds the linear paths x -> (mean, log-variance), weights only, and
+    # z -> output with a bias (a dict backbone keeps the recipe's other fields: norm none)
+    assert count_parameters(create_model("vae")) - small == 2 * 4800 * 10 + 11 * 4800
     kors = count_parameters(
         create_model("vae", backbone="kors000", input_shape=(3, 375), latent_dim=30)
     )
     assert 14_000_000 <= kors <= 15_200_000
     factor = count_parameters(create_model("vae", backbone="factorecg"))  # built, never run
     assert factor >= 10_000_000
-    half = count_parameters(create_model("vae", backbone={"kind": "small", "width": 0.5}))
+    half = count_parameters(create_model("vae", backbone={**plain, "width": 0.5}))
     assert half < small
 
 
@@ -141,9 +145,10 @@ def test_pca_whiten_matches_sklearn():
 
 
 def test_small_decoder_linear_skip_adds_a_linear_map_from_z():
-    base = create_model(name="ae", latent_dim=4, input_shape=(12, 80), backbone={"kind": "small", "width": 0.25})
+    plain = {"kind": "small", "width": 0.25, "linear_skip": False, "linear_encoder": False}
+    base = create_model(name="ae", latent_dim=4, input_shape=(12, 80), backbone=plain)
     skip = create_model(name="ae", latent_dim=4, input_shape=(12, 80),
-                        backbone={"kind": "small", "width": 0.25, "linear_skip": True})
+                        backbone={**plain, "linear_skip": True})
     extra = sum(p.numel() for p in skip.parameters()) - sum(p.numel() for p in base.parameters())
     assert extra == 4 * 12 * 80 + 12 * 80
     skip.eval()
@@ -156,8 +161,9 @@ def test_small_decoder_linear_skip_adds_a_linear_map_from_z():
 
 def test_small_encoder_linear_path_sees_the_input_itself():
     kw = {"name": "ae", "latent_dim": 4, "input_shape": (12, 80)}
-    base = create_model(**kw, backbone={"kind": "small", "width": 0.25})
-    lin = create_model(**kw, backbone={"kind": "small", "width": 0.25, "linear_encoder": True})
+    plain = {"kind": "small", "width": 0.25, "linear_skip": False, "linear_encoder": False}
+    base = create_model(**kw, backbone=plain)
+    lin = create_model(**kw, backbone={**plain, "linear_encoder": True})
     extra = sum(p.numel() for p in lin.parameters()) - sum(p.numel() for p in base.parameters())
     assert extra == 12 * 80 * 4  # to_mean's weights on the flattened input
     lin.eval()

@@ -12,7 +12,7 @@ import yaml
 
 from ecgcore.runs import list_runs
 from trainer import jobs
-from trainer.config import ConfigError
+from trainer.config import ConfigError, with_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -25,7 +25,7 @@ def demo_cache(tmp_path_factory) -> Path:
 
 
 def tiny_config(cache: Path, epochs: int, **data) -> dict:
-    raw = yaml.safe_load((ROOT / "trainer" / "configs" / "beta_vae.yaml").read_text())
+    raw = with_recipe(yaml.safe_load((ROOT / "trainer" / "configs" / "beta_vae.yaml").read_text()))
     raw["model"]["backbone"] = {"kind": "small", "width": 0.25}
     # median beats: the tiny runs' demo cache holds no single-beat array
     raw["data"].update(path=str(cache), batch_size=64, train_on="median", **data)
