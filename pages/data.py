@@ -171,7 +171,8 @@ def main() -> None:
         st.subheader("Median beat per lead")
         st.caption(
             f"Median of {beat.quality.n_kept} beats. Shading: P (onset–offset), QRS, "
-            "ST = J point to J+80 ms (cut at the T peak), T = to T end."
+            "ST = J point to midway to the T peak, T = from there to T end (the regions of "
+            "saliency and per-wave errors too)."
         )
         st.plotly_chart(median, theme=None, config=plotly_config(f"median_beat_{record_id}"),
                         key="median", width="content")
