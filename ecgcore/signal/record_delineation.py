@@ -67,6 +67,7 @@ class RecordDelineation:
     median_signal: np.ndarray | None = None  # the median beat [leads, W], R at `median_r`
     median_r: int = 0
     rr_ms: float | None = None  # the record's median RR interval
+    beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
@@ -168,21 +169,23 @@ def delineate_signal(
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
     med_x = median_beat(kept)
-    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params)
+    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params,
+                        beats=kept)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
         for b, r in zip(kept, kept_r):
             local = _local_rr(peaks, int(r), fs) or rr_med
-            beats.append(_try(b, fs, before, method, local, r, params))
+            beats.append(_try(b, fs, before, method, local, r, params, kept))
             if per_lead:
-                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params)
+                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params,
+                                       kept[:, i: i + 1])
                                   if usable[i] else None for i in range(b.shape[0])])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
-        median_signal=med_x, median_r=before, rr_ms=rr_med,
+        median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
     )
 
 
@@ -196,9 +199,11 @@ def _local_rr(peaks: np.ndarray, r: int, fs: float) -> float | None:
 
 
 def _try(beat: np.ndarray, fs: float, before: int, method: str, rr_ms: float | None,
-         r: int, params: SpatialParams) -> Fiducials | None:
+         r: int, params: SpatialParams, context: np.ndarray) -> Fiducials | None:
+    """One beat (or one lead of it) delineated, the record's beats ``context`` telling
+    whether its P wave is locked to the QRS; None when it cannot be delineated."""
     try:
-        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms,
-                             params=params).shifted(before - int(r))
+        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms, params=params,
+                             beats=context).shifted(before - int(r))
     except ValueError:
         return None
