@@ -51,6 +51,47 @@ def _median_over(fids: list[Fiducials | None]) -> dict[str, float | None]:
     return out
 
 
+def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None
+                        ) -> dict[str, dict]:
+    """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
+
+    ``beats``: each beat's global fiducials; ``median``: the median beat's (the reported
+    values). Uncertain when fewer than three beats give the interval or their IQR exceeds
+    :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval (no P
+    wave, no T end found).
+    """
+    reported = _intervals(median)
+    out = {}
+    for key in INTERVALS:
+        vals = np.array([v for f in beats if f is not None
+                         and (v := _intervals(f)[key]) is not None])
+        iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
+        out[key] = {
+            "n_beats": int(vals.size),
+            "iqr_ms": None if iqr is None else round(iqr, 1),
+            "absent": reported[key] is None,
+            "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
+        }
+    return out
+
+
+def beats_confidence(beats: np.ndarray, fs: float, r: int, median: Fiducials,
+                     rr_ms: float | None = None, method: str = "spatial",
+                     params: SpatialParams = DEFAULT_PARAMS) -> dict[str, dict]:
+    """:func:`interval_confidence` of a median beat's intervals from the single beats it is
+    the median of (``[n, leads, W]``, R at ``r``, as ``BeatResult.analysis_beats``): each
+    beat is delineated with all leads together, the beats as context."""
+    beats = np.asarray(beats)
+    fids: list[Fiducials | None] = []
+    for b in beats:
+        try:
+            fids.append(ecg_delineate(b, fs, r, method=method, rr_ms=rr_ms, params=params,
+                                      beats=beats))
+        except ValueError:
+            fids.append(None)
+    return interval_confidence(fids, median)
+
+
 @dataclass
 class RecordDelineation:
     """Fiducials of one record; every index is a sample of the (cleaned) record."""
@@ -70,24 +111,9 @@ class RecordDelineation:
     beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
 
     def confidence(self) -> dict[str, dict]:
-        """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
-
-        Uncertain when fewer than three beats give the interval or their IQR exceeds
-        :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval
-        (no P wave, no T end found).
-        """
-        out = {}
-        for key in INTERVALS:
-            vals = np.array([v for f in self.beats if f is not None
-                             and (v := _intervals(f)[key]) is not None])
-            iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
-            out[key] = {
-                "n_beats": int(vals.size),
-                "iqr_ms": None if iqr is None else round(iqr, 1),
-                "absent": self.intervals[key] is None,
-                "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
-            }
-        return out
+        """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
+        (see :func:`interval_confidence`)."""
+        return interval_confidence(self.beats, self.median)
 
     @property
     def intervals(self) -> dict[str, float | None]:
