@@ -68,7 +68,7 @@ T_END_MAX_K = 0.7
 
 @dataclass(frozen=True)
 class SpatialParams:
-    """The four tuned fractions of the ``"spatial"`` method (see docs/BENCHMARKS.md).
+    """The tuned numbers of the ``"spatial"`` method (see docs/BENCHMARKS.md).
 
     QRS boundaries lie where the spatial velocity falls to a fraction of its peak above the
     isoelectric level (onset / offset), as a reader sees the fast deflections start and end
