@@ -26,6 +26,7 @@ from ecgcore.io.folder import Source, open_source
 from ecgcore.io.record import RecordError
 from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
+from ecgcore.signal.record_delineation import beats_confidence
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
 from ui.downloads import download_buttons, table_download
 from ui.lead_map import current_lead_map
@@ -252,6 +253,36 @@ def intervals_table(features: dict[str, float]) -> pd.DataFrame:
     return table
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def interval_confidence(beat: BeatResult) -> dict[str, dict]:
+    """How sure each interval of an analysed record is (``ecgcore``: each kept beat
+    delineated on its own, the spread of its intervals)."""
+    rr = float(np.median(beat.rr_ms)) if np.size(beat.rr_ms) else None
+    return beats_confidence(beat.analysis_beats, beat.fs, beat.analysis_fiducials.r,
+                            beat.analysis_fiducials, rr_ms=rr)
+
+
+def with_confidence(table: pd.DataFrame, confidence: dict[str, dict]) -> pd.DataFrame:
+    """The intervals table with, beside each delineated interval, the beats that gave it,
+    their spread (IQR, ms) and a flag: ``ok``, ``uncertain`` (fewer than three beats, or
+    an IQR beyond the IEC tolerance) or ``absent`` (no P wave / no T end found)."""
+    keys = [key for key, _, _ in INTERVALS]
+    beats, spread, flag = [], [], []
+    for key in keys:
+        c = confidence.get(key)
+        beats.append(float("nan") if c is None else c["n_beats"])
+        spread.append(float("nan") if c is None or c["iqr_ms"] is None else c["iqr_ms"])
+        flag.append("" if c is None else "absent" if c["absent"]
+                    else "uncertain" if c["uncertain"] else "ok")
+    return table.assign(**{"Beats": beats, "IQR (ms)": spread, "Confidence": flag})
+
+
+def leads_used(beat: BeatResult) -> list[str]:
+    """The leads the measurements were made on (finite, not left out as bad)."""
+    finite = np.isfinite(beat.analysis_median).all(axis=1)
+    return [lead for lead, ok in zip(beat.leads, finite) if ok and lead not in beat.bad_leads]
+
+
 def main() -> None:
     path = st.session_state.get(DATASET_PATH, "")
     st.title("Data")
@@ -327,18 +358,24 @@ def main() -> None:
         st.subheader("Median beat per lead")
         st.caption(
             f"Median of {beat.quality.n_kept} beats. Shading: P (onset–offset), QRS, "
-            "ST = J point to J+80 ms (cut at the T peak), T = to T end."
+            "ST = J point to midway to the T peak, T = from there to T end (the regions of "
+            "saliency and per-wave errors too)."
         )
         st.plotly_chart(median, theme=None, config=plotly_config(f"median_beat_{record_id}"),
                         key="median", width="content")
         download_buttons(median, f"median_beat_{record_id}")
     with table_col:
         st.subheader("Intervals")
-        table = intervals_table(beat.features)
-        st.table(table.style.format({"Value": "{:.0f}"}, na_rep="—").hide(axis="index"))
-        st.caption(f"Global measures on the median beat over the {len(shown)} lead"
-                   f"{'s' if len(shown) != 1 else ''} drawn (QRS axis from I and aVF); "
-                   "— = not measurable, e.g. no P wave found.")
+        table = with_confidence(intervals_table(beat.features),
+                                interval_confidence(beat))
+        st.table(table.style.format({"Value": "{:.0f}", "Beats": "{:.0f}", "IQR (ms)": "{:.0f}"},
+                                    na_rep="—").hide(axis="index"))
+        used = leads_used(beat)
+        st.caption("Global measures on the median beat over the leads used (QRS axis from "
+                   "I and aVF); — = not measurable, e.g. no P wave found. Beats / IQR: the "
+                   "single beats that give the interval and their spread; uncertain = fewer "
+                   "than 3 beats or IQR beyond the IEC tolerance (P 15, PR 10, QRS 10, "
+                   f"QT 30 ms). Leads used ({len(used)}): {', '.join(used)}.")
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")
         lead_sections(beat)  # under the intervals: the leads not drawn, measures not taken
 

@@ -3,7 +3,8 @@
 For every unit, its traversal (−3σ..+3σ, others at the cohort mean; see
 :mod:`ecgcore.explain.traversal`) is decoded, converted to µV (``scale_to_uv``), delineated
 with :func:`ecgcore.signal.delineate.ecg_delineate` and measured with
-:func:`ecgcore.signal.features.ecg_features` (plus the ST level at J + 60 ms). Reported:
+:func:`ecgcore.signal.features.ecg_features` (plus the ST level at J + 60 ms,
+:func:`ecgcore.signal.regions.st_level_index`). Reported:
 
 - the measurement at −3σ and +3σ and the change between them (ms, °, µV);
 - Spearman ρ of the measurement against the step, and ``monotonic``: the measurement
@@ -27,6 +28,7 @@ import pandas as pd
 from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.delineate import ecg_delineate
 from ecgcore.signal.features import ecg_features, isoelectric_level, wave_amplitudes
+from ecgcore.signal.regions import st_level_index
 
 from ._model_io import encode_means, to_numpy
 from .traversal import factor_traversal
@@ -74,9 +76,11 @@ def default_measurements(leads: Sequence[str]) -> list[str]:
 
 
 def _st_levels(beat: np.ndarray, fid: Any, leads: Sequence[str], fs: float) -> dict[str, float]:
-    """ST level (µV) at J + 60 ms against the isoelectric level before QRS onset."""
+    """ST level (µV) at the ST measurement point (J + 60 ms,
+    :data:`ecgcore.signal.regions.ST_LEVEL_MS`) against the isoelectric level before QRS
+    onset."""
     base = isoelectric_level(beat, fid)
-    j = fid.qrs_off + round(0.060 * fs)
+    j = st_level_index(fid.qrs_off, fs)
     if j >= beat.shape[1]:
         return {f"st_{lead}_uv": float("nan") for lead in leads}
     return {f"st_{lead}_uv": float(beat[k, j] - base[k]) for k, lead in enumerate(leads)}

@@ -21,7 +21,9 @@ move a boundary on its own:
   falls to fractions of its height (:class:`SpatialParams`). The P wave is accepted only when its
   bump stands clearly above the activity of the rest of that segment: an isolated wave,
   as a sinus P is; atrial fibrillation (averaged away in a median beat), flutter
-  (continuous activity) and junctional rhythms return no P.
+  (continuous activity) and junctional rhythms return no P. Given the record's beats, the
+  P wave can also be required to recur at the same distance before every QRS
+  (:func:`p_locking`; the k-fold on LUDB dev did not adopt it, see docs/DELINEATION.md).
 
 Search windows are physiological: the T peak and the T end lie within Bazett-like √RR
 bounds after QRS onset, and before the next beat's QRS or P wave when these show in the
@@ -49,8 +51,9 @@ P_LOWPASS_HZ = 20.0
 P_QRS_GAP_MS = 20.0
 #: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity, at least.
 QRS_MARGIN_UV_PER_MS = 1.5
-#: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity.
-P_MIN_ISOLATION = 2.0
+#: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity
+#: (the default of ``SpatialParams.p_isolation``; chosen by k-fold on LUDB dev, was 2.0).
+P_MIN_ISOLATION = 1.75
 #: Leads whose T amplitude reaches this fraction of the largest take part in the T offset.
 T_LEAD_FRACTION = 0.3
 #: Percentile of the per-lead T ends taken as the global offset.
@@ -65,7 +68,7 @@ T_END_MAX_K = 0.7
 
 @dataclass(frozen=True)
 class SpatialParams:
-    """The four tuned fractions of the ``"spatial"`` method (see docs/BENCHMARKS.md).
+    """The tuned numbers of the ``"spatial"`` method (see docs/BENCHMARKS.md).
 
     QRS boundaries lie where the spatial velocity falls to a fraction of its peak above the
     isoelectric level (onset / offset), as a reader sees the fast deflections start and end
@@ -81,6 +84,14 @@ class SpatialParams:
     qrs_off: float = 0.04
     p_on: float = 0.15
     p_off: float = 0.5
+    #: A P wave is accepted when it stands above the rest of the diastole by ``p_isolation``
+    #: and, when the record's beats are given (:func:`ecg_delineate` ``beats=``), is locked
+    #: to the QRS across them by at least ``p_locked`` (:func:`p_locking`; 0: not tested).
+    p_isolation: float = P_MIN_ISOLATION
+    p_locked: float = 0.0
+    #: The P search starts this long after the previous beat's T end (negative: before it,
+    #: where a P wave of a long PR interval rides on the T wave's tail).
+    p_after_t_ms: float = 40.0
 
 
 DEFAULT_PARAMS = SpatialParams()
@@ -100,6 +111,9 @@ class _Beat:
     r: int
     rr: int | None  # RR interval in samples, when known
     params: SpatialParams = DEFAULT_PARAMS
+    # The record's beats [n, leads, W'] (same leads, R at r // beats_factor), when given.
+    beats: np.ndarray | None = field(default=None, repr=False, compare=False)
+    beats_factor: int = 1  # this beat's samples per sample of `beats` (low-rate upsampling)
     # Low-passed copies of x by cut-off, shared by the steps (and by replace()d copies).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -283,7 +297,7 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
     """P onset and offset in the segment before the QRS; (None, None) when no P wave."""
     lo = beat.clip(qrs_on - beat.ms(400))
     if prev_t_off is not None:
-        lo = max(lo, beat.clip(prev_t_off + beat.ms(40)))
+        lo = max(lo, beat.clip(prev_t_off + beat.ms(beat.params.p_after_t_ms)))
     hi = beat.clip(qrs_on - beat.ms(P_QRS_GAP_MS))
     win = max(beat.ms(100), 3)
     if hi - lo < win + beat.ms(40):
@@ -311,17 +325,45 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
     rest = np.concatenate([s[: max(0, core_on - margin)], s[core_off + margin + 1 :]])
     if rest.size < 3 or core_off - core_on < beat.ms(30):
         return None, None
-    if s[core_on : core_off + 1].mean() < P_MIN_ISOLATION * np.percentile(rest, 90):
-        return None, None
+    isolation = s[core_on : core_off + 1].mean() / max(float(np.percentile(rest, 90)), 1e-9)
     on, off = edges(beat.params.p_on)[0], edges(beat.params.p_off)[1]
+    if isolation < beat.params.p_isolation:
+        return None, None
+    if beat.beats is not None and beat.params.p_locked > 0:
+        f = beat.beats_factor
+        locking = p_locking(beat.beats, beat.fs / f, (lo + on) // f, (lo + off) // f + 1)
+        if locking < beat.params.p_locked:  # NaN (too few beats): not tested
+            return None, None
     return lo + on, lo + off
+
+
+def p_locking(beats: np.ndarray, fs: float, a: int, b: int) -> float:
+    """How firmly the activity in samples ``[a, b)`` is locked to the QRS across beats.
+
+    The energy of the beats' median over the window (each lead's mean removed, 20 Hz
+    low-pass) divided by the mean energy of each beat's difference from it: a sinus P
+    wave sits at the same distance before every QRS and survives the median (ratio well
+    above 1), while fibrillatory waves are not locked to the QRS and average away (ratio
+    near 0). Flutter waves are locked too; the isolation test rejects them. NaN-free beats
+    ``[n, leads, W]`` with R at the same sample as the median; ``nan`` with fewer than three.
+    """
+    x = np.asarray(beats, dtype=np.float64)
+    pad = round(0.05 * fs)  # filter a little wider than the window, then cut
+    lo, hi = max(0, a - pad), min(x.shape[-1], b + pad)
+    if x.shape[0] < 3 or b - a < 3 or hi - lo < 6:
+        return float("nan")
+    seg = _lowpass(x[:, :, lo:hi], fs, P_LOWPASS_HZ)[:, :, a - lo : b - lo]
+    seg = seg - seg.mean(axis=2, keepdims=True)
+    med = np.median(seg, axis=0)
+    resid = float(np.mean(((seg - med) ** 2).sum(axis=(1, 2))))
+    return float((med**2).sum() / max(resid, 1e-12))
 
 
 # ------------------------------------------------------------------------------ driver
 
 
 def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None,
-              params: SpatialParams = DEFAULT_PARAMS) -> _Beat:
+              params: SpatialParams = DEFAULT_PARAMS, beats: np.ndarray | None = None) -> _Beat:
     x = np.asarray(median, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
@@ -329,9 +371,19 @@ def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None,
         raise ValueError(f"median beat must be [leads, samples], got shape {x.shape}")
     if not (np.isfinite(fs) and fs > 0):
         raise ValueError(f"sampling rate must be a positive number, got {fs}")
-    x = x[np.isfinite(x).all(axis=1)]
-    if x.shape[0]:
-        x = x[np.ptp(x, axis=1) > 1.0]  # a lead spanning ≤ 1 µV is flat
+    if beats is not None:
+        beats = np.asarray(beats, dtype=np.float64)
+        if beats.ndim == 2:
+            beats = beats[:, None, :]
+        if beats.ndim != 3 or beats.shape[1:] != x.shape:
+            raise ValueError(f"beats must be [n, leads, samples] like the median beat "
+                             f"{list(x.shape)}, got shape {list(beats.shape)}")
+    keep = np.isfinite(x).all(axis=1)
+    keep[keep] = np.ptp(x[keep], axis=1) > 1.0  # a lead spanning ≤ 1 µV is flat
+    x = x[keep]
+    if beats is not None:
+        beats = beats[:, keep]
+        beats = beats[np.isfinite(beats).all(axis=(1, 2))]  # a beat with a gap says nothing
     if x.shape[0] == 0:
         raise ValueError("no usable lead: every lead of the median beat is flat or has NaN")
     r, n = int(r), x.shape[1]
@@ -346,7 +398,7 @@ def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None,
         if not (np.isfinite(rr_ms) and 200.0 <= rr_ms <= 3000.0):
             raise ValueError(f"rr_ms must be a plausible RR interval (200–3000 ms), got {rr_ms}")
         rr = round(rr_ms * fs / 1000.0)
-    return _Beat(x=x, fs=float(fs), r=r, rr=rr, params=params)
+    return _Beat(x=x, fs=float(fs), r=r, rr=rr, params=params, beats=beats)
 
 
 def _next_p(beat: _Beat, p_on: int, p_off: int, start: int) -> int | None:
@@ -402,7 +454,7 @@ _METHODS = {"spatial": _delineate_spatial}
 
 def ecg_delineate(
     median: np.ndarray, fs: float, r: int, method: str = "spatial", rr_ms: float | None = None,
-    params: SpatialParams = DEFAULT_PARAMS,
+    params: SpatialParams = DEFAULT_PARAMS, beats: np.ndarray | None = None,
 ) -> Fiducials:
     """Global fiducial points of a median beat.
 
@@ -414,20 +466,23 @@ def ecg_delineate(
         rr_ms: the record's median RR interval; when given it bounds the T-wave search
             (Bazett-like √RR limits) and the P search (after the previous T wave).
         params: the tuned fractions of the ``"spatial"`` method (benchmarks vary them).
+        beats: the record's single beats ``[n, leads, W]``, aligned like ``median`` (R at
+            ``r``); when given, a P wave must also be time-locked to the QRS across them
+            (:func:`p_locking`), which tells a sinus P wave from atrial fibrillation.
 
     Returns:
         :class:`Fiducials` with ``p_on``/``p_off`` None when no P wave is found and
         ``t_off`` None when the T end cannot be found.
 
     Raises:
-        ValueError: unknown method, no usable lead, a window too short around ``r``, or
-        no QRS complex near ``r``.
+        ValueError: unknown method, no usable lead, a window too short around ``r``, no
+        QRS complex near ``r``, or ``beats`` not shaped like ``median``.
     """
     if method not in _METHODS:
         raise ValueError(
             f"unknown delineation method {method!r}; known methods: {list(KNOWN_METHODS)}"
         )
-    beat = _validate(median, fs, r, rr_ms, params)
+    beat = _validate(median, fs, r, rr_ms, params, beats)
     factor = int(np.ceil(MIN_INTERNAL_FS / beat.fs))
     if factor <= 1:
         return _METHODS[method](beat)
@@ -436,7 +491,7 @@ def ecg_delineate(
     up = sps.resample_poly(beat.x, factor, 1, axis=-1)
     fine = _METHODS[method](_Beat(x=up, fs=beat.fs * factor, r=beat.r * factor,
                                   rr=None if beat.rr is None else beat.rr * factor,
-                                  params=params))
+                                  params=params, beats=beat.beats, beats_factor=factor))
 
     def back(i: int | None) -> int | None:
         return None if i is None else int(min(max(round(i / factor), 0), beat.n - 1))

@@ -91,6 +91,8 @@ class BeatResult:
     features: dict[str, float] = field(default_factory=dict)
     bad_leads: dict[str, str] = field(default_factory=dict)  # lead → why it was left out
     feature_notes: dict[str, str] = field(default_factory=dict)  # NaN feature → why
+    # kept beats in the wide analysis window [beats, leads, W] (what the median is of)
+    analysis_beats: np.ndarray | None = None
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -225,7 +227,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     analysis_median = median_beat(wide_full)
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
-                             rr_ms=float(np.median(rr)) if rr.size else None)
+                             rr_ms=float(np.median(rr)) if rr.size else None, beats=wide_full)
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
 
@@ -245,4 +247,5 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
         anchors=anchors, beats=beats, quality=quality, median=median, fiducials=fid,
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
+        analysis_beats=wide_full,
     )

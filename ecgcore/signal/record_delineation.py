@@ -51,6 +51,47 @@ def _median_over(fids: list[Fiducials | None]) -> dict[str, float | None]:
     return out
 
 
+def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None
+                        ) -> dict[str, dict]:
+    """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
+
+    ``beats``: each beat's global fiducials; ``median``: the median beat's (the reported
+    values). Uncertain when fewer than three beats give the interval or their IQR exceeds
+    :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval (no P
+    wave, no T end found).
+    """
+    reported = _intervals(median)
+    out = {}
+    for key in INTERVALS:
+        vals = np.array([v for f in beats if f is not None
+                         and (v := _intervals(f)[key]) is not None])
+        iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
+        out[key] = {
+            "n_beats": int(vals.size),
+            "iqr_ms": None if iqr is None else round(iqr, 1),
+            "absent": reported[key] is None,
+            "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
+        }
+    return out
+
+
+def beats_confidence(beats: np.ndarray, fs: float, r: int, median: Fiducials,
+                     rr_ms: float | None = None, method: str = "spatial",
+                     params: SpatialParams = DEFAULT_PARAMS) -> dict[str, dict]:
+    """:func:`interval_confidence` of a median beat's intervals from the single beats it is
+    the median of (``[n, leads, W]``, R at ``r``, as ``BeatResult.analysis_beats``): each
+    beat is delineated with all leads together, the beats as context."""
+    beats = np.asarray(beats)
+    fids: list[Fiducials | None] = []
+    for b in beats:
+        try:
+            fids.append(ecg_delineate(b, fs, r, method=method, rr_ms=rr_ms, params=params,
+                                      beats=beats))
+        except ValueError:
+            fids.append(None)
+    return interval_confidence(fids, median)
+
+
 @dataclass
 class RecordDelineation:
     """Fiducials of one record; every index is a sample of the (cleaned) record."""
@@ -67,26 +108,12 @@ class RecordDelineation:
     median_signal: np.ndarray | None = None  # the median beat [leads, W], R at `median_r`
     median_r: int = 0
     rr_ms: float | None = None  # the record's median RR interval
+    beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
 
     def confidence(self) -> dict[str, dict]:
-        """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
-
-        Uncertain when fewer than three beats give the interval or their IQR exceeds
-        :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval
-        (no P wave, no T end found).
-        """
-        out = {}
-        for key in INTERVALS:
-            vals = np.array([v for f in self.beats if f is not None
-                             and (v := _intervals(f)[key]) is not None])
-            iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
-            out[key] = {
-                "n_beats": int(vals.size),
-                "iqr_ms": None if iqr is None else round(iqr, 1),
-                "absent": self.intervals[key] is None,
-                "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
-            }
-        return out
+        """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
+        (see :func:`interval_confidence`)."""
+        return interval_confidence(self.beats, self.median)
 
     @property
     def intervals(self) -> dict[str, float | None]:
@@ -168,21 +195,23 @@ def delineate_signal(
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
     med_x = median_beat(kept)
-    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params)
+    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params,
+                        beats=kept)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
         for b, r in zip(kept, kept_r):
             local = _local_rr(peaks, int(r), fs) or rr_med
-            beats.append(_try(b, fs, before, method, local, r, params))
+            beats.append(_try(b, fs, before, method, local, r, params, kept))
             if per_lead:
-                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params)
+                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params,
+                                       kept[:, i: i + 1])
                                   if usable[i] else None for i in range(b.shape[0])])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
-        median_signal=med_x, median_r=before, rr_ms=rr_med,
+        median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
     )
 
 
@@ -196,9 +225,11 @@ def _local_rr(peaks: np.ndarray, r: int, fs: float) -> float | None:
 
 
 def _try(beat: np.ndarray, fs: float, before: int, method: str, rr_ms: float | None,
-         r: int, params: SpatialParams) -> Fiducials | None:
+         r: int, params: SpatialParams, context: np.ndarray) -> Fiducials | None:
+    """One beat (or one lead of it) delineated, the record's beats ``context`` telling
+    whether its P wave is locked to the QRS; None when it cannot be delineated."""
     try:
-        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms,
-                             params=params).shifted(before - int(r))
+        return ecg_delineate(beat, fs, before, method=method, rr_ms=rr_ms, params=params,
+                             beats=context).shifted(before - int(r))
     except ValueError:
         return None

@@ -13,6 +13,14 @@ Definition (the T onset is not delineated, so the ST/T border is placed by rule)
   between QRS offset and T peak);
 - **T**   = ``m .. t_off`` (inclusive).
 
+This is the project's one definition: the Data view's shading
+(:func:`ecgcore.viz.ecg_paper.wave_regions`), the saliency bars, the per-wave
+reconstruction error, the Patient view and the factor annotation all derive their regions
+here; the wave-weighted loss (:func:`ecgcore.models.losses.wave_weight_mask`) weights
+P = ``p_on .. p_off`` and QRS with the same bounds and ST ∪ T (``qrs_off + 1 .. t_off``)
+as one ST-T region. The **ST level** is a measurement, not a region: the amplitude at
+``J + 60 ms`` (:data:`ST_LEVEL_MS`, :func:`st_level_index`) against the isoelectric level.
+
 The four regions never overlap; samples in none of them are "other" (baseline before P,
 the PR segment, after T end). A region whose fiducials are missing is empty for that
 record (no P in atrial fibrillation; no ST/T without a T peak; no T without a T end).
@@ -28,6 +36,17 @@ import numpy as np
 from ecgcore.signal.fiducials import FIDUCIAL_KEYS
 
 REGIONS: tuple[str, ...] = ("P", "QRS", "ST", "T")
+#: One line per region, for legends and captions.
+REGION_LABELS: dict[str, str] = {
+    "P": "P wave",
+    "QRS": "QRS",
+    "ST": "ST (J to midway to T peak)",
+    "T": "T wave",
+}
+#: Where the ST level is measured, after the J point (QRS offset). ST60 is the usual point
+#: of computerised ST measurement (J+80 ms is the exercise-test alternative); one number
+#: for every view.
+ST_LEVEL_MS = 60.0
 _K = {k: i for i, k in enumerate(FIDUCIAL_KEYS)}
 
 
@@ -54,15 +73,26 @@ def fiducial_array(fiducials: Any) -> np.ndarray:
     return out
 
 
-def region_bounds(fid_row: np.ndarray, width: int) -> dict[str, tuple[int, int] | None]:
-    """Half-open ``[start, stop)`` sample bounds of each region for one record."""
+def st_level_index(qrs_off: int, fs: float) -> int:
+    """Sample where the ST level is measured: :data:`ST_LEVEL_MS` after the J point."""
+    return int(qrs_off) + round(ST_LEVEL_MS * fs / 1000.0)
+
+
+def region_bounds(fid_row: np.ndarray, width: int | None
+                  ) -> dict[str, tuple[int, int] | None]:
+    """Half-open ``[start, stop)`` sample bounds of each region for one record.
+
+    Clipped to ``[0, width)``; ``width=None`` leaves them unclipped (figures that draw a
+    region partly outside the window clip it themselves).
+    """
 
     def get(key: str) -> int | None:
         v = fid_row[_K[key]]
         return None if not np.isfinite(v) else round(float(v))
 
     def clip(a: int, b: int) -> tuple[int, int] | None:
-        a, b = max(0, a), min(width, b)
+        if width is not None:
+            a, b = max(0, a), min(width, b)
         return (a, b) if b > a else None
 
     qrs_on, qrs_off = get("qrs_on"), get("qrs_off")

@@ -21,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.regions import REGION_LABELS, fiducial_array, region_bounds
 from ecgcore.viz.theme import THEME, Theme
 
 #: Standard 3×4 print layout: rows of [limb, augmented, V1–V3, V4–V6] leads.
@@ -31,15 +32,14 @@ GRID_3X4: tuple[tuple[str, ...], ...] = (
 )
 #: Wave regions in drawing order.
 WAVES: tuple[str, ...] = ("P", "QRS", "ST", "T")
-#: Length of the ST window after the J point (QRS offset): the usual ST80 measurement point.
-ST_MS = 80.0
 
 # Left margin of the record view, in ms of paper: lead label, then a 1 mV calibration pulse.
 _LABEL_X = -760.0
 _CAL_PULSE = ((-360.0, 0.0), (-320.0, 0.0), (-320.0, 1000.0), (-120.0, 1000.0),
               (-120.0, 0.0), (-40.0, 0.0))
 _PAPER_LEFT = -800.0
-WAVE_LEGEND = {"P": "P wave", "QRS": "QRS", "ST": f"ST (J to J+{ST_MS:.0f} ms)", "T": "T wave"}
+#: Legend of the shading: the regions' own labels (ecgcore.signal.regions).
+WAVE_LEGEND = REGION_LABELS
 
 
 def _floor_to(v: float, step: float) -> float:
@@ -268,28 +268,15 @@ def ecg_paper_figure(
 def wave_regions(fiducials: Fiducials) -> dict[str, tuple[float, float]]:
     """The P, QRS, ST and T regions of a median beat, in ms relative to R (unclipped).
 
-    P is ``p_on → p_off`` and QRS ``qrs_on → qrs_off``. ST is the ST80 window: from the J
-    point (QRS offset) to 80 ms later, cut short at the T peak (or T end) when T comes
-    sooner. T is the rest of the ST–T complex, from the end of ST to ``t_off``. A wave
-    whose points are missing (no P in atrial fibrillation, no T end) is left out.
+    The regions are :func:`ecgcore.signal.regions.region_bounds` (the project's one
+    definition: ST runs from the J point to midway to the T peak, T from there to T end),
+    converted to ms: a region of samples ``[start, stop)`` is drawn from half a sample
+    before ``start`` to half a sample before ``stop``, so each sample owns the half sample
+    on either side and adjacent regions touch. A region whose fiducials are missing (no P
+    in atrial fibrillation, no T end) is left out.
     """
     f = fiducials
     ms = 1000.0 / f.fs
-
-    def rel(s: int) -> float:
-        return (s - f.r) * ms
-
-    out: dict[str, tuple[float, float]] = {}
-    if f.p_on is not None and f.p_off is not None and f.p_off > f.p_on:
-        out["P"] = (rel(f.p_on), rel(f.p_off))
-    if f.qrs_off > f.qrs_on:
-        out["QRS"] = (rel(f.qrs_on), rel(f.qrs_off))
-    st_end = f.qrs_off + round(ST_MS / ms)
-    for cap in (f.t_peak, f.t_off):
-        if cap is not None and cap > f.qrs_off:
-            st_end = min(st_end, cap)
-    if st_end > f.qrs_off:
-        out["ST"] = (rel(f.qrs_off), rel(st_end))
-    if f.t_off is not None and f.t_off > st_end:
-        out["T"] = (rel(st_end), rel(f.t_off))
-    return out
+    bounds = region_bounds(fiducial_array(f)[0], None)
+    return {name: ((b[0] - 0.5 - f.r) * ms, (b[1] - 0.5 - f.r) * ms)
+            for name, b in bounds.items() if b is not None}

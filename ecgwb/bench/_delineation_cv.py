@@ -1,12 +1,15 @@
 """LUDB k-fold over records for `ecgwb bench delineation`: every choice inside training folds.
 
-The ``"spatial"`` method has four tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
+The ``"spatial"`` method has six tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
 For each of the k folds they are chosen again on the other folds' records only — each one
 the grid value with the smallest mean absolute error of its own fiducial (QRS onset, QRS
 offset, P onset, P offset; relative to R, median over the record's beats) against the
 global reference of :mod:`ecgcore.io.ludb` — and the held-out fold is delineated with
 them. Each fiducial depends on its own number only (the P search also ends before the QRS
-onset, a second-order effect), so the grids are searched one number at a time.
+onset, a second-order effect), so the grids are searched one number at a time. The two
+numbers of the P acceptance rule (isolation, locking across the record's beats) are chosen
+together: the pair with the fewest training records whose P wave is wrong (found where the
+experts mark none, not found where they mark one, or with a PR 40 ms or more off theirs).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "p_off": (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6),
 }
 _FID = {"qrs_on": "qrs_on", "qrs_off": "qrs_off", "p_on": "p_on", "p_off": "p_off"}
+#: Candidate pairs of the P acceptance rule (isolation, locking across beats), chosen
+#: together: the fewest records whose P wave is wrong (:func:`_p_presence_errors`).
+P_ACCEPT_GRID: dict[str, tuple[float, ...]] = {
+    "p_isolation": (1.0, 1.25, 1.5, 1.75, 2.0, 2.5),
+    "p_locked": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+}
 
 #: LUDB conditions as the issue groups them; a record may be in several, "sinus, none of
 #: these" only when it is in no other.
@@ -82,6 +91,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
                     rel[key].append((v - anchors[j]) * 1000.0 / res.fs)
         out.append({
             "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
+            "beats": res.analysis_beats,
             "r": before, "rr_ms": float(np.median(res.rr_ms)),
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),
@@ -93,7 +103,8 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
 
 def _delineate(d: dict, params: SpatialParams):
     try:
-        return ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params)
+        return ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params,
+                             beats=d.get("beats"))
     except ValueError:
         return None
 
@@ -111,6 +122,39 @@ def _fiducial_errors(data: list[dict], key: str, value: float) -> np.ndarray:
     return errs
 
 
+#: A P wave whose PR interval is this far (ms) from the experts' is another wave, or a
+#: broken one: as wrong as a P wave missed.
+P_WRONG_PR_MS = 40.0
+
+
+def _p_presence_errors(data: list[dict], isolation: float, locked: float) -> np.ndarray:
+    """Per record: 1 where the P wave is wrong — found where the experts mark none, not
+    found where they mark one, or found with a PR more than :data:`P_WRONG_PR_MS` off."""
+    params = replace(DEFAULT_PARAMS, p_isolation=isolation, p_locked=locked)
+    out = np.zeros(len(data))
+    for i, d in enumerate(data):
+        fid = _delineate(d, params)
+        found = fid is not None and fid.p_on is not None
+        ref_pr = d["expert"]["pr_ms"]
+        wrong_place = found and ref_pr is not None and fid.pr_ms is not None and \
+            abs(fid.pr_ms - ref_pr) > P_WRONG_PR_MS
+        out[i] = float(found != (d["expert"]["p_ms"] is not None) or wrong_place)
+    return out
+
+
+def choose_p_acceptance(errors: dict[tuple[float, float], np.ndarray], train: np.ndarray
+                        ) -> tuple[float, float]:
+    """The (isolation, locking) pair with the fewest training records wrong about P; among
+    ties the one nearest their centroid (in grid steps), away from the plateau's edges."""
+    totals = {pair: float(e[train].sum()) for pair, e in errors.items()}
+    best = min(totals.values())
+    tied = [pair for pair, v in totals.items() if v == best]
+    iso, lock = P_ACCEPT_GRID["p_isolation"], P_ACCEPT_GRID["p_locked"]
+    idx = np.array([(iso.index(a), lock.index(b)) for a, b in tied], dtype=float)
+    centre = idx.mean(axis=0)
+    return tied[int(np.argmin(((idx - centre) ** 2).sum(axis=1)))]
+
+
 def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out intervals of every record and the numbers chosen in each fold.
 
@@ -122,6 +166,8 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.Data
     fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
     # Error of every record under every candidate value (one number changed at a time).
     errors = {key: {v: _fiducial_errors(data, key, v) for v in grid} for key, grid in GRIDS.items()}
+    p_errors = {(a, b): _p_presence_errors(data, a, b)
+                for a in P_ACCEPT_GRID["p_isolation"] for b in P_ACCEPT_GRID["p_locked"]}
     rows, choices = [], []
     for f in range(k):
         train = fold != f
@@ -129,6 +175,7 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.Data
         for key, by_value in errors.items():
             scores = {v: float(np.nanmean(np.abs(e[train]))) for v, e in by_value.items()}
             chosen[key] = min(scores, key=scores.get)
+        chosen["p_isolation"], chosen["p_locked"] = choose_p_acceptance(p_errors, train)
         params = SpatialParams(**chosen)
         choices.append({"fold": f, **chosen})
         for i in np.flatnonzero(~train):

@@ -137,6 +137,7 @@ def load_qtdb(folder: str | Path) -> list[dict]:
                         values.append((v - anchors[j]) * 1000.0 / window.fs)
             out.append({
                 "record": path.name, "median": d.median_signal, "fs": window.fs,
+                "beats": d.beat_signals,
                 "r": d.median_r, "rr_ms": d.rr_ms,
                 "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
                 "expert": qtdb_expert_intervals(path), "conditions": [],

@@ -79,6 +79,30 @@ def test_intervals_table_shows_numbers():
         feats["qt_ms"] / np.sqrt(60 / feats["hr_bpm"]), abs=0.5 + 1e-9)
 
 
+def test_intervals_table_shows_confidence():
+    at = _run()
+    (table,) = at.table
+    df = table.value.set_index("Measure")
+    from ecgcore.io import open_source
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
+    from ecgcore.signal.record_delineation import beats_confidence
+
+    beat = process_record(open_source(ROOT / "assets" / "demo" / "ptbxl100").read("1"),
+                          PipelineConfig())
+    conf = beats_confidence(beat.analysis_beats, beat.fs, beat.analysis_fiducials.r,
+                            beat.analysis_fiducials, rr_ms=float(np.median(beat.rr_ms)))
+    rows = {"P duration": "p_ms", "PR interval": "pr_ms", "QRS duration": "qrs_ms",
+            "QT interval": "qt_ms"}
+    for label, key in rows.items():
+        c = conf[key]
+        want = "absent" if c["absent"] else "uncertain" if c["uncertain"] else "ok"
+        assert df.loc[label, "Confidence"] == want, label
+        assert float(df.loc[label, "Beats"]) == c["n_beats"] >= 3
+    assert df.loc["QRS duration", "Confidence"] in ("ok", "uncertain")
+    assert df.loc["Heart rate", "Confidence"] == ""  # not a delineated interval
+    assert any("Leads used (12): I, II, III" in c.value for c in at.caption)
+
+
 def test_switching_record_rerenders():
     at = _run()
     before = _charts(at)[0]

@@ -175,3 +175,22 @@ def test_bench_counts_failures_and_applies_iec_tolerances(ludb_dir):
     assert rows.loc["QRS", "n"] == 2 and rows.loc["QRS", "n_failed"] == 1
     assert rows.loc["QRS", "mean_ms"] == 3.0 and bool(rows.loc["QRS", "pass"])
     assert rows.loc["P", "n_missed"] == 1 and rows.loc["QT", "mean_ms"] == -15.0
+
+
+def test_p_locking_tells_locked_from_unlocked_atrial_waves():
+    """A bump at the same place in every beat survives the median (locking ≫ 1); bumps at
+    random places (fibrillatory waves) average away (locking < 1). Synthetic edge case."""
+    from ecgcore.signal.delineate import p_locking
+
+    fs, n = 500.0, 12
+    rng = np.random.default_rng(0)
+    t = np.arange(300)
+
+    def bump(centre: float) -> np.ndarray:
+        return 100.0 * np.exp(-0.5 * ((t - centre) / 12.0) ** 2)
+
+    locked = np.stack([[bump(150) + rng.normal(0, 5, t.size)] for _ in range(n)])
+    loose = np.stack([[bump(rng.uniform(60, 240)) + rng.normal(0, 5, t.size)] for _ in range(n)])
+    assert p_locking(locked, fs, 110, 190) > 10
+    assert p_locking(loose, fs, 110, 190) < 1
+    assert np.isnan(p_locking(locked[:2], fs, 110, 190))  # too few beats to tell

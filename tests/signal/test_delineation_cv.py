@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecgwb.bench._delineation_cv import GRIDS, _fiducial_errors, conditions, cross_validate, load_ludb
+from ecgwb.bench._delineation_cv import (
+    GRIDS,
+    P_ACCEPT_GRID,
+    _fiducial_errors,
+    _p_presence_errors,
+    choose_p_acceptance,
+    conditions,
+    cross_validate,
+    load_ludb,
+)
 
 RECORDS = ["1", "3", "5", "7", "9", "11", "13", "15"]
 
@@ -22,7 +31,23 @@ def test_numbers_are_chosen_inside_the_training_folds(ludb_dir):
             # Recomputed here: the grid value with the least mean |error| on training records.
             scores = [np.nanmean(np.abs(_fiducial_errors(data, key, v)[train])) for v in grid]
             assert row[key] == grid[int(np.argmin(scores))], (key, row["fold"])
+        # The P acceptance pair: no other pair has fewer training records wrong about P.
+        wrong = {(a, b): _p_presence_errors(data, a, b)[train].sum()
+                 for a in P_ACCEPT_GRID["p_isolation"] for b in P_ACCEPT_GRID["p_locked"]}
+        assert wrong[(row["p_isolation"], row["p_locked"])] == min(wrong.values())
     assert per_record["qrs_ms"].notna().all()
+
+
+def test_p_acceptance_ties_go_to_the_middle_of_the_plateau():
+    iso, lock = P_ACCEPT_GRID["p_isolation"], P_ACCEPT_GRID["p_locked"]
+    # Records 0 and 1: wrong everywhere except on a 3 × 1 plateau of isolation values.
+    errors = {(a, b): np.array([1.0, 1.0, 0.0]) for a in iso for b in lock}
+    for a in iso[1:4]:
+        errors[(a, lock[2])] = np.array([0.0, 0.0, 1.0])
+    train = np.array([True, True, False])
+    assert choose_p_acceptance(errors, train) == (iso[2], lock[2])
+    # Only the third record counts: every pair but the plateau is then right.
+    assert choose_p_acceptance(errors, ~train) not in {(a, lock[2]) for a in iso[1:4]}
 
 
 def test_ludb_condition_classes():

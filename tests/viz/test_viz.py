@@ -131,14 +131,18 @@ def test_median_shading_matches_fiducials(beat):
     fig = median_beat_figure(beat.analysis_median, beat.fs, beat.leads, fid)
     ms = 1000.0 / beat.fs
     shapes = {s.name: s for s in fig.layout.shapes}
+
+    def edges(first: float, last: float) -> tuple[float, float]:  # samples, inclusive
+        return ((first - 0.5 - fid.r) * ms, (last + 0.5 - fid.r) * ms)
+
     qrs = shapes["QRS:V1"]
-    expected_qrs = ((fid.qrs_on - fid.r) * ms, (fid.qrs_off - fid.r) * ms)
-    assert (qrs.x0, qrs.x1) == pytest.approx(expected_qrs)
+    assert (qrs.x0, qrs.x1) == pytest.approx(edges(fid.qrs_on, fid.qrs_off))
+    # ST: J point to midway to the T peak; T from there to the T end; they touch.
+    mid = (fid.qrs_off + fid.t_peak) // 2
     st = shapes["ST:V1"]
-    st_end = min(fid.qrs_off + round(80 / ms), fid.t_peak)
-    assert (st.x0, st.x1) == pytest.approx(((fid.qrs_off - fid.r) * ms, (st_end - fid.r) * ms))
+    assert (st.x0, st.x1) == pytest.approx(edges(fid.qrs_off + 1, mid - 1))
     t = shapes["T:V1"]
-    assert (t.x0, t.x1) == pytest.approx((st.x1, (fid.t_off - fid.r) * ms))
+    assert (t.x0, t.x1) == pytest.approx((st.x1, edges(mid, fid.t_off)[1]))
     # Every panel is shaded alike, in its own axes, over the full panel height.
     for lead in STANDARD_LEADS:
         s = shapes[f"QRS:{lead}"]
@@ -150,11 +154,15 @@ def test_wave_regions_rules():
     fid = Fiducials(fs=500.0, r=250, qrs_on=230, qrs_off=280, p_on=150, p_off=200,
                     t_peak=380, t_off=430)
     reg = wave_regions(fid)
-    assert reg == {"P": (-200.0, -100.0), "QRS": (-40.0, 60.0), "ST": (60.0, 140.0),
-                   "T": (140.0, 360.0)}
-    # T peak sooner than J+80 ms cuts ST short; no P, no T end: those waves are left out.
+    # Samples [start, stop) drawn from start − ½ to stop − ½ (1 ms at 500 Hz): midpoint
+    # between J (280) and T peak (380) is 330.
+    assert reg == {"P": (-201.0, -99.0), "QRS": (-41.0, 61.0), "ST": (61.0, 159.0),
+                   "T": (159.0, 361.0)}
+    # No P, no T end: those waves are left out; without a T peak there is no ST/T border.
     short = dataclasses.replace(fid, p_on=None, p_off=None, t_peak=300, t_off=None)
-    assert wave_regions(short) == {"QRS": (-40.0, 60.0), "ST": (60.0, 100.0)}
+    assert wave_regions(short) == {"QRS": (-41.0, 61.0), "ST": (61.0, 79.0)}
+    no_t = dataclasses.replace(fid, t_peak=None, t_off=None)
+    assert set(wave_regions(no_t)) == {"P", "QRS"}
 
 
 def test_median_shading_clipped_to_window(beat):
