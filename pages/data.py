@@ -347,7 +347,7 @@ def main() -> None:
         + f"Recorded at {record_fs:g} Hz, shown at {beat.fs:g} Hz after the pipeline's filter "
         f"(high-pass {cfg.highpass_hz:g} Hz, {cfg.powerline_hz:g} Hz notch) · "
         "▼ R peaks with RR intervals (ms) · each row starts with a 1 mV calibration pulse."
-        + (f"  \nLeads read through the sidebar's lead map: "
+        + ("  \nLeads read through the sidebar's lead map: "
            + ", ".join(f"{a} → {b}" for a, b in lead_map) if lead_map else "")
     )
     st.plotly_chart(paper, theme=None, config=plotly_config(f"ecg_{record_id}"), key="paper")

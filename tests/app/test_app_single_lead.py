@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ecgcore.signal.regions import REGION_LABELS
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -87,7 +89,7 @@ def _charts(at: AppTest) -> list[dict]:
 
 def _lead_traces(spec: dict) -> list[str]:
     """Names of the traces that are leads (not the calibration pulse, R peaks or waves)."""
-    other = {"1 mV calibration", "R peaks", "P wave", "QRS", "ST (J to J+80 ms)", "T wave"}
+    other = {"1 mV calibration", "R peaks", *REGION_LABELS.values()}
     return [t["name"] for t in spec["data"] if t.get("name") not in other]
 
 
