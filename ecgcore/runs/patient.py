@@ -22,7 +22,10 @@ model exactly the input it was trained on — there is no second way of building
 - its reconstruction with the RMS error per wave (P/QRS/ST/T, µV) for decoding models;
 - for a task head: the predicted probability, the latent counterfactual (task VAEs) and
   the Integrated-Gradients saliency summed over P/QRS/ST/T;
-- for ECG-SL: its attention weight over each beat.
+- for ECG-SL: its attention weight over each beat, and where those beats lie on the
+  record (:func:`attention_beats`: the record re-read from the cache's source, run through
+  the cache's own pipeline and cut as the cache's beat sequence was, checked sample for
+  sample against that stored sequence).
 
 **Leads.** The model reads a fixed lead set (``run.leads``). When the ECG lacks one of
 those leads the model is *not* run on it: :class:`LeadMismatch` says which leads are
@@ -187,7 +190,10 @@ class PatientResult:
     counterfactual: Any = None  # ecgcore.explain.counterfactual.Counterfactual
     saliency: pd.DataFrame | None = None  # label, P, QRS, ST, T, other (share of |attr|)
     attention: np.ndarray | None = None  # [beats] ECG-SL weights
-    attention_anchors: np.ndarray | None = None  # beat anchors (samples of the signal)
+    attention_anchors: np.ndarray | None = None  # beat anchors (samples of attention_signal)
+    attention_spans: np.ndarray | None = None  # [beats, 2] start, stop (excl.) samples
+    attention_signal: np.ndarray | None = None  # the cleaned signal they were cut from µV
+    #                                             [cache leads, samples] at ``fs``
 
 
 def _flag(key: str, value: float) -> str:
@@ -385,7 +391,47 @@ def explain_patient(run: Run, cache: ECGCache, row: int = 0, *, k: int = 5,
             w = model.attention(item["x"][None], item["mask"][None])[0].numpy()
         valid = item["mask"].numpy().astype(bool)
         result.attention = np.asarray(w, dtype=np.float64)[valid]
+        try:
+            result.attention_signal, result.attention_spans, result.attention_anchors = \
+                attention_beats(cache, int(row))
+        except (RunError, KeyError, OSError, ValueError) as exc:
+            result.warnings.append(f"attention not drawn on the record: {exc}")
     return result
+
+
+def attention_beats(cache: ECGCache, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(The cleaned signal µV ``[cache leads, samples]`` at ``cache.fs``; ``[beats, 2]``
+    start, stop samples; their anchors) of the beat sequence a beat-token model (ECG-SL) read for record
+    ``row``. The cache keeps the beats but not where they were cut, so the record is read
+    again from the cache's source and run through the cache's own pipeline (deterministic),
+    then cut by :func:`~ecgcore.signal.sequences.beat_sequence_spans`, the same cut as the
+    cache's; the beats so cut must equal the stored sequence, else RunError."""
+    from ecgcore.io.folder import open_source
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
+    from ecgcore.signal.sequences import beat_sequence_spans
+
+    info = cache.info
+    if not (cache.path / "sequences.npy").exists():
+        raise RunError(f"{cache.path}: the cache keeps no beat sequences")
+    config = PipelineConfig(**info["pipeline"])
+    lead_map = info.get("options", {}).get("lead_map") or None
+    record_id = str(cache.records["record_id"].iloc[int(row)])
+    source = open_source(info["source"], lead_map=lead_map)
+    res = process_record(source.read(record_id), config)
+    spans = beat_sequence_spans(res.signal, res.anchors, res.fs, config.beat_window,
+                                config.max_beats)
+    signal = np.full((len(cache.leads), res.signal.shape[1]), np.nan, dtype=np.float32)
+    for k, lead in enumerate(res.leads):
+        if lead in cache.leads:
+            signal[list(cache.leads).index(lead)] = res.signal[k]
+    stored = np.asarray(cache.array("sequences")[int(row)])
+    mask = np.asarray(cache.array("sequence_mask")[int(row)]).astype(bool)
+    cut = np.stack([signal[:, a:b] for a, b in spans]) if len(spans) else stored[:0]
+    if int(mask.sum()) != len(spans) or not np.allclose(cut, stored[mask], atol=1e-3,
+                                                        equal_nan=True):
+        raise RunError(f"record {record_id}: re-reading {info['source']} does not give the "
+                       "beats the cache stored (the file changed since the cache was built?)")
+    return signal, spans, spans[:, 0] + config.beat_window.offsets(res.fs)[0]
 
 
 def _saliency(run: Run, item: dict, extra: np.ndarray | None, task: list[str],

@@ -24,3 +24,14 @@ def beat_sequence(
     mask = np.zeros(max_beats, dtype=bool)
     mask[: len(beats)] = True
     return out, mask
+
+
+def beat_sequence_spans(
+    x: np.ndarray, rpeaks: np.ndarray, fs: float, window: BeatWindow, max_beats: int = 16
+) -> np.ndarray:
+    """``[beats, 2]`` (start, stop) samples of ``x`` of the beats :func:`beat_sequence`
+    cuts, in its order (stop exclusive): where a beat-token model's beats lie on the record."""
+    before, after = window.offsets(fs)
+    _, used = segment_beats(x, rpeaks, before, after)
+    used = np.asarray(used, dtype=np.int64)[:max_beats]
+    return np.stack([used - before, used + after], axis=1).reshape(-1, 2)
