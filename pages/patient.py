@@ -30,6 +30,7 @@ from ecgcore.runs.patient import (
     save_uploads,
 )
 from ecgcore.viz import plotly_config, reconstruction_figure
+from ecgcore.viz.attention import attention_strip_figure, attention_table
 from ecgcore.viz.ecg_paper import ecg_paper_figure
 from ecgcore.viz.patient import placement_figure, profile_figure, report_figure
 from ui.downloads import download_buttons, table_download
@@ -204,8 +205,24 @@ if result.z is not None:
             st.dataframe(result.saliency.drop(columns=["label"]), hide_index=True)
     if result.attention is not None:
         st.subheader("Attention over beats")
-        st.bar_chart(pd.DataFrame({"attention": result.attention},
-                                  index=[f"beat {i + 1}" for i in range(len(result.attention))]))
+        if result.attention_spans is not None:
+            shown = [lead for lead in ("II", "V1", "V5") if lead in run.leads] or list(run.leads[:3])
+            rows = [list(result.leads).index(lead) for lead in shown]
+            st.plotly_chart(attention_strip_figure(result.attention_signal[rows], result.fs, shown,
+                                                   result.attention_spans, result.attention),
+                            key="patient_attention", theme=None,
+                            config=plotly_config("patient_attention"))
+            st.caption(
+                f"Leads {', '.join(shown)} as the pipeline cleaned them; each band is one of the "
+                f"{len(result.attention)} beats ECG-SL read, shaded by its attention weight (darkest "
+                "= most attended; the weights sum to 1). Attention is how much each beat counted "
+                "in the model's pooled summary of the record: it shows where the model looked, "
+                "not why, and is no proof that those beats cause the prediction.")
+            table_download(attention_table(result.attention_spans, result.attention, result.fs),
+                           f"attention_{result.record_id}")
+        else:
+            st.bar_chart(pd.DataFrame({"attention": result.attention},
+                                      index=[f"beat {i + 1}" for i in range(len(result.attention))]))
 
 # -- the one-page report -----------------------------------------------------------------------------
 st.subheader("Report")

@@ -160,6 +160,11 @@ def test_ecg_sl_attention_over_the_uploaded_beats(ecg_sl_run, uploads, tmp_path)
     assert result.attention.shape == (int(valid.sum()),)
     np.testing.assert_allclose(result.attention, w[valid], rtol=1e-6)
     assert result.attention.sum() == pytest.approx(1.0, abs=1e-5)  # pooled over its beats
+    # where those beats lie on the cleaned record: the stored sequence, sample for sample
+    spans, stored = result.attention_spans, cache.array("sequences")[0][valid]
+    assert len(spans) == len(result.attention)
+    for k, (a, b) in enumerate(spans):
+        np.testing.assert_allclose(result.attention_signal[:, a:b], stored[k], atol=1e-3)
     assert len(result.probabilities) == len(run.preprocessing.task)
 
 
