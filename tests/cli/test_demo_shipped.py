@@ -162,3 +162,26 @@ def test_demo_command_installs_the_shipped_runs_from_another_directory(demo_dir,
     assert refused.returncode == 2 and "holds the shipped demo runs" in refused.stderr
     assert len(list_runs(runs)) == n
     assert _digest(SHIPPED_RUNS) == before
+
+
+def test_installed_runs_follow_a_moved_checkout_and_a_trained_run_is_kept(demo_dir, tmp_path):
+    """A checkout moved elsewhere: the installed runs' data path, gone, is pointed at the
+    demo data again; a finished run of a demo model trained in the folder before (the old
+    `ecgwb demo`) is kept instead of adding the shipped one beside it."""
+    old = _small_demo(demo_dir, tmp_path / "old", 4)
+    runs = tmp_path / "runs"
+    first = install_demo(runs, old, prepare=False, progress=False)
+    old.rename(tmp_path / "moved")
+    new = _small_demo(demo_dir, tmp_path / "new", 4)
+    again = install_demo(runs, new, prepare=False, progress=False)
+    assert again == first
+    for run in again:
+        assert yaml.safe_load((run / RUN_CONFIG).read_text())["data"]["path"] == str(new)
+    pca = next(r for r in first if r.name.startswith("pca-"))
+    other = tmp_path / "other"
+    other.mkdir()
+    mine = other / "pca-20000101-000000"
+    pca.rename(mine)  # a PCA trained there before, under another name
+    kept = install_demo(other, new, prepare=False, progress=False)
+    assert mine in kept and not (other / pca.name).exists()
+    assert len(kept) == len(_shipped()) and len(list(other.iterdir())) == len(_shipped())
