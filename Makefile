@@ -70,9 +70,9 @@ browser:
 	@if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version; else chromium --version; fi
 
 # The shipped demo runs (PCA, β-VAE, annealed β-VAE, split-task VAE; assets/demo/runs) are
-# copied into runs/demo the first time and the demo data's beat caches built there (seconds;
-# the app caches its results in runs/demo, never in the git tree). To train them again:
-# `ecgwb demo --retrain` (README).
+# copied into runs/demo the first time (seconds) and the demo data's beat cache built there
+# (about 30 s on 2 idle cores); the app caches its results in runs/demo, never in the git
+# tree. To train them again: `ecgwb demo --retrain` (README).
 run: install
 	$(VENV)/bin/ecgwb demo --runs $(DEMO_RUNS)
 	$(VENV)/bin/ecgwb app --runs $(DEMO_RUNS) --host $(HOST) --port $(PORT) $(if $(SECRET_FILE),--secret-file $(SECRET_FILE))
