@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make run    install into .venv, train the demo models (first time) and open the workbench on them
+#   make run    install into .venv, install the shipped demo runs (first time) and open the workbench on them
 #   make test   install with the dev extras (and Chromium for browser tests), run every test
 # Both install the tested versions from requirements/lock.txt. Maintainers:
 #   make lock         regenerate the lock after changing dependencies in pyproject.toml
@@ -69,8 +69,10 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version; else chromium --version; fi
 
-# The demo models (PCA, β-VAE, annealed β-VAE, split-task VAE) train into runs/demo the
-# first time (minutes on a laptop CPU; finished runs are skipped, an interrupted one resumes).
+# The shipped demo runs (PCA, β-VAE, annealed β-VAE, split-task VAE; assets/demo/runs) are
+# copied into runs/demo the first time (seconds) and the demo data's beat cache built there
+# (about 30 s on 2 idle cores); the app caches its results in runs/demo, never in the git
+# tree. To train them again: `ecgwb demo --retrain` (README).
 run: install
 	$(VENV)/bin/ecgwb demo --runs $(DEMO_RUNS)
 	$(VENV)/bin/ecgwb app --runs $(DEMO_RUNS) --host $(HOST) --port $(PORT) $(if $(SECRET_FILE),--secret-file $(SECRET_FILE))

@@ -188,15 +188,40 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from trainer.demo import train_demo
+    """Install the shipped demo runs (default), or train them again (``--retrain``;
+    ``--tiny`` trains too: one epoch a stage, for checking the command)."""
+    from trainer.demo import (
+        DEMO_RUNS,
+        RETRAIN_RUNS,
+        holds_shipped_runs,
+        install_demo,
+        ship_runs,
+        train_demo,
+    )
 
+    retrain = args.retrain or args.tiny
+    if args.ship and (not args.retrain or args.tiny or args.no_evaluate):
+        return _fail("--ship goes with --retrain, without --tiny or --no-evaluate (it ships "
+                     "the full, evaluated runs just trained)")
+    runs_dir = Path(args.runs or (RETRAIN_RUNS if retrain else DEMO_RUNS))
     try:
-        runs = train_demo(Path(args.runs), Path(args.data), threads=args.threads,
+        if not retrain:
+            runs = install_demo(runs_dir, Path(args.data), progress=not args.quiet)
+            print(f"{len(runs)} demo runs ready in {runs_dir.resolve()}")
+            return 0
+        shipped = holds_shipped_runs(runs_dir)
+        if shipped:
+            return _fail(f"{runs_dir.resolve()} holds the shipped demo runs ({', '.join(shipped)}); "
+                         "retrain into another folder (--runs DIR)")
+        runs = train_demo(runs_dir, Path(args.data), threads=args.threads,
                           evaluate=not args.no_evaluate, progress=not args.quiet,
                           tiny=args.tiny)
-    except RuntimeError as exc:
+        if args.ship:
+            for dest in ship_runs(runs, Path(args.data)):
+                print(f"shipped {dest}")
+    except (RuntimeError, FileNotFoundError) as exc:  # DemoError too (a RuntimeError)
         return _fail(str(exc), 1)
-    print(f"{len(runs)} demo runs ready in {Path(args.runs).resolve()}")
+    print(f"{len(runs)} demo runs ready in {runs_dir.resolve()}")
     return 0
 
 
@@ -454,15 +479,24 @@ def build_parser() -> argparse.ArgumentParser:
                     "localhost: the data and runs folders)")
     pa.set_defaults(func=cmd_app)
 
-    pd_ = sub.add_parser("demo", help="train the demo models on the bundled data (skips finished runs)")
-    pd_.add_argument("--runs", default="runs/demo", help="folder of the demo runs (default: runs/demo)")
+    pd_ = sub.add_parser("demo", help="install the shipped demo runs (seconds), or train them "
+                         "again (--retrain)")
+    pd_.add_argument("--runs", default=None, help="folder of the demo runs (default: runs/demo; "
+                     "with --retrain runs/demo-retrained)")
     pd_.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "assets" / "demo" / "ptbxl100"),
                      help="dataset folder (default: the bundled demo data)")
+    pd_.add_argument("--retrain", action="store_true",
+                     help="train the four demo models with the shipped recipes (skips finished "
+                     "runs; never into the folder of the installed shipped runs)")
+    pd_.add_argument("--ship", action="store_true",
+                     help="with --retrain (maintainers): replace the shipped runs in "
+                     "assets/demo/runs with the runs just trained")
     pd_.add_argument("--threads", type=int, default=None, help="torch threads per training")
     pd_.add_argument("--no-evaluate", action="store_true", help="skip writing evaluation.json")
     pd_.add_argument("--quiet", action="store_true", help="no progress bar")
     pd_.add_argument("--tiny", action="store_true",
-                     help="one epoch a stage on median beats: checks the command, not for viewing")
+                     help="train (as --retrain) one epoch a stage on median beats: checks the "
+                     "command, not for viewing")
     pd_.set_defaults(func=cmd_demo)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")

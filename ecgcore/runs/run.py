@@ -171,8 +171,14 @@ class Run:
         """The dataset's cache (:class:`~ecgcore.data.store.ECGCache`), built if needed."""
         from ecgcore.data.resolve import resolve_cache
 
+        spec = self.data_config
+        if spec.train_on == "beats" and self.preprocessing.array == "median":
+            # Single beats are read in training only; the model reads median beats, so a run
+            # opened here needs the median cache alone (a tenth of the size and shared with
+            # the median-beat runs of the same data), not the cache of single beats.
+            spec = spec.model_copy(update={"train_on": "median"})
         try:
-            cache = resolve_cache(self.data_config, self.preprocessing.array, self.cache_root,
+            cache = resolve_cache(spec, self.preprocessing.array, self.cache_root,
                                   progress=self.progress)
             self.preprocessing.check(cache)
         except (FileNotFoundError, OSError, KeyError, ValueError) as exc:  # ConfigError too
