@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         _settle(pg)
         if args.lasso:
             x0, y0, x1, y1 = (float(v) for v in args.lasso.split(","))
+            # the map opens in zoom mode (a click selects one point): the lasso is a tool
+            pg.locator('.js-plotly-plot .modebar-btn[data-val="lasso"]').first.click()
             box = pg.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
             at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
             pg.mouse.move(*at(x0, y0))
@@ -124,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
             pg.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
             _settle(pg, 2500)
         pg.screenshot(path=str(out / "latent.png"))
+        # two latent units on raw axes (the widest two), the selection kept
+        pg.locator('[data-testid="stRadio"]').filter(has_text="Two latent units").get_by_text(
+            "Two latent units", exact=True).click()
+        pg.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot'); "
+                             "return !!g && /^z\\d+$/.test(g._fullLayout.xaxis.title.text) }")
+        _settle(pg, 2500)
+        pg.screenshot(path=str(out / "latent_units.png"))
+        pg.locator('[data-testid="stRadio"]').filter(has_text="PCA").get_by_text(
+            "PCA", exact=True).click()
+        pg.wait_for_function(POINTS_DRAWN)
         if args.labels:
             pg.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
                 str(Path(args.labels).resolve()))
@@ -156,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             _settle(pg, 2500)
             pg.screenshot(path=str(out / f"{name}.png"))
         browser.close()
-    for name in ("data", "latent", *(["labels"] if args.labels else []), "traversal",
+    for name in ("data", "latent", "latent_units", *(["labels"] if args.labels else []), "traversal",
                  *(v[1] for v in VIEWS)):
         print(out / f"{name}.png")
     return 0
