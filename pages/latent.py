@@ -158,26 +158,29 @@ def projected(art: Run, method: str, n: int):
 
 
 def unit_axes(art: Run):
-    """Two latent units picked by the user (the two widest by default) and their raw axes:
+    """Two latent units picked by the user (by default a split-task model's two task units,
+    else the two widest) and their raw axes:
     ``(xy [N, 2], ("z3", "z7"))``, or ``(None, None)`` after an error."""
     try:
         order = art.units_by_spread()
     except (RunError, ValueError) as exc:
         st.error(str(exc))
         return None, None
-    units = [u for u, _ in order]
     sd = dict(order)
+    task = art.task_units()  # a split-task VAE's prediction units come first (seed 001)
+    units = task + [u for u, _ in order if u not in task]
     if len(units) < 2:
         st.warning(f"{art.name} has a single latent unit: no pair to plot.")
         return None, None
     c_x, c_y, _ = st.columns([1, 1, 2])
 
     def fmt(u: int) -> str:
-        return f"z{u} (SD {sd[u]:.3g})"
+        return f"z{u} ({'task unit, ' if u in task else ''}SD {sd[u]:.3g})"
 
     x_unit = c_x.selectbox("x axis", units, index=0, key=X_UNIT_KEY, format_func=fmt,
-                           help="Units in order of their spread across records (SD of the "
-                                "latent mean): a unit that barely moves is inactive.")
+                           help="A split-task model's task units first (the ones its head "
+                                "reads), then the others by their spread across records (SD "
+                                "of the latent mean): a unit that barely moves is inactive.")
     y_unit = c_y.selectbox("y axis", units, index=1, key=Y_UNIT_KEY, format_func=fmt)
     try:
         xy = art.unit_axes(x_unit, y_unit)

@@ -352,6 +352,16 @@ class Run:
         sd = unit_spread(means)
         return [(u, float(sd[u])) for u in units_by_spread(means)]
 
+    def task_units(self) -> list[int]:
+        """The latent units a task head reads when they are some of the units, not all: the
+        first ``n_task_latents`` of a split-task VAE (2 of 10 in seed 001, whose Fig. 3
+        plots exactly these two against each other); ``[]`` otherwise."""
+        config = getattr(self.model, "config", None)
+        n = getattr(config, "task_latents", None)
+        if not isinstance(n, int) or not 0 < n < self.latent_dim:
+            return []
+        return list(range(n))
+
     def unit_axes(self, x_unit: int, y_unit: int) -> np.ndarray:
         """Raw axes ``[N, 2]`` (float32): latent means of units ``x_unit`` and ``y_unit``,
         row i = record i of the cache (no projection; a unit may be on both axes)."""

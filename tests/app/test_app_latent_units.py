@@ -51,8 +51,9 @@ def _points(spec: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_two_latent_units_on_raw_axes(tiny, monkeypatch):
-    from ecgcore.runs import Run
     from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
+
+    from ecgcore.runs import Run
 
     runs, _ = tiny
     monkeypatch.delenv("ECGWB_DATA", raising=False)

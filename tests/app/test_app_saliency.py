@@ -61,9 +61,10 @@ def test_probability_and_regions_on_the_beat(task_run):
     assert out.name == "Myocardial infarction (MI)" and 0 < out.probability < 1
     line = [m.value for m in at.markdown if m.value.startswith("Predicted probability")]
     recorded = {1.0: "yes", 0.0: "no"}[out.recorded]
-    assert line == [f"Predicted probability of **Myocardial infarction (MI): "
-                    f"{out.probability:.2f}** (logit {out.value:.2f}) · recorded label: "
-                    f"**{recorded}**"]
+    expected = (f"Predicted probability of **Myocardial infarction (MI): "
+                f"{out.probability:.2f}** (logit {out.value:.2f}) · recorded label: "
+                f"**{recorded}**")
+    assert line == [expected]
 
     beat = _charts(at)[0]
     bounds = region_bounds(np.asarray(art.cache.fiducials)[0], art.window)

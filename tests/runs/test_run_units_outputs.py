@@ -85,3 +85,17 @@ def test_a_class_average_by_a_users_column_name(art):
     assert rs.has_class_saliency(art, head, "saliency", key, max_records=6)
     (npz,) = (art.folder / "saliency").glob("head0-saliency-class-*-n6-s0.npz")
     assert npz.name == "head0-saliency-class-age_60_years-n6-s0.npz"
+
+
+def test_task_units_are_a_split_task_models_prediction_units(art):
+    """A split-task VAE's head reads its first 2 of 10 units (seed 001, Fig. 3 plots them);
+    a model whose head reads every unit, or that has none, has no task units."""
+    from ecgcore.models import create_model
+
+    assert art.task_units() == []  # cnn_baseline: its heads read the signal, not units
+    prep = art.preprocessing
+    for family, expected in (("split_task_vae", [0, 1]), ("task_vae", [])):
+        other = Run(art.path)
+        model = create_model(family, input_shape=(len(art.leads), art.window))
+        other.__dict__["_loaded"] = (model, prep)  # the run's files, another family's model
+        assert other.latent_dim == 10 and other.task_units() == expected
