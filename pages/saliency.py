@@ -182,8 +182,8 @@ def main() -> None:
             st.plotly_chart(fig, theme=None, config=plotly_config(stem),
                             width="stretch" if signal else "content",
                             key=f"sal_beat_{p_run}_{p.key}")
-            download_buttons(fig, stem)
             output_line(p_art, p, p_row)
+            download_buttons(fig, stem)
             series[label] = region_table(p_art, attr[None], [p_row], absolute, peaks).iloc[0]
     if not series:
         return

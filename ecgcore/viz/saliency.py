@@ -99,6 +99,10 @@ def saliency_beat_figure(
                                symbol="square" if band else "circle",
                                size=6.0 if band else 4.5))
         first = False
+    if any(span is not None for span in bounds.values()):  # room for the region names
+        margin = dict(fig.layout.margin.to_plotly_json())
+        fig.update_layout(margin={**margin, "t": margin.get("t", 10) + 16},
+                          height=(fig.layout.height or 0) + 16)
     return _colorbar_room(fig)
 
 

@@ -62,9 +62,30 @@ def _charts(n: int):
         f"() => document.querySelectorAll('.js-plotly-plot').length >= {n}")
 
 
+def _saliency_of_a_task_head(pg) -> None:
+    """Wait for the Saliency view, then explain a task head when a chosen run has one (its
+    predicted probability shows under the beat)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    _charts(2)(pg)
+    box = pg.locator('[data-testid="stSelectbox"]').filter(has_text="Predictor")
+    if "task head" in box.inner_text():
+        return
+    box.click()
+    head = pg.get_by_role("option").filter(has_text="task head")
+    try:
+        head.first.wait_for(timeout=3000)
+    except PlaywrightTimeout:  # no chosen run has a task head
+        pg.keyboard.press("Escape")
+        return
+    head.first.click()
+    pg.get_by_text("Predicted probability of").first.wait_for()
+    _charts(2)(pg)
+
+
 #: (sidebar title, file name, wait until drawn) of the views after the traversal.
 VIEWS = (
-    ("Saliency", "saliency", _charts(2)),
+    ("Saliency", "saliency", _saliency_of_a_task_head),
     ("Clustering", "clustering", lambda pg: pg.locator('[data-testid="stDataFrame"], '
                                                        '[data-testid="stTable"]').first.wait_for()),
     ("Compare", "compare", _charts(1)),
