@@ -1,6 +1,7 @@
 """Latent space view: every record of the first chosen run's dataset as a point of a 2-D map
-of its latent means, coloured by a label; a selection shows its label mix and a record's
-median beat against the model's reconstruction.
+of its latent means (a projection, or two latent units on raw axes), coloured by a label; a
+click on a point (or a lasso) selects records: their label mix and a record's median beat
+against the model's reconstruction.
 
 Every number comes from ``ecgcore`` (:class:`ecgcore.runs.Run` encodes,
 projects and caches on disk next to the run); figures from ``ecgcore.viz``.
@@ -29,7 +30,9 @@ RUNS = "runs"  # set by app.py's run picker
 DATASET_PATH = "dataset_path"  # set by app.py's dataset picker
 METHOD_KEY, COLOR_KEY, SOURCE_KEY, CHART_KEY = (
     "latent_method", "latent_color", "latent_source", "latent_map")
-METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+X_UNIT_KEY, Y_UNIT_KEY = "latent_x_unit", "latent_y_unit"
+UNITS = "units"  # the raw-axis choice beside the projections: two latent units, no projection
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", UNITS: "Two latent units"}
 #: What computing a projection costs, said before the user asks for it.
 COST = {"tsne": "about 20 s per 5,000 records", "umap": "about a minute the first time"}
 SOURCES = {"own": "The run's own data", "sidebar": "The sidebar's dataset"}
@@ -81,8 +84,10 @@ def main() -> None:
 
     skipped_records(art, len(table))
     c_method, c_color = st.columns([2, 3], vertical_alignment="bottom")
-    method = c_method.radio("Projection", list(PROJECTIONS), key=METHOD_KEY, horizontal=True,
-                            format_func=METHOD_NAMES.get)
+    method = c_method.radio("Map", [*PROJECTIONS, UNITS], key=METHOD_KEY, horizontal=True,
+                            format_func=METHOD_NAMES.get,
+                            help="A 2-D projection of all latent units, or two chosen units "
+                                 "against each other on their own (raw) axes.")
     if not kinds:
         st.warning("The records table has no label columns to colour by.")
         color = None
@@ -94,18 +99,14 @@ def main() -> None:
                  "diagnostic classes) as groups. 'Your labels' come from the sidebar's labels "
                  "table; 'Metadata' are the dataset's own raw columns.")
 
-    if method != "pca" and not art.has_projection(method):
-        name = METHOD_NAMES[method]
-        st.info(f"{name} of {len(table):,} records is not computed yet ({COST[method]}); "
-                "it is cached next to the run once done.")
-        if not st.button(f"Compute {name}", key=f"latent_compute_{method}"):
+    if method == UNITS:
+        xy, axis_titles = unit_axes(art)
+        if xy is None:
             return
-    try:
-        with st.spinner(f"Projecting with {METHOD_NAMES[method]}…"):
-            xy = art.projection(method)
-    except (RunError, ValueError) as exc:
-        st.error(f"{METHOD_NAMES[method]} failed: {exc}")
-        return
+    else:
+        xy, axis_titles = projected(art, method, len(table)), None
+        if xy is None:
+            return
 
     if color is None:
         values, kind, label = ["all"] * len(table), "categorical", "records"
@@ -115,8 +116,10 @@ def main() -> None:
         values, kind, label = table[color], "continuous", label_name(color)
     fig = latent_scatter_figure(xy, values, kind=kind, label=label,
                                 record_ids=table["record_id"].astype(str).to_numpy(),
-                                method=method)
-    config = plotly_config(f"latent_{Path(run).name}_{method}")
+                                method=method, axis_titles=axis_titles)
+    stem = f"latent_{Path(run).name}_" + (
+        "_".join(axis_titles) if axis_titles else method)
+    config = plotly_config(stem)
     config["modeBarButtonsToRemove"] = []  # box and lasso select are this view's tools
 
     map_col, side = st.columns([3, 2])
@@ -124,9 +127,8 @@ def main() -> None:
         event = st.plotly_chart(fig, key=CHART_KEY, on_select="rerun",
                                 selection_mode=("box", "lasso", "points"), theme=None,
                                 config=config)
-        st.caption("Drag to select points with the lasso (box select in the toolbar); "
-                   "double-click to clear. To pick one record, lasso around its point.")
-        stem = f"latent_{Path(run).name}_{method}"
+        st.caption("Click a point to select its record (shift-click adds more); lasso or box "
+                   "select from the toolbar for a group; drag to zoom; double-click to clear.")
         download_buttons(fig, stem)
         table_download(table, f"embedding_{Path(run).name}", parquet=True,
                        label="Embedding (Parquet)")
@@ -136,6 +138,56 @@ def main() -> None:
         record_panel(art, table, rows)
     if rows:
         label_mix(table, kinds, rows, color)
+
+
+def projected(art: Run, method: str, n: int):
+    """The run's cached projection ``[N, 2]``, or None (drawn: a button to compute a slow
+    one, or the error)."""
+    if method != "pca" and not art.has_projection(method):
+        name = METHOD_NAMES[method]
+        st.info(f"{name} of {n:,} records is not computed yet ({COST[method]}); "
+                "it is cached next to the run once done.")
+        if not st.button(f"Compute {name}", key=f"latent_compute_{method}"):
+            return None
+    try:
+        with st.spinner(f"Projecting with {METHOD_NAMES[method]}…"):
+            return art.projection(method)
+    except (RunError, ValueError) as exc:
+        st.error(f"{METHOD_NAMES[method]} failed: {exc}")
+        return None
+
+
+def unit_axes(art: Run):
+    """Two latent units picked by the user (by default a split-task model's two task units,
+    else the two widest) and their raw axes:
+    ``(xy [N, 2], ("z3", "z7"))``, or ``(None, None)`` after an error."""
+    try:
+        order = art.units_by_spread()
+    except (RunError, ValueError) as exc:
+        st.error(str(exc))
+        return None, None
+    sd = dict(order)
+    task = art.task_units()  # a split-task VAE's prediction units come first (seed 001)
+    units = task + [u for u, _ in order if u not in task]
+    if len(units) < 2:
+        st.warning(f"{art.name} has a single latent unit: no pair to plot.")
+        return None, None
+    c_x, c_y, _ = st.columns([1, 1, 2])
+
+    def fmt(u: int) -> str:
+        return f"z{u} ({'task unit, ' if u in task else ''}SD {sd[u]:.3g})"
+
+    x_unit = c_x.selectbox("x axis", units, index=0, key=X_UNIT_KEY, format_func=fmt,
+                           help="A split-task model's task units first (the ones its head "
+                                "reads), then the others by their spread across records (SD "
+                                "of the latent mean): a unit that barely moves is inactive.")
+    y_unit = c_y.selectbox("y axis", units, index=1, key=Y_UNIT_KEY, format_func=fmt)
+    try:
+        xy = art.unit_axes(x_unit, y_unit)
+    except RunError as exc:
+        st.error(str(exc))
+        return None, None
+    return xy, (f"z{x_unit}", f"z{y_unit}")
 
 
 def skipped_records(art: Run, n_shown: int) -> None:

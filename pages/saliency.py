@@ -4,9 +4,14 @@ Pick a predictor (a task head's output or a latent unit of a chosen run), an att
 method and a record: the attribution is drawn along the record's median beat on ECG paper
 (along its whole 10-s signal for models that read signals: cnn_baseline, st_mem,
 ecg_jepa), with bars per P/QRS/ST/T region and per lead, the same columns for both kinds;
-a second predictor (of any chosen run) can be set beside it; the class average sums the
-attribution of a capped sample of records per class. Every number comes from ``ecgcore`` (:mod:`ecgcore.runs.saliency`, cached on
-disk next to the run); figures from ``ecgcore.viz``.
+on a median beat the P/QRS/ST/T regions that the bars sum over are shaded. Under each
+figure, what the predictor says about the record: a task head's predicted probability for
+its class (with the record's own label when the dataset has it), or a unit's latent mean.
+A second predictor (of any chosen run) can be set beside it; the class average sums the
+attribution of a capped sample of records per class, by any categorical label of the
+dataset or of the sidebar's labels table. Every number comes from ``ecgcore``
+(:mod:`ecgcore.runs.saliency`, cached on disk next to the run); figures from
+``ecgcore.viz``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ecgcore.data.label_columns import label_name
+from ecgcore.data.label_columns import grouped_label_name, label_kinds
 from ecgcore.explain.saliency import METHODS
 from ecgcore.runs import Run, RunError
 from ecgcore.runs.clustering import clustering_labels
@@ -26,9 +31,11 @@ from ecgcore.runs.saliency import (
     METHOD_NAMES,
     ClassSaliency,
     Predictor,
+    PredictorOutput,
     class_saliency,
     has_class_saliency,
     is_signal_model,
+    predictor_output,
     predictors,
     record_rpeaks,
     record_saliency,
@@ -42,6 +49,7 @@ from ecgcore.viz import (
     saliency_signal_figure,
 )
 from ui.downloads import download_buttons, table_download
+from ui.labels import attached_columns, with_labels
 from ui.runs import open_run
 
 RUNS = "runs"  # set by app.py's run picker
@@ -166,13 +174,15 @@ def main() -> None:
                 fig = saliency_beat_figure(
                     p_art.beat(p_row), attr, p_art.fs, p_art.leads, p_art.r_index, **common,
                     px_per_mm=12.0 if show and len(picks) == 1 else 7.0,
-                    max_height_px=520 if show else 640)
+                    max_height_px=520 if show else 640,
+                    fiducials=np.asarray(p_art.cache.fiducials)[p_row])
             kinds.add(signal)
             stem = f"saliency_{Path(p_run).name}_{p.key}_{method}_{rid}"
             # a 10-s strip fills its column; a beat keeps its natural (paper) size
             st.plotly_chart(fig, theme=None, config=plotly_config(stem),
                             width="stretch" if signal else "content",
                             key=f"sal_beat_{p_run}_{p.key}")
+            output_line(p_art, p, p_row)
             download_buttons(fig, stem)
             series[label] = region_table(p_art, attr[None], [p_row], absolute, peaks).iloc[0]
     if not series:
@@ -180,7 +190,8 @@ def main() -> None:
     drawn = " and ".join(
         [f"median beat of record {rid}"] * (False in kinds)
         + [f"cleaned 10-s signal of record {rid} (▼ R peaks)"] * (True in kinds))
-    strip = ("; on a median beat the colours form a strip under the beat, sample for sample"
+    strip = ("; on a median beat the colours form a strip under the beat, sample for sample, "
+             "and the P, QRS, ST and T regions of the bars below are shaded"
              if False in kinds else "")
     st.caption(f"The {drawn} in black, each sample coloured by its attribution (red raises "
                "the output, blue lowers it; the colour scale stops at the 99th percentile of "
@@ -203,6 +214,23 @@ def main() -> None:
     class_average(art, run, pred, method, absolute)
 
 
+def output_line(art: Run, pred: Predictor, row: int) -> None:
+    """What the predictor says about the record, under its figure."""
+    try:
+        out: PredictorOutput = predictor_output(art, pred, row)
+    except RunError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return
+    if out.probability is None:
+        st.markdown(f"Latent mean **{out.name} = {out.value:.3g}** for this record.")
+        return
+    flag = {1.0: "yes", 0.0: "no"}
+    recorded = "" if out.recorded is None else \
+        f" · recorded label: **{flag.get(out.recorded, f'{out.recorded:g}')}**"
+    st.markdown(f"Predicted probability of **{out.name}: {out.probability:.2f}** "
+                f"(logit {out.value:.2f}){recorded}")
+
+
 def _same_record(art: Run, record_id: str, row: int | None) -> int | None:
     if row is not None:
         return row
@@ -219,13 +247,23 @@ def class_average(art: Run, run: str, pred: Predictor, method: str,
                   absolute: bool) -> None:
     """The attribution per region averaged per class over a capped sample of records."""
     st.subheader("Class average")
-    labels = clustering_labels(art.cache.records.reset_index(drop=True))
+    # the sidebar's labels table joins in memory: its categorical columns are classes too
+    records, _ = with_labels(art.cache.records.reset_index(drop=True))
+    attached = attached_columns(records)
+    labels = clustering_labels(records)
     if not labels:
         st.info("The records table has no class label to average by.")
         return
     label = st.selectbox("Classes", list(labels), key=LABEL_KEY,
                          format_func=lambda c: "Diagnostic superclass (records with one)"
-                         if c == "superclass" else label_name(c))
+                         if c == "superclass" else grouped_label_name(c, attached),
+                         help="Any categorical label of the dataset, or of the labels table "
+                              "attached in the sidebar ('Your labels').")
+    numeric = sorted(c for c, k in label_kinds(records).items()
+                     if k == "continuous" and c in attached)
+    if numeric:
+        st.caption(f"Numeric labels of your table ({', '.join(numeric)}) are not classes: "
+                   "add a column of groups (e.g. LVEF < 40 %: yes/no) to average by them.")
     values = labels[label]
     if pd.api.types.is_numeric_dtype(values) and set(values.dropna().unique()) <= {0, 1}:
         values = values.map({0: "no", 1: "yes"})

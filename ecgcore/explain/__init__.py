@@ -20,7 +20,7 @@ from typing import Any
 
 _EXPORTS = {
     "_model_io": ("decode_latents", "encode_means"),
-    "projection": ("project", "projection_key"),
+    "projection": ("project", "projection_key", "unit_spread", "units_by_spread"),
     "traversal": ("factor_traversal", "traversal_latents"),
     "annotation": ("FactorAnnotation", "annotate_factors", "default_measurements",
                    "describe_measurement", "measure_beats"),
@@ -36,6 +36,7 @@ __all__ = [
     "factor_traversal", "identification_accuracy", "identification_report",
     "latent_counterfactual", "measure_beats", "project", "projection_key",
     "region_attribution", "saliency_summary", "scalar_function", "traversal_latents",
+    "unit_spread", "units_by_spread",
 ]
 
 

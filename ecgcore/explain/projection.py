@@ -116,3 +116,25 @@ def project(
                                     "n": int(x.shape[0]), "dim": int(x.shape[1]),
                                     "version": CACHE_VERSION}, indent=1, default=str))
     return out
+
+
+def unit_spread(means: Any) -> np.ndarray:
+    """SD across records of each latent unit's mean ``[L]`` (from ``means`` ``[N, L]``).
+
+    The raw-axis view (two units against each other, no projection) offers the units in
+    this order: a unit whose mean barely moves between records carries no information
+    (an inactive VAE unit; Burda et al. 2016 call a unit active when this variance
+    exceeds 0.01), so the widest units come first.
+    """
+    x = np.asarray(means, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"latent means must be [N >= 2, L], got shape {list(x.shape)}")
+    if not np.isfinite(x).all():
+        raise ValueError("latent means contain NaN or inf")
+    return x.std(axis=0, ddof=1)
+
+
+def units_by_spread(means: Any) -> list[int]:
+    """Unit indices, widest :func:`unit_spread` first (ties: lower index first)."""
+    sd = unit_spread(means)
+    return [int(i) for i in np.argsort(-sd, kind="stable")]

@@ -355,6 +355,34 @@ class Run:
             write_atomic(path, lambda p: np.save(p, xy))
             return xy
 
+    def units_by_spread(self) -> list[tuple[int, float]]:
+        """``(unit, SD of its mean across records)``, widest first: the order in which the
+        raw-axis view offers units (:func:`ecgcore.explain.projection.unit_spread`)."""
+        from ecgcore.explain.projection import unit_spread, units_by_spread
+
+        means = self.means()
+        sd = unit_spread(means)
+        return [(u, float(sd[u])) for u in units_by_spread(means)]
+
+    def task_units(self) -> list[int]:
+        """The latent units a task head reads when they are some of the units, not all: the
+        first ``n_task_latents`` of a split-task VAE (2 of 10 in seed 001, whose Fig. 3
+        plots exactly these two against each other); ``[]`` otherwise."""
+        config = getattr(self.model, "config", None)
+        n = getattr(config, "task_latents", None)
+        if not isinstance(n, int) or not 0 < n < self.latent_dim:
+            return []
+        return list(range(n))
+
+    def unit_axes(self, x_unit: int, y_unit: int) -> np.ndarray:
+        """Raw axes ``[N, 2]`` (float32): latent means of units ``x_unit`` and ``y_unit``,
+        row i = record i of the cache (no projection; a unit may be on both axes)."""
+        for unit in (x_unit, y_unit):
+            if not 0 <= int(unit) < self.latent_dim:
+                raise RunError(f"run {self.name} has latent units z0…z{self.latent_dim - 1}; "
+                               f"there is no z{unit}")
+        return self.means()[:, [int(x_unit), int(y_unit)]].astype(np.float32)
+
     # -- beats ----------------------------------------------------------------------------------
     def beat(self, row: int) -> np.ndarray:
         """The median beat of record ``row`` in µV ``[leads, W]`` (the model's lead set)."""

@@ -20,6 +20,7 @@ beat's regions at every R peak of the signal (:mod:`ecgcore.explain.signal_regio
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,50 @@ def predictor_function(run: Run, pred: Predictor, extra: Any, mask: Any) -> Call
         return head
     return lambda x: model.predict_logits(x, extra=expand(ex, len(x)),
                                           **kwargs(len(x)))[:, pred.index]
+
+
+@dataclass(frozen=True)
+class PredictorOutput:
+    """What a predictor says about one record: ``value`` (the head's logit, or the unit's
+    latent mean), ``probability`` (a head's sigmoid of the logit: its heads are trained
+    with binary cross-entropy, one per label, so the classes are not exclusive; None for
+    a unit), ``name`` (the class's readable label, or 'z3') and ``recorded`` (the record's
+    own value of that label when the records table has it, else None)."""
+
+    value: float
+    probability: float | None
+    name: str
+    recorded: float | None = None
+
+
+def predictor_output(run: Run, pred: Predictor, row: int) -> PredictorOutput:
+    """The predictor's output on cache row ``row`` (one forward pass; the same function
+    the attribution explains, extras and beat mask included)."""
+    import torch
+
+    row = int(row)
+    if not 0 <= row < run.n_records:
+        raise RunError(f"run {run.name}: no record at row {row} of {run.cache.path} "
+                       f"({run.n_records} records)")
+    item = run.dataset([row])[0]
+    extras = _extras(run)
+    f = predictor_function(run, pred, None if extras is None else extras[row], item.get("mask"))
+    try:
+        with torch.inference_mode():
+            value = float(f(item["x"][None])[0])
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise RunError(f"run {run.name}: {pred.label} failed on record "
+                       f"{run.cache.records['record_id'].iloc[row]}: {exc}") from None
+    if pred.kind != "head":
+        return PredictorOutput(value, None, f"z{pred.index}")
+    column = run.preprocessing.task[pred.index]
+    records = run.cache.records.reset_index(drop=True)
+    recorded = None
+    if column in records.columns:
+        v = pd.to_numeric(pd.Series([records[column].iloc[row]]), errors="coerce").iloc[0]
+        recorded = float(v) if np.isfinite(v) else None
+    return PredictorOutput(value, float(1.0 / (1.0 + np.exp(-value))), label_name(column),
+                           recorded)
 
 
 def is_signal_model(run: Run) -> bool:
@@ -276,7 +321,7 @@ def class_saliency(run: Run, pred: Predictor, method: str, labels: pd.Series,
     if not len(rows):
         raise RunError(f"no record of {run.cache.path} has a value for {label_key}")
     classes = labels.reset_index(drop=True).iloc[rows].astype(str).to_numpy()
-    stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
+    stem = _class_stem(pred, method, label_key, max_records, seed)
     path = _folder(run) / f"{stem}.npz"
     signal = is_signal_model(run)
 
@@ -304,5 +349,13 @@ def class_saliency(run: Run, pred: Predictor, method: str, labels: pd.Series,
 
 def has_class_saliency(run: Run, pred: Predictor, method: str, label_key: str,
                        max_records: int = MAX_CLASS_RECORDS, seed: int = 0) -> bool:
-    stem = f"{pred.key}-{method}-class-{label_key}-n{max_records}-s{seed}"
+    stem = _class_stem(pred, method, label_key, max_records, seed)
     return (_folder(run) / f"{stem}.npz").exists()
+
+
+def _class_stem(pred: Predictor, method: str, label_key: str, max_records: int,
+                seed: int) -> str:
+    """The class average's file stem; ``label_key`` may be a user's column name (an
+    attached labels table: 'LVEF < 40%'), so only safe characters go into the name."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label_key)).strip("_") or "label"
+    return f"{pred.key}-{method}-class-{safe}-n{max_records}-s{seed}"

@@ -1,8 +1,15 @@
-"""The latent-space map: a 2-D projection of every record as a WebGL scatter.
+"""The latent-space map: a 2-D projection of every record (or two latent units on raw
+axes) as a WebGL scatter.
 
 Built from whole arrays (one ``Scattergl`` trace per category, or one coloured trace for a
 continuous label): no per-point Python work, so 20,000 records stay smooth. Each point's
 ``customdata`` is its row index in the embedding table, which a selection hands back.
+
+The drag mode is ``zoom``, not ``lasso``: Streamlit (1.67, ``PlotlyChart`` in its frontend
+bundle) sets ``clickmode`` from the drag mode of a chart with ``on_select``: ``"event"``
+(a click selects nothing) while the drag mode is ``select`` or ``lasso``, and
+``"event+select"`` (a click selects the point under the cursor) under ``zoom`` or
+``pan`` when ``"points"`` is a selection mode. Lasso and box select stay in the toolbar.
 Pure Plotly.
 """
 
@@ -38,6 +45,7 @@ def latent_scatter_figure(
     label: str,
     record_ids: Sequence[str] | None = None,
     method: str = "pca",
+    axis_titles: tuple[str, str] | None = None,
     title: str | None = None,
     colorscale: str = "Viridis",
     height: int = 620,
@@ -50,6 +58,10 @@ def latent_scatter_figure(
     ``values`` are category names (see :func:`ecgcore.data.label_columns.category_names`), one
     trace per category, largest first so that rare ones are drawn on top; a yes/no flag
     shows 'yes' in vermillion over a pale 'no'.
+
+    Axes are titled after ``method`` ('PC 1', 'UMAP 2'…) unless ``axis_titles`` names them
+    (raw latent units: ``("z3", "z7")``); zoom and pan survive a change of colour label
+    but not of method or axes.
     """
     xy = np.asarray(xy, dtype=np.float32)
     n = len(xy)
@@ -63,6 +75,7 @@ def latent_scatter_figure(
     size = _marker_size(n)
     opacity = 0.85 if n <= 2_000 else 0.7
     axis = AXIS_NAMES.get(method, method)
+    titles = tuple(axis_titles) if axis_titles else (f"{axis} 1", f"{axis} 2")
     hover = "record %{text}<br>" + label + ": %{meta}<extra></extra>"
     fig = go.Figure()
 
@@ -128,18 +141,18 @@ def latent_scatter_figure(
         title={"text": title, "font": theme.font(theme.title_size), "x": 0.0,
                "xanchor": "left"} if title else None,
         paper_bgcolor="white", plot_bgcolor="white",
-        xaxis={**axis_style, "title": {"text": f"{axis} 1", "font": theme.font()}},
-        yaxis={**axis_style, "title": {"text": f"{axis} 2", "font": theme.font()}},
+        xaxis={**axis_style, "title": {"text": titles[0], "font": theme.font()}},
+        yaxis={**axis_style, "title": {"text": titles[1], "font": theme.font()}},
         showlegend=show_legend,
         legend={"title": {"text": label if kind == "categorical" else ""},
                 "itemsizing": "constant",
                 "font": theme.font(theme.small_size), "orientation": "v",
                 "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"},
-        dragmode="lasso",
+        dragmode="zoom",  # a click selects a point (see the module docstring)
         hovermode="closest",
         margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 55},
         height=height,
-        uirevision=method,  # zoom and pan survive a change of colour label
+        uirevision=f"{method}|{titles[0]}|{titles[1]}",  # zoom survives a new colour
     )
     return fig
 

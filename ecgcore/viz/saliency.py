@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ecgcore.signal.regions import REGIONS
+from ecgcore.signal.regions import REGIONS, fiducial_array, region_bounds
 from ecgcore.viz.beats import beat_grid, beat_panels_figure
 from ecgcore.viz.ecg_paper import ecg_paper_figure
 from ecgcore.viz.latent import CATEGORY_COLORS
@@ -56,6 +56,7 @@ def saliency_beat_figure(
     px_per_mm: float = 7.0,
     max_height_px: int | None = None,
     band: bool = True,
+    fiducials: np.ndarray | None = None,
     theme: Theme = THEME,
 ) -> go.Figure:
     """The beat ``[leads, W]`` (µV, black) on ECG paper with ``attribution`` ``[leads, W]``
@@ -64,7 +65,13 @@ def saliency_beat_figure(
 
     ``band``: the attribution is a strip of colour along the bottom of each panel, under
     the beat, so that the black beat stays whole where the attribution is near 0 (pale);
-    else coloured dots on the beat itself."""
+    else coloured dots on the beat itself.
+
+    ``fiducials`` (the beat's ``[7]`` cache row, sample indices into the window): the P,
+    QRS, ST and T regions are shaded behind the beat, from
+    :func:`ecgcore.signal.regions.region_bounds`, the same regions the bars of
+    :func:`region_bars_figure` sum over (so a shaded ST is the ST that is summed); the
+    shading stops above the band, and the first panel names the regions."""
     beat, attr, leads, show = _inputs(beat_uv, attribution, leads, show, "beat", "W")
     fig = beat_panels_figure(beat[None], fs, leads, r_index, show=show, names=["beat"],
                              colors=[theme.trace_color], widths=[theme.trace_width],
@@ -72,6 +79,8 @@ def saliency_beat_figure(
                              max_height_px=max_height_px, theme=theme)
     top = _color_top(attr[[leads.index(n) for n in show]])
     t = (np.arange(beat.shape[1]) - r_index) * (1000.0 / fs)
+    bounds = region_bounds(fiducial_array(fiducials)[0], beat.shape[1]) \
+        if fiducials is not None else {}
     first = True
     for i, name in enumerate(n for row in beat_grid(show) for n in row):
         if name is None:
@@ -83,11 +92,17 @@ def saliency_beat_figure(
         if band and rng is not None:  # a strip at the panel's foot, clear of the beat
             lo, hi = sorted(rng)
             y = np.full(beat.shape[1], lo + 0.05 * (hi - lo), dtype=np.float32)
+        _shade_regions(fig, bounds, r_index, fs, axis_id, names=first,
+                       bottom=0.1 if band else 0.0, theme=theme)
         fig.add_trace(_markers(name, label, top, attr[li], first, theme, x=t, y=y,
                                xaxis=f"x{axis_id}", yaxis=f"y{axis_id}",
                                symbol="square" if band else "circle",
                                size=6.0 if band else 4.5))
         first = False
+    if any(span is not None for span in bounds.values()):  # room for the region names
+        margin = dict(fig.layout.margin.to_plotly_json())
+        fig.update_layout(margin={**margin, "t": margin.get("t", 10) + 16},
+                          height=(fig.layout.height or 0) + 16)
     return _colorbar_room(fig)
 
 
@@ -123,6 +138,27 @@ def saliency_signal_figure(
                                x0=trace.x0, dx=trace.dx, y=trace.y))
         first = False
     return _colorbar_room(fig)
+
+
+def _shade_regions(fig: go.Figure, bounds: Mapping[str, tuple[int, int] | None],
+                   r_index: int, fs: float, axis_id: str, *, names: bool, bottom: float,
+                   theme: Theme) -> None:
+    """P/QRS/ST/T rectangles (half-open sample bounds, drawn from the first sample's start
+    to the last one's end) behind one panel's beat; ``names``: their names at the top."""
+    ms = 1000.0 / fs
+    for region, span in bounds.items():
+        if span is None:
+            continue
+        x0, x1 = (span[0] - r_index - 0.5) * ms, (span[1] - r_index - 0.5) * ms
+        fig.add_shape(type="rect", xref=f"x{axis_id}", yref=f"y{axis_id} domain", x0=x0,
+                      x1=x1, y0=bottom, y1=1.0, fillcolor=theme.wave_colors[region],
+                      opacity=theme.wave_opacity * 0.8, line_width=0, layer="below",
+                      name=f"region {region}")
+        if names:
+            fig.add_annotation(x=(x0 + x1) / 2, y=1.0, xref=f"x{axis_id}",
+                               yref=f"y{axis_id} domain", yanchor="bottom", text=region,
+                               showarrow=False, name=f"region:{region}",
+                               font=theme.font(theme.small_size, theme.wave_colors[region]))
 
 
 def _color_top(attr: np.ndarray) -> float:

@@ -62,9 +62,30 @@ def _charts(n: int):
         f"() => document.querySelectorAll('.js-plotly-plot').length >= {n}")
 
 
+def _saliency_of_a_task_head(pg) -> None:
+    """Wait for the Saliency view, then explain a task head when a chosen run has one (its
+    predicted probability shows under the beat)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    _charts(2)(pg)
+    box = pg.locator('[data-testid="stSelectbox"]').filter(has_text="Predictor")
+    if "task head" in box.inner_text():
+        return
+    box.click()
+    head = pg.get_by_role("option").filter(has_text="task head")
+    try:
+        head.first.wait_for(timeout=3000)
+    except PlaywrightTimeout:  # no chosen run has a task head
+        pg.keyboard.press("Escape")
+        return
+    head.first.click()
+    pg.get_by_text("Predicted probability of").first.wait_for()
+    _charts(2)(pg)
+
+
 #: (sidebar title, file name, wait until drawn) of the views after the traversal.
 VIEWS = (
-    ("Saliency", "saliency", _charts(2)),
+    ("Saliency", "saliency", _saliency_of_a_task_head),
     ("Clustering", "clustering", lambda pg: pg.locator('[data-testid="stDataFrame"], '
                                                        '[data-testid="stTable"]').first.wait_for()),
     ("Compare", "compare", _charts(1)),
@@ -126,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         _settle(pg)
         if args.lasso:
             x0, y0, x1, y1 = (float(v) for v in args.lasso.split(","))
+            # the map opens in zoom mode (a click selects one point): the lasso is a tool
+            pg.locator('.js-plotly-plot .modebar-btn[data-val="lasso"]').first.click()
             box = pg.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
             at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
             pg.mouse.move(*at(x0, y0))
@@ -137,6 +160,16 @@ def main(argv: list[str] | None = None) -> int:
             pg.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
             _settle(pg, 2500)
         pg.screenshot(path=str(out / "latent.png"))
+        # two latent units on raw axes (the widest two), the selection kept
+        pg.locator('[data-testid="stRadio"]').filter(has_text="Two latent units").get_by_text(
+            "Two latent units", exact=True).click()
+        pg.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot'); "
+                             "return !!g && /^z\\d+$/.test(g._fullLayout.xaxis.title.text) }")
+        _settle(pg, 2500)
+        pg.screenshot(path=str(out / "latent_units.png"))
+        pg.locator('[data-testid="stRadio"]').filter(has_text="PCA").get_by_text(
+            "PCA", exact=True).click()
+        pg.wait_for_function(POINTS_DRAWN)
         if args.labels:
             pg.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
                 str(Path(args.labels).resolve()))
@@ -171,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             if name in SECTIONS:
                 _section_shot(pg, SECTIONS[name][0], out / f"{SECTIONS[name][1]}.png")
         browser.close()
-    for name in ("data", "latent", *(["labels"] if args.labels else []), "traversal",
-                 *(v[1] for v in VIEWS), *(v[1] for v in SECTIONS.values())):
+    for name in ("data", "latent", "latent_units", *(["labels"] if args.labels else []),
+                 "traversal", *(v[1] for v in VIEWS), *(v[1] for v in SECTIONS.values())):
         print(out / f"{name}.png")
     return 0
 

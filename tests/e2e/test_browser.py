@@ -99,6 +99,8 @@ def test_latent_view_draws_every_point_and_a_lasso_selects(server, page):
     _no_exception(page)
 
     # A lasso around the plot area selects records: their label mix and a beat appear.
+    # (The map opens in zoom mode, where a click selects one point; the lasso is a tool.)
+    page.locator('.js-plotly-plot .modebar-btn[data-val="lasso"]').first.click()
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(x + 0.02 * w, y + 0.02 * h)

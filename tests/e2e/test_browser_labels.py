@@ -115,8 +115,9 @@ def test_a_selected_point_opens_in_the_data_view(page):
         "ya = g._fullLayout.yaxis; const r = g.getBoundingClientRect(); "
         "const i = Math.floor(t._length / 2); "
         "return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])] }")
-    # a small lasso around one point (a plain click does not select: Streamlit's chart
-    # draws with clickmode 'event')
+    # a small lasso around one point, with the toolbar's lasso (the map opens in zoom
+    # mode, where a plain click selects: tests/e2e/test_browser_latent_click.py)
+    page.locator('.js-plotly-plot .modebar-btn[data-val="lasso"]').first.click()
     page.mouse.move(x - 6, y - 6)
     page.mouse.down()
     for dx, dy in ((6, -6), (6, 6), (-6, 6), (-6, -5)):
