@@ -277,7 +277,7 @@ class CNNBaseline(StagedModel):
     "crops, sliding-crop max at test time, multilabel BCE",
     recipe=Recipe(
         model={"variant": "xresnet1d101", "crop_fraction": 0.25},
-        data={"task": SUPERCLASSES, "batch_size": 32},
+        data={"task": SUPERCLASSES, "batch_size": 32, "fs": 100.0},  # the benchmark's 100 Hz
         # the benchmark: one-cycle lr 1e-2, AdamW wd 1e-2, batch 128, 50 epochs, no early
         # stopping; the trainer has no one-cycle: cosine decay from 1e-2; batch 32 (500
         # records give ~4 steps per epoch at 128)
@@ -286,5 +286,7 @@ class CNNBaseline(StagedModel):
         source="Strodthoff et al. 2021 (PTB-XL benchmark), xresnet1d101; code/models/xresnet1d.py"),
 )
 def cnn_baseline(**overrides: Any) -> CNNBaseline:
-    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task)
-    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline", {"n_outputs": len(SUPERCLASSES)}, overrides))
+    # n_outputs: one per class of the recipe's task (the trainer sets it from data.task);
+    # input_shape: 10 s at the recipe's 100 Hz (the trainer sets it from data.fs)
+    return CNNBaseline(make_config(CNNBaselineConfig, "cnn_baseline",
+                                   {"n_outputs": len(SUPERCLASSES), "input_shape": (12, 1000)}, overrides))
