@@ -4,6 +4,7 @@ rebuilding the model they were, and the crops / test-time aggregation against th
 definitions."""
 
 import hashlib
+import itertools
 
 import pytest
 import torch
@@ -101,7 +102,7 @@ def test_window_starts_by_definition():
     assert window_starts(250, 250) == [0] and window_starts(100, 250) == [0]
     for n, L in [(1000, 250), (997, 100), (301, 300), (5000, 1250)]:
         s = window_starts(n, L)
-        assert s[0] == 0 and s[-1] + L == n and all(0 < b - a <= L // 2 for a, b in zip(s, s[1:]))
+        assert s[0] == 0 and s[-1] + L == n and all(0 < b - a <= L // 2 for a, b in itertools.pairwise(s))
 
 
 def test_crops_by_definition():
