@@ -63,7 +63,7 @@ def family_cache(tmp_path_factory, demo_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def cnn_run(family_cache, tmp_path_factory) -> Path:
-    """A tiny cnn_baseline run (width 4, 2 epochs; 5 superclass heads) on `family_cache`'s
+    """A tiny cnn_baseline run (the small variant at width 4, 2 epochs; 5 superclass heads) on `family_cache`'s
     10-s signals: a model of whole signals for the saliency tests. A few seconds."""
     import torch
 
@@ -71,7 +71,7 @@ def cnn_run(family_cache, tmp_path_factory) -> Path:
     from trainer.run import train
 
     cfg = load_config(REPO / "trainer" / "configs" / "cnn_baseline.yaml",
-                      [f"data.path={family_cache}", f"data.fs={FAMILY_FS}", "model.width=4",
+                      [f"data.path={family_cache}", f"data.fs={FAMILY_FS}", "model.variant=small", "model.width=4",
                        "optim.max_epochs=2", "data.batch_size=16"])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two shared cores; the model is tiny

@@ -55,7 +55,7 @@ FAMILIES: dict[str, tuple[list[str], str]] = {
     "vq_vae": (["model.backbone={kind: small, width: 0.25}", "model.codebook_size=16", "model.code_dim=4",
                 "model.n_tokens=2", "model.dead_code_steps=5", "optim.max_epochs=4", "optim.lr=0.003",
                 "data.batch_size=16"], "val/recon"),
-    "cnn_baseline": (["model.width=4", "optim.max_epochs=4", "optim.lr=0.003", "data.batch_size=16"],
+    "cnn_baseline": (["model.variant=small", "model.width=4", "optim.max_epochs=4", "optim.lr=0.003", "data.batch_size=16"],
                      "train/task"),
     "triplet_finetune": ([("model.encoder={name: st_mem, dim: 16, depth: 1, heads: 2, decoder_dim: 8, "
                           "patch_seconds: 1.0, fs: 100}"), "model.projection_dim=8", "optim.max_epochs=4",

@@ -79,7 +79,7 @@ def task_run(labelled) -> Path:
     VAEs, which have no ``predict_logits``, is issue 15's evaluation rework.)"""
     cfg = load_config(CONFIGS / "cnn_baseline.yaml", [
         f"data.path={labelled['data']}", f"data.labels={labelled['labels']}", "data.task=[male]",
-        "data.fs=100", "optim.max_epochs=1", "data.batch_size=16", "model.width=4"])
+        "data.fs=100", "optim.max_epochs=1", "data.batch_size=16", "model.variant=small", "model.width=4"])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

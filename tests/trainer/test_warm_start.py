@@ -93,7 +93,7 @@ def test_frozen_batch_norms_keep_their_running_statistics(cnn_run, family_cache,
     """cnn_baseline has batch norms: frozen by a warm start, their running means and
     variances (buffers, not parameters) must not drift while the head trains."""
     cfg = load_config(CONFIGS / "cnn_baseline.yaml", [
-        f"data.path={family_cache}", f"data.fs={FS}", "model.width=4", "optim.max_epochs=1",
+        f"data.path={family_cache}", f"data.fs={FS}", "model.variant=small", "model.width=4", "optim.max_epochs=1",
         "data.batch_size=16", f"init_from.run={cnn_run}", "init_from.modules=[stem, blocks]",
         "init_from.freeze=true"])
     run = train(cfg, tmp_path / "runs", progress=False)
