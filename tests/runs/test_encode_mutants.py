@@ -278,3 +278,21 @@ def test_preprocessing_read_errors(tmp_path, cache):
     assert Preprocessing.read(tmp_path) == _prep(cache)
     assert Preprocessing(fs=FS, window="r400", array="median", lead_set="all", leads=("I",),
                          scale_uv=1e-9).scale_uv == 1e-9  # any positive scale
+
+
+def test_the_mutation_benchs_encode_target_names_real_functions():
+    """`ecgwb bench mutation --target encode` mutates these functions of run.py: each
+    must exist (a rename would silently shrink the target), with its own lines."""
+    from ecgwb.bench.mutation import ENCODE_PATH, TARGETS, function_lines
+
+    source = (Path(__file__).resolve().parents[2] / "ecgcore" / "runs" / "run.py").read_text()
+    spans = function_lines(source, list(ENCODE_PATH))
+    lines = source.splitlines()
+    for name, (first, last) in zip(ENCODE_PATH, spans):
+        body = "\n".join(lines[first - 1 : last])
+        assert f"def {name.split('.')[-1]}(" in body and first <= last
+    (first, last), = function_lines(source, ["Run.encode"])
+    assert "encode_dataset(self.model, self.dataset(rows)" in "\n".join(lines[first - 1 : last])
+    assert TARGETS["encode"]["only"]["ecgcore/runs/run.py"] == list(ENCODE_PATH)
+    with pytest.raises(KeyError, match="Run.no_such"):
+        function_lines(source, ["Run.no_such"])
