@@ -458,3 +458,86 @@ def test_500_hz_is_delineated_as_given(ludb_beats):
     assert (fid.qrs_on, fid.qrs_off) == (on, off)
     # the RR interval is used as given: another RR moves the T search bound
     assert fid.p_on is not None and fid.p_on < fid.p_off < fid.qrs_on
+
+
+def test_no_qrs_threshold_is_three_times_a_raised_baseline():
+    # A steady slope on one lead lifts the isoelectric velocity to 2 µV/ms (above the
+    # 1.5 µV/ms margin): the QRS must reach 3 × 2 = 6 µV/ms. The pulse's scale that puts the
+    # peak exactly there is found by bisection on the definition; just above it passes,
+    # just below it is refused.
+    fs, r, n = 500.0, 300, 1200
+    ramp = np.zeros((2, n))
+    ramp[1] = 4.0 * np.arange(n)  # 4 µV per sample = 2 µV/ms at 500 Hz
+    pulse = _pulse_beat(amp=1.0, n=n)
+
+    def margin(scale: float) -> float:
+        sv = _norm_derivative(_lowpass(pulse * scale + ramp, fs, 30.0), fs)
+        base = max(np.percentile(sv[r - 100 : r - 10], 10), np.percentile(sv[r + 20 : r + 125], 10))
+        assert base == pytest.approx(2.0, abs=0.05)
+        return sv[r - 40 : r + 41].max() - 3.0 * max(base, 1.5)
+
+    lo, hi = 0.0, 5000.0
+    assert margin(lo) < 0 < margin(hi)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if margin(mid) < 0 else (lo, mid)
+    on, off, _ = _qrs(_Beat(x=pulse * hi * 1.002 + ramp, fs=fs, r=r, rr=None))
+    assert on < r < off
+    with pytest.raises(ValueError, match="no QRS complex near r"):
+        _qrs(_Beat(x=pulse * lo * 0.998 + ramp, fs=fs, r=r, rr=None))
+
+
+def test_next_qrs_when_the_window_ends_one_run_after_the_start():
+    # The search start set by the RR at the second pulse's first active sample and the
+    # window cut 20 ms (10 samples) later: exactly one run fits, and it is found there.
+    fs, r = 500.0, 300
+    full = _pulse_beat(centres=(r, 700))
+    want = _next_qrs(_Beat(x=full, fs=fs, r=r, rr=None), 320)
+    x = full[:, : want + 30]
+    hf = _filtfilt(x, _sos(fs, 10.0, 40.0))
+    e = uniform_filter1d(np.sqrt((hf**2).sum(axis=0)), 20)
+    main = e[r - 40 : r + 40].max()
+    found = []
+    for start in range(want - 5, want + 15):
+        cut = _Beat(x=x[:, : start + 10], fs=fs, r=r, rr=2 * (start - r))
+        hf = _filtfilt(cut.x, _sos(fs, 10.0, 40.0))
+        e = uniform_filter1d(np.sqrt((hf**2).sum(axis=0)), 20)
+        main = e[r - 40 : r + 40].max()
+        expect = start if all(e[start + k] > 0.15 * main for k in range(10)) else None
+        assert _next_qrs(cut, 320) == expect
+        found.append(expect)
+    assert any(f is not None for f in found)  # a run that fits exactly and is active
+
+
+def test_a_known_rr_is_kept_when_the_next_qrs_shows():
+    # RR given as 1000 ms while the next QRS shows 700 ms after this one: the T search keeps
+    # the given RR's √RR bounds (the next QRS only stops it), which leaves a late T peak
+    # inside the search; the RR implied by the next QRS would cut it.
+    fs, r = 500.0, 300
+    x = _pulse_beat(centres=(r, r + 350))
+    t = np.arange(x.shape[1])
+    x = x + 250.0 * np.exp(-0.5 * ((t - (r + 225)) / 15.0) ** 2)
+    beat = _validate(x, fs, r, 1000.0)
+    on, off, nxt = _qrs(beat)
+    assert nxt is not None
+    fid = ecg_delineate(x, fs, r, rr_ms=1000.0)
+    assert (fid.t_peak, fid.t_off) == _t_wave(beat, on, off, stop=nxt - 10)
+    assert abs(fid.t_peak - (r + 225)) <= 2
+    implied = _t_wave(replace_rr(beat, nxt - on), on, off, stop=nxt - 10)
+    assert implied[0] != fid.t_peak
+
+
+def test_a_qrs_that_never_ends_in_the_search_ends_at_its_last_sample():
+    # A second deflection 76 ms after R runs into a steep slope (10 µV/ms on lead 2) that
+    # lasts past the 250 ms search: the velocity never falls back, so the offset is the
+    # search's last sample, R + 124 at 500 Hz (the quiet stretch before the slope keeps the
+    # isoelectric level low).
+    fs, r, n = 500.0, 300, 1200
+    t = np.arange(n, dtype=np.float64)
+    x = np.zeros((2, n))
+    x[0] = _pulse_beat(n=n, centres=(r,))[0] - 300.0 * (t - 338) / 4.0 * np.exp(
+        -0.5 * ((t - 338) / 4.0) ** 2)
+    x[1] = 20.0 * np.maximum(0.0, t - 338)
+    on, off, _ = _qrs(_Beat(x=x, fs=fs, r=r, rr=None))
+    assert off == r + 124
+    assert (on, off) == _ref_qrs(x, fs, r, DEFAULT_PARAMS.qrs_on, DEFAULT_PARAMS.qrs_off)
