@@ -112,6 +112,29 @@ def function_lines(source: str, names: list[str]) -> list[tuple[int, int]]:
     return [found[n] for n in names]
 
 
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (row, col) of every function argument and return annotation, when the
+    module has ``from __future__ import annotations`` (then they are strings never
+    evaluated at run time, unless something calls ``typing.get_type_hints`` on them, which
+    nothing in ecgcore does for plain functions); else none."""
+    tree = ast.parse(source)
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                 and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    if not future:
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            notes = [arg.annotation for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs,
+                                                a.vararg, a.kwarg) if arg is not None]
+            for note in [*notes, node.returns]:
+                if note is not None:
+                    spans.append(((note.lineno, note.col_offset),
+                                  (note.end_lineno or note.lineno, note.end_col_offset or 0)))
+    return spans
+
+
 def _restrict(db: Path, lines: list[tuple[int, int]]) -> None:
     """Drop the mutants whose first line lies outside ``lines`` (inclusive ranges)."""
     con = sqlite3.connect(db)
@@ -140,15 +163,21 @@ def _sample(db: Path, n: int, seed: int) -> int:
     return len(ids)
 
 
-def _results(db: Path) -> list[dict]:
+def _results(db: Path, source: str) -> list[dict]:
     con = sqlite3.connect(db)
     rows = con.execute(
-        "select s.module_path, s.operator_name, s.start_pos_row, r.worker_outcome, "
-        "r.test_outcome, r.diff from work_results r join mutation_specs s using (job_id)").fetchall()
+        "select s.module_path, s.operator_name, s.start_pos_row, s.start_pos_col, "
+        "r.worker_outcome, r.test_outcome, r.diff from work_results r "
+        "join mutation_specs s using (job_id)").fetchall()
     con.close()
-    out = [dict(zip(("module", "operator", "line", "worker", "test", "diff"), r)) for r in rows]
+    spans = annotation_spans(source)
+    out = [dict(zip(("module", "operator", "line", "col", "worker", "test", "diff"), r))
+           for r in rows]
     for r in out:  # cosmic-ray 8 stores the outcomes upper case ('NORMAL', 'KILLED')
         r["worker"], r["test"] = str(r["worker"]).lower(), str(r["test"]).lower()
+        at = (r.pop("line"), r.pop("col"))
+        r["line"] = at[0]
+        r["annotation"] = any(a <= at < b for a, b in spans)
     return out
 
 
@@ -228,25 +257,37 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             subprocess.run([*cr, "exec", str(config), str(db)], cwd=work, env=tool_env, check=True)
             seconds = time.perf_counter() - t0
-            res = _results(db)
+            res = _results(db, (work / module).read_text())
             tested = [r for r in res if r["worker"] == "normal"]
             killed = [r for r in tested if r["test"] == "killed"]
             survived = [r for r in tested if r["test"] == "survived"]
             low, high = wilson(len(killed), len(tested))
+            notes = [r for r in tested if r["annotation"]]
+            real = [r for r in tested if not r["annotation"]]
+            real_killed = [r for r in real if r["test"] == "killed"]
             summary["modules"][module] = {
                 "mutants": total, "tested": len(tested), "killed": len(killed),
                 "survived": len(survived), "score": len(killed) / len(tested) if tested else None,
                 "ci95": [low, high], "seconds": round(seconds, 1),
                 "other_outcomes": len(res) - len(tested),
-                "survivors": [{k: r[k] for k in ("operator", "line", "diff")} for r in survived],
+                "in_annotations": len(notes), "killed_outside_annotations": len(real_killed),
+                "score_outside_annotations": len(real_killed) / len(real) if real else None,
+                "survivors": [{k: r[k] for k in ("operator", "line", "annotation", "diff")}
+                              for r in survived],
             }
             print(f"{module}: {len(killed)}/{len(tested)} mutants killed "
                   f"({100 * len(killed) / max(1, len(tested)):.0f}%, 95% CI {100 * low:.0f}–"
                   f"{100 * high:.0f}%) of {total}, by {' '.join(tests)} in {seconds:.0f} s", flush=True)
+            if notes:
+                print(f"  {len(notes)} of them change a function annotation (equivalent under "
+                      f"`from __future__ import annotations`); the others: {len(real_killed)}/"
+                      f"{len(real)} killed ({100 * len(real_killed) / max(1, len(real)):.0f}%)")
             for r in survived[: args.show]:
                 diff = "\n".join(line for line in (r["diff"] or "").splitlines()
                                  if line[:1] in "+-" and line[:3] not in ("+++", "---"))
-                print(f"  survived: line {r['line']} {r['operator']}\n    " + diff.replace("\n", "\n    "))
+                tag = " (annotation: equivalent)" if r["annotation"] else ""
+                print(f"  survived: line {r['line']} {r['operator']}{tag}\n    "
+                      + diff.replace("\n", "\n    "))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0

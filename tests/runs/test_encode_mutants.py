@@ -296,3 +296,21 @@ def test_the_mutation_benchs_encode_target_names_real_functions():
     assert TARGETS["encode"]["only"]["ecgcore/runs/run.py"] == list(ENCODE_PATH)
     with pytest.raises(KeyError, match="Run.no_such"):
         function_lines(source, ["Run.no_such"])
+
+
+def test_the_mutation_bench_recognises_function_annotations():
+    """Mutants inside a function's annotations are equivalent only under postponed
+    evaluation; a dataclass or pydantic field annotation is not a function annotation."""
+    from ecgwb.bench.mutation import annotation_spans
+
+    src = ("from __future__ import annotations\n"
+           "class A:\n"
+           "    x: int | None = None\n"
+           "    def f(self, a: int | None, *b: str, c: float = 1.0) -> list[int] | None:\n"
+           "        return a | 1\n")
+    spans = sorted(annotation_spans(src))
+    assert spans == [((4, 19), (4, 29)), ((4, 35), (4, 38)), ((4, 43), (4, 48)),
+                     ((4, 59), (4, 75))]
+    assert not any(a <= (5, 17) < b for a, b in spans)  # `a | 1` is code
+    assert not any(a <= (3, 11) < b for a, b in spans)  # the field's annotation is not
+    assert annotation_spans(src.split("\n", 1)[1]) == []  # evaluated without the import
