@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="a preset: modules, tests and mutated functions (default: stats)")
     ap.add_argument("--module", action="append", default=None,
                     help="module file to mutate, relative to the repository (repeatable; "
-                    "replaces the target's)")
+                    "replaces the target's; a target module keeps its --only functions)")
     ap.add_argument("--tests", action="append", default=None,
                     help="test file or folder that judges the mutants (repeatable; replaces "
                     "the target's)")
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     preset = TARGETS[args.target or "stats"]
     modules = args.module or preset["modules"]
     tests = args.tests or preset["tests"]
-    only: dict[str, list[str]] = dict(preset["only"] or {}) if not args.module else {}
+    only = {m: names for m, names in (preset["only"] or {}).items() if m in modules}
     if args.only:
         if len(modules) != 1:
             ap.error("--only needs exactly one module")
