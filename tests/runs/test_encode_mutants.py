@@ -251,6 +251,8 @@ def test_preprocessing_json_round_trip(cache):
     (lambda d: d.pop("scaler"), r"where\.json: missing field 'scaler'"),
     (lambda d: d["scaler"].pop("scale_uv"), r"where\.json: missing field 'scale_uv'"),
     (lambda d: d["scaler"].update(kind="robust"), r"where\.json: unknown scaler kind 'robust'"),
+    # a kind that sorts before "global_max" too: the check is equality, not an order
+    (lambda d: d["scaler"].update(kind="abs_max"), r"where\.json: unknown scaler kind 'abs_max'"),
     (lambda d: d["scaler"].update(scale_uv=0), r"where\.json: scale_uv must be positive, got 0"),
     (lambda d: d["scaler"].update(scale_uv=-3), r"where\.json: scale_uv must be positive"),
     (lambda d: d.update(window="r999"), r"where\.json: unknown beat window 'r999'; known: "
