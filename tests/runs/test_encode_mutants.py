@@ -62,8 +62,8 @@ def _write_run(folder: Path, model: torch.nn.Module, prep: Preprocessing, cache:
 
 
 def _prep(cache: ECGCache, **kw) -> Preprocessing:
-    args = dict(fs=FS, window="r400", array="median", lead_set=list(LEADS),
-                cache_leads=cache.leads, scale_uv=SCALE)
+    args = {"fs": FS, "window": "r400", "array": "median", "lead_set": list(LEADS),
+            "cache_leads": cache.leads, "scale_uv": SCALE}
     args.update(kw)
     return Preprocessing.fitted(**args)
 
@@ -255,8 +255,8 @@ def test_preprocessing_json_round_trip(cache):
     (lambda d: d["scaler"].update(kind="abs_max"), r"where\.json: unknown scaler kind 'abs_max'"),
     (lambda d: d["scaler"].update(scale_uv=0), r"where\.json: scale_uv must be positive, got 0"),
     (lambda d: d["scaler"].update(scale_uv=-3), r"where\.json: scale_uv must be positive"),
-    (lambda d: d.update(window="r999"), r"where\.json: unknown beat window 'r999'; known: "
-                                        r"\['qrs750', 'r400'\]"),
+    (lambda d: d.update(window="r999"), (r"where\.json: unknown beat window 'r999'; known: "
+                                         r"\['qrs750', 'r400'\]")),
     (lambda d: d.update(fs="fast"), r"where\.json: bad value"),
     (lambda d: d.update(scaler="global_max"), r"where\.json: bad value"),
 ])

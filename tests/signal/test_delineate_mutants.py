@@ -272,7 +272,7 @@ def test_next_qrs_is_found_where_the_second_pulse_starts():
     fs, r, r2 = 500.0, 300, 700
     x = _pulse_beat(centres=(r, r2))
     beat = _Beat(x=x, fs=fs, r=r, rr=None)
-    on, off, nxt = _qrs(beat)
+    _on, off, nxt = _qrs(beat)
     # the definition: 10–40 Hz band energy, 40 ms mean, above 15 % of this QRS's for 20 ms
     hf = sps.sosfiltfilt(sps.butter(2, [10 / 250, 40 / 250], btype="bandpass", output="sos"),
                          x, axis=-1, padlen=30)
