@@ -200,14 +200,16 @@ def reconstruction_section(run: Run, z: np.ndarray, rows: np.ndarray
 @torch.no_grad()
 def head_probabilities(run: Run, labels: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
     """A supervised model's own-head probabilities on ``rows`` (``[n]`` for one label, else
-    ``[n, K]``) when it was trained on exactly ``labels``; None when it has no such head."""
+    ``[n, K]``) when it was trained on exactly ``labels``; None when it has no such head.
+    A head that also reads scalar inputs (hybrid models, ``preprocessing.extra``) gets them
+    from the records table, as in training."""
     model, prep = run.model, run.preprocessing
-    if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels) or prep.extra:
+    if not isinstance(model, PredictsLabels) or list(prep.task) != list(labels):
         return None
     loader = torch.utils.data.DataLoader(run.dataset(rows), batch_size=128, shuffle=False)
     logits = []
     for batch in loader:
-        kwargs = {"mask": batch["mask"]} if "mask" in batch else {}
+        kwargs = {k: batch[k] for k in ("mask", "extra") if k in batch}
         logits.append(model.predict_logits(batch["x"], **kwargs))
     p = torch.sigmoid(torch.cat(logits)).numpy().astype(float)
     return p[:, 0] if len(labels) == 1 else p

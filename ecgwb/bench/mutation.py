@@ -12,6 +12,14 @@ working tree is never mutated. Each mutant costs a pytest start (~5 s here), so
 mutants from the same source) and reports the score with its 95% Wilson interval;
 ``--sample 0`` tests them all.
 
+``--target`` names a preset (module, tests, and for ``encode`` the functions mutated):
+``stats``, ``delineation`` (``ecgcore/signal/delineate.py``), ``encode`` (the run object's
+encode path: the ``Run`` methods that open the checkpoint, build the dataset and encode, and
+``ecgcore/preprocessing.py``). ``--only QUALNAME`` keeps the mutants inside the named
+functions (``Run.encode``); a mutant elsewhere in the file is not drawn. ``--tests`` given
+with ``--target`` replaces the preset's tests (e.g. the tests as they were, for a before
+score).
+
 Cosmic Ray is not a dependency of the project: install it apart, e.g.
 ``pip install --target /tmp/cosmic cosmic-ray==8.7.0``, and give ``--tool-path /tmp/cosmic``
 (the tests themselves run with this interpreter and without that folder).
@@ -20,6 +28,7 @@ Cosmic Ray is not a dependency of the project: install it apart, e.g.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -34,6 +43,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: The encode path of the run object: what opens the checkpoint, builds the model's input
+#: from the cache and encodes it (ecgcore/runs/run.py), beside the whole input transform.
+ENCODE_PATH = ("Run._loaded", "Run.model", "Run.preprocessing", "Run.fs", "Run.leads",
+               "Run.scale_uv", "Run.data_config", "Run.cache", "Run.n_records", "Run.dataset",
+               "Run.window", "Run.r_index", "Run.encode", "Run.embedding_table")
+
+#: Presets: modules to mutate, the tests that judge them, the functions mutated (None: all).
+TARGETS: dict[str, dict] = {
+    "stats": {"modules": ["ecgcore/evaluate/stats.py"], "tests": ["tests/evaluate/test_stats.py"],
+              "only": None},
+    "delineation": {"modules": ["ecgcore/signal/delineate.py"],
+                    "tests": ["tests/signal/test_delineate.py",
+                              "tests/signal/test_record_delineation.py",
+                              "tests/signal/test_delineate_mutants.py"], "only": None},
+    "encode": {"modules": ["ecgcore/runs/run.py", "ecgcore/preprocessing.py"],
+               "tests": ["tests/runs/test_encode_mutants.py"],
+               "only": {"ecgcore/runs/run.py": list(ENCODE_PATH)}},
+}
+
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """95% Wilson score interval of a proportion k / n."""
@@ -46,21 +74,76 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 def _copy_tree(repo: Path, work: Path, tests: list[str]) -> None:
+    """The packages and the whole tests folder (helpers such as tests/e2e/tiny_runs.py);
+    the bundled demo data linked, not copied. Only ``ecgcore`` is mutated."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(repo / "ecgcore", work / "ecgcore", ignore=ignore)
+    for package in ("ecgcore", "trainer", "ecgwb"):
+        shutil.copytree(repo / package, work / package, ignore=ignore)
     shutil.copy(repo / "pyproject.toml", work / "pyproject.toml")
-    (work / "tests").mkdir()
-    shutil.copy(repo / "tests" / "conftest.py", work / "tests" / "conftest.py")
-    for t in tests:
-        src = repo / t
-        folder = src if src.is_dir() else src.parent
-        dest = work / folder.relative_to(repo)
-        if not dest.exists():
-            shutil.copytree(folder, dest, ignore=ignore)
+    shutil.copytree(repo / "tests", work / "tests", ignore=ignore)
+    (work / "assets").symlink_to((repo / "assets").resolve(), target_is_directory=True)
+    missing = [t for t in tests if not (work / t).exists()]
+    if missing:
+        raise FileNotFoundError(f"tests {missing} are not in {repo}")
     # the tests find the real data beside the repository, as in the working tree
     shared = ROOT.parent / "shared"
     if shared.exists() and not (work.parent / "shared").exists():
         (work.parent / "shared").symlink_to(shared, target_is_directory=True)
+
+
+def function_lines(source: str, names: list[str]) -> list[tuple[int, int]]:
+    """First and last line of each named function or method (``name`` or ``Class.name``),
+    decorators included; KeyError for a name that is not there."""
+    found: dict[str, tuple[int, int]] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                if not isinstance(child, ast.ClassDef):
+                    found[name] = (first, child.end_lineno or child.lineno)
+                visit(child, name + ".")
+
+    visit(ast.parse(source), "")
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise KeyError(f"no function(s) {missing} in the module")
+    return [found[n] for n in names]
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (row, col) of every function argument and return annotation, when the
+    module has ``from __future__ import annotations`` (then they are strings never
+    evaluated at run time, unless something calls ``typing.get_type_hints`` on them, which
+    nothing in ecgcore does for plain functions); else none."""
+    tree = ast.parse(source)
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                 and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    if not future:
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            notes = [arg.annotation for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs,
+                                                a.vararg, a.kwarg) if arg is not None]
+            for note in [*notes, node.returns]:
+                if note is not None:
+                    spans.append(((note.lineno, note.col_offset),
+                                  (note.end_lineno or note.lineno, note.end_col_offset or 0)))
+    return spans
+
+
+def _restrict(db: Path, lines: list[tuple[int, int]]) -> None:
+    """Drop the mutants whose first line lies outside ``lines`` (inclusive ranges)."""
+    con = sqlite3.connect(db)
+    rows = con.execute("select job_id, start_pos_row from mutation_specs").fetchall()
+    drop = [(j,) for j, row in rows if not any(a <= row <= b for a, b in lines)]
+    con.executemany("delete from mutation_specs where job_id = ?", drop)
+    con.executemany("delete from work_items where job_id = ?", drop)
+    con.commit()
+    con.close()
 
 
 def _sample(db: Path, n: int, seed: int) -> int:
@@ -80,26 +163,37 @@ def _sample(db: Path, n: int, seed: int) -> int:
     return len(ids)
 
 
-def _results(db: Path) -> list[dict]:
+def _results(db: Path, source: str) -> list[dict]:
     con = sqlite3.connect(db)
     rows = con.execute(
-        "select s.module_path, s.operator_name, s.start_pos_row, r.worker_outcome, "
-        "r.test_outcome, r.diff from work_results r join mutation_specs s using (job_id)").fetchall()
+        "select s.module_path, s.operator_name, s.start_pos_row, s.start_pos_col, "
+        "r.worker_outcome, r.test_outcome, r.diff from work_results r "
+        "join mutation_specs s using (job_id)").fetchall()
     con.close()
-    out = [dict(zip(("module", "operator", "line", "worker", "test", "diff"), r)) for r in rows]
+    spans = annotation_spans(source)
+    out = [dict(zip(("module", "operator", "line", "col", "worker", "test", "diff"), r))
+           for r in rows]
     for r in out:  # cosmic-ray 8 stores the outcomes upper case ('NORMAL', 'KILLED')
         r["worker"], r["test"] = str(r["worker"]).lower(), str(r["test"]).lower()
+        at = (r.pop("line"), r.pop("col"))
+        r["line"] = at[0]
+        r["annotation"] = any(a <= at < b for a, b in spans)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="ecgwb bench mutation", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--target", choices=sorted(TARGETS), default=None,
+                    help="a preset: modules, tests and mutated functions (default: stats)")
     ap.add_argument("--module", action="append", default=None,
                     help="module file to mutate, relative to the repository (repeatable; "
-                    "default ecgcore/evaluate/stats.py)")
+                    "replaces the target's; a target module keeps its --only functions)")
     ap.add_argument("--tests", action="append", default=None,
-                    help="test file or folder that judges the mutants (repeatable; default "
-                    "tests/evaluate/test_stats.py)")
+                    help="test file or folder that judges the mutants (repeatable; replaces "
+                    "the target's)")
+    ap.add_argument("--only", action="append", default=None,
+                    help="mutate only inside this function or Class.method of the (single) "
+                    "module (repeatable)")
     ap.add_argument("--sample", type=int, default=60, help="mutants to test, drawn at random "
                     "(0: all)")
     ap.add_argument("--seed", type=int, default=0)
@@ -111,8 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=ROOT, help="the source tree to copy (default: "
                     "this one; e.g. an exported older commit, for a before/after score)")
     args = ap.parse_args(argv)
-    modules = args.module or ["ecgcore/evaluate/stats.py"]
-    tests = args.tests or ["tests/evaluate/test_stats.py"]
+    preset = TARGETS[args.target or "stats"]
+    modules = args.module or preset["modules"]
+    tests = args.tests or preset["tests"]
+    only = {m: names for m, names in (preset["only"] or {}).items() if m in modules}
+    if args.only:
+        if len(modules) != 1:
+            ap.error("--only needs exactly one module")
+        only = {modules[0]: args.only}
 
     tool_env = dict(os.environ)
     if args.tool_path:
@@ -124,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
               "cosmic-ray==8.7.0) and give --tool-path DIR", file=sys.stderr)
         return 2
 
-    summary: dict = {"modules": {}, "tests": tests, "sample": args.sample, "seed": args.seed}
+    summary: dict = {"target": args.target, "modules": {}, "tests": tests, "sample": args.sample,
+                     "seed": args.seed, "only": only}
     with tempfile.TemporaryDirectory(prefix="ecgwb-mutation-") as tmp:
         work = Path(tmp) / "repo"
         work.mkdir()
@@ -144,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                 '[cosmic-ray.distributor]\nname = "local"\n')
             cr = [sys.executable, "-m", "cosmic_ray.cli"]
             subprocess.run([*cr, "init", str(config), str(db)], cwd=work, env=tool_env, check=True)
+            if module in only:
+                _restrict(db, function_lines((work / module).read_text(), only[module]))
             total = _sample(db, args.sample, args.seed)
             base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True,
                                   check=False)
@@ -154,25 +257,37 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             subprocess.run([*cr, "exec", str(config), str(db)], cwd=work, env=tool_env, check=True)
             seconds = time.perf_counter() - t0
-            res = _results(db)
+            res = _results(db, (work / module).read_text())
             tested = [r for r in res if r["worker"] == "normal"]
             killed = [r for r in tested if r["test"] == "killed"]
             survived = [r for r in tested if r["test"] == "survived"]
             low, high = wilson(len(killed), len(tested))
+            notes = [r for r in tested if r["annotation"]]
+            real = [r for r in tested if not r["annotation"]]
+            real_killed = [r for r in real if r["test"] == "killed"]
             summary["modules"][module] = {
                 "mutants": total, "tested": len(tested), "killed": len(killed),
                 "survived": len(survived), "score": len(killed) / len(tested) if tested else None,
                 "ci95": [low, high], "seconds": round(seconds, 1),
                 "other_outcomes": len(res) - len(tested),
-                "survivors": [{k: r[k] for k in ("operator", "line", "diff")} for r in survived],
+                "in_annotations": len(notes), "killed_outside_annotations": len(real_killed),
+                "score_outside_annotations": len(real_killed) / len(real) if real else None,
+                "survivors": [{k: r[k] for k in ("operator", "line", "annotation", "diff")}
+                              for r in survived],
             }
             print(f"{module}: {len(killed)}/{len(tested)} mutants killed "
                   f"({100 * len(killed) / max(1, len(tested)):.0f}%, 95% CI {100 * low:.0f}–"
                   f"{100 * high:.0f}%) of {total}, by {' '.join(tests)} in {seconds:.0f} s", flush=True)
+            if notes:
+                print(f"  {len(notes)} of them change a function annotation (equivalent under "
+                      f"`from __future__ import annotations`); the others: {len(real_killed)}/"
+                      f"{len(real)} killed ({100 * len(real_killed) / max(1, len(real)):.0f}%)")
             for r in survived[: args.show]:
                 diff = "\n".join(line for line in (r["diff"] or "").splitlines()
                                  if line[:1] in "+-" and line[:3] not in ("+++", "---"))
-                print(f"  survived: line {r['line']} {r['operator']}\n    " + diff.replace("\n", "\n    "))
+                tag = " (annotation: equivalent)" if r["annotation"] else ""
+                print(f"  survived: line {r['line']} {r['operator']}{tag}\n    "
+                      + diff.replace("\n", "\n    "))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0

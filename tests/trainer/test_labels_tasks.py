@@ -75,8 +75,8 @@ def test_preprocess_command_joins_the_labels_table_by_record_id(labelled):
 def task_run(labelled) -> Path:
     """A supervised cnn_baseline (width 4, 1 epoch) trained on the data folder with
     ``data.labels`` and task ``male``: its cache of 10-s signals is built from the folder
-    with the labels joined. (Own-head scoring of runs with extra inputs, and of the task
-    VAEs, which have no ``predict_logits``, is issue 15's evaluation rework.)"""
+    with the labels joined. (Own-head scoring of runs with extra inputs:
+    tests/runs/test_own_head.py; the task VAEs, which have no ``predict_logits``, get none.)"""
     cfg = load_config(CONFIGS / "cnn_baseline.yaml", [
         f"data.path={labelled['data']}", f"data.labels={labelled['labels']}", "data.task=[male]",
         "data.fs=100", "optim.max_epochs=1", "data.batch_size=16", "model.variant=small", "model.width=4"])
