@@ -31,6 +31,8 @@ def reproduce(seed: str, data: Path | None = None, runs: Path | None = None, qui
     if not (data / "ptbxl_database.csv").exists():
         raise FileNotFoundError(f"{data}: not a PTB-XL root (no ptbxl_database.csv); "
                                 "`ecgwb reproduce` reads PTB-XL records at each paper's rate")
+    if quick and out and Path(out).resolve().is_relative_to(DOCS.resolve()):
+        raise ValueError("--quick never writes into docs/reproduce: give another --out")
     if quick:
         work = Path(out) if out else Path(tempfile.mkdtemp(prefix=f"ecgwb-reproduce-{seed}-"))
         data = subset_ptbxl(data, QUICK_RECORDS, work / "data")
@@ -39,8 +41,6 @@ def reproduce(seed: str, data: Path | None = None, runs: Path | None = None, qui
     else:
         runs = Path(runs) if runs else Path("runs") / "reproduce" / seed
         report_path = Path(out) / f"{seed}.md" if out else DOCS / f"{seed}.md"
-    if quick and report_path.resolve().parent == DOCS.resolve():
-        raise ValueError("--quick never writes into docs/reproduce: give another --out")
     ctx = Context(data=data, runs=runs, quick=quick,
                   n_boot=n_boot if n_boot is not None else (50 if quick else 1000))
     t0 = time.perf_counter()
