@@ -67,8 +67,9 @@ def run(ctx: Context) -> Report:
         f"Stand-in: the paper's reduced LVEF (private echo labels) is replaced by the PTB-XL "
         f"superclass **MI vs rest** (`{STAND_IN}`): a different task, so AUROCs are not "
         "comparable in level, only in the ordering of methods.",
-        f"Protocol: one patient-grouped split (70/15/15, stratified by superclass); every "
-        f"figure on the same {n_test} held-out test records; LGBM (LightGBM) fitted on the "
+        f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass, the "
+        f"same {n_test} held-out records for every model (the CNN included); validation 1/7 "
+        "of the rest for early stopping; LGBM (LightGBM) fitted on the "
         "other records' latent means (+ the pipeline's classical ECG measurements where "
         "said); AUROC with a stratified-bootstrap 95 % CI.",
     ]

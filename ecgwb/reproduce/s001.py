@@ -59,8 +59,9 @@ def run(ctx: Context) -> Report:
         f"Stand-in: the paper's LVF (echo, private) is replaced by the PTB-XL superclass "
         f"**MI vs rest** (`{STAND_IN}`), also the task the task-specific VAEs are trained on. "
         "A different task: compare the ordering of the rows, not the levels.",
-        f"Protocol: one patient-grouped split, test 15 % ({n_test} records), validation 15 % of "
-        "the rest, one training per row (the paper: 5 inner folds, μ reported); early stopping "
+        f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass "
+        f"({n_test} records, ~15 %; the same records for every row), validation 1/7 of the "
+        "rest (85:15), one training per row (the paper: 5 inner folds, μ reported); early stopping "
         "after 25 epochs. AUROC (stratified-bootstrap 95 % CI) and macro F1 of an L2 logistic "
         "regression on the latent means + RR mean and SD fitted on the other records; the L1 "
         "one in the note. MSE in µV² (the paper's unit is not stated), Pearson r per lead, mean.",
