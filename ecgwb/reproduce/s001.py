@@ -2,8 +2,8 @@
 
 Grid (Table 1): for L = 2 and 10, PCA, the task naive β-VAE (β = 4) and the task specific
 β-VAE (γ = 500, RR mean/SD into its head); the split task VAE (2 of 10 latents predict)
-with β = 4 and β = 0. All on one patient-grouped split (15 % test; validation 15 % of the
-rest) and scored on the test split by ``ecgwb evaluate --scope test --models logreg_l1
+with β = 4 and β = 0. All on one patient-grouped split (fold 0 of 7: ~15 % test, the same
+records for every model; validation 1/7 of the rest) and scored on the test split by ``ecgwb evaluate --scope test --models logreg_l1
 logreg_l2 --rr`` (latents + RR mean and SD, as §2.3); task naive against task specific by
 Hanley & McNeil (1983).
 """
