@@ -54,14 +54,21 @@ def train_paper(ctx: Context, config: str, name: str, sets: list[str] | None = N
                 quick: list[str] | None = None, data: Path | None = None) -> Path:
     """Train ``trainer/configs/papers/<config>.yaml`` as run ``name`` (``sets``: overrides;
     ``quick``: extra overrides of the ``--quick`` version, after one epoch). A finished run
-    of that name in ``ctx.runs`` is reused."""
+    of that name in ``ctx.runs`` is reused; an interrupted one (it has a last checkpoint) is
+    resumed from its last epoch, so a grid stopped midway continues where it stopped."""
     from trainer.config import load_config
     from trainer.jobs import find_run
-    from trainer.run import train
+    from trainer.run import resume, train
 
     run = find_run([ctx.runs], name, finished=True)
     if run is not None:
         ctx.say(f"reusing {run}")
+        return run
+    started = find_run([ctx.runs], name)
+    if started is not None and (started / "checkpoints" / "last").exists():
+        t0 = time.perf_counter()
+        run = resume(started, progress=False)
+        ctx.say(f"resumed and finished {run.name} in {time.perf_counter() - t0:.0f} s")
         return run
     overrides = [f"data.path={(data or ctx.data).resolve()}", f"name={name}", *(sets or [])]
     if ctx.quick:
