@@ -90,11 +90,11 @@ def run(ctx: Context) -> Report:
                         auc, ci=ci, note="reduced xresnet1d, its own head, stand-in label MI"))
     lf = label_fraction_auc(runs["sae"], STAND_IN, 0.1, ctx.n_boot)
     auc, ci = _auc(lf)
-    rep.rows.append(Row("Table 6: 10 % of the training data", "LGBM on SAE encodings + features, AUROC",
+    rep.rows.append(Row("Abstract and Table 6: 10 % of the training data", "LGBM on SAE encodings + features, AUROC",
                         "0.870", auc, ci=ci, note="LGBM refitted on 10 % of the training patients"))
     cnn10 = (evs["000_cnn_baseline-frac0.1"].get("downstream") or {}).get("main") or {}
     auc, ci = _auc(cnn10)
-    rep.rows.append(Row("Table 6: 10 % of the training data", "CNN, AUROC", "0.630", auc, ci=ci,
+    rep.rows.append(Row("Abstract and Table 6: 10 % of the training data", "CNN, AUROC", "0.630", auc, ci=ci,
                         note="CNN trained on 10 % of the training patients' labels"))
     for m in encoders:
         rec = evs[m].get("reconstruction") or {}

@@ -96,7 +96,7 @@ def test_000_table(reports):
     rows, runs = _checked_rows(reports("000"))
     assert row(rows, "Aβ-VAE, MAE")["paper"] == "15.7±3.2 μV"
     assert row(rows, "SAE encodings + ECG features")["paper"] == "0.901"
-    assert [r["paper"] for r in rows if r["section"].startswith("Table 6")] == ["0.870", "0.630"]
+    assert [r["paper"] for r in rows if r["section"].startswith("Abstract and Table 6")] == ["0.870", "0.630"]
     x, x_hat = _recon(runs["annealed_beta_vae"])
     mae = np.abs(x - x_hat).mean(axis=(1, 2)).mean()
     assert number(row(rows, "Aβ-VAE, MAE")["ours"]) == pytest.approx(mae, abs=0.051)
