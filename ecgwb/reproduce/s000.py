@@ -62,16 +62,16 @@ def run(ctx: Context) -> Report:
     n_test = (evs["sae"].get("downstream") or {}).get("n")
 
     rep.setting = [
-        f"Data: {ctx.data} (PTB-XL), 500 Hz records for the encoders (750 ms beat on QRS "
-        "onset, Kors X, Y, Z), 100 Hz 10-s signals for the CNN.",
-        f"Stand-in: the paper's reduced LVEF (private echo labels) is replaced by the PTB-XL "
+        (f"Data: {ctx.data} (PTB-XL), 500 Hz records for the encoders (750 ms beat on QRS "
+        "onset, Kors X, Y, Z), 100 Hz 10-s signals for the CNN."),
+        (f"Stand-in: the paper's reduced LVEF (private echo labels) is replaced by the PTB-XL "
         f"superclass **MI vs rest** (`{STAND_IN}`): a different task, so AUROCs are not "
-        "comparable in level, only in the ordering of methods.",
-        f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass, the "
+        "comparable in level, only in the ordering of methods."),
+        (f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass, the "
         f"same {n_test} held-out records for every model (the CNN included); validation 1/7 "
         "of the rest for early stopping; LGBM (LightGBM) fitted on the "
         "other records' latent means (+ the pipeline's classical ECG measurements where "
-        "said); AUROC with a stratified-bootstrap 95 % CI.",
+        "said); AUROC with a stratified-bootstrap 95 % CI."),
     ]
     ann = (evs["annealed_beta_vae"].get("reconstruction") or {})
     rep.rows.append(Row("Key Results: reconstruction", "Aβ-VAE, MAE on held-out beats (µV)",
@@ -104,11 +104,11 @@ def run(ctx: Context) -> Report:
                             rec.get("mae"), "{:.1f}",
                             note=f"AUROC {auc:.3f}" if auc is not None and np.isfinite(auc) else ""))
     rep.notes = [
-        "PCA's VTI R² 0.923 and the QRS-measurement and bundle-branch-block tasks: PTB-XL has "
-        "no echo (VTI) values; the other tasks are not tabulated in the seed text.",
-        "Table 6 at 0.1 % of the data (LGBM 0.761): 0.1 % of a few hundred training records "
-        "is less than one record.",
-        "The paper's CNN architecture is not described in the seed text; the project's "
-        "reduced xresnet1d stands in.",
+        ("PCA's VTI R² 0.923 and the QRS-measurement and bundle-branch-block tasks: PTB-XL has "
+        "no echo (VTI) values; the other tasks are not tabulated in the seed text."),
+        ("Table 6 at 0.1 % of the data (LGBM 0.761): 0.1 % of a few hundred training records "
+        "is less than one record."),
+        ("The paper's CNN architecture is not described in the seed text; the project's "
+        "reduced xresnet1d stands in."),
     ]
     return rep

@@ -56,15 +56,15 @@ def run(ctx: Context) -> Report:
     n_test = (first.get("downstream") or {}).get("n")
     rep.setting = [
         f"Data: {ctx.data} (PTB-XL), 500 Hz, mean beat ±400 ms on R, 12 leads.",
-        f"Stand-in: the paper's LVF (echo, private) is replaced by the PTB-XL superclass "
+        (f"Stand-in: the paper's LVF (echo, private) is replaced by the PTB-XL superclass "
         f"**MI vs rest** (`{STAND_IN}`), also the task the task-specific VAEs are trained on. "
-        "A different task: compare the ordering of the rows, not the levels.",
-        f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass "
+        "A different task: compare the ordering of the rows, not the levels."),
+        (f"Protocol: test = fold 0 of 7 patient-grouped folds stratified by superclass "
         f"({n_test} records, ~15 %; the same records for every row), validation 1/7 of the "
         "rest (85:15), one training per row (the paper: 5 inner folds, μ reported); early stopping "
         "after 25 epochs. AUROC (stratified-bootstrap 95 % CI) and macro F1 of an L2 logistic "
         "regression on the latent means + RR mean and SD fitted on the other records; the L1 "
-        "one in the note. MSE in µV² (the paper's unit is not stated), Pearson r per lead, mean.",
+        "one in the note. MSE in µV² (the paper's unit is not stated), Pearson r per lead, mean."),
     ]
     sex_age = downstream_row(first, "sex_age", "logreg_l2")
     rep.rows.append(Row(T1, "Sex and age (L 2): AUROC", "0.556 (0.520–0.592)", sex_age.get("auroc"),
@@ -97,10 +97,10 @@ def run(ctx: Context) -> Report:
         rep.rows.append(Row("Table 1 footnote: Hanley & McNeil", f"task specific vs naive, L {L}: p",
                             "< 0.01 (*)", p, "{:.4f}", note="r = 0 (areas treated as independent)"))
     rep.notes = [
-        "FactorECG rows of Table 1 (the 50 M-parameter VAE of van de Leur et al.): not in the "
-        "grid (days of CPU training for 4 runs); the project has its backbone (`factorecg`).",
+        ("FactorECG rows of Table 1 (the 50 M-parameter VAE of van de Leur et al.): not in the "
+        "grid (days of CPU training for 4 runs); the project has its backbone (`factorecg`)."),
         "Fig. 2 (the sweep over L with 5-fold CV): only L = 2 and 10 of Table 1 are redone.",
-        "Fig. 3 (latent scatter plots and factor traversals): figures, shown by the "
-        "workbench's Latent space and Factor traversal views on these runs.",
+        ("Fig. 3 (latent scatter plots and factor traversals): figures, shown by the "
+        "workbench's Latent space and Factor traversal views on these runs."),
     ]
     return rep

@@ -41,17 +41,17 @@ def run(ctx: Context) -> Report:
     counts = pd.read_csv(labels)[TASK].sum().astype(int).to_dict()
     mix = ", ".join(f"{k.removeprefix('rhythm_')} {v}" for k, v in counts.items())
     rep.setting = [
-        f"Data: {ctx.data} (PTB-XL). Diagnosis: lead V1 at 100 Hz, beats ±400 ms on R, up to 16 "
+        (f"Data: {ctx.data} (PTB-XL). Diagnosis: lead V1 at 100 Hz, beats ±400 ms on R, up to 16 "
         "beats a record, the 5 diagnostic superclasses (multilabel). The seed text says only "
-        "that 'Lead-V' of PTB-XL was used; V1 and the 5 superclasses are our reading.",
-        "Rhythm: lead I of every 500-Hz record resampled to 300 Hz, written as one-lead "
+        "that 'Lead-V' of PTB-XL was used; V1 and the 5 superclasses are our reading."),
+        ("Rhythm: lead I of every 500-Hz record resampled to 300 Hz, written as one-lead "
         "records; label from the SCP codes: normal (SR), AF (AFIB or AFLT), other "
         f"({mix}). "
         "The seed text does not name its arrhythmia dataset; this PTB-XL-derived single-lead "
-        "task stands in for it.",
-        "Protocol: one patient-grouped split (70/15/15); each run scored with its own head "
+        "task stands in for it."),
+        ("Protocol: one patient-grouped split (70/15/15); each run scored with its own head "
         "on its test split; macro F1 at each class's training prevalence as threshold, "
-        "macro AUROC with a stratified-bootstrap 95 % CI.",
+        "macro AUROC with a stratified-bootstrap 95 % CI."),
     ]
     for key, ev, paper, what in (
             ("Key Results: cardiac condition diagnosis (PTB-XL)", ev_diag, "0.5742",
@@ -64,7 +64,7 @@ def run(ctx: Context) -> Report:
                             if m.get("auroc") is not None else f"n {m.get('n')}"))
     rep.notes = [
         "Sleep apnea detection (macro F1 0.8498): no apnea recordings among the data here.",
-        "Saliency comparison with ResNet: a figure; the workbench's Saliency view does not "
-        "run on beat-sequence models' attention, and the paper's ResNet is not described.",
+        ("Saliency comparison with ResNet: a figure; the workbench's Saliency view does not "
+        "run on beat-sequence models' attention, and the paper's ResNet is not described."),
     ]
     return rep

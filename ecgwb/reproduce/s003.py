@@ -48,13 +48,13 @@ def run(ctx: Context) -> Report:
     ident = ev.get("identification") or {}
     rep.runs = {"lead_mae": str(mae)}
     rep.setting = [
-        f"Data: {ctx.data} (PTB-XL), median beats ±400 ms on R, 12 leads, 500 Hz; one "
-        "patient-grouped split (70/15/15).",
-        f"Stand-in for ECG-ID authentication: same-patient retrieval on PTB-XL — each record "
+        (f"Data: {ctx.data} (PTB-XL), median beats ±400 ms on R, 12 leads, 500 Hz; one "
+        "patient-grouped split (70/15/15)."),
+        (f"Stand-in for ECG-ID authentication: same-patient retrieval on PTB-XL — each record "
         f"of a patient with two or more records queries all other records by cosine distance "
         f"of the mean lead embedding; top-1 accuracy ({ident.get('n_queries')} queries, "
         f"{ident.get('n_patients')} patients; ECG-ID itself is not among the data here). No "
-        "fine-tuning, as in the paper.",
+        "fine-tuning, as in the paper."),
     ]
     rep.rows.append(Row("Abstract / TL;DR: ECG-ID biometric authentication", "accuracy without "
                         "fine-tuning (ours: PTB-XL same-patient top-1)", "99.68%",
@@ -71,7 +71,7 @@ def run(ctx: Context) -> Report:
                         "not given (MI detection named, no figure)", main.get("auroc"),
                         ci=(main.get("auroc_low"), main.get("auroc_high")),
                         note="all records, out of fold (patient-grouped 5-fold)"))
-    rep.notes = ["The seed text is the abstract and TL;DR only: its one figure is the ECG-ID "
+    rep.notes = [("The seed text is the abstract and TL;DR only: its one figure is the ECG-ID "
                  "accuracy. Pre-training on the PhysioNet 12-lead corpus: here only the 500 "
-                 "PTB-XL records."]
+                 "PTB-XL records.")]
     return rep

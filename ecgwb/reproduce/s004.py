@@ -51,17 +51,17 @@ def run(ctx: Context) -> Report:
     rep.runs = {k: str(v) for k, v in runs.items()}
     n = ((evs["ST-MEM"].get("downstream") or {}).get("main") or {}).get("n")
     rep.setting = [
-        f"Data: {ctx.data} (PTB-XL), 10-s 12-lead signals at 250 Hz for ST-MEM and ECG-JEPA "
+        (f"Data: {ctx.data} (PTB-XL), 10-s 12-lead signals at 250 Hz for ST-MEM and ECG-JEPA "
         "(0.3-s patches of 75 samples for ST-MEM), median beats at 500 Hz for the VQ-VAE. "
-        "Pre-training on PTB-XL itself (the paper: Shaoxing/Ningbo + Chapman, 45,152 records).",
-        f"Protocol: one patient-grouped split (70/15/15); every figure on its {n} test records; "
+        "Pre-training on PTB-XL itself (the paper: Shaoxing/Ningbo + Chapman, 45,152 records)."),
+        (f"Protocol: one patient-grouped split (70/15/15); every figure on its {n} test records; "
         "the 5 PTB-XL diagnostic superclasses (multilabel: macro AUROC with a "
         "stratified-bootstrap 95 % CI, macro F1); probes fitted on the other records' frozen "
         "embeddings: linear probe (a linear layer) and kNN. ECG-JEPA rows: the linear probe "
         "(the slides do not say which probe). Clustering: the held-out embeddings with each "
-        "record's primary superclass as its cluster.",
-        "Models at CPU size (width 128, depth 4; the paper's ViT-B is 768 × 12): see "
-        "trainer/configs/papers/004_*.yaml.",
+        "record's primary superclass as its cluster."),
+        ("Models at CPU size (width 128, depth 4; the paper's ViT-B is 768 × 12): see "
+        "trainer/configs/papers/004_*.yaml."),
     ]
     t_cls = "Results: Classification"
     _auc_f1(rep.rows, t_cls, "ECG-JEPA baseline", evs["ECG-JEPA"], "linear_probe", ("0.679", "0.234"))
@@ -80,9 +80,9 @@ def run(ctx: Context) -> Report:
               note="median-beat VQ-VAE")
     _clusters(rep.rows, "Triplet-loss", evs["ST-MEM triplet"], ("6.755", "-0.054", "73.565"))
     rep.notes = [
-        "VQ-VAE on the frozen ST-MEM encoder (the slides' EncoderVQVAE): the model code has no "
+        ("VQ-VAE on the frozen ST-MEM encoder (the slides' EncoderVQVAE): the model code has no "
         "VQ head on a frozen transformer encoder; the median-beat VQ-VAE stands in, and its "
-        "codebook use is in the run's metrics.csv (perplexity, fraction of codes used).",
+        "codebook use is in the run's metrics.csv (perplexity, fraction of codes used)."),
         "Pre-training on Shaoxing/Ningbo + Chapman: not among the data here.",
     ]
     return rep
