@@ -10,6 +10,7 @@ temporary folder and never over the docs.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import tempfile
 import time
@@ -44,10 +45,14 @@ def reproduce(seed: str, data: Path | None = None, runs: Path | None = None, qui
     ctx = Context(data=data, runs=runs, quick=quick,
                   n_boot=n_boot if n_boot is not None else (50 if quick else 1000))
     t0 = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     report = importlib.import_module(f"ecgwb.reproduce.s{seed}").run(ctx)
     wall = time.perf_counter() - t0
     command = "ecgwb reproduce " + " ".join(shlex.quote(a) for a in (argv or [seed]))
     if quick:
         report.setting.insert(0, f"**--quick**: the first {QUICK_RECORDS} records, one epoch, "
                                  "small widths; a check of the command, not a result.")
+    report.setting.insert(0, f"Run {started} on {os.cpu_count()} CPU cores, no GPU (load average "
+                             f"{load:.1f} at the start: other work shared the machine).")
     return write_report(report, report_path, command, wall)
