@@ -362,6 +362,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from ecgwb.reproduce import reproduce
+
+    argv = [args.seed] + (["--data", args.data] if args.data else []) + (["--quick"] if args.quick else [])
+    try:
+        path = reproduce(args.seed, data=args.data, runs=args.runs, quick=args.quick, out=args.out,
+                         n_boot=args.n_boot, argv=argv)
+    except (ValueError, RuntimeError) as exc:
+        return _fail(str(exc), 1)
+    print(f"wrote {path}")
+    return 0
+
+
 def _train_keys_epilog() -> str:
     """The settable data, optim and hardware keys with their names and help (the Train
     view's form shows the same text: trainer/field_text.py)."""
@@ -498,6 +511,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train (as --retrain) one epoch a stage on median beats: checks the "
                      "command, not for viewing")
     pd_.set_defaults(func=cmd_demo)
+
+    prp = sub.add_parser("reproduce", help="a seed paper's experiment grid: its values beside ours "
+                         "(docs/reproduce/SEED.md)")
+    prp.add_argument("seed", choices=["000", "001", "002", "003", "004"], help="which seed paper")
+    prp.add_argument("--data", help="PTB-XL root (default: ../shared/data/ptbxl500)")
+    prp.add_argument("--runs", help="folder of the grid's runs (default: runs/reproduce/SEED; "
+                                    "finished runs are reused)")
+    prp.add_argument("--quick", action="store_true",
+                     help="a tiny version (160 records, one epoch, small widths) into a temporary "
+                          "folder: checks the command, never writes docs/reproduce")
+    prp.add_argument("--out", help="folder of the report (default: docs/reproduce, or a "
+                                   "temporary folder with --quick)")
+    prp.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000; 50 with --quick)")
+    prp.set_defaults(func=cmd_reproduce)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")
     pb.add_argument("what", choices=bench_names(), help="which benchmark (each module of ecgwb.bench)")
