@@ -3,6 +3,7 @@ and global state (threads, seeds) restored after each test that changes it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +166,14 @@ def _restore_process_state():
     torch.random.set_rng_state(torch_state)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> tuple[Path, Path]:
+    """(runs folder, demo cache): tiny ``task_vae``, ``pca`` and ``beta_vae`` runs
+    (tests/e2e/tiny_runs.py), trained once a session and shared by the app and run tests;
+    a test that writes into a run works on a copy."""
+    sys.path.insert(0, str(REPO / "tests" / "e2e"))
+    from tiny_runs import build_tiny_runs
+
+    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")

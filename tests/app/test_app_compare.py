@@ -23,14 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 DEMO = ROOT / "assets" / "demo" / "ptbxl100"
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs, run_folder
+from tiny_runs import run_folder
 
 N_LUDB = 8  # LUDB records of the external cohort (odd ids 1…15)
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.data.attached_labels import read_labels
@@ -21,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 DEMO = ROOT / "assets" / "demo" / "ptbxl100"
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
 def checksums(*folders: Path, skip: str | None = None) -> dict[str, str]:

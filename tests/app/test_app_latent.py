@@ -17,13 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs, run_folder
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    """(runs folder, demo cache): ``task_vae``, ``pca`` and ``beta_vae`` runs, trained once."""
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
+from tiny_runs import run_folder
 
 
 @pytest.fixture

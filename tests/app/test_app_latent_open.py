@@ -8,19 +8,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 DEMO = ROOT / "assets" / "demo" / "ptbxl100"
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
 def _run(at) -> AppTest:

@@ -10,18 +10,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs, run_folder
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
+from tiny_runs import run_folder
 
 
 def _run(at) -> AppTest:

@@ -28,7 +28,7 @@ QTDB = ROOT.parent / "shared" / "data" / "qtdb_dev"
 N_RECORDS = 40  # of ptbxl500, made single-lead
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from single_lead_data import make_single_lead_folder
-from tiny_runs import build_tiny_runs, run_folder
+from tiny_runs import run_folder
 
 LEAD_MAP = "dataset_lead_map_text"
 
@@ -214,11 +214,6 @@ def _array(x) -> np.ndarray:
     if isinstance(x, dict):  # plotly's typed-array encoding
         return np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
     return np.asarray(x, dtype=float)
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
 def test_twelve_lead_run_on_a_single_lead_dataset_says_what_it_needs(single_lead, tiny,

@@ -17,14 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 240
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from tiny_runs import build_tiny_runs, run_folder
+from tiny_runs import run_folder
 
 REGIONS = ["P", "QRS", "ST", "T", "other"]
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> tuple[Path, Path]:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")
 
 
 def _copy(run: Path, dest: Path) -> Path:

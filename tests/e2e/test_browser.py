@@ -142,6 +142,13 @@ LAST_CHART_TRACES = ("() => { const gs = document.querySelectorAll('.js-plotly-p
                      "const g = gs[gs.length - 1]; return g && g._fullData ? "
                      "g._fullData.length : 0 }")
 
+# the k-means map: the chart whose traces are the clusters (their meta is "cluster N"); the
+# cluster mean beats below it are another chart
+KMEANS_MAP_TRACES = ("() => { const g = [...document.querySelectorAll('.js-plotly-plot')].find("
+                     "g => g._fullData && g._fullData.length && g._fullData.every("
+                     "t => typeof t.meta === 'string' && t.meta.startsWith('cluster '))); "
+                     "return g ? g._fullData.length : 0 }")
+
 
 def _from_root(pg, url: str) -> None:
     """Load the app first when this test runs alone (the views open from the sidebar)."""
@@ -165,12 +172,12 @@ def test_saliency_view_switches_method(server, page):
 def test_clustering_view_rescores_with_another_k(server, page):
     _from_root(page, server[0])
     _open(page, "Clustering")
-    page.wait_for_function(f"() => ({LAST_CHART_TRACES})() === 5", timeout=90_000)
+    page.wait_for_function(f"() => ({KMEANS_MAP_TRACES})() === 5", timeout=90_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the scores table
     field = page.locator('[data-testid="stNumberInputField"]')
     field.fill("3")
     field.press("Enter")
-    page.wait_for_function(f"() => ({LAST_CHART_TRACES})() === 3", timeout=90_000)
+    page.wait_for_function(f"() => ({KMEANS_MAP_TRACES})() === 3", timeout=90_000)
     _no_exception(page)
 
 

@@ -6,6 +6,7 @@ lead I, and an entry that is not NAME=LEAD is named inline."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -15,16 +16,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import chromium, chromium_missing, streamlit_server
 from single_lead_data import make_single_lead_folder
 
+from ecgcore.signal.regions import REGION_LABELS
+
 pytestmark = pytest.mark.e2e
 EXCEPTION = '[data-testid="stException"]'
 SIDEBAR = '[data-testid="stSidebar"]'
 #: Names of the lead traces of the first chart (the ECG paper) and the second (median beat).
-LEAD_NAMES = """(i) => {
-    const skip = new Set(['1 mV calibration', 'R peaks', 'P wave', 'QRS', 'ST (J to J+80 ms)',
-                          'T wave']);
-    const plot = document.querySelectorAll('.js-plotly-plot')[i];
-    return plot ? plot.data.map(t => t.name).filter(n => !skip.has(n)) : null;
-}"""
+_NOT_LEADS = json.dumps(["1 mV calibration", "R peaks", *REGION_LABELS.values()])
+LEAD_NAMES = ("(i) => { const skip = new Set(" + _NOT_LEADS + "); "
+              "const plot = document.querySelectorAll('.js-plotly-plot')[i]; "
+              "return plot ? plot.data.map(t => t.name).filter(n => !skip.has(n)) : null; }")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_single_lead_folder_through_the_sidebar(setup):
             page.wait_for_function(f"() => ({LEAD_NAMES})(1) !== null")
             assert page.evaluate(LEAD_NAMES, 0) == ["ECG"]  # one strip, no empty panels
             assert page.evaluate(LEAD_NAMES, 1) == ["ECG"]
-            assert page.get_by_text("needs leads I and aVF").count() >= 1
+            page.get_by_text("needs leads I and aVF").first.wait_for()
             assert page.get_by_text("3×4 + II rhythm").count() == 0
             assert page.locator(EXCEPTION).count() == 0
 
@@ -75,7 +76,7 @@ def test_single_lead_folder_through_the_sidebar(setup):
             names.press("Enter")
             _wait_heading(page, "1-lead ECG (I) · record 00001")
             page.wait_for_function(f"() => JSON.stringify(({LEAD_NAMES})(0)) === '[\"I\"]'")
-            assert page.get_by_text("absent or left out: aVF").count() >= 1
+            page.get_by_text("absent or left out: aVF").first.wait_for()  # drawn after the chart
             assert sidebar.get_by_text("not NAME=LEAD").count() == 0
             assert page.locator(EXCEPTION).count() == 0
         finally:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "tests" / "io"))
 from ecg_writers import write_edf, write_muse
-from tiny_runs import build_tiny_runs, run_folder
+from tiny_runs import run_folder
 
 from ecgcore.io import read_wfdb
 from ecgcore.io.formats import read_ecg
@@ -27,8 +27,8 @@ DATA = ROOT.parent / "shared" / "data" / "ptbxl500" / "records500" / "00000"
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return build_tiny_runs(tmp_path_factory.getbasetemp() / "tiny_runs")[0]
+def tiny_runs(tiny) -> Path:
+    return tiny[0]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,8 @@ def test_uploads_private_and_neutral(uploads, tmp_path) -> None:
         save_uploads([("a.xml", b"")], tmp_path / "g")
 
 
-def test_upload_measured_as_the_pipeline_measures_it(tiny, uploads, tmp_path) -> None:
-    run = Run(run_folder(tiny, "pca"))
+def test_upload_measured_as_the_pipeline_measures_it(tiny_runs, uploads, tmp_path) -> None:
+    run = Run(run_folder(tiny_runs, "pca"))
     cache, manifest = patient_cache(run, uploads[0].parent, tmp_path / "cache")
     assert list(manifest["status"]) == ["ok", "ok"]
     record, device = read_upload(uploads[0])
@@ -79,8 +79,8 @@ def test_upload_measured_as_the_pipeline_measures_it(tiny, uploads, tmp_path) ->
     assert list(result.neighbours["row"]) == list(np.argsort(d, kind="stable")[:5])
 
 
-def test_one_lead_against_a_twelve_lead_model(tiny, uploads, tmp_path) -> None:
-    run = Run(run_folder(tiny, "pca"))
+def test_one_lead_against_a_twelve_lead_model(tiny_runs, uploads, tmp_path) -> None:
+    run = Run(run_folder(tiny_runs, "pca"))
     cache, _ = patient_cache(run, uploads[0].parent, tmp_path / "cache")
     result = explain_patient(run, cache, 1)
     assert result.lead_problem and "I, III, aVR" in result.lead_problem and "missing" in result.lead_problem
@@ -88,8 +88,8 @@ def test_one_lead_against_a_twelve_lead_model(tiny, uploads, tmp_path) -> None:
     assert np.isfinite(result.intervals.set_index("measure").loc["qrs_ms", "value"])
 
 
-def test_a_cohort_record_lands_on_itself(tiny) -> None:
-    run = Run(run_folder(tiny, "beta_vae"))
+def test_a_cohort_record_lands_on_itself(tiny_runs) -> None:
+    run = Run(run_folder(tiny_runs, "beta_vae"))
     row = 7
     result = explain_patient(run, run.cache, row)
     np.testing.assert_allclose(result.z, run.means()[row], rtol=1e-5, atol=1e-6)
@@ -104,8 +104,8 @@ def test_a_cohort_record_lands_on_itself(tiny) -> None:
     assert "cannot place a new point" in tsne.placement
 
 
-def test_task_head_probability_and_counterfactual(tiny) -> None:
-    run = Run(run_folder(tiny, "task_vae"))
+def test_task_head_probability_and_counterfactual(tiny_runs) -> None:
+    run = Run(run_folder(tiny_runs, "task_vae"))
     result = explain_patient(run, run.cache, 3)
     p = float(result.probabilities["probability"].iloc[0])
     cf = result.counterfactual
@@ -115,11 +115,11 @@ def test_task_head_probability_and_counterfactual(tiny) -> None:
     np.testing.assert_allclose(shares, 1.0)
 
 
-def test_damaged_file_named_in_manifest(tiny, uploads, tmp_path) -> None:
+def test_damaged_file_named_in_manifest(tiny_runs, uploads, tmp_path) -> None:
     folder = tmp_path / "files"
     good = uploads[0].read_bytes()
     save_uploads([("a.xml", good[: len(good) // 2]), ("b.xml", good)], folder)
-    run = Run(run_folder(tiny, "pca"))
+    run = Run(run_folder(tiny_runs, "pca"))
     cache, manifest = patient_cache(run, folder, tmp_path / "cache")
     bad = manifest.set_index("record_id").loc["upload-1"]
     assert bad["status"] == "skipped" and "upload-1.xml" in bad["reason"]
