@@ -80,8 +80,8 @@ TARGETS: dict[str, dict] = {
                            "tests/evaluate/test_shift.py",
                            "tests/evaluate/test_glossary.py",
                            "tests/evaluate/test_downstream.py"],
-                 "deselect": ["tests/evaluate/test_downstream.py::"
-                              "test_mi_vs_rest_from_classical_features_on_the_demo_cache"],
+                 "deselect": [("tests/evaluate/test_downstream.py::"
+                               "test_mi_vs_rest_from_classical_features_on_the_demo_cache")],
                  "only": None},
 }
 
