@@ -135,8 +135,22 @@ def function_lines(source: str, names: list[str]) -> list[tuple[int, int]]:
     return [found[n] for n in names]
 
 
+def _local_nodes(func: ast.AST) -> list[ast.AST]:
+    """The statements of a function's body, nested blocks included, not nested classes'
+    or functions' (their own)."""
+    out, todo = [], list(ast.iter_child_nodes(func))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        out.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """(start, end) (row, col) of every function argument and return annotation, when the
+    """(start, end) (row, col) of every function argument and return annotation and every
+    local variable annotation (``x: T = v`` in a function body), when the
     module has ``from __future__ import annotations`` (then they are strings never
     evaluated at run time, unless something calls ``typing.get_type_hints`` on them, which
     nothing in ecgcore does for plain functions); else none."""
@@ -153,6 +167,13 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
                                                 a.vararg, a.kwarg) if arg is not None]
             for note in [*notes, node.returns]:
                 if note is not None:
+                    spans.append(((note.lineno, note.col_offset),
+                                  (note.end_lineno or note.lineno, note.end_col_offset or 0)))
+            # a local variable's annotation (`x: T = v` in a body) is never evaluated
+            # (PEP 526); a class field's may be (dataclass, pydantic), so it is not listed
+            for sub in _local_nodes(node):
+                if isinstance(sub, ast.AnnAssign):
+                    note = sub.annotation
                     spans.append(((note.lineno, note.col_offset),
                                   (note.end_lineno or note.lineno, note.end_col_offset or 0)))
     return spans
