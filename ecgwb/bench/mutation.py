@@ -15,7 +15,12 @@ mutants from the same source) and reports the score with its 95% Wilson interval
 ``--target`` names a preset (module, tests, and for ``encode`` the functions mutated):
 ``stats``, ``delineation`` (``ecgcore/signal/delineate.py``), ``encode`` (the run object's
 encode path: the ``Run`` methods that open the checkpoint, build the dataset and encode, and
-``ecgcore/preprocessing.py``). ``--only QUALNAME`` keeps the mutants inside the named
+``ecgcore/preprocessing.py``), ``evaluate`` (every module of ``ecgcore/evaluate`` judged by
+``tests/evaluate`` less its one slow test, which builds the demo cache). With several
+modules ``--sample N`` draws N from all their mutants together (``--draw pooled``), so a
+module's share follows its number of mutants, and the score is given per module and for
+all; ``--draw per-module`` draws N from each (the ``encode`` preset's default, as its
+documented figures were measured). ``--only QUALNAME`` keeps the mutants inside the named
 functions (``Run.encode``); a mutant elsewhere in the file is not drawn. ``--tests`` given
 with ``--target`` replaces the preset's tests (e.g. the tests as they were, for a before
 score).
@@ -49,6 +54,10 @@ ENCODE_PATH = ("Run._loaded", "Run.model", "Run.preprocessing", "Run.fs", "Run.l
                "Run.scale_uv", "Run.data_config", "Run.cache", "Run.n_records", "Run.dataset",
                "Run.window", "Run.r_index", "Run.encode", "Run.embedding_table")
 
+#: Every module of ecgcore/evaluate (the package's __init__ only re-exports).
+EVALUATE_MODULES = [f"ecgcore/evaluate/{m}.py" for m in (
+    "clustering", "downstream", "glossary", "reconstruction", "report", "shift", "stats")]
+
 #: Presets: modules to mutate, the tests that judge them, the functions mutated (None: all).
 TARGETS: dict[str, dict] = {
     "stats": {"modules": ["ecgcore/evaluate/stats.py"], "tests": ["tests/evaluate/test_stats.py"],
@@ -59,7 +68,21 @@ TARGETS: dict[str, dict] = {
                               "tests/signal/test_delineate_mutants.py"], "only": None},
     "encode": {"modules": ["ecgcore/runs/run.py", "ecgcore/preprocessing.py"],
                "tests": ["tests/runs/test_encode_mutants.py"],
-               "only": {"ecgcore/runs/run.py": list(ENCODE_PATH)}},
+               "only": {"ecgcore/runs/run.py": list(ENCODE_PATH)},
+               # its documented figures drew --sample N from each module apart
+               "draw": "per-module"},
+    # the whole package; the one slow test (it builds the demo cache, ~20 s) is left out
+    "evaluate": {"modules": EVALUATE_MODULES,
+                 "tests": ["tests/evaluate/test_evaluate_mutants.py",
+                           "tests/evaluate/test_stats.py",
+                           "tests/evaluate/test_clustering_report.py",
+                           "tests/evaluate/test_reconstruction.py",
+                           "tests/evaluate/test_shift.py",
+                           "tests/evaluate/test_glossary.py",
+                           "tests/evaluate/test_downstream.py"],
+                 "deselect": [("tests/evaluate/test_downstream.py::"
+                               "test_mi_vs_rest_from_classical_features_on_the_demo_cache")],
+                 "only": None},
 }
 
 
@@ -112,8 +135,22 @@ def function_lines(source: str, names: list[str]) -> list[tuple[int, int]]:
     return [found[n] for n in names]
 
 
+def _local_nodes(func: ast.AST) -> list[ast.AST]:
+    """The statements of a function's body, nested blocks included, not nested classes'
+    or functions' (their own)."""
+    out, todo = [], list(ast.iter_child_nodes(func))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        out.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """(start, end) (row, col) of every function argument and return annotation, when the
+    """(start, end) (row, col) of every function argument and return annotation and every
+    local variable annotation (``x: T = v`` in a function body), when the
     module has ``from __future__ import annotations`` (then they are strings never
     evaluated at run time, unless something calls ``typing.get_type_hints`` on them, which
     nothing in ecgcore does for plain functions); else none."""
@@ -132,6 +169,13 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
                 if note is not None:
                     spans.append(((note.lineno, note.col_offset),
                                   (note.end_lineno or note.lineno, note.end_col_offset or 0)))
+            # a local variable's annotation (`x: T = v` in a body) is never evaluated
+            # (PEP 526); a class field's may be (dataclass, pydantic), so it is not listed
+            for sub in _local_nodes(node):
+                if isinstance(sub, ast.AnnAssign):
+                    note = sub.annotation
+                    spans.append(((note.lineno, note.col_offset),
+                                  (note.end_lineno or note.lineno, note.end_col_offset or 0)))
     return spans
 
 
@@ -146,21 +190,36 @@ def _restrict(db: Path, lines: list[tuple[int, int]]) -> None:
     con.close()
 
 
-def _sample(db: Path, n: int, seed: int) -> int:
-    """Keep ``n`` work items drawn at random; the number of mutants there were."""
-    con = sqlite3.connect(db)
+def _draw(dbs: dict[str, Path], n: int, seed: int, pooled: bool = True) -> dict[str, int]:
+    """Keep ``n`` work items drawn at random, from all the modules' mutants together
+    (``pooled``: a module gets its share of the sample in proportion to its mutants) or
+    ``n`` from each module apart; the number of mutants each module had."""
     # job ids are fresh UUIDs at every init: order by what the mutation is, so that a seed
     # draws the same mutants from the same source
-    ids = [r[0] for r in con.execute(
-        "select job_id from mutation_specs order by module_path, operator_name, occurrence, "
-        "start_pos_row, start_pos_col")]
-    if n and n < len(ids):
-        drop = sorted(set(ids) - set(random.Random(seed).sample(ids, n)))
-        con.executemany("delete from mutation_specs where job_id = ?", [(i,) for i in drop])
-        con.executemany("delete from work_items where job_id = ?", [(i,) for i in drop])
-        con.commit()
-    con.close()
-    return len(ids)
+    order = ("select job_id from mutation_specs order by module_path, operator_name, "
+             "occurrence, start_pos_row, start_pos_col")
+    ids: dict[str, list[str]] = {}
+    for module, db in dbs.items():
+        con = sqlite3.connect(db)
+        ids[module] = [r[0] for r in con.execute(order)]
+        con.close()
+    if pooled:
+        # modules in the order given; within one, by mutation (the order a single module
+        # always had, so one module's draw is what it was before pooling)
+        union = [(m, i) for m in dbs for i in ids[m]]
+        keep = set(random.Random(seed).sample(union, n)) if n and n < len(union) else set(union)
+    else:
+        keep = {(m, i) for m in dbs for i in (
+            random.Random(seed).sample(ids[m], n) if n and n < len(ids[m]) else ids[m])}
+    for module, db in dbs.items():
+        drop = [(i,) for i in ids[module] if (module, i) not in keep]
+        if drop:
+            con = sqlite3.connect(db)
+            con.executemany("delete from mutation_specs where job_id = ?", drop)
+            con.executemany("delete from work_items where job_id = ?", drop)
+            con.commit()
+            con.close()
+    return {m: len(v) for m, v in ids.items()}
 
 
 def _results(db: Path, source: str) -> list[dict]:
@@ -181,6 +240,18 @@ def _results(db: Path, source: str) -> list[dict]:
     return out
 
 
+def _total(per_module: dict[str, dict]) -> dict:
+    """The package's figures: the modules' counts summed, with the score's Wilson interval."""
+    keys = ("mutants", "tested", "killed", "survived", "seconds", "other_outcomes",
+            "in_annotations", "killed_outside_annotations")
+    t = {k: sum(m[k] for m in per_module.values()) for k in keys}
+    t["score"] = t["killed"] / t["tested"] if t["tested"] else None
+    t["ci95"] = list(wilson(t["killed"], t["tested"]))
+    real = t["tested"] - t["in_annotations"]
+    t["score_outside_annotations"] = t["killed_outside_annotations"] / real if real else None
+    return t
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="ecgwb bench mutation", description=__doc__.split("\n\n")[0])
     ap.add_argument("--target", choices=sorted(TARGETS), default=None,
@@ -197,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=60, help="mutants to test, drawn at random "
                     "(0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--draw", choices=("pooled", "per-module"), default=None,
+                    help="with several modules, draw --sample from all their mutants together "
+                    "(pooled, the default) or --sample from each (the encode preset's default)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds before a mutant's "
                     "tests count as hung (killed)")
     ap.add_argument("--tool-path", help="folder where cosmic-ray is installed (pip --target)")
@@ -231,8 +305,21 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir()
         _copy_tree(args.repo.resolve(), work, tests)
         test_env = " ".join([f"PYTHONPATH={work}", "OMP_NUM_THREADS=1"])
+        deselect = [d for d in preset.get("deselect", []) if d.split("::")[0] in tests]
         command = (f"env -u PYTHONPATH {test_env} {sys.executable} -m pytest -x -q "
-                   f"-p no:cacheprovider {' '.join(tests)}")
+                   f"-p no:cacheprovider {' '.join(tests)}"
+                   + "".join(f" --deselect {d}" for d in deselect))
+        summary["deselected"] = deselect
+        print(f"judge: {' '.join(tests)}" + "".join(f" --deselect {d}" for d in deselect),
+              flush=True)
+        base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True,
+                              check=False)
+        if base.returncode:
+            print(f"the unmutated tests fail; fix them first\n{base.stdout[-2000:]}",
+                  file=sys.stderr)
+            return 1
+        cr = [sys.executable, "-m", "cosmic_ray.cli"]
+        configs, dbs = {}, {}
         for module in modules:
             name = Path(module).stem
             config, db = work / f"{name}.toml", work / f"{name}.sqlite"
@@ -243,17 +330,16 @@ def main(argv: list[str] | None = None) -> int:
                 "excluded-modules = []\n"
                 f"test-command = {json.dumps(command)}\n\n"
                 '[cosmic-ray.distributor]\nname = "local"\n')
-            cr = [sys.executable, "-m", "cosmic_ray.cli"]
-            subprocess.run([*cr, "init", str(config), str(db)], cwd=work, env=tool_env, check=True)
+            subprocess.run([*cr, "init", str(config), str(db)], cwd=work, env=tool_env, check=True,
+                           stdout=subprocess.DEVNULL)
             if module in only:
                 _restrict(db, function_lines((work / module).read_text(), only[module]))
-            total = _sample(db, args.sample, args.seed)
-            base = subprocess.run(command, shell=True, cwd=work, capture_output=True, text=True,
-                                  check=False)
-            if base.returncode:
-                print(f"{module}: the unmutated tests fail; fix them first\n{base.stdout[-2000:]}",
-                      file=sys.stderr)
-                return 1
+            configs[module], dbs[module] = config, db
+        draw = args.draw or preset.get("draw", "pooled")
+        summary["draw"] = draw
+        totals = _draw(dbs, args.sample, args.seed, pooled=draw == "pooled")
+        for module in modules:
+            config, db, total = configs[module], dbs[module], totals[module]
             t0 = time.perf_counter()
             subprocess.run([*cr, "exec", str(config), str(db)], cwd=work, env=tool_env, check=True)
             seconds = time.perf_counter() - t0
@@ -277,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"{module}: {len(killed)}/{len(tested)} mutants killed "
                   f"({100 * len(killed) / max(1, len(tested)):.0f}%, 95% CI {100 * low:.0f}–"
-                  f"{100 * high:.0f}%) of {total}, by {' '.join(tests)} in {seconds:.0f} s", flush=True)
+                  f"{100 * high:.0f}%) of {total}, in {seconds:.0f} s", flush=True)
             if notes:
                 print(f"  {len(notes)} of them change a function annotation (equivalent under "
                       f"`from __future__ import annotations`); the others: {len(real_killed)}/"
@@ -288,6 +374,14 @@ def main(argv: list[str] | None = None) -> int:
                 tag = " (annotation: equivalent)" if r["annotation"] else ""
                 print(f"  survived: line {r['line']} {r['operator']}{tag}\n    "
                       + diff.replace("\n", "\n    "))
+        if len(modules) > 1:
+            summary["total"] = _total(summary["modules"])
+            t = summary["total"]
+            print(f"all {len(modules)} modules: {t['killed']}/{t['tested']} killed "
+                  f"({100 * (t['score'] or 0):.0f}%, 95% CI {100 * t['ci95'][0]:.0f}–"
+                  f"{100 * t['ci95'][1]:.0f}%) of {t['mutants']}; outside annotations "
+                  f"{t['killed_outside_annotations']}/{t['tested'] - t['in_annotations']}; "
+                  f"{t['seconds']:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0
