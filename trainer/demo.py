@@ -88,10 +88,10 @@ def _job_for(name: str, runs_dir: Path, data: Path, threads: int | None,
     run = jobs.find_run([runs_dir], name)
     if run is None:
         return jobs.launch(cfg, runs_dir, threads=threads)
-    if jobs._recorded_status(run).get("status") == "finished":
+    if jobs.recorded_status(run).get("status") == "finished":
         return None
     job = jobs.read_job(run)
-    if job is not None and jobs._alive(job):
+    if job is not None and jobs.alive(job):
         return job
     return jobs.start(run, jobs.planned_epochs(cfg), threads=threads)
 
@@ -303,7 +303,7 @@ def ship_runs(runs: list[Path], data: Path = DEMO_DATA, shipped: Path = SHIPPED_
         cfg = yaml.safe_load((run / RUN_CONFIG).read_text())
         if Path(cfg["data"]["path"]).resolve() != data:
             raise DemoError(f"{run}: trained on {cfg['data']['path']}, not the demo data {data}")
-        if jobs._recorded_status(run).get("status") != "finished" or not (run / EVALUATION).is_file():
+        if jobs.recorded_status(run).get("status") != "finished" or not (run / EVALUATION).is_file():
             raise DemoError(f"{run}: not a finished, evaluated run")
     shipped.mkdir(parents=True, exist_ok=True)
     for run in map(Path, runs):

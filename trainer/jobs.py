@@ -164,7 +164,7 @@ def list_jobs(runs_dir: str | Path) -> list[Job]:
     return sorted(jobs, key=lambda j: j.started, reverse=True)
 
 
-def _alive(job: Job) -> bool:
+def alive(job: Job) -> bool:
     """True while the job's process runs (a zombie, or another process that reuses the pid,
     does not count)."""
     child = _CHILDREN.get(job.pid)
@@ -198,7 +198,7 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _recorded_status(run: Path) -> dict:
+def recorded_status(run: Path) -> dict:
     """The status the files say: a finished metrics.json wins over status.json."""
     if _read_json(run / "metrics.json").get("status") == "finished":
         return {"status": "finished"}
@@ -215,13 +215,13 @@ def log_tail(job: Job, n_lines: int = 12) -> str:
 
 def job_status(job: Job) -> tuple[str, str]:
     """(status, error) of a job; a process found dead before finishing is recorded failed."""
-    recorded = _recorded_status(job.run)
+    recorded = recorded_status(job.run)
     if recorded.get("status") in DONE:
-        _alive(job)  # reaps the process if this one launched it
+        alive(job)  # reaps the process if this one launched it
         return recorded["status"], str(recorded.get("error", ""))
-    if _alive(job):
+    if alive(job):
         return str(recorded.get("status") or "starting"), ""
-    recorded = _recorded_status(job.run)  # it may have finished between the two reads
+    recorded = recorded_status(job.run)  # it may have finished between the two reads
     if recorded.get("status") in DONE:
         return recorded["status"], str(recorded.get("error", ""))
     error = log_tail(job) or "the training process ended without a message"
@@ -251,16 +251,16 @@ def cancel(job: Job, timeout: float = 15.0) -> str:
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + timeout
-    while _alive(job) and time.monotonic() < deadline:
+    while alive(job) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _alive(job):
+    if alive(job):
         try:
             os.killpg(job.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        while _alive(job) and time.monotonic() < deadline + 5:
+        while alive(job) and time.monotonic() < deadline + 5:
             time.sleep(0.1)
-    if _recorded_status(job.run).get("status") == "finished":
+    if recorded_status(job.run).get("status") == "finished":
         return "finished"  # it ended on its own just before the signal
     write_json_atomic(job.run / STATUS_FILE, {"status": "cancelled"})
     return "cancelled"
@@ -286,6 +286,6 @@ def find_run(folders: Sequence[str | Path], name: str, finished: bool = False) -
                 ok = (yaml.safe_load(cfg.read_text()) or {}).get("name") == name
             except (OSError, yaml.YAMLError):
                 continue
-            if ok and (not finished or _recorded_status(cfg.parent).get("status") == "finished"):
+            if ok and (not finished or recorded_status(cfg.parent).get("status") == "finished"):
                 found.append(cfg.parent)
     return max(found, key=lambda p: p.name, default=None)

@@ -55,7 +55,7 @@ def test_a_cancelled_job_stops_its_process_group(demo_cache, tmp_path):
         time.sleep(0.5)
     assert jobs.read_progress(job).status == "running"
     assert jobs.cancel(job) == "cancelled"
-    assert not jobs._alive(job)
+    assert not jobs.alive(job)
     progress = jobs.read_progress(job)
     assert progress.status == "cancelled" and 1 <= progress.epochs_done < 500
     assert list_runs(tmp_path).iloc[0]["status"] == "cancelled"
