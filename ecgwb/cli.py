@@ -84,6 +84,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
                 row["leads"] = [lead for lead, k in zip(res.leads, res.signal) if math.isfinite(k[0])]
                 row["bad_leads"] = res.bad_leads
                 row["missing_reasons"] = {k: why for k, why in res.feature_notes.items() if k in MEASURE_KEYS}
+                pacing = res.pacing.to_dict() if res.pacing is not None else None
+                row["paced"] = None if pacing is None else pacing["paced"]
+                row["pacing"] = pacing
                 if device:  # the file's own measurements, labelled by their source
                     row["device"] = device
             else:
@@ -127,6 +130,10 @@ def cmd_delineate(args: argparse.Namespace) -> int:
         print(json.dumps(out))
         return 0
     print(f"{rid}: {len(result.beats)} beats, leads used: {', '.join(result.leads_used)}")
+    if result.pacing is not None:
+        p = result.pacing
+        print(f"  paced: {'unknown' if p.paced is None else p.paced}"
+              + (f" ({p.kind}, {p.spikes.size} spikes)" if p.paced else f" ({p.reason})"))
     conf = result.confidence()
     for key, value in result.intervals.items():
         c = conf[key]

@@ -35,6 +35,7 @@ from ecgcore.signal.clean import ecg_clean, resample
 from ecgcore.signal.delineate import ecg_delineate
 from ecgcore.signal.features import ecg_features, missing_feature_reasons
 from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.pacing import PacingResult, detect_pacing, qrs_from_spike, remove_spikes
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
 
@@ -93,6 +94,8 @@ class BeatResult:
     feature_notes: dict[str, str] = field(default_factory=dict)  # NaN feature → why
     # kept beats in the wide analysis window [beats, leads, W] (what the median is of)
     analysis_beats: np.ndarray | None = None
+    # pacing spikes found on the raw signal (ecgcore.signal.pacing); paced None = unknown
+    pacing: PacingResult | None = None
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -180,6 +183,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     if config.target_fs and not np.isclose(fs, config.target_fs):
         x = resample(x, fs, config.target_fs)
         fs = float(config.target_fs)
+    raw, raw_use = x, list(use)  # before cleaning: the low-pass removes pacing spikes
     try:
         clean = ecg_clean(x, fs, config.highpass_hz, config.lowpass_hz, config.powerline_hz)
     except ValueError as exc:
@@ -218,6 +222,11 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
             use, clean, ratio = [i for i, ok in zip(use, keep) if ok], clean[keep], ratio[keep]
             peaks = _detect(clean, fs, config, src)
     before, after = WINDOW_ANALYSIS.offsets(fs)
+    raw = raw[[raw_use.index(i) for i in use]]
+    pacing = detect_pacing(raw, fs, peaks, source_fs=float(record.fs))
+    if pacing.paced:  # clean again without the spikes, so that they do not widen the QRS
+        clean = ecg_clean(remove_spikes(raw, fs, pacing.spikes), fs, config.highpass_hz,
+                          config.lowpass_hz, config.powerline_hz)
     # Back to the record's layout: leads not used are NaN rows.
     full = np.full((len(leads), clean.shape[1]), np.nan, dtype=np.float32)
     full[use] = clean
@@ -230,6 +239,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
                              rr_ms=float(np.median(rr)) if rr.size else None, beats=wide_full)
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
+    afid = qrs_from_spike(afid, pacing)
 
     window = config.beat_window
     wb, wa = window.offsets(fs)
@@ -247,5 +257,5 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
         anchors=anchors, beats=beats, quality=quality, median=median, fiducials=fid,
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
-        analysis_beats=wide_full,
+        analysis_beats=wide_full, pacing=pacing,
     )

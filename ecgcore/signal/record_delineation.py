@@ -28,6 +28,13 @@ from ecgcore.signal.beats import (
 from ecgcore.signal.clean import ecg_clean
 from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
 from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.pacing import (
+    PacingResult,
+    detect_pacing,
+    qrs_from_spike,
+    qrs_onset_at_spike,
+    remove_spikes,
+)
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
@@ -109,6 +116,7 @@ class RecordDelineation:
     median_r: int = 0
     rr_ms: float | None = None  # the record's median RR interval
     beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
+    pacing: PacingResult | None = None  # pacing spikes (ecgcore.signal.pacing)
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
@@ -143,6 +151,8 @@ class RecordDelineation:
             "intervals_beats_median": {k: (None if v is None else round(v, 1))
                                        for k, v in self.beat_intervals.items()},
             "confidence": self.confidence() if self.beats else None,
+            "paced": None if self.pacing is None else self.pacing.paced,
+            "pacing": None if self.pacing is None else self.pacing.to_dict(self.beat_r),
             "median_beat": fd(self.median),
             "beats": [
                 {"r": int(r), "global": fd(g),
@@ -184,6 +194,10 @@ def delineate_signal(
     if peaks.size < min_beats:
         raise ValueError(f"too few beats: {peaks.size} R peaks found, {min_beats} needed")
     peaks = align_to_template(clean[usable], peaks, fs)
+    pacing = detect_pacing(x[usable], fs, peaks)
+    if pacing.paced:  # clean again without the spikes, so that they do not widen the QRS
+        clean[usable] = ecg_clean(remove_spikes(x[usable], fs, pacing.spikes), fs, 0.5,
+                                  min(100.0, 0.45 * fs), powerline_hz)
     rr = rr_intervals_ms(peaks, fs)
     rr_med = float(np.median(rr)) if rr.size else None
     before, after = WINDOW_ANALYSIS.offsets(fs)
@@ -195,24 +209,31 @@ def delineate_signal(
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
     med_x = median_beat(kept)
-    med = ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med, params=params,
-                        beats=kept)
+    med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
+                                       params=params, beats=kept), pacing)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
-        for b, r in zip(kept, kept_r):
+        spikes = [b["ventricular"] for b in pacing.beat_spikes(kept_r)]
+        for b, r, spike in zip(kept, kept_r, spikes):
             local = _local_rr(peaks, int(r), fs) or rr_med
-            beats.append(_try(b, fs, before, method, local, r, params, kept))
+            beats.append(_at_spike(_try(b, fs, before, method, local, r, params, kept), spike))
             if per_lead:
-                lead_fids.append([_try(b[i: i + 1], fs, before, method, local, r, params,
-                                       kept[:, i: i + 1])
+                lead_fids.append([_at_spike(_try(b[i: i + 1], fs, before, method, local, r,
+                                                 params, kept[:, i: i + 1]), spike)
                                   if usable[i] else None for i in range(b.shape[0])])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
+        pacing=pacing,
     )
+
+
+def _at_spike(fid: Fiducials | None, spike: int | None) -> Fiducials | None:
+    """A paced beat's QRS measured from its own spike (record samples)."""
+    return None if fid is None else qrs_onset_at_spike(fid, spike)
 
 
 def _local_rr(peaks: np.ndarray, r: int, fs: float) -> float | None:
