@@ -59,6 +59,8 @@ MIN_BEAT_FRACTION = 0.3
 #: A locked group is pacing only if its spikes' steps across leads are this similar
 #: (median cosine over pairs): the same electrode fires each time.
 MIN_SPIKE_SIMILARITY = 0.8
+#: A spike's area is summed over this many ms from its first jump.
+SPIKE_PEAK_MS = 6.0
 #: Spike → R peak lags up to this (ms) are ventricular pacing, longer ones atrial.
 VENTRICULAR_MAX_LAG_MS = 200.0
 
@@ -152,13 +154,46 @@ def _locked_group(lags: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.abs(lags - centre) <= LOCK_TOL_MS)
 
 
-def _spike_similarity(x: np.ndarray, spikes: np.ndarray) -> float:
-    """Median cosine similarity, over pairs of spikes, of their steps across leads: one
-    pacing electrode gives the same step in every lead each time; noise does not."""
-    vec = x[:, spikes] - x[:, spikes - 1]
+def _spike_areas(x: np.ndarray, fs: float, spikes: np.ndarray) -> np.ndarray:
+    """``[leads, spikes]``: each spike's area (sum of its deviations from the sample before
+    its first jump, over :data:`SPIKE_PEAK_MS`). A recorder's low-pass filter spreads a
+    pulse over samples differently at each sampling phase, but keeps its area."""
+    w = max(1, int(round(SPIKE_PEAK_MS * fs / 1000.0)))
+    out = np.empty((x.shape[0], spikes.size))
+    for j, s in enumerate(spikes):
+        out[:, j] = (x[:, s: s + w + 1] - x[:, s - 1: s]).sum(axis=1)
+    return out
+
+
+def _one_per_beat(group: np.ndarray, lags: np.ndarray, beat: np.ndarray) -> np.ndarray:
+    """The group with one spike per beat: the one whose lag is nearest the group's median
+    (a held or ringing spike can jump twice)."""
+    if group.size == 0:
+        return group
+    centre = np.median(lags[group])
+    best: dict[int, int] = {}
+    for g in group:
+        b = int(beat[g])
+        if b not in best or abs(lags[g] - centre) < abs(lags[best[b]] - centre):
+            best[b] = int(g)
+    return np.array(sorted(best.values()), dtype=int)
+
+
+def _median_cosine(vec: np.ndarray) -> float:
     vec = vec / np.maximum(np.linalg.norm(vec, axis=0), 1e-9)
     cos = vec.T @ vec
-    return float(np.median(cos[np.triu_indices(spikes.size, 1)]))
+    return float(np.median(cos[np.triu_indices(vec.shape[1], 1)]))
+
+
+def _spike_similarity(x: np.ndarray, fs: float, spikes: np.ndarray) -> float:
+    """How alike the spikes are across leads: the median cosine similarity over pairs of
+    spikes of their first steps or of their areas, whichever is higher. One pacing
+    electrode gives the same pulse in every lead each time, seen either as a sharp first
+    step (a recorder that keeps the spike) or, through a recorder's low-pass filter that
+    spreads it differently at each sampling phase, with the same area; noise jumps
+    alternate in sign and match in neither."""
+    first = x[:, spikes] - x[:, spikes - 1]
+    return max(_median_cosine(first), _median_cosine(_spike_areas(x, fs, spikes)))
 
 
 def detect_pacing(signal: np.ndarray, fs: float, rpeaks: np.ndarray,
@@ -184,7 +219,7 @@ def detect_pacing(signal: np.ndarray, fs: float, rpeaks: np.ndarray,
         return PacingResult(fs=fs, paced=None, reason="no usable lead or too few beats")
     cand = jump_candidates(x, fs, rpeaks)
     ms = 1000.0 / fs
-    kept, lags = [], []
+    kept, lags, beat = [], [], []
     for s in cand:
         i = int(np.searchsorted(rpeaks, s))  # rpeaks[i] is the first R at or after s
         if i > 0 and (s - rpeaks[i - 1]) * ms < REFRACTORY_MS:
@@ -192,23 +227,25 @@ def detect_pacing(signal: np.ndarray, fs: float, rpeaks: np.ndarray,
         if i < rpeaks.size and MIN_LAG_MS <= (rpeaks[i] - s) * ms <= MAX_LAG_MS:
             kept.append(int(s))
             lags.append((rpeaks[i] - s) * ms)
-    kept_a, lags_a = np.array(kept, dtype=int), np.array(lags)
+            beat.append(i)
+    kept_a, lags_a, beat_a = np.array(kept, dtype=int), np.array(lags), np.array(beat, dtype=int)
     need = max(MIN_SPIKES, int(np.ceil(MIN_BEAT_FRACTION * rpeaks.size)))
     spikes: list[int] = []
     chamber: list[str] = []
     lag_out: list[float] = []
     for _ in range(4):  # groups, largest first, until a ventricular and an atrial one
         group = _locked_group(lags_a)
+        rest = np.setdiff1d(np.arange(lags_a.size), group)
+        group = _one_per_beat(group, lags_a, beat_a)
         if group.size < need:
             break
-        rest = np.setdiff1d(np.arange(lags_a.size), group)
-        similar = _spike_similarity(x, kept_a[group]) >= MIN_SPIKE_SIMILARITY
+        similar = _spike_similarity(x, fs, kept_a[group]) >= MIN_SPIKE_SIMILARITY
         kind = "ventricular" if np.median(lags_a[group]) <= VENTRICULAR_MAX_LAG_MS else "atrial"
         if similar and kind not in chamber:
             spikes += kept_a[group].tolist()
             chamber += [kind] * group.size
             lag_out += lags_a[group].tolist()
-        kept_a, lags_a = kept_a[rest], lags_a[rest]
+        kept_a, lags_a, beat_a = kept_a[rest], lags_a[rest], beat_a[rest]
     order = np.argsort(spikes)
     paced = bool(spikes)
     reason = (f"{len(spikes)} spikes locked to the beats" if paced else

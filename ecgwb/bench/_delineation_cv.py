@@ -22,6 +22,7 @@ import pandas as pd
 
 from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
+from ecgcore.signal.pacing import qrs_from_spike
 
 #: Candidate values of each tuned number.
 GRIDS: dict[str, tuple[float, ...]] = {
@@ -92,7 +93,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
         out.append({
             "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
             "beats": res.analysis_beats,
-            "r": before, "rr_ms": float(np.median(res.rr_ms)),
+            "r": before, "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),
             "conditions": conditions(table.loc[int(path.name)]) if int(path.name) in table.index
@@ -103,10 +104,11 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
 
 def _delineate(d: dict, params: SpatialParams):
     try:
-        return ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params,
-                             beats=d.get("beats"))
+        fid = ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params,
+                            beats=d.get("beats"))
     except ValueError:
         return None
+    return qrs_from_spike(fid, d.get("pacing"))  # a paced QRS is measured from its spike
 
 
 def _fiducial_errors(data: list[dict], key: str, value: float) -> np.ndarray:

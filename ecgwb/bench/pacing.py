@@ -6,8 +6,10 @@ its ``pacing`` is :func:`ecgcore.signal.pacing.detect_pacing` on the raw signal)
 - **LUDB dev** (development set): paced = a non-empty "Cardiac pacing" column of
   ``ludb.csv`` (4 of 100 records); sensitivity, false positives, and for the paced records
   the QRS duration (median beat, shipped numbers) against the experts' global reference.
-- **PTB-XL 500** (held-out judge, never used to choose anything): paced = the ``pacemaker``
-  column or the SCP code PACE; sensitivity over those, false positives over the rest.
+- **PTB-XL 500** (the judge): paced = the ``pacemaker`` column or the SCP code PACE;
+  sensitivity over those, false positives over the rest. Its first run was held out; two
+  changes to the detector followed it (docs/DELINEATION.md, honest log), so the figure it
+  prints now is not.
 
 Records whose pacing is unknown (``paced`` None: a rate too low to see spikes) are counted
 apart, neither as found nor as missed.
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ptbxl" in args.parts:
         t0 = time.perf_counter()
         df = ptbxl_rows(args.ptbxl)
-        out.append(summary(df, "PTB-XL 500 (held out)"))
+        out.append(summary(df, "PTB-XL 500 (judge)"))
         print(f"PTB-XL records measured in {time.perf_counter() - t0:.0f} s; paced records:")
         print(df[df["truth"] | df["paced"].fillna(False).astype(bool)].to_string(index=False))
         print()
