@@ -376,6 +376,8 @@ def main() -> None:
                    "single beats that give the interval and their spread; uncertain = fewer "
                    "than 3 beats or IQR beyond the IEC tolerance (P 15, PR 10, QRS 10, "
                    f"QT 30 ms). Leads used ({len(used)}): {', '.join(used)}.")
+        if beat.pacing is not None:  # pacing spikes, found on the raw signal
+            st.caption(beat.pacing.describe())
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")
         lead_sections(beat)  # under the intervals: the leads not drawn, measures not taken
 

@@ -85,6 +85,17 @@ class PacingResult:
             return None
         return "atrioventricular" if len(kinds) == 2 else kinds.pop()
 
+    def describe(self) -> str:
+        """One line for a reader (the Data view shows it)."""
+        if self.paced is None:
+            return f"Pacing: unknown ({self.reason})."
+        if not self.paced:
+            return "Pacing: no pacing spikes found."
+        lag = self.ventricular_lag_ms()
+        tail = (f"; the QRS is measured from the ventricular spike ({lag:.0f} ms before R)"
+                if lag is not None else "")
+        return f"Paced ({self.kind}): {self.spikes.size} pacing spikes{tail}."
+
     def ventricular_spikes(self) -> np.ndarray:
         return np.array([s for s, c in zip(self.spikes, self.chamber) if c == "ventricular"],
                         dtype=int)

@@ -101,6 +101,9 @@ def test_intervals_table_shows_confidence():
     assert df.loc["QRS duration", "Confidence"] in ("ok", "uncertain")
     assert df.loc["Heart rate", "Confidence"] == ""  # not a delineated interval
     assert any("Leads used (12): I, II, III" in c.value for c in at.caption)
+    # The demo is recorded at 100 Hz: pacing is unknown there, and the view says so.
+    assert beat.pacing.paced is None
+    assert any(c.value == beat.pacing.describe() for c in at.caption)
 
 
 def test_switching_record_rerenders():

@@ -115,7 +115,8 @@ def test_measure_json_and_errors(ptbxl500, tmp_path):
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout.strip().splitlines()[0])
     assert set(row) == {"record", "hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg",
-                        "leads", "bad_leads", "missing_reasons"}
+                        "leads", "bad_leads", "missing_reasons", "paced", "pacing"}
+    assert row["paced"] is False and row["pacing"]["n_spikes"] == 0  # a NORM record
     assert row["record"] == "00001_hr" and 70 <= row["qrs_ms"] <= 130
     assert row["leads"] == list(STANDARD_LEADS) and row["bad_leads"] == {} == row["missing_reasons"]
     folder = _damaged_folder(ptbxl500, tmp_path)
