@@ -46,9 +46,10 @@ MIN_LEAD_FRACTION = 0.25
 MERGE_MS = 10.0
 #: A jump less than this (ms) after an R peak is inside the QRS, not a pacing spike.
 REFRACTORY_MS = 150.0
-#: Lags (ms) from a spike to the next R peak that are searched: a spike precedes the QRS
-#: onset, and the R peak comes later still (a step just before R is the QRS itself).
-MIN_LAG_MS = 20.0
+#: Lags (ms) from a spike to the next R peak that are searched: a ventricular spike
+#: precedes the QRS onset, and a paced QRS, conducted slowly from cell to cell, reaches
+#: its largest deflection well after its onset (a jump just before R is the QRS upstroke).
+MIN_LAG_MS = 40.0
 MAX_LAG_MS = 450.0
 #: Spikes whose lags to the next R peak agree within this (ms) are locked to the beats.
 LOCK_TOL_MS = 12.0
