@@ -11,15 +11,21 @@ uses these three properties, each relative to the record itself:
    largest step within ±60 ms of R on the 40 Hz low-passed signal). A jump above
    :data:`JUMP_Z` is faster than the lead's QRS.
 2. *Coincidence*: a candidate is a sample where at least :data:`MIN_LEAD_FRACTION` of the
-   leads jump (at least one lead for a one- or two-lead record); candidates within
+   leads jump (at least one lead for a record of up to four leads); candidates within
    :data:`MERGE_MS` are one spike.
 3. *Locking*: a spike that falls inside a QRS (less than :data:`REFRACTORY_MS` after the
-   previous R peak) is not pacing (recording artefacts of steep QRS upstrokes look like
-   jumps too). The rest are grouped by their lag to the next R peak: a group of spikes
-   within ±:data:`LOCK_TOL_MS` of one lag, in at least :data:`MIN_SPIKES` beats and
-   :data:`MIN_BEAT_FRACTION` of them, is pacing. Lag up to :data:`VENTRICULAR_MAX_LAG_MS`
-   means ventricular pacing (the spike starts the QRS), longer atrial (the spike starts
-   the P wave); both groups can be present (dual-chamber pacing).
+   previous R peak) or on its upstroke (less than :data:`MIN_LAG_MS` before the next R) is
+   not pacing (recorders' held samples on steep QRS upstrokes jump too). The rest are
+   grouped by their lag to the next R peak: a group within ±:data:`LOCK_TOL_MS` of one
+   lag, one spike per beat, in at least :data:`MIN_SPIKES` beats and
+   :data:`MIN_BEAT_FRACTION` of them, whose spikes are alike across leads
+   (:data:`MIN_SPIKE_SIMILARITY`, see :func:`_spike_similarity`), is pacing. Lag up to
+   :data:`VENTRICULAR_MAX_LAG_MS` means ventricular pacing (the spike starts the QRS),
+   longer atrial (the spike starts the P wave); both groups can be present
+   (dual-chamber pacing).
+
+The rules and numbers were set on LUDB dev (docs/DELINEATION.md, "Pacing spikes" and the
+honest log, which also says what was changed after PTB-XL was seen).
 
 Below :data:`MIN_FS` Hz the anti-aliasing filter of the recorder has spread a spike over
 several samples and it cannot be told from a QRS: ``paced`` is then ``None`` (unknown),
@@ -57,8 +63,8 @@ LOCK_TOL_MS = 12.0
 MIN_SPIKES = 3
 #: ... in at least this fraction of the beats make a record paced.
 MIN_BEAT_FRACTION = 0.3
-#: A locked group is pacing only if its spikes' steps across leads are this similar
-#: (median cosine over pairs): the same electrode fires each time.
+#: A locked group is pacing only if its spikes are this alike across leads (median
+#: cosine over pairs of their first steps or areas): the same electrode fires each time.
 MIN_SPIKE_SIMILARITY = 0.8
 #: A spike's area is summed over this many ms from its first jump.
 SPIKE_PEAK_MS = 6.0
@@ -133,7 +139,7 @@ def _qrs_slope(x: np.ndarray, fs: float, rpeaks: np.ndarray) -> np.ndarray:
     the 40 Hz low-passed signal (the spikes filtered out), µV per sample."""
     sos = sps.butter(2, min(40.0, 0.45 * fs) / (fs / 2.0), btype="lowpass", output="sos")
     step = np.abs(np.diff(sps.sosfiltfilt(sos, x, axis=-1), axis=-1))
-    w = max(1, int(round(0.06 * fs)))
+    w = max(1, round(0.06 * fs))
     per_beat = np.stack([step[:, max(0, r - w): r + w].max(axis=1) for r in rpeaks])
     return np.maximum(np.median(per_beat, axis=0), 1e-6)
 
@@ -170,7 +176,7 @@ def _spike_areas(x: np.ndarray, fs: float, spikes: np.ndarray) -> np.ndarray:
     """``[leads, spikes]``: each spike's area (sum of its deviations from the sample before
     its first jump, over :data:`SPIKE_PEAK_MS`). A recorder's low-pass filter spreads a
     pulse over samples differently at each sampling phase, but keeps its area."""
-    w = max(1, int(round(SPIKE_PEAK_MS * fs / 1000.0)))
+    w = max(1, round(SPIKE_PEAK_MS * fs / 1000.0))
     out = np.empty((x.shape[0], spikes.size))
     for j, s in enumerate(spikes):
         out[:, j] = (x[:, s: s + w + 1] - x[:, s - 1: s]).sum(axis=1)
@@ -278,7 +284,7 @@ def remove_spikes(signal: np.ndarray, fs: float, spikes: np.ndarray) -> np.ndarr
     spread the spike's energy before its own time, where the QRS onset is searched."""
     x = np.array(signal, dtype=np.float64, copy=True)
     n = x.shape[-1]
-    w = max(1, int(round(SPIKE_BLANK_MS * fs / 1000.0)))
+    w = max(1, round(SPIKE_BLANK_MS * fs / 1000.0))
     for s in np.asarray(spikes, dtype=int):
         a, b = max(0, s - 1), min(n - 1, s + w)
         if b - a < 2:
@@ -304,4 +310,4 @@ def qrs_from_spike(fid: Fiducials, pacing: PacingResult | None) -> Fiducials:
     lag = None if pacing is None or not pacing.paced else pacing.ventricular_lag_ms()
     if lag is None:
         return fid
-    return qrs_onset_at_spike(fid, fid.r - int(round(lag * fid.fs / 1000.0)))
+    return qrs_onset_at_spike(fid, fid.r - round(lag * fid.fs / 1000.0))

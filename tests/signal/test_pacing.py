@@ -107,7 +107,7 @@ def test_remove_spikes_bridges_the_spike_with_a_line():
     x = _ecg()
     at = np.array([1000])
     y = remove_spikes(_add_spikes(x, at), FS, at)
-    w = int(round(SPIKE_BLANK_MS * FS / 1000))
+    w = round(SPIKE_BLANK_MS * FS / 1000)
     a, b = at[0] - 1, at[0] + w
     expected = x[:, a: a + 1] + (x[:, b: b + 1] - x[:, a: a + 1]) * (np.arange(1, b - a) / (b - a))
     np.testing.assert_allclose(y[:, a + 1: b], expected)
