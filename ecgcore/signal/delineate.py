@@ -11,11 +11,14 @@ move a boundary on its own:
   rises above / falls back to the isoelectric level next to the QRS plus a fraction of
   its peak height (:class:`SpatialParams`; at least a small absolute margin).
 - **T peak/offset** — the dominant direction of the ST-T segment (first principal
-  component of the baseline-corrected leads) gives the T peak; each lead with a large
-  T wave then gets its T end by the area method of Zhang et al. (2006), the point that
-  maximises the area between the signal and the horizontal line through that point over
-  a trailing window; the global offset is a high percentile of those ends (the latest
-  lead, robust to one lead's noise).
+  component of the baseline-corrected leads) gives the T peak, its most prominent
+  extremum (a depressed ST segment is far from the PR level but is no wave); each lead
+  with a large T wave then gets its T end by the area method of Zhang et al. (2006), the
+  point that maximises the area between the signal and the horizontal line through that
+  point over a trailing window, searched at most ``SpatialParams.t_span_ms`` after the
+  lead's peak (so that a U wave, the next P or a slow tail cannot carry it away); the
+  global offset is a high percentile of those ends (the latest lead, robust to one lead's
+  noise).
 - **P onset/offset** — the spatial velocity of the low-passed leads in the diastolic
   segment between the previous T wave and the QRS, bounded where the P bump's velocity
   falls to fractions of its height (:class:`SpatialParams`). The P wave is accepted only when its
