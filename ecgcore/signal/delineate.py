@@ -11,11 +11,14 @@ move a boundary on its own:
   rises above / falls back to the isoelectric level next to the QRS plus a fraction of
   its peak height (:class:`SpatialParams`; at least a small absolute margin).
 - **T peak/offset** — the dominant direction of the ST-T segment (first principal
-  component of the baseline-corrected leads) gives the T peak; each lead with a large
-  T wave then gets its T end by the area method of Zhang et al. (2006), the point that
-  maximises the area between the signal and the horizontal line through that point over
-  a trailing window; the global offset is a high percentile of those ends (the latest
-  lead, robust to one lead's noise).
+  component of the baseline-corrected leads) gives the T peak, its most prominent
+  extremum (a depressed ST segment is far from the PR level but is no wave); each lead
+  with a large T wave then gets its T end by the area method of Zhang et al. (2006), the
+  point that maximises the area between the signal and the horizontal line through that
+  point over a trailing window, searched at most ``SpatialParams.t_span_ms`` after the
+  lead's peak (so that a U wave, the next P or a slow tail cannot carry it away); the
+  global offset is a high percentile of those ends (the latest lead, robust to one lead's
+  noise).
 - **P onset/offset** — the spatial velocity of the low-passed leads in the diastolic
   segment between the previous T wave and the QRS, bounded where the P bump's velocity
   falls to fractions of its height (:class:`SpatialParams`). The P wave is accepted only when its
@@ -60,6 +63,9 @@ T_LEAD_FRACTION = 0.3
 T_END_PERCENTILE = 90.0
 #: Trailing window of the area method (Zhang et al. 2006 use ~ 128 ms).
 T_AREA_WINDOW_MS = 128.0
+#: Longest T peak → T end (ms): the default of ``SpatialParams.t_span_ms`` (chosen by k-fold
+#: on LUDB dev; was a fixed 250 ms, which let a U wave or a slow tail carry the end away).
+T_SPAN_MS = 120.0
 #: Bazett-like bounds (in s per √s of RR) after QRS onset: T peak before, T end before.
 T_PEAK_MAX_K = 0.5
 T_END_MAX_K = 0.7
@@ -92,6 +98,9 @@ class SpatialParams:
     #: The P search starts this long after the previous beat's T end (negative: before it,
     #: where a P wave of a long PR interval rides on the T wave's tail).
     p_after_t_ms: float = 40.0
+    #: Each lead's T end lies at most this long after its T peak (the area method's search
+    #: span): a U wave or the next P wave beyond it cannot carry the end away.
+    t_span_ms: float = T_SPAN_MS
 
 
 DEFAULT_PARAMS = SpatialParams()
@@ -248,6 +257,27 @@ def _area_ends(
     return ends
 
 
+def _t_peak(pc: np.ndarray, start: int, peak_stop: int, end_stop: int) -> int:
+    """The T peak: the most prominent extremum (either polarity) of the T direction's time
+    course in ``[start, peak_stop)``, its prominence measured within ``[start, end_stop)``.
+
+    Prominence, not height: with ST depression or a PR level off the baseline the ST segment
+    stands far from the PR level but is no wave; the T wave rises out of it. When the curve
+    has no interior extremum, the largest magnitude is taken.
+    """
+    seg = pc[start:end_stop]
+    best_prom, best = -1.0, None
+    for sign in (1.0, -1.0):
+        peaks, props = sps.find_peaks(sign * seg, prominence=0)
+        inside = peaks < peak_stop - start
+        for i, prom in zip(peaks[inside], props["prominences"][inside]):
+            if prom > best_prom:
+                best_prom, best = float(prom), int(i)
+    if best is None:
+        return start + int(np.argmax(np.abs(pc[start:peak_stop])))
+    return start + best
+
+
 def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
             ) -> tuple[int | None, int | None]:
     """T peak and global T offset; (None, None) when no T wave can be found."""
@@ -267,10 +297,7 @@ def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
     # Dominant direction of the ST-T segment: its time course has one sign per wave.
     u, _, _ = np.linalg.svd(xb[:, start:end_stop], full_matrices=False)
     pc = u[:, 0] @ xb
-    # T peak: the largest interior extremum (a maximum at the edge of the search is drift).
-    mag = np.abs(pc[start:peak_stop])
-    peaks, _ = sps.find_peaks(mag)
-    t_peak = start + int(peaks[np.argmax(mag[peaks])] if peaks.size else np.argmax(mag))
+    t_peak = _t_peak(pc, start, peak_stop, end_stop)
     # Each lead's own T peak near the global one, its amplitude and polarity.
     a, b = max(start, t_peak - beat.ms(80)), min(peak_stop, t_peak + beat.ms(80) + 1)
     seg = xb[:, a:b]
@@ -282,7 +309,8 @@ def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
     strong = np.flatnonzero(amp >= T_LEAD_FRACTION * amp.max())
     ends = _area_ends(
         x[strong], a + rel[strong], np.sign(vals[strong]), end_stop,
-        w=max(beat.ms(T_AREA_WINDOW_MS), 2), span=beat.ms(250), gap=max(beat.ms(20), 1),
+        w=max(beat.ms(T_AREA_WINDOW_MS), 2), span=beat.ms(beat.params.t_span_ms),
+        gap=max(beat.ms(20), 1),
     )
     ends = ends[ends >= 0]
     if ends.size == 0:

@@ -1,11 +1,11 @@
 """LUDB k-fold over records for `ecgwb bench delineation`: every choice inside training folds.
 
-The ``"spatial"`` method has six tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
+The ``"spatial"`` method has seven tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
 For each of the k folds they are chosen again on the other folds' records only — each one
 the grid value with the smallest mean absolute error of its own fiducial (QRS onset, QRS
-offset, P onset, P offset; relative to R, median over the record's beats) against the
-global reference of :mod:`ecgcore.io.ludb` — and the held-out fold is delineated with
-them. Each fiducial depends on its own number only (the P search also ends before the QRS
+offset, P onset, P offset, and T offset for the longest T peak → T end span; relative to
+R, median over the record's beats) against the global reference (:mod:`ecgcore.io.ludb`)
+— and the held-out fold is delineated with them. Each fiducial depends on its own number only (the P search also ends before the QRS
 onset, a second-order effect), so the grids are searched one number at a time. The two
 numbers of the P acceptance rule (isolation, locking across the record's beats) are chosen
 together: the pair with the fewest training records whose P wave is wrong (found where the
@@ -30,8 +30,11 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "qrs_off": (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08),
     "p_on": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
     "p_off": (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6),
+    "t_span_ms": (100.0, 120.0, 135.0, 150.0, 165.0, 200.0, 250.0),
 }
-_FID = {"qrs_on": "qrs_on", "qrs_off": "qrs_off", "p_on": "p_on", "p_off": "p_off"}
+#: The fiducial each tuned number is judged by.
+_FID = {"qrs_on": "qrs_on", "qrs_off": "qrs_off", "p_on": "p_on", "p_off": "p_off",
+        "t_span_ms": "t_off"}
 #: Candidate pairs of the P acceptance rule (isolation, locking across beats), chosen
 #: together: the fewest records whose P wave is wrong (:func:`_p_presence_errors`).
 P_ACCEPT_GRID: dict[str, tuple[float, ...]] = {
@@ -81,12 +84,12 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
         res = process_record(read_wfdb(path))
         before = WINDOW_ANALYSIS.offsets(res.fs)[0]
         anchors = np.asarray(res.anchors)
-        rel: dict[str, list[float]] = {k: [] for k in _FID}
+        rel: dict[str, list[float]] = {k: [] for k in _FID.values()}
         for b in ludb_expert_beats(path):
             j = int(np.argmin(np.abs(anchors - (b.qrs_on + b.qrs_off) / 2)))
             if abs(anchors[j] - b.qrs_on) > 0.2 * res.fs:
                 continue  # a beat the pipeline did not keep
-            for key in _FID:
+            for key in rel:
                 v = getattr(b, key)
                 if v is not None:
                     rel[key].append((v - anchors[j]) * 1000.0 / res.fs)
@@ -116,7 +119,7 @@ def _fiducial_errors(data: list[dict], key: str, value: float) -> np.ndarray:
     params = replace(DEFAULT_PARAMS, **{key: value})
     errs = np.full(len(data), np.nan)
     for i, d in enumerate(data):
-        ref = d["ref_rel"][key]
+        ref = d["ref_rel"][_FID[key]]
         fid = _delineate(d, params)
         ours = None if fid is None else getattr(fid, _FID[key])
         if ref is not None and ours is not None:

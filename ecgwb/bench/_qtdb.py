@@ -126,7 +126,8 @@ def load_qtdb(folder: str | Path) -> list[dict]:
             except ValueError:
                 continue  # counted by the cross-database run; nothing to tune on here
             anchors = window.start + np.asarray(d.beat_r)
-            rel: dict[str, list[float]] = {k: [] for k in ("qrs_on", "qrs_off", "p_on", "p_off")}
+            rel: dict[str, list[float]] = {k: [] for k in ("qrs_on", "qrs_off", "p_on", "p_off",
+                                                           "t_off")}
             for b in qtdb_expert_beats(path):
                 j = int(np.argmin(np.abs(anchors - b.qrs_peak)))
                 if abs(anchors[j] - b.qrs_peak) > 0.15 * window.fs:

@@ -378,7 +378,7 @@ def test_t_wave_of_a_constructed_beat():
     # each by Zhang's area from its own peak, the 90th percentile of those ends
     xf = _lowpass(x, fs, 25.0)
     end_stop = min(on + 350, x.shape[1])
-    ends = [_ref_area_end(xf[i], c, s, end_stop, 64, 125, 10) for i, s in ((0, 1.0), (1, -1.0))]
+    ends = [_ref_area_end(xf[i], c, s, end_stop, 64, 60, 10) for i, s in ((0, 1.0), (1, -1.0))]
     assert t_off == round(float(np.percentile(ends, 90)))
     assert c + 2 * sigma <= t_off <= c + 3 * sigma
     # the third lead's small T does not count: with its amplitude raised it does
@@ -390,7 +390,7 @@ def test_t_wave_of_a_constructed_beat():
     xf3 = _lowpass(x3, fs, 25.0)
     _, t_off3 = _t_wave(b3, on3, off3)
     rel = int(np.argmax(np.abs(xf3[2, 360:441] - np.median(xf3[2, on3 - 10 : on3 - 2])))) + 360
-    ends3 = [*ends, _ref_area_end(xf3[2], rel, 1.0, min(on3 + 350, 600), 64, 125, 10)]
+    ends3 = [*ends, _ref_area_end(xf3[2], rel, 1.0, min(on3 + 350, 600), 64, 60, 10)]
     assert t_off3 == round(float(np.percentile(ends3, 90)))
 
 

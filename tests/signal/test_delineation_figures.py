@@ -38,14 +38,14 @@ def test_ludb_dev_with_the_shipped_numbers(ludb_dir):
     # are in docs/BENCHMARKS.md. Reference: 3rd earliest onset / 3rd latest offset.
     got = _rows(run(ludb_dir, methods=["spatial"]))
     _close(got, {"P": (-3.8, 15.9, 84), "PR": (-0.7, 8.7, 84), "QRS": (-1.1, 10.0, 100),
-                 "QT": (1.3, 15.5, 100)})
+                 "QT": (1.4, 14.3, 100)})
 
 
 def test_qtdb_dev_cross_database(qtdb_dir):
     per_record, _ = measure_qtdb(qtdb_dir, methods=("spatial",))
     got = _rows(summarize(per_record))
-    _close(got, {"P": (4.0, 13.9, 42), "PR": (1.7, 16.8, 42), "QRS": (4.8, 15.2, 53),
-                 "QT": (-1.9, 43.5, 53)})
+    _close(got, {"P": (2.0, 18.5, 42), "PR": (-1.5, 26.1, 42), "QRS": (4.8, 15.2, 53),
+                 "QT": (-6.5, 34.8, 53)})
 
 
 def test_ptbxl_label_consistency(ptbxl500):
@@ -60,4 +60,4 @@ def test_ptbxl_label_consistency(ptbxl500):
     assert t.loc["CLBBB/CRBBB: QRS ≥ 120 ms", "agree_pct"] == 100.0
     assert t.loc["AFIB: no P wave", "agree_pct"] == 100.0
     assert t.loc["NORM: PR ≤ 200 ms", "agree"] >= 268  # 270 of 297 (90.9 %) documented
-    assert t.loc["1AVB: PR > 200 ms", "agree"] >= 5  # 5 of 10 documented
+    assert t.loc["1AVB: PR > 200 ms", "agree"] >= 6  # 6 of 10 documented
