@@ -1,12 +1,13 @@
 """LUDB k-fold over records for `ecgwb bench delineation`: every choice inside training folds.
 
-The ``"spatial"`` method has six tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
+The ``"spatial"`` method has seven tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
 For each of the k folds they are chosen again on the other folds' records only — each one
 the grid value with the smallest mean absolute error of its own fiducial (QRS onset, QRS
 offset, P onset, P offset; relative to R, median over the record's beats) against the
 global reference of :mod:`ecgcore.io.ludb` — and the held-out fold is delineated with
 them. Each fiducial depends on its own number only (the P search also ends before the QRS
-onset, a second-order effect), so the grids are searched one number at a time. The two
+onset, a second-order effect), so the grids are searched one number at a time (the others
+at their shipped values, the P bridge included). The two
 numbers of the P acceptance rule (isolation, locking across the record's beats) and the
 width of the dips bridged inside a P bump are chosen together: the triple with the fewest
 training records whose P wave is wrong (found where the experts mark none, not found where
@@ -46,6 +47,7 @@ P_ACCEPT_GRID: dict[str, tuple[float, ...]] = {
 def p_accept_candidates() -> list[tuple[float, ...]]:
     """Every combination of :data:`P_ACCEPT_GRID`, as tuples in its key order."""
     return list(itertools.product(*P_ACCEPT_GRID.values()))
+
 
 #: LUDB conditions as the issue groups them; a record may be in several, "sinus, none of
 #: these" only when it is in no other.

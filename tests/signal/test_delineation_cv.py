@@ -12,10 +12,10 @@ from ecgwb.bench._delineation_cv import (
     _fiducial_errors,
     _p_presence_errors,
     choose_p_acceptance,
-    p_accept_candidates,
     conditions,
     cross_validate,
     load_ludb,
+    p_accept_candidates,
 )
 
 RECORDS = ["1", "3", "5", "7", "9", "11", "13", "15"]
