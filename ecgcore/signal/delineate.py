@@ -21,12 +21,15 @@ move a boundary on its own:
   noise).
 - **P onset/offset** — the spatial velocity of the low-passed leads in the diastolic
   segment between the previous T wave and the QRS, bounded where the P bump's velocity
-  falls to fractions of its height (:class:`SpatialParams`). The P wave is accepted only when its
-  bump stands clearly above the activity of the rest of that segment: an isolated wave,
+  falls to fractions of its height (:class:`SpatialParams`); dips narrower than 20 ms
+  inside the bump (the velocity's zero at the P apex, a bifid P's notch) are bridged, so
+  that one wave is not split into several. The P wave is accepted only when its
+  bump stands above the activity of the rest of that segment: an isolated wave,
   as a sinus P is; atrial fibrillation (averaged away in a median beat), flutter
   (continuous activity) and junctional rhythms return no P. Given the record's beats, the
-  P wave can also be required to recur at the same distance before every QRS
-  (:func:`p_locking`; the k-fold on LUDB dev did not adopt it, see docs/DELINEATION.md).
+  P wave must also recur at the same distance before every QRS (:func:`p_locking`), which
+  fibrillatory waves do not; without them only the isolation test applies (see
+  docs/DELINEATION.md).
 
 Search windows are physiological: the T peak and the T end lie within Bazett-like √RR
 bounds after QRS onset, and before the next beat's QRS or P wave when these show in the
@@ -42,7 +45,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import signal as sps
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import grey_closing, uniform_filter1d
 
 from ecgcore.signal.fiducials import Fiducials
 
@@ -55,8 +58,13 @@ P_QRS_GAP_MS = 20.0
 #: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity, at least.
 QRS_MARGIN_UV_PER_MS = 1.5
 #: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity
-#: (the default of ``SpatialParams.p_isolation``; chosen by k-fold on LUDB dev, was 2.0).
-P_MIN_ISOLATION = 1.75
+#: (the default of ``SpatialParams.p_isolation``; chosen by k-fold on LUDB dev together with
+#: the locking and bridging defaults below: was 2.0, then 1.75 before dips were bridged).
+P_MIN_ISOLATION = 1.25
+#: The default of ``SpatialParams.p_locked`` (k-fold on LUDB dev; 0, off, before bridging).
+P_MIN_LOCKING = 1.0
+#: The default of ``SpatialParams.p_bridge_ms`` (k-fold on LUDB dev: 20 ms in every fold).
+P_BRIDGE_MS = 20.0
 #: Leads whose T amplitude reaches this fraction of the largest take part in the T offset.
 T_LEAD_FRACTION = 0.3
 #: Percentile of the per-lead T ends taken as the global offset.
@@ -94,13 +102,17 @@ class SpatialParams:
     #: and, when the record's beats are given (:func:`ecg_delineate` ``beats=``), is locked
     #: to the QRS across them by at least ``p_locked`` (:func:`p_locking`; 0: not tested).
     p_isolation: float = P_MIN_ISOLATION
-    p_locked: float = 0.0
+    p_locked: float = P_MIN_LOCKING
     #: The P search starts this long after the previous beat's T end (negative: before it,
     #: where a P wave of a long PR interval rides on the T wave's tail).
     p_after_t_ms: float = 40.0
     #: Each lead's T end lies at most this long after its T peak (the area method's search
     #: span): a U wave or the next P wave beyond it cannot carry the end away.
     t_span_ms: float = T_SPAN_MS
+    #: Dips of the P bump's velocity narrower than this are bridged (ms; 0: none): a P
+    #: wave's up- and down-stroke are two velocity humps with a near-zero dip at its apex
+    #: (and a bifid P has more), which must not split one wave into several.
+    p_bridge_ms: float = P_BRIDGE_MS
 
 
 DEFAULT_PARAMS = SpatialParams()
@@ -340,11 +352,14 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
     if height <= 0:
         return None, None
     strong = a + np.flatnonzero(s[a:b] >= floor + 0.5 * height)
+    bridge = beat.ms(beat.params.p_bridge_ms)
+    # Morphological closing fills dips narrower than `bridge`; the outer flanks stay put.
+    closed = grey_closing(s, size=bridge, mode="nearest") if bridge > 1 else s
 
     def edges(fraction: float) -> tuple[int, int]:
         thr = floor + fraction * height
-        on = _last_below(s, thr, 0, int(strong[0]) + 1)
-        off = _first_below(s, thr, int(strong[-1]), s.size)
+        on = _last_below(closed, thr, 0, int(strong[0]) + 1)
+        off = _first_below(closed, thr, int(strong[-1]), s.size)
         return (0 if on is None else on), (s.size - 1 if off is None else off)
 
     # Isolation: a P wave stands above the activity of the rest of the segment.

@@ -1,19 +1,22 @@
 """LUDB k-fold over records for `ecgwb bench delineation`: every choice inside training folds.
 
-The ``"spatial"`` method has seven tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
+The ``"spatial"`` method has nine tuned numbers (:class:`ecgcore.signal.delineate.SpatialParams`).
 For each of the k folds they are chosen again on the other folds' records only — each one
 the grid value with the smallest mean absolute error of its own fiducial (QRS onset, QRS
 offset, P onset, P offset, and T offset for the longest T peak → T end span; relative to
-R, median over the record's beats) against the global reference (:mod:`ecgcore.io.ludb`)
-— and the held-out fold is delineated with them. Each fiducial depends on its own number only (the P search also ends before the QRS
-onset, a second-order effect), so the grids are searched one number at a time. The two
-numbers of the P acceptance rule (isolation, locking across the record's beats) are chosen
-together: the pair with the fewest training records whose P wave is wrong (found where the
-experts mark none, not found where they mark one, or with a PR 40 ms or more off theirs).
+R, median over the record's beats) against the global reference of :mod:`ecgcore.io.ludb`
+— and the held-out fold is delineated with them. Each fiducial depends on its own number
+only (the P search also ends before the QRS onset, a second-order effect), so the grids are
+searched one number at a time (the others at their shipped values, the P bridge included).
+The two numbers of the P acceptance rule (isolation, locking across the record's beats) and
+the width of the dips bridged inside a P bump are chosen together: the triple with the
+fewest training records whose P wave is wrong (found where the experts mark none, not found
+where they mark one, or with a PR 40 ms or more off theirs).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,12 +38,20 @@ GRIDS: dict[str, tuple[float, ...]] = {
 #: The fiducial each tuned number is judged by.
 _FID = {"qrs_on": "qrs_on", "qrs_off": "qrs_off", "p_on": "p_on", "p_off": "p_off",
         "t_span_ms": "t_off"}
-#: Candidate pairs of the P acceptance rule (isolation, locking across beats), chosen
-#: together: the fewest records whose P wave is wrong (:func:`_p_presence_errors`).
+#: Candidates of the P acceptance rule (isolation, locking across beats) and of the dip
+#: width bridged inside a P bump (ms), chosen together: the fewest records whose P wave is
+#: wrong (:func:`_p_presence_errors`). Keys in the order of the candidate tuples.
 P_ACCEPT_GRID: dict[str, tuple[float, ...]] = {
     "p_isolation": (1.0, 1.25, 1.5, 1.75, 2.0, 2.5),
     "p_locked": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "p_bridge_ms": (0.0, 10.0, 20.0, 30.0),
 }
+
+
+def p_accept_candidates() -> list[tuple[float, ...]]:
+    """Every combination of :data:`P_ACCEPT_GRID`, as tuples in its key order."""
+    return list(itertools.product(*P_ACCEPT_GRID.values()))
+
 
 #: LUDB conditions as the issue groups them; a record may be in several, "sinus, none of
 #: these" only when it is in no other.
@@ -132,10 +143,14 @@ def _fiducial_errors(data: list[dict], key: str, value: float) -> np.ndarray:
 P_WRONG_PR_MS = 40.0
 
 
-def _p_presence_errors(data: list[dict], isolation: float, locked: float) -> np.ndarray:
+def _p_presence_errors(data: list[dict], *numbers: float) -> np.ndarray:
     """Per record: 1 where the P wave is wrong — found where the experts mark none, not
-    found where they mark one, or found with a PR more than :data:`P_WRONG_PR_MS` off."""
-    params = replace(DEFAULT_PARAMS, p_isolation=isolation, p_locked=locked)
+    found where they mark one, or found with a PR more than :data:`P_WRONG_PR_MS` off —
+    with the P numbers ``numbers`` (in :data:`P_ACCEPT_GRID`'s key order)."""
+    if len(numbers) != len(P_ACCEPT_GRID):
+        raise ValueError(f"expected {len(P_ACCEPT_GRID)} numbers ({', '.join(P_ACCEPT_GRID)}), "
+                         f"got {len(numbers)}")
+    params = replace(DEFAULT_PARAMS, **dict(zip(P_ACCEPT_GRID, numbers)))
     out = np.zeros(len(data))
     for i, d in enumerate(data):
         fid = _delineate(d, params)
@@ -147,15 +162,16 @@ def _p_presence_errors(data: list[dict], isolation: float, locked: float) -> np.
     return out
 
 
-def choose_p_acceptance(errors: dict[tuple[float, float], np.ndarray], train: np.ndarray
-                        ) -> tuple[float, float]:
-    """The (isolation, locking) pair with the fewest training records wrong about P; among
-    ties the one nearest their centroid (in grid steps), away from the plateau's edges."""
-    totals = {pair: float(e[train].sum()) for pair, e in errors.items()}
+def choose_p_acceptance(errors: dict[tuple[float, ...], np.ndarray], train: np.ndarray
+                        ) -> tuple[float, ...]:
+    """The P numbers (a :func:`p_accept_candidates` tuple) with the fewest training records
+    wrong about P; among ties the one nearest their centroid (in grid steps), away from the
+    plateau's edges."""
+    totals = {cand: float(e[train].sum()) for cand, e in errors.items()}
     best = min(totals.values())
-    tied = [pair for pair, v in totals.items() if v == best]
-    iso, lock = P_ACCEPT_GRID["p_isolation"], P_ACCEPT_GRID["p_locked"]
-    idx = np.array([(iso.index(a), lock.index(b)) for a, b in tied], dtype=float)
+    tied = [cand for cand, v in totals.items() if v == best]
+    grids = list(P_ACCEPT_GRID.values())
+    idx = np.array([[g.index(v) for g, v in zip(grids, cand)] for cand in tied], dtype=float)
     centre = idx.mean(axis=0)
     return tied[int(np.argmin(((idx - centre) ** 2).sum(axis=1)))]
 
@@ -171,8 +187,7 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.Data
     fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
     # Error of every record under every candidate value (one number changed at a time).
     errors = {key: {v: _fiducial_errors(data, key, v) for v in grid} for key, grid in GRIDS.items()}
-    p_errors = {(a, b): _p_presence_errors(data, a, b)
-                for a in P_ACCEPT_GRID["p_isolation"] for b in P_ACCEPT_GRID["p_locked"]}
+    p_errors = {cand: _p_presence_errors(data, *cand) for cand in p_accept_candidates()}
     rows, choices = [], []
     for f in range(k):
         train = fold != f
@@ -180,7 +195,7 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.Data
         for key, by_value in errors.items():
             scores = {v: float(np.nanmean(np.abs(e[train]))) for v, e in by_value.items()}
             chosen[key] = min(scores, key=scores.get)
-        chosen["p_isolation"], chosen["p_locked"] = choose_p_acceptance(p_errors, train)
+        chosen.update(zip(P_ACCEPT_GRID, choose_p_acceptance(p_errors, train)))
         params = SpatialParams(**chosen)
         choices.append({"fold": f, **chosen})
         for i in np.flatnonzero(~train):

@@ -308,6 +308,7 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     """Held-out LUDB figures: k-fold over records for ``spatial``; NeuroKit2 has no tuning."""
     from ecgcore.signal.delineate import SpatialParams
     from ecgwb.bench._delineation_cv import (
+        P_ACCEPT_GRID,
         condition_table,
         cross_validate,
         load_ludb,
@@ -326,8 +327,8 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     out = {"table": summarize(both), "choices": choices,
            "conditions": condition_table(per_record), "per_record": both}
     if per_lead:
-        by_fold = {int(r["fold"]): SpatialParams(**{k: float(r[k]) for k in
-                                                    ("qrs_on", "qrs_off", "p_on", "p_off")})
+        keys = ("qrs_on", "qrs_off", "p_on", "p_off", *P_ACCEPT_GRID)
+        by_fold = {int(r["fold"]): SpatialParams(**{k: float(r[k]) for k in keys})
                    for _, r in choices.iterrows()}
         params_of = {rec: by_fold[int(f)] for rec, f in zip(per_record["record"], per_record["fold"])}
         out["per_lead"] = per_lead_table(per_lead_rows(ludb_dir, params_of))

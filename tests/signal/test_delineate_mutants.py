@@ -5,7 +5,8 @@ Gaussian T wave, two QRS pulses) or with the method's definition recomputed here
 scipy/numpy primitives and plain loops (the QRS thresholds of the spatial velocity, Zhang's
 area, the rate mapping), on real median beats (LUDB dev, PTB-XL at 100 Hz, QTDB at 250 Hz).
 They were written against the surviving mutants of ``ecgwb bench mutation`` (see
-docs/BENCHMARKS.md); the P-wave steps (``_p_wave``, ``_next_p``) are left to their own tests.
+docs/BENCHMARKS.md); the P-wave steps (``_p_wave``, ``_next_p``) are left to their own tests
+(tests/signal/test_p_wave.py, test_delineate.py).
 """
 
 from __future__ import annotations

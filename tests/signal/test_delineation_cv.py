@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ecgwb.bench._delineation_cv import (
     GRIDS,
@@ -14,6 +15,7 @@ from ecgwb.bench._delineation_cv import (
     conditions,
     cross_validate,
     load_ludb,
+    p_accept_candidates,
 )
 
 RECORDS = ["1", "3", "5", "7", "9", "11", "13", "15"]
@@ -31,23 +33,35 @@ def test_numbers_are_chosen_inside_the_training_folds(ludb_dir):
             # Recomputed here: the grid value with the least mean |error| on training records.
             scores = [np.nanmean(np.abs(_fiducial_errors(data, key, v)[train])) for v in grid]
             assert row[key] == grid[int(np.argmin(scores))], (key, row["fold"])
-        # The P acceptance pair: no other pair has fewer training records wrong about P.
-        wrong = {(a, b): _p_presence_errors(data, a, b)[train].sum()
-                 for a in P_ACCEPT_GRID["p_isolation"] for b in P_ACCEPT_GRID["p_locked"]}
-        assert wrong[(row["p_isolation"], row["p_locked"])] == min(wrong.values())
+        # The P numbers (isolation, locking, bridging): no other combination has fewer
+        # training records wrong about P.
+        wrong = {(a, b, c): _p_presence_errors(data, a, b, c)[train].sum()
+                 for a in P_ACCEPT_GRID["p_isolation"] for b in P_ACCEPT_GRID["p_locked"]
+                 for c in P_ACCEPT_GRID["p_bridge_ms"]}
+        assert wrong[(row["p_isolation"], row["p_locked"], row["p_bridge_ms"])] == \
+            min(wrong.values())
     assert per_record["qrs_ms"].notna().all()
 
 
 def test_p_acceptance_ties_go_to_the_middle_of_the_plateau():
-    iso, lock = P_ACCEPT_GRID["p_isolation"], P_ACCEPT_GRID["p_locked"]
-    # Records 0 and 1: wrong everywhere except on a 3 × 1 plateau of isolation values.
-    errors = {(a, b): np.array([1.0, 1.0, 0.0]) for a in iso for b in lock}
-    for a in iso[1:4]:
-        errors[(a, lock[2])] = np.array([0.0, 0.0, 1.0])
+    iso, lock, bridge = (P_ACCEPT_GRID[k] for k in ("p_isolation", "p_locked", "p_bridge_ms"))
+    assert list(P_ACCEPT_GRID) == ["p_isolation", "p_locked", "p_bridge_ms"]
+    assert len(p_accept_candidates()) == len(iso) * len(lock) * len(bridge)
+    # Records 0 and 1: wrong everywhere except on a 3 × 1 × 3 plateau.
+    errors = {(a, b, c): np.array([1.0, 1.0, 0.0]) for a in iso for b in lock for c in bridge}
+    plateau = {(a, lock[2], c) for a in iso[1:4] for c in bridge[:3]}
+    for cand in plateau:
+        errors[cand] = np.array([0.0, 0.0, 1.0])
     train = np.array([True, True, False])
-    assert choose_p_acceptance(errors, train) == (iso[2], lock[2])
-    # Only the third record counts: every pair but the plateau is then right.
-    assert choose_p_acceptance(errors, ~train) not in {(a, lock[2]) for a in iso[1:4]}
+    assert choose_p_acceptance(errors, train) == (iso[2], lock[2], bridge[1])
+    # Only the third record counts: every combination but the plateau is then right.
+    assert choose_p_acceptance(errors, ~train) not in plateau
+
+
+def test_p_presence_errors_needs_every_p_number(ludb_dir):
+    data = load_ludb(ludb_dir, ["1"])
+    with pytest.raises(ValueError, match="expected 3 numbers.*p_bridge_ms.*got 2"):
+        _p_presence_errors(data, 1.25, 1.0)
 
 
 def test_ludb_condition_classes():
