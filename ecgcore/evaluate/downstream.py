@@ -276,7 +276,10 @@ def oof_predict(
     fraction: float = 1.0,
     C: float | str = 1.0,
 ) -> OOF:
-    """Out-of-fold predictions of ``model`` for ``y`` (``[N]`` or ``[N, K]`` multilabel)."""
+    """Out-of-fold predictions of ``model`` for ``y`` (``[N]`` or ``[N, K]`` multilabel).
+
+    With ``fraction`` < 1, fold f draws its training patients with seed ``seed + 101·f``
+    (reproducible; no two folds share a draw)."""
     n = X.shape[0]
     shape = y.shape
     score = np.full(shape, np.nan)
