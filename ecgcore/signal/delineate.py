@@ -55,6 +55,11 @@ T_LOWPASS_HZ = 25.0
 P_LOWPASS_HZ = 20.0
 #: The P search ends this long before QRS onset (the PR segment is never shorter).
 P_QRS_GAP_MS = 20.0
+#: Longest P wave accepted (ms). A physiological bound, not a tuned number: atrial
+#: depolarisation lasts about 80–120 ms, 160 ms in marked left atrial enlargement (LUDB's
+#: and QTDB's experts mark at most 166 and 152 ms). A longer "P" is a T wave's tail or a U
+#: wave the search began in, and is reported as no P rather than a wrong PR.
+P_MAX_MS = 200.0
 #: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity, at least.
 QRS_MARGIN_UV_PER_MS = 1.5
 #: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity
@@ -370,7 +375,7 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
         return None, None
     isolation = s[core_on : core_off + 1].mean() / max(float(np.percentile(rest, 90)), 1e-9)
     on, off = edges(beat.params.p_on)[0], edges(beat.params.p_off)[1]
-    if isolation < beat.params.p_isolation:
+    if isolation < beat.params.p_isolation or off - on > beat.ms(P_MAX_MS):
         return None, None
     if beat.beats is not None and beat.params.p_locked > 0:
         f = beat.beats_factor

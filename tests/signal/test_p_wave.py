@@ -114,3 +114,20 @@ def test_ptbxl_first_degree_av_block_has_a_long_pr(ptbxl500):
 def test_ptbxl_atrial_fibrillation_has_no_p(ptbxl500):
     fid = _ptbxl_fiducials(ptbxl500, 17)  # labelled AFIB
     assert fid.p_on is None and fid.pr_ms is None and fid.qrs_ms is not None
+
+
+def test_a_p_wave_longer_than_the_physiological_bound_is_no_p(monkeypatch):
+    # The bifid P spans about 140 ms (humps at −330 and −260 ms, SD 12 ms): kept under the
+    # shipped bound of 200 ms, refused once the bound is set below its measured duration.
+    import ecgcore.signal.delineate as d
+
+    x = _beat()
+    fid = ecg_delineate(x, FS, R, rr_ms=1200.0)
+    duration_ms = (fid.p_off - fid.p_on) * 1000.0 / FS
+    assert d.P_MAX_MS == 200.0 and 100.0 < duration_ms < 200.0
+    monkeypatch.setattr(d, "P_MAX_MS", duration_ms + 2.0)  # one sample of slack: kept
+    assert ecg_delineate(x, FS, R, rr_ms=1200.0).p_on == fid.p_on
+    monkeypatch.setattr(d, "P_MAX_MS", duration_ms - 2.0)  # one sample short: refused
+    refused = ecg_delineate(x, FS, R, rr_ms=1200.0)
+    assert refused.p_on is None and refused.p_off is None
+    assert refused.qrs_on == fid.qrs_on and refused.t_off == fid.t_off
