@@ -44,8 +44,8 @@ def test_ludb_dev_with_the_shipped_numbers(ludb_dir):
 def test_qtdb_dev_cross_database(qtdb_dir):
     per_record, _ = measure_qtdb(qtdb_dir, methods=("spatial",))
     got = _rows(summarize(per_record))
-    _close(got, {"P": (5.3, 11.7, 41), "PR": (-0.0, 11.2, 41), "QRS": (4.8, 15.2, 53),
-                 "QT": (-1.9, 43.5, 53)})
+    _close(got, {"P": (2.8, 16.8, 41), "PR": (-4.0, 22.1, 41), "QRS": (4.8, 15.2, 53),
+                 "QT": (-6.5, 34.8, 53)})
 
 
 def test_ptbxl_label_consistency(ptbxl500):
@@ -60,4 +60,4 @@ def test_ptbxl_label_consistency(ptbxl500):
     assert t.loc["CLBBB/CRBBB: QRS ≥ 120 ms", "agree_pct"] == 100.0
     assert t.loc["AFIB: no P wave", "agree_pct"] == 100.0
     assert t.loc["NORM: PR ≤ 200 ms", "agree"] >= 272  # 274 of 297 (92.3 %) documented
-    assert t.loc["1AVB: PR > 200 ms", "agree"] >= 7  # 7 of 10 documented
+    assert t.loc["1AVB: PR > 200 ms", "agree"] >= 8  # 8 of 10 documented
