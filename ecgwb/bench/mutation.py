@@ -81,7 +81,8 @@ TARGETS: dict[str, dict] = {
                            "tests/evaluate/test_glossary.py",
                            "tests/evaluate/test_downstream.py",
                            "tests/evaluate/test_downstream_answers.py",
-                           "tests/evaluate/test_stats_shift_answers.py"],
+                           "tests/evaluate/test_stats_shift_answers.py",
+                           "tests/evaluate/test_evaluate_seed3_gaps.py"],
                  "deselect": [("tests/evaluate/test_downstream.py::"
                                "test_mi_vs_rest_from_classical_features_on_the_demo_cache")],
                  "only": None},
