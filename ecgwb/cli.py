@@ -8,6 +8,12 @@ import math
 import sys
 from pathlib import Path
 
+#: ``--intervals`` of `measure` and `delineate` (ecgcore.signal.record_delineation's
+#: INTERVAL_SOURCES, spelled here so that `ecgwb --help` imports no numpy).
+INTERVAL_SOURCES_CLI = ("beats", "median_beat")
+INTERVALS_HELP = ("where the record's intervals come from: the median over the beats of each "
+                  "beat's interval, or the median beat (default: the library's, see "
+                  "docs/DELINEATION.md)")
 MEASURE_KEYS = ("hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg")
 
 
@@ -41,7 +47,8 @@ def _measure_rows(path: Path, args: argparse.Namespace, lead_map: dict[str, str]
     from ecgcore.io.record import RecordError
     from ecgcore.signal.pipeline import PipelineConfig, process_record
 
-    config = PipelineConfig()
+    intervals = getattr(args, "intervals", None)
+    config = PipelineConfig() if intervals is None else PipelineConfig(intervals=intervals)
     if path.is_dir():
         source = open_source(path, lead_map=lead_map)
         items = ((rid, lambda rid=rid: source.read(rid)) for rid in source.record_ids)
@@ -104,7 +111,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_delineate(args: argparse.Namespace) -> int:
-    from ecgcore.signal.record_delineation import delineate_signal
+    from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, delineate_signal
 
     import numpy as np
 
@@ -122,14 +129,16 @@ def cmd_delineate(args: argparse.Namespace) -> int:
         result = delineate_signal(record.signal[usable], record.fs,
                                   tuple(record.leads[i] for i in usable), method=args.method,
                                   per_lead=not args.no_per_lead,
-                                  powerline_hz=args.powerline or None)
+                                  powerline_hz=args.powerline or None,
+                                  intervals=args.intervals or DEFAULT_INTERVALS)
     except ValueError as exc:  # RecordError included: it names the file
         return _fail(str(exc) if str(path) in str(exc) else f"{path}: {exc}", 1)
     out = {"record": rid, **result.to_dict()}
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{rid}: {len(result.beats)} beats, leads used: {', '.join(result.leads_used)}")
+    print(f"{rid}: {len(result.beats)} beats, leads used: {', '.join(result.leads_used)}; "
+          f"intervals from {result.interval_source.replace('_', ' ')}")
     if result.pacing is not None:
         p = result.pacing
         print(f"  paced: {'unknown' if p.paced is None else p.paced}"
@@ -423,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what the records' lead names mean, e.g. 'ECG=I' or 'ECG1=II,ECG2=V5'")
     pm.add_argument("--fs", type=float, help="sampling rate (Hz) of a CSV without a time column")
     pm.add_argument("--units", help="amplitude units of a CSV without units in its header (uV, mV, V)")
+    pm.add_argument("--intervals", choices=INTERVAL_SOURCES_CLI, help=INTERVALS_HELP)
     pm.set_defaults(func=cmd_measure)
 
     pdl = sub.add_parser("delineate", help="P, QRS, T boundaries per beat and per lead of a record")
@@ -432,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     pdl.add_argument("--method", default="spatial", help="delineation method (default: spatial)")
     pdl.add_argument("--no-per-lead", action="store_true", help="global fiducials per beat only")
     pdl.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
+    pdl.add_argument("--intervals", choices=INTERVAL_SOURCES_CLI, help=INTERVALS_HELP)
     pdl.set_defaults(func=cmd_delineate)
 
     pl = sub.add_parser("models", help="list every registered model")

@@ -71,21 +71,28 @@ def wave_amplitudes(median: np.ndarray, fid: Fiducials, leads=STANDARD_LEADS) ->
 
 
 def ecg_features(
-    median: np.ndarray, fid: Fiducials, rr_ms: np.ndarray, leads=STANDARD_LEADS
+    median: np.ndarray, fid: Fiducials, rr_ms: np.ndarray, leads=STANDARD_LEADS,
+    intervals: dict[str, float | None] | None = None,
 ) -> dict[str, float]:
-    """All classical features of one record as a flat dict (NaN where not measurable)."""
+    """All classical features of one record as a flat dict (NaN where not measurable).
+
+    ``intervals``: the record's ``p_ms``, ``pr_ms``, ``qrs_ms``, ``qt_ms`` when they come
+    from elsewhere than ``fid`` (the median over beats); QTc follows the QT given.
+    """
     rr = np.asarray(rr_ms, dtype=float)
     rr_mean = float(rr.mean()) if rr.size else float("nan")
     rr_sd = float(rr.std(ddof=1)) if rr.size > 1 else float("nan")
-    qt = _nan(fid.qt_ms)
+    iv = intervals if intervals is not None else {
+        "p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+    qt = _nan(iv["qt_ms"])
     rr_s = rr_mean / 1000.0
     feats = {
         "hr_bpm": 60000.0 / rr_mean if rr.size else float("nan"),
         "rr_mean_ms": rr_mean,
         "rr_sd_ms": rr_sd,
-        "p_ms": _nan(fid.p_ms),
-        "pr_ms": _nan(fid.pr_ms),
-        "qrs_ms": _nan(fid.qrs_ms),
+        "p_ms": _nan(iv["p_ms"]),
+        "pr_ms": _nan(iv["pr_ms"]),
+        "qrs_ms": _nan(iv["qrs_ms"]),
         "qt_ms": qt,
         "qtc_ms": qt / math.sqrt(rr_s) if rr.size else float("nan"),  # Bazett
         "qtc_fridericia_ms": qt / rr_s ** (1 / 3) if rr.size else float("nan"),
@@ -107,9 +114,10 @@ def missing_feature_reasons(features: dict[str, float], usable: tuple[str, ...])
         absent = [lead for lead in needed if lead not in usable]
         if absent:
             reasons[key] = f"needs leads {' and '.join(needed)}; absent or left out: {', '.join(absent)}"
-    no_p = ("no P wave found on the median beat (none in atrial fibrillation or junctional "
-            "rhythm; or too small in the leads used)")
-    no_t = "T-wave end not found on the median beat"
+    no_p = ("no P wave found on the median beat, or in half the beats when the intervals come "
+            "from them (none in atrial fibrillation or junctional rhythm; or too small in the "
+            "leads used)")
+    no_t = "T-wave end not found on the median beat, or in half the beats"
     waves = {"p_ms": no_p, "pr_ms": no_p, "qt_ms": no_t, "qtc_ms": no_t, "qtc_fridericia_ms": no_t}
     for key in INTERVAL_KEYS:
         if key not in reasons and not math.isfinite(features.get(key, float("nan"))):

@@ -36,6 +36,13 @@ from ecgcore.signal.delineate import ecg_delineate
 from ecgcore.signal.features import ecg_features, missing_feature_reasons
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import PacingResult, detect_pacing, qrs_from_spike, remove_spikes
+from ecgcore.signal.record_delineation import (
+    DEFAULT_INTERVALS,
+    beat_context,
+    check_interval_source,
+    delineate_beats,
+    record_intervals,
+)
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
 
@@ -59,17 +66,24 @@ class PipelineConfig:
     #: peak-to-peak, and min_noise_uv, is noise-dominated and left out (see lead_noise).
     max_noise_ratio: float = 0.4
     min_noise_uv: float = 50.0
+    #: Where the record's intervals come from (record_delineation.INTERVAL_SOURCES): the
+    #: median beat's global fiducials, or the median over beats of each beat's interval.
+    intervals: str = DEFAULT_INTERVALS
 
     def __post_init__(self) -> None:
         if self.window not in WINDOWS:
             raise ValueError(f"unknown beat window {self.window!r}; known: {sorted(WINDOWS)}")
+        check_interval_source(self.intervals)
 
     @property
     def beat_window(self) -> BeatWindow:
         return WINDOWS[self.window]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["intervals"] == "median_beat":  # as before the option: caches keep their key
+            del d["intervals"]
+        return d
 
 
 @dataclass
@@ -96,6 +110,10 @@ class BeatResult:
     analysis_beats: np.ndarray | None = None
     # pacing spikes found on the raw signal (ecgcore.signal.pacing); paced None = unknown
     pacing: PacingResult | None = None
+    # R peak of each analysis beat (samples of `signal`); each one's global fiducials in
+    # the analysis window when the intervals come from the beats (config.intervals)
+    analysis_r: np.ndarray | None = None
+    beat_fiducials: list[Fiducials | None] | None = None
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -234,12 +252,18 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     kept_r = wide_anchors[quality.keep]
     wide_full, _ = segment_beats(clean, kept_r, before, after)
     analysis_median = median_beat(wide_full)
+    rr_med = float(np.median(rr)) if rr.size else None
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
-                             rr_ms=float(np.median(rr)) if rr.size else None, beats=wide_full)
+                             rr_ms=rr_med, beats=wide_full)
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
     afid = qrs_from_spike(afid, pacing)
+    beat_fids = None
+    if config.intervals == "beats":
+        rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
+        beat_fids = delineate_beats(wide_full, fs, before, rrs, config.delineation,
+                                    spikes=spikes)
 
     window = config.beat_window
     wb, wa = window.offsets(fs)
@@ -250,12 +274,13 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     median = median_beat(beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
-    features = ecg_features(analysis_median, afid, rr, leads)
+    features = ecg_features(analysis_median, afid, rr, leads,
+                            intervals=record_intervals(afid, beat_fids or [], config.intervals))
     usable = tuple(leads[i] for i in use)
     return BeatResult(
         record_id=record.record_id, fs=fs, leads=leads, signal=clean, rpeaks=peaks,
         anchors=anchors, beats=beats, quality=quality, median=median, fiducials=fid,
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
-        analysis_beats=wide_full, pacing=pacing,
+        analysis_beats=wide_full, pacing=pacing, analysis_r=kept_r, beat_fiducials=beat_fids,
     )

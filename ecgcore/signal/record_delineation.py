@@ -3,16 +3,18 @@ beat, and those of the median beat — on any ``[leads, samples]`` array at any 
 
 The steps are the pipeline's (clean → multi-lead R peaks → template alignment → wide beat
 windows → quality filter → median beat), then :func:`ecgcore.signal.delineate.ecg_delineate`
-on the median beat (the record's global intervals, the default), on every kept beat with
-all leads together (per-beat global fiducials: QT variability, alternans) and on every
-kept beat one lead at a time (per-lead fiducials). The record's intervals per beat are
-the medians over its beats; both are reported.
+on the median beat, on every kept beat with all leads together (per-beat global
+fiducials: QT variability, alternans) and on every kept beat one lead at a time (per-lead
+fiducials). The record's intervals come from one of two sources (:func:`record_intervals`,
+:data:`INTERVAL_SOURCES`): the median beat's global fiducials, or the median over the
+kept beats of each beat's global interval; both are reported.
 
 A beat or lead that cannot be delineated gets ``None`` and costs nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +44,15 @@ INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 #: exceeds the IEC 60601-2-25 SD tolerance for that interval: the beats disagree by more
 #: than the measurement is allowed to err.
 UNCERTAIN_IQR_MS = {"p_ms": 15.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 30.0}
+#: Where the record's intervals come from: ``median_beat`` — the median beat's global
+#: fiducials (as GE 12SL, Philips and Glasgow measure); ``beats`` — per interval, the median
+#: over the kept beats of each beat's global interval (:func:`record_intervals`).
+INTERVAL_SOURCES = ("median_beat", "beats")
+#: The default source: the better one by LUDB dev held-out figures (docs/DELINEATION.md).
+DEFAULT_INTERVALS = "median_beat"
+#: With ``beats``, an interval is reported only when at least this fraction of the
+#: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
+MIN_BEAT_FRACTION = 0.5
 
 
 def _intervals(fid: Fiducials | None) -> dict[str, float | None]:
@@ -50,24 +61,49 @@ def _intervals(fid: Fiducials | None) -> dict[str, float | None]:
     return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
 
 
+def check_interval_source(source: str) -> str:
+    """``source`` when it is one of :data:`INTERVAL_SOURCES`; a ValueError naming them if not."""
+    if source not in INTERVAL_SOURCES:
+        raise ValueError(f"unknown interval source {source!r}; known: {', '.join(INTERVAL_SOURCES)}")
+    return source
+
+
 def _median_over(fids: list[Fiducials | None]) -> dict[str, float | None]:
+    """Per interval, the median over the beats that give it; None when fewer than
+    :data:`MIN_BEAT_FRACTION` of the delineated beats do (or none was delineated)."""
+    measured = [f for f in fids if f is not None]
     out: dict[str, float | None] = {}
     for key in INTERVALS:
-        vals = [v for f in fids if f is not None and (v := _intervals(f)[key]) is not None]
-        out[key] = float(np.median(vals)) if vals else None
+        vals = [v for f in measured if (v := _intervals(f)[key]) is not None]
+        enough = bool(vals) and len(vals) >= MIN_BEAT_FRACTION * len(measured)
+        out[key] = float(np.median(vals)) if enough else None
     return out
 
 
-def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None
-                        ) -> dict[str, dict]:
+def record_intervals(median: Fiducials | None, beats: list[Fiducials | None],
+                     source: str = DEFAULT_INTERVALS) -> dict[str, float | None]:
+    """The record's global intervals (ms) from ``source`` (:data:`INTERVAL_SOURCES`).
+
+    ``median``: the median beat's global fiducials; ``beats``: each kept beat's (None for a
+    beat that could not be delineated). ``beats`` gives, per interval, the median over the
+    beats that have it, and None when fewer than half of the delineated beats have it (a P
+    wave in a minority of beats is not the rhythm's P wave).
+    """
+    if check_interval_source(source) == "median_beat":
+        return _intervals(median)
+    return _median_over(beats)
+
+
+def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
+                        source: str = DEFAULT_INTERVALS) -> dict[str, dict]:
     """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
 
-    ``beats``: each beat's global fiducials; ``median``: the median beat's (the reported
-    values). Uncertain when fewer than three beats give the interval or their IQR exceeds
-    :data:`UNCERTAIN_IQR_MS`; ``absent`` when the median beat has no such interval (no P
-    wave, no T end found).
+    ``beats``: each beat's global fiducials; ``median``: the median beat's. Uncertain when
+    fewer than three beats give the interval or their IQR exceeds :data:`UNCERTAIN_IQR_MS`;
+    ``absent`` when the reported value (from ``source``, :func:`record_intervals`) is None
+    (no P wave, no T end found).
     """
-    reported = _intervals(median)
+    reported = record_intervals(median, beats, source)
     out = {}
     for key in INTERVALS:
         vals = np.array([v for f in beats if f is not None
@@ -88,15 +124,41 @@ def beats_confidence(beats: np.ndarray, fs: float, r: int, median: Fiducials,
     """:func:`interval_confidence` of a median beat's intervals from the single beats it is
     the median of (``[n, leads, W]``, R at ``r``, as ``BeatResult.analysis_beats``): each
     beat is delineated with all leads together, the beats as context."""
+    return interval_confidence(delineate_beats(beats, fs, r, rr_ms, method, params), median)
+
+
+def delineate_beats(beats: np.ndarray, fs: float, r: int,
+                    rr_ms: float | Sequence[float | None] | None = None,
+                    method: str = "spatial", params: SpatialParams = DEFAULT_PARAMS,
+                    spikes: Sequence[int | None] | None = None) -> list[Fiducials | None]:
+    """Global fiducials of each beat of ``beats`` (``[n, leads, W]``, R at sample ``r``),
+    in the beat window's coordinates; None for a beat that cannot be delineated.
+
+    ``rr_ms``: one RR for all beats or each beat's own (the interval its T wave must end
+    within); ``spikes``: each beat's ventricular pacing spike (window samples) or None, the
+    paced QRS measured from it. The beats are each other's context (P locked to the QRS).
+    """
     beats = np.asarray(beats)
-    fids: list[Fiducials | None] = []
-    for b in beats:
-        try:
-            fids.append(ecg_delineate(b, fs, r, method=method, rr_ms=rr_ms, params=params,
-                                      beats=beats))
-        except ValueError:
-            fids.append(None)
-    return interval_confidence(fids, median)
+    n = beats.shape[0]
+    rrs = list(rr_ms) if isinstance(rr_ms, (list, tuple, np.ndarray)) else [rr_ms] * n
+    spikes = list(spikes) if spikes is not None else [None] * n
+    if len(rrs) != n or len(spikes) != n:
+        raise ValueError(f"{n} beats but {len(rrs)} RR intervals and {len(spikes)} spikes")
+    return [_at_spike(_try(b, fs, r, method, rr, r, params, beats), s)
+            for b, rr, s in zip(beats, rrs, spikes)]
+
+
+def beat_context(peaks: np.ndarray, beat_r: np.ndarray, fs: float, r: int,
+                 rr_ms: float | None, pacing: PacingResult | None
+                 ) -> tuple[list[float | None], list[int | None]]:
+    """For :func:`delineate_beats`: each beat's own RR (the one after it; ``rr_ms`` where
+    there is none) and its ventricular spike in a window with R at ``r``."""
+    rrs = [_local_rr(peaks, int(b), fs) or rr_ms for b in beat_r]
+    if pacing is None:
+        return rrs, [None] * len(rrs)
+    spikes = [None if e["ventricular"] is None else e["ventricular"] - int(b) + r
+              for e, b in zip(pacing.beat_spikes(beat_r), beat_r)]
+    return rrs, spikes
 
 
 @dataclass
@@ -117,21 +179,27 @@ class RecordDelineation:
     rr_ms: float | None = None  # the record's median RR interval
     beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
     pacing: PacingResult | None = None  # pacing spikes (ecgcore.signal.pacing)
+    interval_source: str = DEFAULT_INTERVALS  # where `intervals` come from
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
         (see :func:`interval_confidence`)."""
-        return interval_confidence(self.beats, self.median)
+        return interval_confidence(self.beats, self.median, self.interval_source)
 
     @property
     def intervals(self) -> dict[str, float | None]:
-        """The record's global intervals (ms), measured on the median beat."""
-        return _intervals(self.median)
+        """The record's global intervals (ms), from :attr:`interval_source`."""
+        return record_intervals(self.median, self.beats, self.interval_source)
+
+    @property
+    def median_beat_intervals(self) -> dict[str, float | None]:
+        """The median beat's global intervals (ms)."""
+        return record_intervals(self.median, self.beats, "median_beat")
 
     @property
     def beat_intervals(self) -> dict[str, float | None]:
-        """Median over beats of the per-beat global intervals (ms)."""
-        return _median_over(self.beats)
+        """Median over beats of the per-beat global intervals (ms; ``beats`` source)."""
+        return record_intervals(self.median, self.beats, "beats")
 
     def to_dict(self) -> dict:
         def fd(f: Fiducials | None) -> dict | None:
@@ -146,8 +214,11 @@ class RecordDelineation:
             "fs": self.fs, "leads": list(self.leads), "leads_used": list(self.leads_used),
             "method": self.method,
             "n_rpeaks": int(self.rpeaks.size), "n_beats": len(self.beats),
+            "interval_source": self.interval_source,
+            "intervals": {k: (None if v is None else round(v, 1))
+                          for k, v in self.intervals.items()},
             "intervals_median_beat": {k: (None if v is None else round(v, 1))
-                                      for k, v in self.intervals.items()},
+                                      for k, v in self.median_beat_intervals.items()},
             "intervals_beats_median": {k: (None if v is None else round(v, 1))
                                        for k, v in self.beat_intervals.items()},
             "confidence": self.confidence() if self.beats else None,
@@ -173,12 +244,17 @@ def delineate_signal(
     powerline_hz: float | None = 50.0,
     min_beats: int = 3,
     params: SpatialParams = DEFAULT_PARAMS,
+    intervals: str = DEFAULT_INTERVALS,
 ) -> RecordDelineation:
-    """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz.
+    """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz; the record's
+    intervals from ``intervals`` (:data:`INTERVAL_SOURCES`; ``beats`` needs ``per_beat``).
 
     Raises:
-        ValueError: too few beats, or the median beat cannot be delineated.
+        ValueError: too few beats, or the median beat cannot be delineated, or an unknown
+        interval source.
     """
+    if check_interval_source(intervals) == "beats" and not per_beat:
+        raise ValueError("intervals='beats' needs per_beat=True: they come from each beat")
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"signal must be [leads, samples], got shape {x.shape}")
@@ -214,11 +290,12 @@ def delineate_signal(
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     if per_beat:
-        spikes = [b["ventricular"] for b in pacing.beat_spikes(kept_r)]
-        for b, r, spike in zip(kept, kept_r, spikes):
-            local = _local_rr(peaks, int(r), fs) or rr_med
-            beats.append(_at_spike(_try(b, fs, before, method, local, r, params, kept), spike))
-            if per_lead:
+        rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
+        beats = [None if f is None else f.shifted(before - int(r)) for f, r in
+                 zip(delineate_beats(kept, fs, before, rrs, method, params, spikes), kept_r)]
+        if per_lead:
+            for b, r, local, spike in zip(kept, kept_r, rrs, spikes):
+                spike = None if spike is None else spike - before + int(r)
                 lead_fids.append([_at_spike(_try(b[i: i + 1], fs, before, method, local, r,
                                                  params, kept[:, i: i + 1]), spike)
                                   if usable[i] else None for i in range(b.shape[0])])
@@ -227,7 +304,7 @@ def delineate_signal(
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
-        pacing=pacing,
+        pacing=pacing, interval_source=intervals,
     )
 
 

@@ -12,6 +12,10 @@ The two numbers of the P acceptance rule (isolation, locking across the record's
 the width of the dips bridged inside a P bump are chosen together: the triple with the
 fewest training records whose P wave is wrong (found where the experts mark none, not found
 where they mark one, or with a PR 40 ms or more off theirs).
+
+The record's intervals of a held-out record come from each source asked for
+(:data:`ecgcore.signal.record_delineation.INTERVAL_SOURCES`): the median beat, or the median
+over its kept beats of each beat's interval, both with the fold's numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ import pandas as pd
 from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
 from ecgcore.signal.pacing import qrs_from_spike
+from ecgcore.signal.record_delineation import (
+    DEFAULT_INTERVALS,
+    beat_context,
+    check_interval_source,
+    delineate_beats,
+    record_intervals,
+)
 
 #: Candidate values of each tuned number.
 GRIDS: dict[str, tuple[float, ...]] = {
@@ -94,6 +105,9 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
             continue
         res = process_record(read_wfdb(path))
         before = WINDOW_ANALYSIS.offsets(res.fs)[0]
+        rr_med = float(np.median(res.rr_ms))
+        beat_rr, beat_spikes = beat_context(res.rpeaks, res.analysis_r, res.fs, before, rr_med,
+                                            res.pacing)
         anchors = np.asarray(res.anchors)
         rel: dict[str, list[float]] = {k: [] for k in _FID.values()}
         for b in ludb_expert_beats(path):
@@ -107,7 +121,8 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
         out.append({
             "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
             "beats": res.analysis_beats,
-            "r": before, "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing,
+            "r": before, "rr_ms": rr_med, "pacing": res.pacing,
+            "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),
             "conditions": conditions(table.loc[int(path.name)]) if int(path.name) in table.index
@@ -176,12 +191,31 @@ def choose_p_acceptance(errors: dict[tuple[float, ...], np.ndarray], train: np.n
     return tied[int(np.argmin(((idx - centre) ** 2).sum(axis=1)))]
 
 
-def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _held_out_intervals(d: dict, params: SpatialParams, sources: tuple[str, ...]
+                        ) -> tuple[dict[str, dict], str | None]:
+    """One record's intervals from each interval source with ``params``, and an error."""
+    fid = _delineate(d, params)
+    if fid is None:
+        return {src: record_intervals(None, [], "median_beat") for src in sources}, \
+            "delineation failed"
+    beats = []
+    if "beats" in sources:
+        beats = delineate_beats(d["beats"], d["fs"], d["r"], d.get("beat_rr", d["rr_ms"]),
+                                params=params, spikes=d.get("beat_spikes"))
+    return {src: record_intervals(fid, beats, src) for src in sources}, None
+
+
+def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
+                   interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,)
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out intervals of every record and the numbers chosen in each fold.
 
-    Returns (per_record, choices): per_record has the record, its fold, conditions, the
-    held-out ``p_ms``…``qt_ms`` and the experts' ``expert_p_ms``…; choices one row per fold.
+    Returns (per_record, choices): per_record has the record, its fold, its interval source
+    (one row per source in ``interval_sources``), conditions, the held-out
+    ``p_ms``…``qt_ms`` and the experts' ``expert_p_ms``…; choices one row per fold.
     """
+    for src in interval_sources:
+        check_interval_source(src)
     n = len(data)
     fold = np.empty(n, dtype=int)
     fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
@@ -200,13 +234,14 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0) -> tuple[pd.Data
         choices.append({"fold": f, **chosen})
         for i in np.flatnonzero(~train):
             d = data[i]
-            fid = _delineate(d, params)
-            row = {"record": d["record"], "fold": f, "conditions": "; ".join(d["conditions"]),
-                   "error": None if fid is not None else "delineation failed"}
-            for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
-                row[m] = None if fid is None else getattr(fid, m)
-                row[f"expert_{m}"] = d["expert"][m]
-            rows.append(row)
+            by_source, error = _held_out_intervals(d, params, interval_sources)
+            for src, iv in by_source.items():
+                row = {"record": d["record"], "fold": f, "interval_source": src,
+                       "conditions": "; ".join(d["conditions"]), "error": error}
+                for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+                    row[m] = iv[m]
+                    row[f"expert_{m}"] = d["expert"][m]
+                rows.append(row)
     return pd.DataFrame(rows), pd.DataFrame(choices)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +22,24 @@ import pandas as pd
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 
 
-def _pipeline_intervals(path: Path) -> dict[str, float | None]:
+def _pipeline_intervals(path: Path, intervals: str | None = None) -> dict[str, float | None]:
+    """The intervals of ``ecgwb measure`` (the pipeline's features), from the interval
+    source ``intervals`` (default: the pipeline's)."""
     from ecgcore.io import read_wfdb
-    from ecgcore.signal.pipeline import process_record
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
 
-    fid = process_record(read_wfdb(path)).analysis_fiducials
-    return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+    config = PipelineConfig() if intervals is None else PipelineConfig(intervals=intervals)
+    feats = process_record(read_wfdb(path), config).features
+    return {k: (None if not np.isfinite(feats[k]) else float(feats[k])) for k in INTERVALS}
 
 
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
-                  measure: Callable[[Path], dict] = _pipeline_intervals) -> pd.DataFrame:
-    """One row per record: ecg_id, its SCP codes (any likelihood) and the measured intervals."""
+                  measure: Callable[[Path], dict] = _pipeline_intervals,
+                  intervals: str | None = None) -> pd.DataFrame:
+    """One row per record: ecg_id, its SCP codes (any likelihood) and the measured intervals
+    (``intervals``: the pipeline's interval source, when ``measure`` is the pipeline)."""
+    if intervals is not None:
+        measure = partial(measure, intervals=intervals)
     from ecgcore.io.ptbxl import parse_scp_codes
 
     folder = Path(folder)
@@ -86,11 +94,13 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main_ptbxl(folder: Path, limit: int | None = None) -> pd.DataFrame:
+def main_ptbxl(folder: Path, limit: int | None = None, intervals: str | None = None
+               ) -> pd.DataFrame:
     t0 = time.perf_counter()
-    per_record = measure_ptbxl(folder, limit)
+    per_record = measure_ptbxl(folder, limit, intervals=intervals)
     table = label_table(per_record)
-    print(f"PTB-XL label consistency: {folder} ({len(per_record)} records, 500 Hz, "
+    source = "" if intervals is None else f", intervals from {intervals}"
+    print(f"PTB-XL label consistency{source}: {folder} ({len(per_record)} records, 500 Hz, "
           f"{int(per_record['error'].notna().sum())} failed), {time.perf_counter() - t0:.0f} s")
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(table.to_string(index=False))

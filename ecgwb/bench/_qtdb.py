@@ -23,6 +23,7 @@ from ecgcore.io.qtdb import (
     qtdb_expert_intervals,
     read_qtdb_window,
 )
+from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES, record_intervals
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
@@ -31,17 +32,25 @@ MARTINEZ_2004 = {"p_on": (2.0, 14.8), "p_off": (1.9, 12.8), "qrs_on": (4.6, 7.7)
                  "qrs_off": (0.8, 8.7), "t_off": (-1.6, 18.1)}
 
 
-def _spatial(window) -> tuple[dict, list[tuple[int, dict]]]:
+def _spatial(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     from ecgcore.signal.record_delineation import delineate_signal
 
     d = delineate_signal(window.signal, window.fs, window.leads, per_lead=False,
                          powerline_hz=None)
     beats = [(int(r), {k: getattr(f, k) for k in FIDUCIALS})
              for r, f in zip(d.beat_r, d.beats) if f is not None]
-    return d.intervals, beats
+    # one delineation, the record's intervals from each source
+    return {spatial_label(src): record_intervals(d.median, d.beats, src)
+            for src in INTERVAL_SOURCES}, beats
 
 
-def _neurokit(window) -> tuple[dict, list[tuple[int, dict]]]:
+def spatial_label(source: str) -> str:
+    """The bench's method name of ``spatial`` with its intervals from ``source`` (the
+    default source unlabelled, as before the option)."""
+    return "spatial" if source == DEFAULT_INTERVALS else f"spatial, intervals from {source}"
+
+
+def _neurokit(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     import neurokit2 as nk
 
     fs = round(window.fs)
@@ -63,15 +72,22 @@ def _neurokit(window) -> tuple[dict, list[tuple[int, dict]]]:
         v = [x for x in v if x > 0]
         return float(np.median(v)) if v else None
 
-    return ({"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
-             "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}, beats)
+    return ({"neurokit2": {"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
+                           "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}},
+            beats)
 
 
 MEASURERS = {"spatial": _spatial, "neurokit2": _neurokit}
 
 
-def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2")) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per_record, per_beat) for every QTDB record of ``folder`` with ``q1c`` marks."""
+def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
+                 intervals: tuple[str, ...] = (DEFAULT_INTERVALS,)
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per_record, per_beat) for every QTDB record of ``folder`` with ``q1c`` marks.
+
+    ``spatial`` gives one per-record row per interval source in ``intervals``
+    (:func:`spatial_label`), all from one delineation; its per-beat rows are one set."""
+    wanted = {spatial_label(src) for src in intervals} | {"neurokit2"}
     rec_rows, beat_rows = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -89,8 +105,8 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2")) -> tuple[
                     row.update({m: None for m in INTERVALS})
                     rec_rows.append(row)
                     continue
-                row.update(ours)
-                rec_rows.append(row)
+                rec_rows.extend({**row, "method": label, **iv} for label, iv in ours.items()
+                                if label in wanted)
                 rs = np.array([window.start + r for r, _ in beats])
                 for b in ref_beats:
                     if rs.size == 0:

@@ -16,7 +16,9 @@
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
-:func:`ecgcore.signal.delineate.ecg_delineate` on the median beat; ``neurokit2`` is
+:func:`ecgcore.signal.delineate.ecg_delineate` on the median beat; with ``--intervals`` the
+record's intervals come from the median beat, from the median over beats of each beat's
+interval (rows "intervals from beats"), or both (the default); ``neurokit2`` is
 NeuroKit2's ``ecg_process`` on one lead (II; QTDB: the first) and its DWT delineation,
 per-beat intervals, median over beats.
 
@@ -45,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
+from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES
 
 #: IEC 60601-2-25 tolerances for global interval measurements: (|mean| ms, SD ms).
 IEC_TOLERANCES: dict[str, tuple[float, float]] = {
@@ -304,8 +307,10 @@ def _print(title: str, table: pd.DataFrame) -> None:
 
 
 def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
-                per_lead: bool = True) -> dict[str, pd.DataFrame]:
-    """Held-out LUDB figures: k-fold over records for ``spatial``; NeuroKit2 has no tuning."""
+                per_lead: bool = True, interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,)
+                ) -> dict[str, pd.DataFrame]:
+    """Held-out LUDB figures: k-fold over records for ``spatial`` (one row set per interval
+    source, the same fold numbers); NeuroKit2 has no tuning."""
     from ecgcore.signal.delineate import SpatialParams
     from ecgwb.bench._delineation_cv import (
         P_ACCEPT_GRID,
@@ -315,17 +320,24 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
         per_lead_rows,
         per_lead_table,
     )
+    from ecgwb.bench._qtdb import spatial_label
 
     data = load_ludb(ludb_dir)
-    per_record, choices = cross_validate(data, k=folds)
-    per_record["method"] = "spatial (k-fold held out)"
+    per_record, choices = cross_validate(data, k=folds, interval_sources=interval_sources)
+    per_record["method"] = [f"{spatial_label(s)} (k-fold held out)"
+                            for s in per_record["interval_source"]]
     parts = [per_record]
     if neurokit:
         nk = measure_records(ludb_dir, ["neurokit2"])
         parts.append(nk)
     both = pd.concat(parts, ignore_index=True)
+    conds = []
+    for src, part in per_record.groupby("interval_source", sort=False):
+        table = condition_table(part)
+        table.insert(0, "intervals", src)
+        conds.append(table)
     out = {"table": summarize(both), "choices": choices,
-           "conditions": condition_table(per_record), "per_record": both}
+           "conditions": pd.concat(conds, ignore_index=True), "per_record": both}
     if per_lead:
         keys = ("qrs_on", "qrs_off", "p_on", "p_off", *P_ACCEPT_GRID)
         by_fold = {int(r["fold"]): SpatialParams(**{k: float(r[k]) for k in keys})
@@ -346,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["ludb", "qtdb", "ptbxl"], help="which judges to run")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
+    ap.add_argument("--intervals", nargs="+", default=list(INTERVAL_SOURCES),
+                    choices=list(INTERVAL_SOURCES),
+                    help="where spatial's record intervals come from: the median beat, the "
+                         "median over beats of each beat's interval (default: both)")
     ap.add_argument("--no-per-lead", action="store_true",
                     help="skip LUDB's per-lead scoring (about 2 minutes)")
     ap.add_argument("--per-record", type=Path, help="write the per-record rows to CSVs with this stem")
@@ -376,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ludb" in args.parts:
         t0 = time.perf_counter()
         res = run_ludb_cv(args.data, args.folds, neurokit=not args.no_neurokit,
-                          per_lead=not args.no_per_lead)
+                          per_lead=not args.no_per_lead, interval_sources=tuple(args.intervals))
         print(f"\n== LUDB {args.data}: {args.folds}-fold over records, every number chosen in the "
               f"training folds; reference: 3rd earliest onset / 3rd latest offset of the 12 "
               f"leads' marks ({time.perf_counter() - t0:.0f} s)")
@@ -392,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         methods = ("spatial",) if args.no_neurokit else ("spatial", "neurokit2")
-        per_record, per_beat = measure_qtdb(args.qtdb, methods)
+        per_record, per_beat = measure_qtdb(args.qtdb, methods, tuple(args.intervals))
         print(f"\n== QTDB {args.qtdb}: cross-database (spatial's numbers chosen on LUDB only), "
               f"cardiologist q1c ({time.perf_counter() - t0:.0f} s)")
         _print("global intervals, per record (median over annotated beats)", summarize(per_record))
@@ -410,9 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 
-        print()
-        table = main_ptbxl(args.ptbxl)
-        save("ptbxl", table.attrs["per_record"])
+        for src in args.intervals:
+            print()
+            table = main_ptbxl(args.ptbxl, intervals=src)
+            save(f"ptbxl_{src}", table.attrs["per_record"])
     return 0
 
 
