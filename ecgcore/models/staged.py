@@ -30,6 +30,12 @@ class Stage:
     name: str
     uses_labels: bool = False
     freeze_backbone: bool = False
+    #: None: the trainer's default (balanced batches when the stage uses labels)
+    balanced_sampling: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields a trainer's stage config takes (``balanced_sampling`` only when set)."""
+        return {k: v for k, v in asdict(self).items() if not (k == "balanced_sampling" and v is None)}
 
 
 def make_config(
@@ -106,7 +112,7 @@ class StagedModel(FreezableBackbone, nn.Module):
 
     def default_stages(self) -> list[dict[str, Any]]:
         """The stages a trainer runs when its config names none."""
-        return [asdict(s) for s in self.known_stages().values()]
+        return [s.as_dict() for s in self.known_stages().values()]
 
     @property
     def stage(self) -> str:
