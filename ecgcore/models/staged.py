@@ -2,10 +2,11 @@
 st_mem, ecg_jepa, vq_vae, triplet_finetune, cnn_baseline).
 
 - ``StagedModel``: the trainer's hooks. ``STAGES`` lists every stage a family knows
-  ({"name", "uses_labels", "freeze_backbone"}); ``default_stages()`` is the run a trainer
-  does when its config names none; ``set_stage(name)`` switches what ``loss`` computes and
-  applies the stage's default freezing (a trainer may then call ``freeze_backbone`` /
-  ``unfreeze_backbone`` to override it). Frozen parts stay in eval mode (no dropout, no
+  ({"name", "uses_labels", "freeze_backbone"}, and "balanced_sampling" when a family sets
+  it); ``default_stages()`` is the run a trainer does when its config names none;
+  ``set_stage(name)`` switches what ``loss`` computes and applies the stage's default
+  freezing (a trainer may then call ``freeze_backbone`` / ``unfreeze_backbone`` to
+  override it). Frozen parts stay in eval mode (no dropout, no
   batch-norm statistic updates), as in ``TaskVAE``.
 - ``derived_latent_dim``: configs whose ``latent_dim`` follows from other fields (a
   transformer's width) fill it in and refuse a contradicting value.
