@@ -199,8 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {', '.join(map(str, row['fold']))} | {', '.join(f'{v:.3f}' for v in a)} | "
               f"{a.mean():.3f} ± {sd:.3f} | {pooled['macro_auroc']:.3f} ({pooled['low']:.3f}–{pooled['high']:.3f}) "
               f"| {wall} |")
+        per_class = {c.removeprefix("superclass_"): v["auroc"] for c, v in pooled["per_label"].items()}
         result[name] = {"folds": row["fold"], "fold_auroc": a.tolist(), "mean": float(a.mean()),
-                        "pooled": pooled["macro_auroc"], "seconds": row["s"]}
+                        "pooled": pooled["macro_auroc"], "pooled_per_class": per_class, "seconds": row["s"]}
+    for name, res in result.items():
+        print(f"{name} pooled per class: " + ", ".join(f"{c} {v:.3f}" for c, v in res["pooled_per_class"].items()))
     if not rows["ecg_sl"]["fold"]:
         print(f"\n(no finished ecg_sl-fold{{k}} runs under {args.reference_runs}: "
               "`ecgwb bench families --only sl_vs_cnn` trains them on the same folds)")
