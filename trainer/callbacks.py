@@ -24,14 +24,18 @@ class RunRecorder(L.Callback):
 
     1. append one row to ``metrics.csv`` (flushed, so a crash loses nothing written);
     2. save ``checkpoints/last`` atomically with optimizer and progress state;
-    3. when validation loss improves, write the best weights to the run folder itself.
+    3. when validation loss improves (``keep="best"``), or every epoch (``keep="last"``),
+       write the weights to the run folder itself.
 
     On resume the rows after the last checkpoint are dropped and those epochs re-run, so
     the CSV ends with exactly one row per epoch.
     """
 
     def __init__(self, run_dir: Path, stage: str, stage_index: int, patience: int,
-                 config: dict, preprocessing: dict, state: dict):
+                 config: dict, preprocessing: dict, state: dict, keep: str = "best"):
+        if keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+        self.keep = keep
         self.run_dir, self.stage, self.stage_index = run_dir, stage, stage_index
         self.patience, self.config, self.preprocessing = patience, config, preprocessing
         self.best = state.get("best_val", math.inf)
@@ -63,7 +67,7 @@ class RunRecorder(L.Callback):
             save_checkpoint(self.run_dir / "checkpoints" / "last", model.state_dict(),
                             self.config, self.preprocessing,
                             optimizer_state=trainer.optimizers[0].state_dict(), train_state=state)
-            if improved:
+            if improved or self.keep == "last":
                 write_checkpoint_files(self.run_dir, model.state_dict(), self.config, self.preprocessing)
         stop = self.wait >= self.patience
         trainer.should_stop = trainer.should_stop or trainer.strategy.reduce_boolean_decision(stop, all=False)

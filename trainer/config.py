@@ -33,9 +33,16 @@ class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
     grad_clip: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
-    schedule: Literal["constant", "cosine"] = Field(
-        "constant", description="learning rate over each stage: constant, or cosine decay to 0 "
-        "across the stage's max_epochs")
+    optimizer: Literal["adam", "adamw"] = Field(
+        "adam", description="adam: weight decay as an L2 term added to the gradient; adamw: "
+        "decoupled weight decay (Loshchilov & Hutter; fastai's default, the PTB-XL benchmark's)")
+    schedule: Literal["constant", "cosine", "one_cycle"] = Field(
+        "constant", description="learning rate over each stage: constant; cosine decay to 0 "
+        "across the stage's max_epochs; or one cycle (fastai's fit_one_cycle: cosine warm-up "
+        "from lr/25 over the first 30 %, then cosine decay to lr/(25·10⁴))")
+    keep: Literal["best", "last"] = Field(
+        "best", description="the weights a run keeps: the epoch of lowest validation loss, or "
+        "the last epoch (the PTB-XL benchmark's, trained to the end of its schedule)")
     max_epochs: int = Field(50, ge=1)
     patience: int = Field(25, ge=1, description="early stopping on validation loss (001: 25)")
     seed: int = 0

@@ -102,6 +102,23 @@ def _max_abs(ds: CachedDataset, chunk: int = 512) -> float:
     return best
 
 
+def _std(ds: CachedDataset, chunk: int = 512) -> float:
+    """Standard deviation of every input sample of a dataset (µV; all leads and times
+    pooled, as one StandardScaler over flattened records), read in chunks."""
+    arr = ds.cache.array(ds.array_name)
+    n, total, total_sq = 0, 0.0, 0.0
+    rows = np.sort(ds.indices)
+    for i in range(0, len(rows), chunk):
+        x = ds.select_leads(np.nan_to_num(np.asarray(arr[rows[i : i + chunk]], dtype=np.float64)))
+        n, total, total_sq = n + x.size, total + float(x.sum()), total_sq + float(np.square(x).sum())
+    mean = total / max(n, 1)
+    return float(np.sqrt(max(total_sq / max(n, 1) - mean * mean, 0.0)))
+
+
+#: how ``data.scaling`` turns the training split into the input scale
+SCALERS = {"max_abs": _max_abs, "std": _std}
+
+
 def prepare_data(data: DataConfig, array: str, cache_root: Path, seed: int, progress: bool = True) -> PreparedData:
     cache = resolve_cache(data, array, cache_root, progress)
     records = cache.records
@@ -115,7 +132,7 @@ def prepare_data(data: DataConfig, array: str, cache_root: Path, seed: int, prog
     if data.task:
         labelled = labelled[records.iloc[labelled][data.task].notna().any(axis=1).to_numpy()]
     probe = CachedDataset(cache, train, array=array, leads=data.leads)
-    scale = _max_abs(probe)
+    scale = SCALERS[data.scaling](probe)
     if not scale > 0:
         raise ConfigError(f"{cache.path}: the training split is all zeros")
     stats = {c: [float(records[c].iloc[train].mean()), float(records[c].iloc[train].std() or 1.0)]

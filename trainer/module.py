@@ -29,6 +29,31 @@ def jitter_amplitude(x: torch.Tensor, sd: float) -> torch.Tensor:
     return x * factor.to(x.dtype)
 
 
+SCHEDULES = ("constant", "cosine", "one_cycle")
+#: weight decay inside the gradient (Adam's L2) or decoupled from it (AdamW)
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+ONE_CYCLE_WARMUP, ONE_CYCLE_DIV, ONE_CYCLE_FINAL_DIV = 0.3, 25.0, 25.0 * 1e4  # fastai v1's defaults
+
+
+def cosine_factor(progress: float) -> float:
+    """Learning-rate factor at ``progress`` (0–1) of a stage: cosine decay from 1 to 0."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+
+
+def _cosine_between(start: float, end: float, t: float) -> float:
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def one_cycle_factor(progress: float) -> float:
+    """fastai's ``fit_one_cycle`` learning-rate factor at ``progress`` (0–1): cosine from
+    1/25 up to 1 over the first 30 %, then cosine down to 1/(25·10⁴) (fastai v1, as the
+    PTB-XL benchmark ran it; its momentum cycle is not reproduced: Adam's β₁ stays 0.9)."""
+    p = min(1.0, max(0.0, progress))
+    if p < ONE_CYCLE_WARMUP:
+        return _cosine_between(1.0 / ONE_CYCLE_DIV, 1.0, p / ONE_CYCLE_WARMUP)
+    return _cosine_between(1.0, 1.0 / ONE_CYCLE_FINAL_DIV, (p - ONE_CYCLE_WARMUP) / (1.0 - ONE_CYCLE_WARMUP))
+
+
 class LatentModule(L.LightningModule):
     """Wraps a registered model for one training stage.
 
@@ -36,16 +61,21 @@ class LatentModule(L.LightningModule):
     being resumed, so that β schedules and logs see one continuous training.
     ``amplitude_jitter`` scales each training example by a random factor (``jitter_amplitude``).
     ``schedule="cosine"`` decays the learning rate to 0 over ``stage_epochs`` epochs, of
-    which ``stage_epochs_done`` already ran (a resumed stage continues its curve).
+    which ``stage_epochs_done`` already ran (a resumed stage continues its curve);
+    ``"one_cycle"`` follows :func:`one_cycle_factor` over the same span.
+    ``optimizer="adamw"`` decouples the weight decay from the gradient (``"adam"``: L2).
     """
 
     def __init__(self, model: torch.nn.Module, lr: float, weight_decay: float, uses_labels: bool,
                  epoch_offset: int = 0, step_offset: int = 0, optimizer_state: dict | None = None,
                  schedule: str = "constant", stage_epochs: int = 1, stage_epochs_done: int = 0,
-                 amplitude_jitter: float = 0.0):
+                 amplitude_jitter: float = 0.0, optimizer: str = "adam"):
         super().__init__()
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected 'constant' or 'cosine'")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected one of {SCHEDULES}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {tuple(OPTIMIZERS)}")
+        self.optimizer_name = optimizer
         self.model = model
         self.lr, self.weight_decay, self.uses_labels = lr, weight_decay, uses_labels
         self.epoch_offset, self.step_offset = epoch_offset, step_offset
@@ -97,16 +127,17 @@ class LatentModule(L.LightningModule):
         params = self.model.parameter_groups(self.weight_decay) if isinstance(
             self.model, ParameterGroups) else [
             {"params": [p for p in self.model.parameters() if p.requires_grad], "weight_decay": self.weight_decay}]
-        optimizer = torch.optim.Adam(params, lr=self.lr)
+        optimizer = OPTIMIZERS[self.optimizer_name](params, lr=self.lr)
         if self.schedule == "constant":
             return optimizer
         # the factor is a function of the stage's progress in epochs, so a resumed stage
         # needs no saved scheduler state
         steps_per_epoch = max(1.0, self.trainer.estimated_stepping_batches / max(1, self.trainer.max_epochs))
 
+        shape = cosine_factor if self.schedule == "cosine" else one_cycle_factor
+
         def factor(step: int) -> float:
-            progress = (self.stage_epochs_done + step / steps_per_epoch) / self.stage_epochs
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+            return shape((self.stage_epochs_done + step / steps_per_epoch) / self.stage_epochs)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -260,9 +260,10 @@ def _fit_stage(cfg: TrainConfig, model: torch.nn.Module, prepared: PreparedData,
     module = LatentModule(model, stage.lr or cfg.optim.lr, cfg.optim.weight_decay, stage.uses_labels,
                           epoch_offset=epoch, step_offset=step, optimizer_state=optimizer_state,
                           schedule=cfg.optim.schedule, stage_epochs=limit,
-                          stage_epochs_done=limit - max_epochs, amplitude_jitter=cfg.data.amplitude_jitter)
+                          stage_epochs_done=limit - max_epochs, amplitude_jitter=cfg.data.amplitude_jitter,
+                          optimizer=cfg.optim.optimizer)
     recorder = RunRecorder(run_dir, stage.name, index, stage.patience or cfg.optim.patience,
-                           model_cfg, preprocessing, stage_state)
+                           model_cfg, preprocessing, stage_state, keep=cfg.optim.keep)
     trainer = _trainer(cfg, max_epochs, [recorder, FrozenNormsInEval(model, frozen or [])], progress)
     trainer.fit(module, train_loader, val_loader)
     epochs_run = trainer.current_epoch

@@ -44,6 +44,10 @@ class DataConfig(BaseModel):
     amplitude_jitter: float = Field(
         0.0, ge=0, lt=0.5, description="training augmentation: each training example is "
         "multiplied by 1 + N(0, this²) (clipped to 0.5–1.5); 0: off")
+    scaling: Literal["max_abs", "std"] = Field(
+        "max_abs", description="the constant inputs are divided by, fitted on the training "
+        "split: its largest |x|, or the standard deviation of all its samples (the PTB-XL "
+        "benchmark's StandardScaler, without centring: cleaned signals are high-passed)")
     val_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, ge=0, lt=0.5)
     cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")

@@ -2,10 +2,11 @@
 st_mem, ecg_jepa, vq_vae, triplet_finetune, cnn_baseline).
 
 - ``StagedModel``: the trainer's hooks. ``STAGES`` lists every stage a family knows
-  ({"name", "uses_labels", "freeze_backbone"}); ``default_stages()`` is the run a trainer
-  does when its config names none; ``set_stage(name)`` switches what ``loss`` computes and
-  applies the stage's default freezing (a trainer may then call ``freeze_backbone`` /
-  ``unfreeze_backbone`` to override it). Frozen parts stay in eval mode (no dropout, no
+  ({"name", "uses_labels", "freeze_backbone"}, and "balanced_sampling" when a family sets
+  it); ``default_stages()`` is the run a trainer does when its config names none;
+  ``set_stage(name)`` switches what ``loss`` computes and applies the stage's default
+  freezing (a trainer may then call ``freeze_backbone`` / ``unfreeze_backbone`` to
+  override it). Frozen parts stay in eval mode (no dropout, no
   batch-norm statistic updates), as in ``TaskVAE``.
 - ``derived_latent_dim``: configs whose ``latent_dim`` follows from other fields (a
   transformer's width) fill it in and refuse a contradicting value.
@@ -30,6 +31,12 @@ class Stage:
     name: str
     uses_labels: bool = False
     freeze_backbone: bool = False
+    #: None: the trainer's default (balanced batches when the stage uses labels)
+    balanced_sampling: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields a trainer's stage config takes (``balanced_sampling`` only when set)."""
+        return {k: v for k, v in asdict(self).items() if not (k == "balanced_sampling" and v is None)}
 
 
 def make_config(
@@ -106,7 +113,7 @@ class StagedModel(FreezableBackbone, nn.Module):
 
     def default_stages(self) -> list[dict[str, Any]]:
         """The stages a trainer runs when its config names none."""
-        return [asdict(s) for s in self.known_stages().values()]
+        return [s.as_dict() for s in self.known_stages().values()]
 
     @property
     def stage(self) -> str:

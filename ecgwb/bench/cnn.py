@@ -1,8 +1,9 @@
 """`ecgwb bench cnn`: the supervised comparator at full strength, k-fold patient-grouped CV.
 
 ``cnn_baseline`` from its shipped recipe (the PTB-XL benchmark's xresnet1d101 on 10-s
-signals at 100 Hz, 2.5-s random crops, the max over sliding crops at test time; Strodthoff
-et al. 2021) is trained on each fold of the dataset's patient-grouped, superclass-
+signals at 100 Hz standardised by the training records' SD, 2.5-s random crops, the max
+over sliding crops at test time, AdamW with a one-cycle schedule, the last epoch's
+weights; Strodthoff et al. 2021) is trained on each fold of the dataset's patient-grouped, superclass-
 stratified k-fold split (``data.cv_folds`` / ``data.fold``: the folds belong to the
 dataset, so every model's fold k holds out the same records) and scores its held-out fold
 with its own head: macro AUROC over the 5 diagnostic superclasses per fold (bootstrap 95%
@@ -20,6 +21,10 @@ prediction of its validation records, and estimates an epoch, a fold and the who
     ecgwb bench cnn --time-steps 3                       # the estimate, a minute
     ecgwb bench cnn --folds 5                            # the full run (needs a GPU session)
     ecgwb bench cnn --only-folds 0 --epochs 5 --variant xresnet1d50   # a smaller figure
+    ecgwb bench cnn --only-folds 0 1 --score val --set optim.lr=1e-3   # a recipe trial
+
+``--score val`` scores each fold run on its inner validation split (records of the fold's
+training part, never its held-out fold): the figure recipe choices are made on.
 """
 
 from __future__ import annotations
@@ -133,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="where finished ecg_sl-fold{k} runs are scored beside it")
     ap.add_argument("--reuse", action="store_true", help="score finished fold runs again instead of training")
     ap.add_argument("--time-steps", type=int, default=0, help="only time this many steps and estimate the run")
+    ap.add_argument("--score", choices=["test", "val"], default="test",
+                    help="score the held-out fold (test) or, to choose a recipe inside the training "
+                    "part, the run's inner validation split (val; ecg_sl is then not scored)")
     ap.add_argument("--out", type=Path, help="write the results as JSON here")
     args = ap.parse_args(argv)
 
@@ -162,12 +170,12 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load_config(CONFIGS / "cnn_baseline.yaml", [*_sets(args, cache, fold), f"name={tag}-fold{fold}"])
             run = train(cfg, args.runs, progress=False)
         scored = [("cnn_baseline", run)]
-        ref = _finished_run(args.reference_runs, f"ecg_sl-fold{fold}")
+        ref = _finished_run(args.reference_runs, f"ecg_sl-fold{fold}") if args.score == "test" else None
         if ref is not None:
             scored.append(("ecg_sl", ref))
         for name, r in scored:
             with torch.no_grad():
-                p, y, ids = _fold_scores(r, cache)
+                p, y, ids = _fold_scores(r, cache, args.score)
             auc = macro_auroc(y, p, SUPERCLASSES, n_boot=200)
             seconds = time.perf_counter() - t0 if name == "cnn_baseline" else float("nan")
             row = rows[name]
@@ -175,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                            ("high", auc["high"]), ("s", seconds), ("y", y), ("p", p), ("ids", ids)):
                 row[key].append(v)
             print(f"  fold {fold} {name:<12} macro AUROC {auc['macro_auroc']:.3f} ({auc['low']:.3f}–"
-                  f"{auc['high']:.3f}) on {len(ids)} held-out records"
+                  f"{auc['high']:.3f}) on {len(ids)} {'held-out' if args.score == 'test' else 'inner validation'} records"
                   + (f"  [{seconds / 60:.1f} min, {r.name}]" if name == "cnn_baseline" else f"  [{r.name}]"),
                   flush=True)
     print("\n| model | folds | macro AUROC per fold | mean ± SD | pooled out-of-fold (95% CI) | wall time |")
@@ -191,8 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {', '.join(map(str, row['fold']))} | {', '.join(f'{v:.3f}' for v in a)} | "
               f"{a.mean():.3f} ± {sd:.3f} | {pooled['macro_auroc']:.3f} ({pooled['low']:.3f}–{pooled['high']:.3f}) "
               f"| {wall} |")
+        per_class = {c.removeprefix("superclass_"): v["auroc"] for c, v in pooled["per_label"].items()}
         result[name] = {"folds": row["fold"], "fold_auroc": a.tolist(), "mean": float(a.mean()),
-                        "pooled": pooled["macro_auroc"], "seconds": row["s"]}
+                        "pooled": pooled["macro_auroc"], "pooled_per_class": per_class, "seconds": row["s"]}
+    for name, res in result.items():
+        print(f"{name} pooled per class: " + ", ".join(f"{c} {v:.3f}" for c, v in res["pooled_per_class"].items()))
     if not rows["ecg_sl"]["fold"]:
         print(f"\n(no finished ecg_sl-fold{{k}} runs under {args.reference_runs}: "
               "`ecgwb bench families --only sl_vs_cnn` trains them on the same folds)")

@@ -212,14 +212,15 @@ def bench_vq_vae(cache_path: Path, runs: Path, epochs: int, patience: int, batch
 
 
 # -- ecg_sl against cnn_baseline ----------------------------------------------------------------
-def _fold_scores(run: Path, cache_path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The run's own-head probabilities on its held-out fold, the labels and record ids."""
+def _fold_scores(run: Path, cache_path: Path, split: str = "test") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The run's own-head probabilities on its held-out fold (``split="val"``: on its inner
+    validation split instead), the labels and record ids."""
     from ecgcore.runs import Run
     from ecgcore.runs.evaluation import own_head_scores
 
     opened = Run(run, cache_path)
     cache = opened.cache
-    rows = opened.split_rows("test")
+    rows = opened.split_rows(split)
     scores = own_head_scores(opened, SUPERCLASSES, rows)
     if scores is None:
         raise RuntimeError(f"{run}: the run's head does not predict {SUPERCLASSES}")

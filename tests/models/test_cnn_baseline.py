@@ -20,7 +20,9 @@ def _batch(b=6, seed=0):
 def test_registered_supervised_on_signals():
     m = create_model("cnn_baseline", **SMALL)
     assert m.config.input_array == "signals" and m.latent_dim == 128
-    assert m.default_stages() == [{"name": "supervised", "uses_labels": True, "freeze_backbone": False}]
+    # plain shuffled batches, as the PTB-XL benchmark trains (not the labelled stages' default)
+    assert m.default_stages() == [{"name": "supervised", "uses_labels": True, "freeze_backbone": False,
+                                   "balanced_sampling": False}]
     assert len(m.stem) == 4  # three convolutions and a max-pool
     assert count_parameters(create_model("cnn_baseline")) > 30 * count_parameters(m)
 
