@@ -24,8 +24,8 @@ def test_fold_scores_read_the_inner_validation_split_when_asked(cnn_run, family_
     """`bench cnn --score val` (recipe trials) scores the run's validation records, never its test fold."""
     import json
 
-    from ecgwb.bench.families import SUPERCLASSES, _fold_scores
     from ecgcore.data.store import ECGCache
+    from ecgwb.bench.families import SUPERCLASSES, _fold_scores
 
     split = json.loads((cnn_run / "split.json").read_text())
     records = ECGCache(family_cache).records
