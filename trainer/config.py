@@ -31,7 +31,7 @@ class _Strict(BaseModel):
 
 class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay")
+    weight_decay: float = Field(1e-5, ge=0, description="weight decay (L2 or decoupled: see optimizer)")
     grad_clip: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
     optimizer: Literal["adam", "adamw"] = Field(
         "adam", description="adam: weight decay as an L2 term added to the gradient; adamw: "

@@ -18,3 +18,20 @@ def test_time_steps_times_real_batches_and_estimates_the_run(family_cache, one_t
     assert math.isclose(out["s_per_epoch"], epoch)
     assert out["epochs"] == 3 and out["s_per_fold"] > 3 * epoch and math.isclose(out["s_run"], 5 * out["s_per_fold"])
     assert "s per training step" in capsys.readouterr().out
+
+
+def test_fold_scores_read_the_inner_validation_split_when_asked(cnn_run, family_cache):
+    """`bench cnn --score val` (recipe trials) scores the run's validation records, never its test fold."""
+    import json
+
+    from ecgcore.data.store import ECGCache
+    from ecgwb.bench.families import SUPERCLASSES, _fold_scores
+
+    split = json.loads((cnn_run / "split.json").read_text())
+    records = ECGCache(family_cache).records
+    records = records.set_index(records["record_id"].astype(str))
+    for name in ("val", "test"):
+        p, y, ids = _fold_scores(cnn_run, family_cache, name)
+        assert sorted(ids) == sorted(map(str, split[name])) and p.shape == (len(ids), len(SUPERCLASSES))
+        assert (y == records.loc[ids, SUPERCLASSES].to_numpy(dtype=float)).all()
+    assert not set(split["val"]) & set(split["test"])

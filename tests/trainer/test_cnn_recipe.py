@@ -4,6 +4,7 @@ the last epoch's weights."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_one_cycle_warms_up_from_lr_over_25_then_anneals_to_lr_over_250000():
     assert one_cycle_factor(0.075) == pytest.approx(1 / 25 + (24 / 25) * (1 - math.cos(math.pi / 4)) / 2)
     up = [one_cycle_factor(p) for p in np.linspace(0, 0.3, 20)]
     down = [one_cycle_factor(p) for p in np.linspace(0.3, 1, 20)]
-    assert all(a < b for a, b in zip(up, up[1:])) and all(a > b for a, b in zip(down, down[1:]))
+    assert all(a < b for a, b in itertools.pairwise(up)) and all(a > b for a, b in itertools.pairwise(down))
 
 
 def test_adamw_decouples_weight_decay_and_adam_keeps_it_in_the_gradient():

@@ -14,7 +14,7 @@ def test_labels_and_help_from_the_table_and_the_schema():
     label, text = field_text("model.backbone.kernel_size")  # a leaf name, anywhere
     assert label == "Kernel size (samples)" and "odd number (3, 5, 7…)" in text
     label, text = field_text("optim.weight_decay", OptimConfig.model_fields["weight_decay"])
-    assert (label, text) == ("Weight decay", "Adam weight decay")
+    assert (label, text) == ("Weight decay", "weight decay (L2 or decoupled: see optimizer)")
 
 
 def test_a_closed_form_fit_has_no_optimiser_fields():
