@@ -469,3 +469,259 @@ def test_t_peak_prefers_prominence_and_falls_back_to_the_largest_magnitude():
     assert _t_peak(pc, 10, 90, 200) == 40  # the bump peaks after peak_stop
     assert _t_peak(np.linspace(0.0, 5.0, 200), 10, 150, 200) == 149  # no extremum inside
     assert _t_peak(np.linspace(5.0, 0.0, 200), 10, 150, 200) == 10
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("shift_ms", [-60.0, 0.0, 30.0])
+def test_p_wave_follows_its_rule_on_noisy_beats(seed, shift_ms):
+    # measurement noise lifts the diastole's floor, so that its percentile, the averaging
+    # window and the search start all show in the edges
+    x = _beat(shift_ms=shift_ms) + np.random.default_rng(seed).normal(0, 4.0, (3, W))
+    got, want = _p_of(x)
+    assert got == ((None, None) if want is None else want[:2])
+
+
+@pytest.mark.parametrize("scale", [0.45, 0.55, 1.95, 2.05])
+def test_next_p_amplitude_bounds_by_the_definition(scale):
+    x, on, off = _p_train([(700, scale)])
+    got = _next_p(_Beat(x=x, fs=FS, r=300, rr=None), on, off, 400)
+    assert got == _ref_next_p(x, FS, on, off, 400)
+    assert (got == 670) == (0.5 < scale < 2.0)  # the copy itself only within the factor
+
+
+def test_next_p_in_the_last_window():
+    x, on, off = _p_train([(969, 1.0)])  # the copy's window [939, 1000) ends the beat
+    m = off - on + 1
+    beat = _Beat(x=x, fs=FS, r=300, rr=None)
+    assert _next_p(beat, on, off, 1000 - m) == _ref_next_p(x, FS, on, off, 1000 - m) == 939
+
+
+def _p_and_next_p(rr: int, next_at: int, n: int = 1000, r: int = 300,
+                  next_qrs: bool = False) -> np.ndarray:
+    """QRS, T and a P wave 120 ms before R, with a copy of the P ``next_at`` samples later
+    (and of the QRS, with ``next_qrs``)."""
+    t = np.arange(n, dtype=np.float64)
+
+    def g(c, s):
+        return np.exp(-0.5 * ((t - c) / s) ** 2)
+
+    qrs = 1000.0 * g(r, 5) - 300.0 * g(r + 12, 5)
+    if next_qrs:
+        qrs = qrs + 1000.0 * g(r + next_at, 5) - 300.0 * g(r + next_at + 12, 5)
+    p = 150.0 * (g(r - 60, 6) + g(r - 60 + next_at, 6))
+    return np.outer([1.0, 0.5, -0.3], qrs) + np.outer([0.4, 1.0, 0.6], 250.0 * g(r + 160, 25)) \
+        + np.outer([0.8, -0.4, 0.7], p)
+
+
+def _driver_calls(monkeypatch, x, rr_ms):
+    calls = {"t": [], "next_p": []}
+    real_t, real_np = d._t_wave, d._next_p
+
+    def spy_t(beat, qrs_on, qrs_off, stop=None):
+        calls["t"].append((beat.rr, stop))
+        return real_t(beat, qrs_on, qrs_off, stop=stop)
+
+    def spy_np(beat, p_on, p_off, start):
+        calls["next_p"].append(start)
+        return real_np(beat, p_on, p_off, start)
+
+    monkeypatch.setattr(d, "_t_wave", spy_t)
+    monkeypatch.setattr(d, "_next_p", spy_np)
+    fid = ecg_delineate(x, FS, 300, rr_ms=rr_ms)
+    monkeypatch.undo()
+    return fid, calls
+
+
+@pytest.mark.parametrize("rr_ms", [820.0, 900.0, None])
+def test_the_t_search_stops_at_the_next_p(monkeypatch, rr_ms):
+    # the next P shows 410 samples (820 ms) after this one
+    x = _p_and_next_p(410, 410)
+    fid, calls = _driver_calls(monkeypatch, x, rr_ms)
+    beat = _validate(x, FS, 300, rr_ms)
+    on, off, nxt = _qrs(beat)
+    assert nxt is None and fid.p_on is not None
+    start = off + 125  # the next P is looked for from 250 ms after QRS offset
+    assert calls["next_p"] == [start]
+    matched = _next_p(beat, fid.p_on, fid.p_off, start)
+    assert matched is not None and abs(matched - (fid.p_on + 410)) <= 1
+    rr = beat.rr if rr_ms is not None else matched - fid.p_on
+    want_stop = matched if rr_ms is None else min(matched, fid.p_on + rr)
+    assert calls["t"] == [(beat.rr, None), (rr, want_stop)]
+    assert (fid.t_peak, fid.t_off) == _t_wave(replace(beat, rr=rr), on, off, stop=want_stop)
+
+
+def test_a_short_given_rr_stops_the_t_search_before_the_p_copy(monkeypatch):
+    # RR given as 760 ms while the P's copy sits 820 ms later: the RR wins (the earlier)
+    x = _p_and_next_p(410, 410)
+    fid, calls = _driver_calls(monkeypatch, x, 760.0)
+    assert calls["t"][-1] == (380, fid.p_on + 380)
+    # and with no copy at all the RR alone stops it
+    fid, calls = _driver_calls(monkeypatch, _p_and_next_p(410, 2000), 820.0)
+    assert calls["t"] == [(410, None), (410, fid.p_on + 410)]
+
+
+@pytest.mark.parametrize("fs, factor", [(500.0, 1), (499.0, 2), (300.0, 2), (250.0, 2),
+                                        (150.0, 4), (100.0, 5)])
+def test_beats_below_500_hz_are_interpolated_by_the_ceiling_factor(monkeypatch, fs, factor):
+    from ecgcore.signal.fiducials import Fiducials
+
+    n, r = round(1.2 * fs), round(0.5 * fs)
+    seen = []
+
+    def fake(beat):
+        seen.append((beat.fs, beat.r, beat.n, beat.beats_factor))
+        # indices out of the fine beat on both sides, and two that round half to even
+        return Fiducials(fs=beat.fs, r=beat.r, qrs_on=-7, qrs_off=beat.n + 9,
+                         p_on=None, p_off=factor * 3 + factor // 2,
+                         t_peak=factor * 4 + factor // 2, t_off=beat.n - 1)
+
+    monkeypatch.setitem(d._METHODS, "spatial", fake)
+    x = np.random.default_rng(0).normal(0, 50.0, (2, n))
+    got = ecg_delineate(x, fs, r)
+    assert seen == [(fs * factor, r * factor, n * factor, factor)]
+    if factor == 1:
+        return
+    half = factor // 2 / factor  # 0.5 for an even factor: round half to even
+    assert (got.fs, got.r, got.qrs_on, got.qrs_off, got.p_on) == (fs, r, 0, n - 1, None)
+    assert got.p_off == round(3 + half) and got.t_peak == round(4 + half)
+    assert got.t_off == n - 1
+
+
+# ------------------------------------------------------------------------ at 1000 Hz
+# At 500 Hz a millisecond constant one off often rounds to the same samples (round(10.5) =
+# 10); at 1000 Hz each millisecond is a sample, so the rules are checked there too.
+
+FS2, W2, R2 = 1000.0, 1200, 500
+
+
+@pytest.mark.parametrize("seed", [None, 0, 1, 2])
+@pytest.mark.parametrize("params", [DEFAULT_PARAMS, SpatialParams(p_on=0.6, p_off=0.7,
+                                                                  p_bridge_ms=0.0)])
+def test_p_wave_follows_its_rule_at_1000_hz(seed, params):
+    x = _beat(fs=FS2, n=W2, r=R2, shift_ms=-60.0 if seed == 2 else 0.0)
+    if seed is not None:
+        x = x + np.random.default_rng(seed).normal(0, 4.0, x.shape)
+    got, want = _p_of(x, params, fs=FS2, r=R2)
+    assert want is not None and got == want[:2]
+    prev = R2 - 420  # a previous T end that cuts the search
+    got, want = _p_of(x, params, prev_t_off=prev, fs=FS2, r=R2)
+    assert got == ((None, None) if want is None else want[:2])
+
+
+def _ref_t(x: np.ndarray, fs: float, qrs_on: int, qrs_off: int, rr: int | None,
+           stop: int | None, span_ms: float) -> tuple[int | None, int | None]:
+    """The T rule of the module docstring written out (Zhang's area by a loop)."""
+    n = x.shape[1]
+
+    def ms(v):
+        return round(v * fs / 1000.0)
+
+    def clip(i):
+        return min(max(int(i), 0), n)
+
+    xf = sps.sosfiltfilt(sps.butter(2, min(25.0, 0.45 * fs) / (fs / 2), output="sos"), x,
+                         axis=-1, padlen=min(n - 1, 30))
+    pr = xf[:, clip(qrs_on - ms(20)) : max(clip(qrs_on - ms(4)), 1)]
+    xb = xf - np.median(pr, axis=1)[:, None]
+    start = clip(qrs_off + ms(40))
+    root = np.sqrt(rr / fs) if rr is not None else 1.0
+    peak_stop, end_stop = clip(qrs_on + ms(500 * root)), clip(qrs_on + ms(700 * root))
+    if stop is not None:
+        end_stop = min(end_stop, stop)
+        peak_stop = min(peak_stop, end_stop)
+    if end_stop - start < ms(120) or peak_stop - start < ms(40):
+        return None, None
+    pc = np.linalg.svd(xb[:, start:end_stop], full_matrices=False)[0][:, 0] @ xb
+    best, tp = -1.0, None
+    for sign in (1.0, -1.0):
+        idx, props = sps.find_peaks(sign * pc[start:end_stop], prominence=0)
+        for i, prom in zip(idx, props["prominences"]):
+            if start + i < peak_stop and prom > best:
+                best, tp = prom, start + int(i)
+    if tp is None:
+        tp = start + int(np.argmax(np.abs(pc[start:peak_stop])))
+    a, b = max(start, tp - ms(80)), min(peak_stop, tp + ms(80) + 1)
+    peaks = [a + int(np.argmax(np.abs(xb[i, a:b]))) for i in range(xb.shape[0])]
+    amps = [abs(xb[i, p]) for i, p in enumerate(peaks)]
+    if max(amps) < 10.0:
+        return tp, None
+    w, span, gap = max(ms(128), 2), ms(span_ms), max(ms(20), 1)
+    ends = []
+    for i, p in enumerate(peaks):
+        if amps[i] < 0.3 * max(amps):
+            continue
+        sign = np.sign(xb[i, p])
+        best_t, best_area = None, -np.inf
+        for t in range(p + gap, min(end_stop, p + span)):
+            area = sign * float(np.sum(xf[i, max(t - w, 0) + 1 : t + 1] - xf[i, t]))
+            if area > best_area:
+                best_t, best_area = t, area
+        if best_t is not None:
+            ends.append(best_t)
+    return tp, (round(float(np.percentile(ends, 90))) if ends else None)
+
+
+@pytest.mark.parametrize("fs, n, r", [(FS, W, R), (FS2, W2, R2)])
+@pytest.mark.parametrize("rr_ms, stop_ms, span_ms", [(None, None, 120.0), (800.0, None, 120.0),
+                                                     (1000.0, None, 250.0),
+                                                     (None, 330.0, 120.0), (None, 250.0, 80.0)])
+def test_t_wave_follows_its_rule(fs, n, r, rr_ms, stop_ms, span_ms):
+    rng = np.random.default_rng(7)
+    x = _beat(fs=fs, n=n, r=r) + np.outer([0.2, -0.5, 1.0], 60.0 * _gauss(n, fs, r, 330.0, 30.0))
+    x = x + rng.normal(0, 3.0, x.shape)
+    params = SpatialParams(t_span_ms=span_ms)
+    beat = _validate(x, fs, r, rr_ms, params)
+    on, off, nxt = _qrs(beat)
+    assert nxt is None
+    stop = None if stop_ms is None else r + round(stop_ms * fs / 1000.0)
+    want = _ref_t(x, fs, on, off, beat.rr, stop, span_ms)
+    assert _t_wave(beat, on, off, stop=stop) == want
+    assert want[1] is not None or stop_ms == 250.0
+
+
+def test_the_t_search_stops_at_the_earlier_of_the_next_qrs_and_the_next_p(monkeypatch):
+    # the next beat in the window, its P wave and its QRS: the T search stops 20 ms before
+    # that QRS, or at its P wave (matched, or one RR after this P), whichever comes first
+    x = _p_and_next_p(410, 410, next_qrs=True)
+    beat = _validate(x, FS, 300, None)
+    on, off, nxt = _qrs(beat)
+    assert nxt is not None and nxt > 300 + 410 - 60
+    fid, calls = _driver_calls(monkeypatch, x, None)
+    matched = _next_p(replace(beat, rr=nxt - on), fid.p_on, fid.p_off, off + 125)
+    assert matched is not None and matched < nxt - 10
+    want = min(nxt - 10, matched, fid.p_on + (nxt - on))
+    assert want < nxt - 10
+    assert calls["t"] == [(nxt - on, nxt - 10), (nxt - on, want)]
+
+
+def test_the_t_search_stops_20_ms_before_the_next_qrs_at_1000_hz(monkeypatch):
+    n, r = 2000, 600
+    t = np.arange(n, dtype=np.float64)
+    qrs = sum(1000.0 * np.exp(-0.5 * ((t - c) / 10.0) ** 2)
+              - 300.0 * np.exp(-0.5 * ((t - c - 24) / 10.0) ** 2) for c in (r, r + 700))
+    x = np.outer([1.0, 0.5], qrs) + np.outer([0.4, 1.0], 250.0 * np.exp(
+        -0.5 * ((t - r - 300) / 50.0) ** 2))
+    on, off, nxt = _qrs(_validate(x, FS2, r, None))
+    assert nxt is not None
+    stops = []
+    real = d._t_wave
+
+    def spy(beat, qrs_on, qrs_off, stop=None):
+        stops.append(stop)
+        return real(beat, qrs_on, qrs_off, stop=stop)
+
+    monkeypatch.setattr(d, "_t_wave", spy)
+    ecg_delineate(x, FS2, r)
+    assert stops[0] == nxt - 20
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_p_edges_and_isolation_follow_the_rule_at_every_fraction(seed):
+    x = _beat(fs=FS2, n=W2, r=R2) + np.random.default_rng(10 + seed).normal(0, 4.0, (3, W2))
+    for frac in np.linspace(0.05, 0.45, 9):
+        params = SpatialParams(p_on=float(frac), p_off=float(frac))
+        got, want = _p_of(x, params, fs=FS2, r=R2)
+        assert want is not None and got == want[:2], frac
+    iso = _p_of(x, fs=FS2, r=R2)[1][2]
+    assert _p_of(x, SpatialParams(p_isolation=iso), fs=FS2, r=R2)[0] != (None, None)
+    assert _p_of(x, SpatialParams(p_isolation=iso * (1 + 1e-9)), fs=FS2, r=R2)[0] == (None, None)
