@@ -456,7 +456,7 @@ def test_the_qrs_search_end_is_its_last_sample_at_an_even_bound():
     x = np.zeros((2, n))
     x[0] = pulse(r, 1000.0, 4.0) - 300.0 * (t - 339) / 4.0 * np.exp(-0.5 * ((t - 339) / 4.0) ** 2)
     x[1] = 20.0 * np.maximum(0.0, t - 339)
-    on, off, _ = _qrs(_Beat(x=x, fs=fs, r=r, rr=None))
+    _on, off, _ = _qrs(_Beat(x=x, fs=fs, r=r, rr=None))
     assert off == r + 124 == 425
 
 
@@ -701,7 +701,7 @@ def test_the_t_search_stops_20_ms_before_the_next_qrs_at_1000_hz(monkeypatch):
               - 300.0 * np.exp(-0.5 * ((t - c - 24) / 10.0) ** 2) for c in (r, r + 700))
     x = np.outer([1.0, 0.5], qrs) + np.outer([0.4, 1.0], 250.0 * np.exp(
         -0.5 * ((t - r - 300) / 50.0) ** 2))
-    on, off, nxt = _qrs(_validate(x, FS2, r, None))
+    _, _, nxt = _qrs(_validate(x, FS2, r, None))
     assert nxt is not None
     stops = []
     real = d._t_wave
