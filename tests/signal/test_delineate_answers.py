@@ -3,7 +3,8 @@
 Every expected value is computed here, independently of :mod:`ecgcore.signal.delineate`:
 the P rule of the module docstring written out with loops (scipy/numpy primitives only for
 the filters, the moving average and the morphological closing), the next-P template match
-and the locking ratio recomputed beat by beat, and hand shapes for the refusals. The beats
+and the locking ratio recomputed beat by beat, and hand shapes for the refusals. The QRS
+boundary tests replace the spatial velocity with a hand-made curve. The beats
 are constructed (three leads, a Gaussian QRS, T and a bifid P wave), so each runs in
 milliseconds; the file is one of the judges of ``ecgwb bench mutation --target delineation``.
 """
@@ -725,3 +726,100 @@ def test_p_edges_and_isolation_follow_the_rule_at_every_fraction(seed):
     iso = _p_of(x, fs=FS2, r=R2)[1][2]
     assert _p_of(x, SpatialParams(p_isolation=iso), fs=FS2, r=R2)[0] != (None, None)
     assert _p_of(x, SpatialParams(p_isolation=iso * (1 + 1e-9)), fs=FS2, r=R2)[0] == (None, None)
+
+
+# ------------------------------------------------------------- the seed-2 draw (issue 19)
+
+
+def test_the_p_search_starts_40_ms_after_the_previous_t_at_1000_hz():
+    assert SpatialParams().p_after_t_ms == DEFAULT_PARAMS.p_after_t_ms == 40.0
+    x = _beat(fs=FS2, n=W2, r=R2, shift_ms=240.0, sep_ms=0.0)  # one P hump 90 ms before R
+    beat = _validate(x, FS2, R2, None)
+    qrs_on = _qrs(beat)[0]
+    hi = qrs_on - 20  # the search ends 20 ms (samples) before QRS onset
+    # the segment needs 100 + 40 samples: from lo = prev + 40 to hi
+    ok_prev, short_prev = hi - 140 - 40, hi - 139 - 40
+    assert _p_wave(beat, qrs_on, short_prev) == (None, None)
+    want = _ref_p(x, FS2, qrs_on, ok_prev, DEFAULT_PARAMS)
+    assert want is not None and _p_wave(beat, qrs_on, ok_prev) == want[:2]
+
+
+def test_each_leads_t_peak_is_looked_for_within_80_ms_of_the_global_one():
+    # Lead 1 has a bump 130 ms before the T peak, larger than its own T: outside the
+    # ±80 ms window it must not be taken for that lead's T peak (nor move its T end).
+    n, r = W, R
+    t_ms = (np.arange(n) - r) * 2.0
+
+    def g(c, s):
+        return np.exp(-0.5 * ((t_ms - c) / s) ** 2)
+
+    x = np.vstack([1000.0 * g(0, 10) + 300.0 * g(250, 40),
+                   500.0 * g(0, 10) + 150.0 * g(250, 40) + 250.0 * g(120, 12)])
+    beat = _validate(x, FS, r, None)
+    on, off, nxt = _qrs(beat)
+    assert nxt is None
+    want = _ref_t(x, FS, on, off, None, None, DEFAULT_PARAMS.t_span_ms)
+    assert want[1] is not None and abs(want[0] - (r + 125)) <= 5  # the T, not the bump
+    assert _t_wave(beat, on, off) == want
+
+
+def test_a_low_rate_beat_is_delineated_with_its_rr_in_fine_samples(monkeypatch):
+    # 250 Hz is interpolated ×2: an RR of 1000 ms is 250 samples there, 500 in the fine beat
+    fs, n, r = 250.0, 300, 125
+    x = _beat(fs=fs, n=n, r=r)
+    seen = []
+    real = d._t_wave
+
+    def spy(beat, qrs_on, qrs_off, stop=None):
+        seen.append((beat.fs, beat.rr))
+        return real(beat, qrs_on, qrs_off, stop=stop)
+
+    monkeypatch.setattr(d, "_t_wave", spy)
+    ecg_delineate(x, fs, r, rr_ms=1000.0)
+    assert seen and set(seen) == {(500.0, 500)}
+
+
+def _qrs_on_velocity(monkeypatch, sv: np.ndarray, fs: float, r: int):
+    """`_qrs` of a beat whose spatial velocity is ``sv`` (a flat signal otherwise)."""
+    monkeypatch.setattr(d, "_norm_derivative", lambda xf, f: sv)
+    return _qrs(_Beat(x=np.zeros((1, sv.size)), fs=fs, r=r, rr=None))
+
+
+def test_the_qrs_onset_falls_back_to_200_ms_before_r(monkeypatch):
+    # the velocity never falls below the onset threshold in the 200 ms before the QRS core:
+    # the onset is the search bound R − 200 ms, however far back the activity goes
+    n, r = W2, R2
+    sv = np.zeros(n)
+    sv[: r - 70] = 50.0  # above the threshold 0 + max(1.5, 0.02 × 1000) = 20
+    sv[r - 70 : r - 59] = 500.0  # the core starts here (≥ 0.3 × the peak)
+    sv[r - 10 : r + 11] = 1000.0
+    on, off, nxt = _qrs_on_velocity(monkeypatch, sv, FS2, r)
+    assert (on, off, nxt) == (r - 200, r + 11, None)
+
+
+def test_the_st_level_is_the_10th_percentile_from_40_to_250_ms_after_r(monkeypatch):
+    # At 1000 Hz the ST window [R + 40, R + 250) is 210 samples of a rising ramp; its 10th
+    # percentile sets the offset threshold, crossed on a slow decline after the QRS core.
+    n, r = W2, R2
+    sv = np.zeros(n)
+    sv[r - 5 : r + 6] = 1000.0
+    k = np.arange(r + 6, r + 39)
+    sv[k] = 70.0 - 0.5 * (k - r - 6)
+    k = np.arange(r + 39, n)
+    sv[k] = 10.0 + 0.5 * (k - r - 40)
+    st = sv[r + 40 : r + 250]
+    base = float(np.percentile(st, 10))
+    assert base == pytest.approx(10.0 + 0.5 * 0.1 * (st.size - 1))  # 20.45: linear ramp
+    thr = base + max(1.5, 0.04 * (1000.0 - base))
+    want = next(i for i in range(r + 5, n) if sv[i] < thr)
+    assert want == r + 27  # one sample more or less of the ramp moves the offset
+    assert _qrs_on_velocity(monkeypatch, sv, FS2, r)[1] == want
+
+
+def test_next_p_needs_room_for_the_whole_template():
+    # the copy's window [939, 1000) ends the beat: from 940 on, a template of off − on + 1
+    # samples no longer fits, though a shorter one would match the shifted copy
+    x, on, off = _p_train([(969, 1.0)])
+    beat = _Beat(x=x, fs=FS, r=300, rr=None)
+    assert _next_p(beat, on, off, 939) == 939
+    assert _next_p(beat, on, off, 940) is None is _ref_next_p(x, FS, on, off, 940)
