@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,25 +92,24 @@ def _balanced_sampler(records: pd.DataFrame, task: list[str], seed: int) -> Weig
     return WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=gen)
 
 
-def _max_abs(ds: CachedDataset, chunk: int = 512) -> float:
-    """Largest |x| over a dataset's inputs (µV), read in chunks from the memory map."""
+def _chunks(ds: CachedDataset, dtype: type, chunk: int = 512) -> Iterator[np.ndarray]:
+    """A dataset's inputs (µV, its leads, NaN as 0) in chunks of rows from the memory map."""
     arr = ds.cache.array(ds.array_name)
-    best = 0.0
     rows = np.sort(ds.indices)
     for i in range(0, len(rows), chunk):
-        x = ds.select_leads(np.nan_to_num(np.asarray(arr[rows[i : i + chunk]], dtype=np.float32)))
-        best = max(best, float(np.abs(x).max()))
-    return best
+        yield ds.select_leads(np.nan_to_num(np.asarray(arr[rows[i : i + chunk]], dtype=dtype)))
 
 
-def _std(ds: CachedDataset, chunk: int = 512) -> float:
+def _max_abs(ds: CachedDataset) -> float:
+    """Largest |x| over a dataset's inputs (µV)."""
+    return max((float(np.abs(x).max()) for x in _chunks(ds, np.float32)), default=0.0)
+
+
+def _std(ds: CachedDataset) -> float:
     """Standard deviation of every input sample of a dataset (µV; all leads and times
-    pooled, as one StandardScaler over flattened records), read in chunks."""
-    arr = ds.cache.array(ds.array_name)
+    pooled, as one StandardScaler over flattened records)."""
     n, total, total_sq = 0, 0.0, 0.0
-    rows = np.sort(ds.indices)
-    for i in range(0, len(rows), chunk):
-        x = ds.select_leads(np.nan_to_num(np.asarray(arr[rows[i : i + chunk]], dtype=np.float64)))
+    for x in _chunks(ds, np.float64):
         n, total, total_sq = n + x.size, total + float(x.sum()), total_sq + float(np.square(x).sum())
     mean = total / max(n, 1)
     return float(np.sqrt(max(total_sq / max(n, 1) - mean * mean, 0.0)))

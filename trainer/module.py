@@ -29,19 +29,19 @@ def jitter_amplitude(x: torch.Tensor, sd: float) -> torch.Tensor:
     return x * factor.to(x.dtype)
 
 
-SCHEDULES = ("constant", "cosine", "one_cycle")
 #: weight decay inside the gradient (Adam's L2) or decoupled from it (AdamW)
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 ONE_CYCLE_WARMUP, ONE_CYCLE_DIV, ONE_CYCLE_FINAL_DIV = 0.3, 25.0, 25.0 * 1e4  # fastai v1's defaults
 
 
+def _cosine_between(start: float, end: float, t: float) -> float:
+    """From ``start`` at t = 0 to ``end`` at t = 1 along half a cosine."""
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 def cosine_factor(progress: float) -> float:
     """Learning-rate factor at ``progress`` (0–1) of a stage: cosine decay from 1 to 0."""
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
-
-
-def _cosine_between(start: float, end: float, t: float) -> float:
-    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+    return _cosine_between(1.0, 0.0, min(1.0, max(0.0, progress)))
 
 
 def one_cycle_factor(progress: float) -> float:
@@ -52,6 +52,10 @@ def one_cycle_factor(progress: float) -> float:
     if p < ONE_CYCLE_WARMUP:
         return _cosine_between(1.0 / ONE_CYCLE_DIV, 1.0, p / ONE_CYCLE_WARMUP)
     return _cosine_between(1.0, 1.0 / ONE_CYCLE_FINAL_DIV, (p - ONE_CYCLE_WARMUP) / (1.0 - ONE_CYCLE_WARMUP))
+
+
+#: learning-rate factor over a stage's progress, per schedule (constant: no scheduler)
+SCHEDULES = {"constant": None, "cosine": cosine_factor, "one_cycle": one_cycle_factor}
 
 
 class LatentModule(L.LightningModule):
@@ -72,7 +76,7 @@ class LatentModule(L.LightningModule):
                  amplitude_jitter: float = 0.0, optimizer: str = "adam"):
         super().__init__()
         if schedule not in SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected one of {SCHEDULES}")
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected one of {tuple(SCHEDULES)}")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {tuple(OPTIMIZERS)}")
         self.optimizer_name = optimizer
@@ -128,13 +132,12 @@ class LatentModule(L.LightningModule):
             self.model, ParameterGroups) else [
             {"params": [p for p in self.model.parameters() if p.requires_grad], "weight_decay": self.weight_decay}]
         optimizer = OPTIMIZERS[self.optimizer_name](params, lr=self.lr)
-        if self.schedule == "constant":
+        shape = SCHEDULES[self.schedule]
+        if shape is None:
             return optimizer
         # the factor is a function of the stage's progress in epochs, so a resumed stage
         # needs no saved scheduler state
         steps_per_epoch = max(1.0, self.trainer.estimated_stepping_batches / max(1, self.trainer.max_epochs))
-
-        shape = cosine_factor if self.schedule == "cosine" else one_cycle_factor
 
         def factor(step: int) -> float:
             return shape((self.stage_epochs_done + step / steps_per_epoch) / self.stage_epochs)

@@ -1,7 +1,7 @@
 """`ecgwb bench delineation`: held-out delineation figures from three judges, NeuroKit2 beside.
 
 1. **LUDB dev** (12 leads, 500 Hz, per-lead expert marks): k-fold over records; the
-   seven numbers of the ``spatial`` method are chosen again inside each fold's training records
+   nine numbers of the ``spatial`` method are chosen again inside each fold's training records
    (:mod:`ecgwb.bench._delineation_cv`) and only the held-out fold is scored: global
    intervals per record against the experts' global reference (3rd earliest onset / 3rd
    latest offset over the leads, median over beats; :mod:`ecgcore.io.ludb`), per lead and

@@ -377,8 +377,8 @@ def test_beats_keep_the_usable_leads_and_finite_beats():
 # -------------------------------------------------------------------------------- driver
 
 
-def test_the_previous_t_end_is_this_t_end_minus_the_rr(monkeypatch):
-    x = _beat()
+def _spy_prev_t_off(monkeypatch) -> list:
+    """The ``prev_t_off`` each ``_p_wave`` call receives, in call order."""
     seen = []
     real = d._p_wave
 
@@ -387,6 +387,12 @@ def test_the_previous_t_end_is_this_t_end_minus_the_rr(monkeypatch):
         return real(beat, qrs_on, prev_t_off)
 
     monkeypatch.setattr(d, "_p_wave", spy)
+    return seen
+
+
+def test_the_previous_t_end_is_this_t_end_minus_the_rr(monkeypatch):
+    x = _beat()
+    seen = _spy_prev_t_off(monkeypatch)
     beat = _validate(x, FS, R, 1000.0)
     on, off, nxt = _qrs(beat)
     assert nxt is None
@@ -400,14 +406,7 @@ def test_the_previous_t_end_is_this_t_end_minus_the_rr(monkeypatch):
 
 
 def test_without_a_t_end_there_is_no_previous_t(monkeypatch):
-    seen = []
-    real = d._p_wave
-
-    def spy(beat, qrs_on, prev_t_off):
-        seen.append(prev_t_off)
-        return real(beat, qrs_on, prev_t_off)
-
-    monkeypatch.setattr(d, "_p_wave", spy)
+    seen = _spy_prev_t_off(monkeypatch)
     monkeypatch.setattr(d, "_t_wave", lambda *a, **k: (None, None))
     fid = ecg_delineate(_beat(), FS, R, rr_ms=1000.0)
     assert seen == [None] and fid.t_off is None
