@@ -154,7 +154,15 @@ def test_the_pca_train_form_has_no_optimiser_fields(page):
     page.get_by_text("is fitted in closed form").first.wait_for()
     form = page.locator('[data-testid="stForm"]')
     form.get_by_text("Latent units").first.wait_for()
-    text = form.inner_text()
+    # Streamlit keeps the previous family's widgets on screen (stale) until the rerun
+    # ends, so read the form once the run is over and two reads 0.5 s apart agree.
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    text, previous = form.inner_text(), ""
+    for _ in range(20):
+        if text == previous:
+            break
+        page.wait_for_timeout(500)
+        previous, text = text, form.inner_text()
     for absent in ("Learning rate", "Epochs (at most)", "Batch size"):
         assert absent not in text, absent
     _no_exception(page)
