@@ -23,8 +23,7 @@ move a boundary on its own:
   segment between the previous T wave and the QRS, bounded where the P bump's velocity
   falls to fractions of its height (:class:`SpatialParams`); dips narrower than 20 ms
   inside the bump (the velocity's zero at the P apex, a bifid P's notch) are bridged, so
-  that one wave is not split into several; a P shorter than 40 ms or longer than 200 ms
-  is no P (a fragment, or a T wave's tail). The P wave is accepted only when its
+  that one wave is not split into several. The P wave is accepted only when its
   bump stands above the activity of the rest of that segment: an isolated wave,
   as a sinus P is; atrial fibrillation (averaged away in a median beat), flutter
   (continuous activity) and junctional rhythms return no P. Given the record's beats, the
@@ -61,12 +60,6 @@ P_QRS_GAP_MS = 20.0
 #: and QTDB's experts mark at most 166 and 152 ms). A longer "P" is a T wave's tail or a U
 #: wave the search began in, and is reported as no P rather than a wrong PR.
 P_MAX_MS = 200.0
-#: Shortest P wave accepted (ms). Physiological, fixed a priori, not tuned: a P wave lasts
-#: 80–120 ms in adults, less in small children but not half of that (LUDB's and QTDB's
-#: experts mark at least 90 and 86 ms). A shorter "P" is a fragment — the end of a P wave
-#: whose search began inside it, after a T end that ran into it (a long PR), or a notch —
-#: and is reported as no P rather than as a PR measured from a fragment.
-P_MIN_MS = 40.0
 #: Spatial velocity (µV/ms) above the isoelectric level that counts as QRS activity, at least.
 QRS_MARGIN_UV_PER_MS = 1.5
 #: A P wave's mean velocity must exceed this multiple of the rest of the segment's activity
@@ -382,8 +375,7 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
         return None, None
     isolation = s[core_on : core_off + 1].mean() / max(float(np.percentile(rest, 90)), 1e-9)
     on, off = edges(beat.params.p_on)[0], edges(beat.params.p_off)[1]
-    credible = beat.ms(P_MIN_MS) <= off - on <= beat.ms(P_MAX_MS)
-    if isolation < beat.params.p_isolation or not credible:
+    if isolation < beat.params.p_isolation or off - on > beat.ms(P_MAX_MS):
         return None, None
     if beat.beats is not None and beat.params.p_locked > 0:
         f = beat.beats_factor
