@@ -488,7 +488,9 @@ def _delineate_spatial(beat: _Beat) -> Fiducials:
             next_p = p_on + beat.rr if next_p is None else min(next_p, p_on + beat.rr)
         elif next_p is not None:
             beat = replace(beat, rr=next_p - p_on)
-        if next_p is not None and (t_off is None or t_off >= next_p or beat.rr is not None):
+        # Searched again whenever the next P is known (the RR is known by then): a first T
+        # end after the next P must move before it, and the √RR bounds now use the RR.
+        if next_p is not None:
             stop = next_p if stop is None else min(stop, next_p)
             t_peak, t_off = _t_wave(beat, qrs_on, qrs_off, stop=stop)
     return Fiducials(

@@ -471,6 +471,18 @@ def test_t_peak_prefers_prominence_and_falls_back_to_the_largest_magnitude():
     assert _t_peak(np.linspace(5.0, 0.0, 200), 10, 150, 200) == 10
 
 
+def test_t_peak_tie_goes_to_the_earlier_extremum():
+    # Two triangles of exactly the same height on a zero baseline: both have prominence 10
+    # (each one's lowest contour down to 0), so neither is more prominent and the first
+    # found, the earlier, is kept; with the earlier cut off by the start, the later wins.
+    i = np.arange(200, dtype=np.float64)
+    pc = np.maximum(0.0, 10.0 - 2.0 * np.abs(i - 50)) + np.maximum(0.0, 10.0 - 2.0 * np.abs(i - 120))
+    peaks, props = sps.find_peaks(pc, prominence=0)
+    assert list(peaks) == [50, 120] and props["prominences"][0] == props["prominences"][1]
+    assert _t_peak(pc, 0, 200, 200) == 50
+    assert _t_peak(pc, 60, 200, 200) == 120
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("shift_ms", [-60.0, 0.0, 30.0])
 def test_p_wave_follows_its_rule_on_noisy_beats(seed, shift_ms):
@@ -558,6 +570,25 @@ def test_a_short_given_rr_stops_the_t_search_before_the_p_copy(monkeypatch):
     # and with no copy at all the RR alone stops it
     fid, calls = _driver_calls(monkeypatch, _p_and_next_p(410, 2000), 820.0)
     assert calls["t"] == [(410, None), (410, fid.p_on + 410)]
+
+
+def test_a_t_end_found_after_the_next_p_is_searched_again_before_it(monkeypatch):
+    # The next P 280 samples (560 ms) after this one, on the T wave's tail, no RR given and
+    # no next QRS in the window: the first T search ends past the next P's onset; the P's
+    # copy found by likeness gives the RR and bounds a second search, which ends before it.
+    x = _p_and_next_p(280, 280)
+    beat = _validate(x, FS, 300, None)
+    on, off, nxt = _qrs(beat)
+    assert nxt is None and beat.rr is None
+    first = _t_wave(beat, on, off)
+    fid, calls = _driver_calls(monkeypatch, x, None)
+    matched = _next_p(beat, fid.p_on, fid.p_off, off + 125)
+    assert matched is not None and abs(matched - (fid.p_on + 280)) <= 1
+    assert first[1] >= matched  # the first-pass T end lies after the next P
+    rr = matched - fid.p_on
+    assert calls["t"] == [(None, None), (rr, matched)]
+    assert (fid.t_peak, fid.t_off) == _t_wave(replace(beat, rr=rr), on, off, stop=matched)
+    assert fid.t_off < matched
 
 
 @pytest.mark.parametrize("fs, factor", [(500.0, 1), (499.0, 2), (300.0, 2), (250.0, 2),
