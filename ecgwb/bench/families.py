@@ -18,7 +18,9 @@ Parts (``--only``, default all):
   both from one cache at 100 Hz (the rate of the PTB-XL benchmark's xresnet1d; it keeps
   the two on the same records and folds), with 5-fold patient-grouped CV; each
   fold's model scores its held-out fold with its own head; macro AUROC over the five
-  superclasses per fold (mean ± SD) and pooled out of fold (bootstrap 95% CI).
+  superclasses per fold (mean ± SD) and pooled out of fold (bootstrap 95% CI), and the
+  paired difference (stratified bootstrap CI; DeLong per class). cnn_baseline trains at its
+  shipped recipe (``--cnn-epochs`` only to shorten it, every epoch run).
 - ``throughput``: training samples/s of ``st_mem`` and ``ecg_jepa`` pre-training at their
   shipped widths on 10-s 12-lead signals (CPU; CUDA fp32/bf16 rows where a GPU exists).
 
@@ -254,27 +256,37 @@ def _paired(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray) -> dict:
     return {"diff": ci.estimate, "low": ci.low, "high": ci.high, "delong_p": per}
 
 
-def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, int, int], cnn_epochs: int,
+def _model_sets(cache: Path, fs: float, sl_epochs: tuple[int, int, int], cnn_epochs: int | None,
+                patience: int) -> dict[str, list[str]]:
+    """The config overrides of the two models. cnn_baseline keeps its shipped recipe (50 epochs,
+    the last epoch's weights, no early stop) unless ``cnn_epochs`` is given, and then runs all
+    of them (patience = epochs): an early stop would cut its one-cycle schedule short.
+    ``patience`` is ecg_sl's early stopping (its recipe's 10 by default)."""
+    beat_ae, masked, finetune = sl_epochs
+    stages = (f"[{{name: beat_ae, max_epochs: {beat_ae}}}, {{name: masked, max_epochs: {masked}}}, "
+              f"{{name: finetune, uses_labels: true, max_epochs: {finetune}}}]")
+    common = [f"data.path={cache}", f"data.fs={fs:g}"]
+    cnn = [] if cnn_epochs is None else [f"optim.max_epochs={cnn_epochs}", f"optim.patience={cnn_epochs}"]
+    return {"ecg_sl": [*common, f"stages={stages}", f"optim.patience={patience}"],
+            "cnn_baseline": [*common, *cnn]}
+
+
+def bench_sl_vs_cnn(data: Path, runs: Path, folds: int, sl_epochs: tuple[int, int, int], cnn_epochs: int | None,
                     patience: int, fs: float, only_folds: list[int] | None, reuse: bool = False) -> dict:
     from ecgcore.evaluate.stats import macro_auroc
 
     cache = _cache(data, runs, fs, sequences=True, signals=True)
-    beat_ae, masked, finetune = sl_epochs
-    stages = (f"[{{name: beat_ae, max_epochs: {beat_ae}}}, {{name: masked, max_epochs: {masked}}}, "
-              f"{{name: finetune, uses_labels: true, max_epochs: {finetune}}}]")
-    models = {
-        "ecg_sl": (cache, [f"data.path={cache}", f"data.fs={fs:g}", f"stages={stages}"]),
-        "cnn_baseline": (cache, [f"data.path={cache}", f"data.fs={fs:g}", f"optim.max_epochs={cnn_epochs}"]),
-    }
+    models = {name: (cache, sets) for name, sets in _model_sets(cache, fs, sl_epochs, cnn_epochs, patience).items()}
     print(f"\n== sl_vs_cnn: {folds}-fold patient-grouped CV at {fs:g} Hz; ecg_sl stages beat_ae / masked / "
-          f"finetune {sl_epochs} epochs, cnn_baseline {cnn_epochs} epochs", flush=True)
+          f"finetune {sl_epochs} epochs, cnn_baseline "
+          f"{'its recipe' if cnn_epochs is None else f'{cnn_epochs} epochs'}", flush=True)
     results: dict[str, dict] = {m: {"fold_auroc": [], "runs": [], "y": [], "p": [], "ids": []} for m in models}
     for fold in only_folds if only_folds is not None else range(folds):
         for name, (cache_path, sets) in models.items():
             run = _finished_run(runs, f"{name}-fold{fold}") if reuse else None
             if run is None:
                 run = _train(name, runs, [*sets, f"data.cv_folds={folds}", f"data.fold={fold}",
-                                          f"optim.patience={patience}", f"name={name}-fold{fold}"])
+                                          f"name={name}-fold{fold}"])
             else:
                 print(f"  reusing {run.name}", flush=True)
             p, y, ids = _fold_scores(run, cache_path)
@@ -361,10 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vq-epochs", type=int, default=60)
     ap.add_argument("--sl-epochs", type=int, nargs=3, default=[10, 10, 30], metavar=("BEAT_AE", "MASKED", "FINETUNE"))
     ap.add_argument("--vq-batch", type=int, default=16, help="more optimiser steps per epoch than the config's 64")
-    ap.add_argument("--cnn-epochs", type=int, default=30)
+    ap.add_argument("--cnn-epochs", type=int, help="cnn_baseline epochs, all run (no early stop); "
+                    "default: its shipped recipe (50)")
     ap.add_argument("--fs", type=float, default=100.0, help="sampling rate of sl_vs_cnn's inputs")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 suits a shared machine)")
-    ap.add_argument("--patience", type=int, default=10)
+    ap.add_argument("--patience", type=int, default=10, help="early stopping of ecg_sl (and vq_vae's floor)")
     ap.add_argument("--batch", type=int, default=16, help="throughput batch size")
     ap.add_argument("--steps", type=int, default=5, help="throughput timed steps")
     ap.add_argument("--reuse", action="store_true",

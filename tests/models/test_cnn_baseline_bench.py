@@ -35,3 +35,22 @@ def test_fold_scores_read_the_inner_validation_split_when_asked(cnn_run, family_
         assert sorted(ids) == sorted(map(str, split[name])) and p.shape == (len(ids), len(SUPERCLASSES))
         assert (y == records.loc[ids, SUPERCLASSES].to_numpy(dtype=float)).all()
     assert not set(split["val"]) & set(split["test"])
+
+
+def test_sl_vs_cnn_trains_the_cnn_at_its_shipped_recipe(tmp_path):
+    """`bench families --only sl_vs_cnn` must not weaken the comparator: without --cnn-epochs
+    its cnn_baseline optimiser settings are the shipped config's; with it, every epoch runs."""
+    from ecgwb.bench.families import CONFIGS, _model_sets
+    from trainer.config import load_config
+
+    shipped = load_config(CONFIGS / "cnn_baseline.yaml", [])
+    sets = _model_sets(tmp_path, 100.0, (10, 10, 30), None, 10)
+    cnn = load_config(CONFIGS / "cnn_baseline.yaml", sets["cnn_baseline"])
+    assert cnn.optim == shipped.optim and cnn.model == shipped.model
+    assert cnn.data.model_dump(exclude={"path"}) == shipped.data.model_dump(exclude={"path"})
+    shorter = load_config(CONFIGS / "cnn_baseline.yaml", _model_sets(tmp_path, 100.0, (10, 10, 30), 7, 10)["cnn_baseline"])
+    assert (shorter.optim.max_epochs, shorter.optim.patience) == (7, 7)
+    sl = load_config(CONFIGS / "ecg_sl.yaml", sets["ecg_sl"])
+    assert [(s.name, s.max_epochs, s.uses_labels) for s in sl.stages] == [
+        ("beat_ae", 10, False), ("masked", 10, False), ("finetune", 30, True)]
+    assert sl.optim.patience == 10
