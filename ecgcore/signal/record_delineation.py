@@ -54,9 +54,10 @@ INTERVAL_SOURCES = ("median_beat", "beats")
 DEFAULT_INTERVALS = "median_beat"
 #: Per lead, a QRS boundary is where the lead's velocity stays below its threshold this
 #: long (ms; :attr:`SpatialParams.qrs_quiet_ms`): shorter dips are the turns of the wave
-#: (a q or S nadir). Chosen inside LUDB dev's training folds (``ecgwb bench delineation``
-#: repeats the choice in each fold; docs/DELINEATION.md log item 11).
-PER_LEAD_QRS_QUIET_MS = 6.0
+#: (a q or S nadir). The value LUDB dev's 100 records choose (smallest mean per-lead QRS
+#: onset / offset SD); ``ecgwb bench delineation`` repeats the choice inside each training
+#: fold (docs/DELINEATION.md log item 11).
+PER_LEAD_QRS_QUIET_MS = 8.0
 #: With ``beats``, an interval is reported only when at least this fraction of the
 #: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
 MIN_BEAT_FRACTION = 0.5
