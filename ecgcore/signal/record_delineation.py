@@ -4,10 +4,11 @@ beat, and those of the median beat — on any ``[leads, samples]`` array at any 
 The steps are the pipeline's (clean → multi-lead R peaks → template alignment → wide beat
 windows → quality filter → median beat), then :func:`ecgcore.signal.delineate.ecg_delineate`
 on the median beat, on every kept beat with all leads together (per-beat global
-fiducials: QT variability, alternans) and one lead at a time on every detected beat (per-lead
-fiducials): the quality filter only chooses the beats that make the median beat, and a beat
-near the record's start or end is delineated in a window padded with the edge sample, its
-boundaries kept only where they fall inside the record (a QRS cut by the edge gives None). The record's intervals come from one of two sources (:func:`record_intervals`,
+fiducials: QT variability, alternans) and one lead at a time on every detected beat
+(per-lead fiducials): the quality filter only chooses the beats that make the median beat,
+and a beat near the record's start or end is delineated in a window padded with the edge
+sample, its boundaries kept only where they fall inside the record (a QRS cut by the edge
+gives None). The record's intervals come from one of two sources (:func:`record_intervals`,
 :data:`INTERVAL_SOURCES`): the median beat's global fiducials, or the median over the
 kept beats of each beat's global interval; both are reported.
 
