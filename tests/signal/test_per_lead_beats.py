@@ -28,7 +28,8 @@ def _beat_shape(t_ms: np.ndarray) -> np.ndarray:
     return 1000.0 * qrs - 150.0 * q + 200.0 * np.exp(-0.5 * ((t_ms - 250.0) / 40.0) ** 2)
 
 
-def _record(first_r_ms: float, rr_ms: float = 800.0, dur_s: float = 10.0) -> tuple[np.ndarray, list[int]]:
+def _record(first_r_ms: float, rr_ms: float = 800.0,
+            dur_s: float = 10.0) -> tuple[np.ndarray, list[int]]:
     """Two leads of identical beats, the first R ``first_r_ms`` after the record's start."""
     n = int(dur_s * FS)
     t_ms = np.arange(n) * 1000.0 / FS
@@ -134,7 +135,8 @@ def test_per_lead_quiet_duration_is_chosen_in_the_training_folds(monkeypatch):
     monkeypatch.setattr(cv, "per_lead_rows", rows)
     held, choices = cv.per_lead_cv("unused", {}, {"a": 0, "b": 1, "c": 2}, grid=(0.0, 6.0))
     # fold 0 trains on b, c: SD of (0, 0, 0, 2) = 1.0 at 6 ms, of (−20, 20, −20, 20) = 23.1 at 0 → 6
-    # fold 1 trains on a, c: at 0 ms SD of (0, 0, −20, 20) = 16.3; at 6 ms (−30, 30, 0, 2) = 24.5 → 0
+    # fold 1 trains on a, c: SD of (0, 0, −20, 20) = 16.3 at 0 ms, of (−30, 30, 0, 2) = 24.5
+    # at 6 ms → 0
     # fold 2 trains on a, b: at 0 ms (0, 0, −20, 20) = 16.3; at 6 ms (−30, 30, 0, 0) = 24.5 → 0
     assert choices["lead_qrs_quiet_ms"].tolist() == [6.0, 0.0, 0.0]
     got = held.groupby("record")["quiet"].first().to_dict()
