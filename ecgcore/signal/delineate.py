@@ -118,6 +118,12 @@ class SpatialParams:
     #: wave's up- and down-stroke are two velocity humps with a near-zero dip at its apex
     #: (and a bifid P has more), which must not split one wave into several.
     p_bridge_ms: float = P_BRIDGE_MS
+    #: A QRS boundary is where the velocity stays below its threshold for at least this long
+    #: (ms; 0: the first sample below it). In one lead the velocity vanishes at every turn of
+    #: the QRS (a q or S nadir, the R apex), which is no end of activity; the lead-combined
+    #: velocity of several leads rarely does, so the global delineation leaves it at 0 and
+    #: the per-lead delineation sets it (:mod:`ecgcore.signal.record_delineation`).
+    qrs_quiet_ms: float = 0.0
 
 
 DEFAULT_PARAMS = SpatialParams()
@@ -197,6 +203,31 @@ def _first_below(v: np.ndarray, thr: float, lo: int, hi: int) -> int | None:
     return lo + int(idx[0]) if idx.size else None
 
 
+def _runs_below(v: np.ndarray, thr: float, lo: int, hi: int) -> np.ndarray:
+    """``[k, 2]`` start and end (inclusive) of each run of ``v < thr`` in ``[lo, hi)``."""
+    below = np.concatenate([[False], v[lo:hi] < thr, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(below))
+    return lo + edges.reshape(-1, 2) - np.array([0, 1])
+
+
+def _quiet_end_before(v: np.ndarray, thr: float, lo: int, hi: int, min_run: int) -> int | None:
+    """Last index in ``[lo, hi)`` of a run of ``v < thr`` lasting ``min_run`` samples or
+    reaching ``lo`` (a shorter dip is a turn of the wave, not its end), or None."""
+    for start, end in _runs_below(v, thr, lo, hi)[::-1]:
+        if end - start + 1 >= min_run or start == lo:
+            return int(end)
+    return None
+
+
+def _quiet_start_after(v: np.ndarray, thr: float, lo: int, hi: int, min_run: int) -> int | None:
+    """First index in ``[lo, hi)`` of a run of ``v < thr`` lasting ``min_run`` samples or
+    reaching ``hi`` − 1, or None."""
+    for start, end in _runs_below(v, thr, lo, hi):
+        if end - start + 1 >= min_run or end == hi - 1:
+            return int(start)
+    return None
+
+
 # --------------------------------------------------------------------------------- QRS
 
 
@@ -222,8 +253,9 @@ def _qrs(beat: _Beat) -> tuple[int, int, int | None]:
     f_on, f_off = beat.params.qrs_on, beat.params.qrs_off
     thr_on = base_on + max(QRS_MARGIN_UV_PER_MS, f_on * (sv[peak_i] - base_on))
     thr_off = base_off + max(QRS_MARGIN_UV_PER_MS, f_off * (sv[peak_i] - base_off))
-    on = _last_below(sv, thr_on, search_lo, int(core[0]) + 1)
-    off = _first_below(sv, thr_off, int(core[-1]), search_hi)
+    quiet = max(beat.ms(beat.params.qrs_quiet_ms), 1)
+    on = _quiet_end_before(sv, thr_on, search_lo, int(core[0]) + 1, quiet)
+    off = _quiet_start_after(sv, thr_off, int(core[-1]), search_hi, quiet)
     on = search_lo if on is None else on
     off = search_hi - 1 if off is None else off
     return on, off, _next_qrs(beat, off)

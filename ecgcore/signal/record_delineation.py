@@ -4,8 +4,11 @@ beat, and those of the median beat — on any ``[leads, samples]`` array at any 
 The steps are the pipeline's (clean → multi-lead R peaks → template alignment → wide beat
 windows → quality filter → median beat), then :func:`ecgcore.signal.delineate.ecg_delineate`
 on the median beat, on every kept beat with all leads together (per-beat global
-fiducials: QT variability, alternans) and on every kept beat one lead at a time (per-lead
-fiducials). The record's intervals come from one of two sources (:func:`record_intervals`,
+fiducials: QT variability, alternans) and one lead at a time on every detected beat
+(per-lead fiducials): the quality filter only chooses the beats that make the median beat,
+and a beat near the record's start or end is delineated in a window padded with the edge
+sample, its boundaries kept only where they fall inside the record (a QRS cut by the edge
+gives None). The record's intervals come from one of two sources (:func:`record_intervals`,
 :data:`INTERVAL_SOURCES`): the median beat's global fiducials, or the median over the
 kept beats of each beat's global interval; both are reported.
 
@@ -15,7 +18,7 @@ A beat or lead that cannot be delineated gets ``None`` and costs nothing else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,6 +53,12 @@ UNCERTAIN_IQR_MS = {"p_ms": 15.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 30.0}
 INTERVAL_SOURCES = ("median_beat", "beats")
 #: The default source: the better one by LUDB dev held-out figures (docs/DELINEATION.md).
 DEFAULT_INTERVALS = "median_beat"
+#: Per lead, a QRS boundary is where the lead's velocity stays below its threshold this
+#: long (ms; :attr:`SpatialParams.qrs_quiet_ms`): shorter dips are the turns of the wave
+#: (a q or S nadir). The value LUDB dev's 100 records choose (smallest mean per-lead QRS
+#: onset / offset SD); ``ecgwb bench delineation`` repeats the choice inside each training
+#: fold (docs/DELINEATION.md log item 11).
+PER_LEAD_QRS_QUIET_MS = 8.0
 #: With ``beats``, an interval is reported only when at least this fraction of the
 #: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
 MIN_BEAT_FRACTION = 0.5
@@ -172,7 +181,9 @@ class RecordDelineation:
     beat_r: np.ndarray  # R peak of each delineated (kept) beat
     median: Fiducials  # the median beat's global fiducials, placed at the first kept beat
     beats: list[Fiducials | None]  # global fiducials of each kept beat
-    per_lead: list[list[Fiducials | None]] = field(default_factory=list)  # [beat][lead]
+    # Per-lead fiducials [lead beat][lead] of every detected beat (``lead_r``), kept or not.
+    per_lead: list[list[Fiducials | None]] = field(default_factory=list)
+    lead_r: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     leads_used: tuple[str, ...] = ()  # the leads with a usable signal
     median_signal: np.ndarray | None = None  # the median beat [leads, W], R at `median_r`
     median_r: int = 0
@@ -210,6 +221,13 @@ class RecordDelineation:
             d.update({k: (None if v is None else round(v, 1)) for k, v in _intervals(f).items()})
             return d
 
+        by_r = {int(r): pl for r, pl in zip(self.lead_r, self.per_lead)}
+        kept = {int(r) for r in self.beat_r}
+
+        def leads_of(r: int) -> dict | None:
+            pl = by_r.get(r)
+            return None if pl is None else {lead: fd(f) for lead, f in zip(self.leads, pl)}
+
         return {
             "fs": self.fs, "leads": list(self.leads), "leads_used": list(self.leads_used),
             "method": self.method,
@@ -225,12 +243,11 @@ class RecordDelineation:
             "paced": None if self.pacing is None else self.pacing.paced,
             "pacing": None if self.pacing is None else self.pacing.to_dict(self.beat_r),
             "median_beat": fd(self.median),
-            "beats": [
-                {"r": int(r), "global": fd(g),
-                 "leads": ({lead: fd(f) for lead, f in zip(self.leads, pl)} if pl else None)}
-                for r, g, pl in zip(self.beat_r, self.beats,
-                                    self.per_lead or [None] * len(self.beats))
-            ],
+            "beats": [{"r": int(r), "global": fd(g), "leads": leads_of(int(r))}
+                      for r, g in zip(self.beat_r, self.beats)],
+            # beats delineated per lead only: left out of the median beat, or at an edge
+            "lead_only_beats": [{"r": int(r), "leads": leads_of(int(r))}
+                                for r in self.lead_r if int(r) not in kept],
         }
 
 
@@ -245,9 +262,12 @@ def delineate_signal(
     min_beats: int = 3,
     params: SpatialParams = DEFAULT_PARAMS,
     intervals: str = DEFAULT_INTERVALS,
+    lead_qrs_quiet_ms: float = PER_LEAD_QRS_QUIET_MS,
 ) -> RecordDelineation:
     """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz; the record's
     intervals from ``intervals`` (:data:`INTERVAL_SOURCES`; ``beats`` needs ``per_beat``).
+    Per lead, every detected beat is delineated with ``params`` and ``qrs_quiet_ms`` set to
+    ``lead_qrs_quiet_ms`` (:data:`PER_LEAD_QRS_QUIET_MS`).
 
     Raises:
         ValueError: too few beats, or the median beat cannot be delineated, or an unknown
@@ -289,23 +309,53 @@ def delineate_signal(
                                        params=params, beats=kept), pacing)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
+    lead_r = np.empty(0, np.int64)
     if per_beat:
         rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
         beats = [None if f is None else f.shifted(before - int(r)) for f, r in
                  zip(delineate_beats(kept, fs, before, rrs, method, params, spikes), kept_r)]
         if per_lead:
-            for b, r, local, spike in zip(kept, kept_r, rrs, spikes):
+            lead_r = peaks
+            lead_rrs, lead_spikes = beat_context(peaks, lead_r, fs, before, rr_med, pacing)
+            lead_params = replace(params, qrs_quiet_ms=lead_qrs_quiet_ms)
+            for r, local, spike in zip(lead_r, lead_rrs, lead_spikes):
+                b = padded_window(clean, int(r), before, after)
                 spike = None if spike is None else spike - before + int(r)
-                lead_fids.append([_at_spike(_try(b[i: i + 1], fs, before, method, local, r,
-                                                 params, kept[:, i: i + 1]), spike)
+                lead_fids.append([_inside(_at_spike(_try(b[i: i + 1], fs, before, method, local,
+                                                         r, lead_params, kept[:, i: i + 1]), spike),
+                                          x.shape[1])
                                   if usable[i] else None for i in range(b.shape[0])])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
+        lead_r=np.asarray(lead_r, dtype=np.int64),
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
         pacing=pacing, interval_source=intervals,
     )
+
+
+def padded_window(x: np.ndarray, r: int, before: int, after: int) -> np.ndarray:
+    """The ``[leads, before + after]`` window of ``x`` around sample ``r``; where it leaves the
+    record, the edge sample is repeated (a flat line: no activity, so no boundary there)."""
+    n = x.shape[-1]
+    if not 0 <= r < n:
+        raise ValueError(f"R at sample {r} lies outside the record of {n} samples")
+    lo, hi = r - before, r + after
+    seg = x[:, max(lo, 0): min(hi, n)]
+    return np.pad(seg, ((0, 0), (max(-lo, 0), max(hi - n, 0))), mode="edge")
+
+
+def _inside(fid: Fiducials | None, n: int) -> Fiducials | None:
+    """``fid`` (record samples) with its boundaries inside a record of ``n`` samples: None when
+    the QRS is cut by the record's edge (its onset at or before the first sample, its offset
+    at or after the last), and no P or T wave whose boundary lies beyond the edge."""
+    if fid is None or fid.qrs_on <= 0 or fid.qrs_off >= n - 1:
+        return None
+    p_ok = fid.p_on is None or fid.p_on > 0
+    t_ok = fid.t_off is None or fid.t_off < n - 1
+    return replace(fid, p_on=fid.p_on if p_ok else None, p_off=fid.p_off if p_ok else None,
+                   t_peak=fid.t_peak if t_ok else None, t_off=fid.t_off if t_ok else None)
 
 
 def _at_spike(fid: Fiducials | None, spike: int | None) -> Fiducials | None:

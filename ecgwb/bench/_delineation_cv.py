@@ -268,23 +268,56 @@ MATCH_MS = 150.0
 _LEAD_WAVES = {"P": "p", "QRS": "qrs", "T": "t"}
 
 
-def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams]) -> pd.DataFrame:
+#: Candidate per-lead QRS quiet durations (ms; ``delineate_signal(lead_qrs_quiet_ms=)``),
+#: chosen per fold by :func:`per_lead_cv`.
+LEAD_QUIET_GRID = (0.0, 4.0, 6.0, 8.0, 10.0, 16.0)
+
+
+def per_lead_cv(ludb_dir: str | Path, params_of: dict[str, SpatialParams],
+                fold_of: dict[str, int], grid: tuple[float, ...] = LEAD_QUIET_GRID
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out per-lead rows, the QRS quiet duration chosen in each fold's training records.
+
+    Every record is scored under every candidate of ``grid``; each fold takes the value
+    with the smallest mean of the QRS onset and offset error SDs over its training records
+    (``fold_of``: record → fold) and keeps its held-out records' rows under that value.
+    Returns (rows, choices: one row per fold with ``lead_qrs_quiet_ms``).
+    """
+    by_value = {v: per_lead_rows(ludb_dir, params_of, v) for v in grid}
+    held, choices = [], []
+    for f in sorted(set(fold_of.values())):
+        scores = {}
+        for v, rows in by_value.items():
+            train = rows[(rows["record"].map(fold_of) != f) & (rows["wave"] == "QRS")]
+            scores[v] = float(train.groupby("side")["error_ms"].std(ddof=1).mean())
+        best = min(scores, key=scores.get)
+        choices.append({"fold": f, "lead_qrs_quiet_ms": best})
+        rows = by_value[best]
+        held.append(rows[rows["record"].map(fold_of) == f])
+    return pd.concat(held, ignore_index=True), pd.DataFrame(choices)
+
+
+def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams],
+                  lead_qrs_quiet_ms: float | None = None) -> pd.DataFrame:
     """Per lead and per expert mark of each record: hit or miss and error, as LUDB scores it.
 
     Each record is delineated per beat and per lead (:func:`delineate_signal`) with the
-    numbers of the fold it was held out in (``params_of[record]``). For each lead and
+    numbers of the fold it was held out in (``params_of[record]``; the per-lead QRS quiet
+    duration ``lead_qrs_quiet_ms``, the shipped one when None). For each lead and
     wave boundary (P, QRS onset/offset, T offset), an expert mark is a hit when a detected
     boundary lies within 150 ms; detections outside the span the experts annotated are
     ignored, and the rest that match no mark are false positives.
     """
     from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records
-    from ecgcore.signal.record_delineation import delineate_signal
+    from ecgcore.signal.record_delineation import PER_LEAD_QRS_QUIET_MS, delineate_signal
 
+    quiet = PER_LEAD_QRS_QUIET_MS if lead_qrs_quiet_ms is None else lead_qrs_quiet_ms
     rows = []
     for path in list_ludb_records(ludb_dir):
         rec = wfdb_read(path)
         d = delineate_signal(rec["signal"], rec["fs"], rec["leads"],
-                             params=params_of.get(path.name, DEFAULT_PARAMS))
+                             params=params_of.get(path.name, DEFAULT_PARAMS),
+                             lead_qrs_quiet_ms=quiet)
         tol = MATCH_MS * rec["fs"] / 1000.0
         for li, ext in enumerate(LUDB_ANNOTATORS.values()):
             waves = _lead_waves(path, ext)

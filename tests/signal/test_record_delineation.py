@@ -52,7 +52,10 @@ def test_qtdb_window_keeps_two_named_leads_around_the_marks(qtdb_dir):
 def test_every_beat_and_lead_is_delineated(ludb_dir):
     x, fs, leads = _ludb_signal(ludb_dir, "1")
     d = delineate_signal(x, fs, leads)
-    assert len(d.beats) == len(d.beat_r) == len(d.per_lead) >= 5
+    assert len(d.beats) == len(d.beat_r) >= 5
+    # per lead: every detected beat, the kept ones among them
+    assert len(d.per_lead) == len(d.lead_r) == len(d.rpeaks)
+    assert set(d.beat_r.tolist()) <= set(d.lead_r.tolist())
     assert all(len(pl) == 12 for pl in d.per_lead)
     # Per-beat global QRS against the experts' global marks of the same beats (within 20 ms,
     # about twice the per-beat SD measured on QTDB).
@@ -67,7 +70,8 @@ def test_every_beat_and_lead_is_delineated(ludb_dir):
         assert f.p_on < f.p_off < f.qrs_on < f.r < f.qrs_off < f.t_off
     assert matched >= 4
     # Per-lead QRS lie inside the beat's global QRS give or take 20 ms (a lead sees a part).
-    for f, pl in zip(d.beats, d.per_lead):
+    lead_of = dict(zip(d.lead_r.tolist(), d.per_lead))
+    for f, pl in zip(d.beats, (lead_of[r] for r in d.beat_r.tolist())):
         for lf in pl:
             if f is not None and lf is not None:
                 assert lf.qrs_on >= f.qrs_on - 10 and lf.qrs_off <= f.qrs_off + 10
