@@ -82,8 +82,7 @@ def ecg_features(
     rr = np.asarray(rr_ms, dtype=float)
     rr_mean = float(rr.mean()) if rr.size else float("nan")
     rr_sd = float(rr.std(ddof=1)) if rr.size > 1 else float("nan")
-    iv = intervals if intervals is not None else {
-        "p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+    iv = intervals if intervals is not None else fid.intervals()
     qt = _nan(iv["qt_ms"])
     rr_s = rr_mean / 1000.0
     feats = {

@@ -48,6 +48,10 @@ class Fiducials:
     def qt_ms(self) -> float | None:
         return self._ms(self.qrs_on, self.t_off)
 
+    def intervals(self) -> dict[str, float | None]:
+        """P duration, PR, QRS duration and QT (ms); None where a boundary is absent."""
+        return {"p_ms": self.p_ms, "pr_ms": self.pr_ms, "qrs_ms": self.qrs_ms, "qt_ms": self.qt_ms}
+
     def shifted(self, offset: int) -> Fiducials:
         """The same points in a window that starts ``offset`` samples later."""
         d = asdict(self)

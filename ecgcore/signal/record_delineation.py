@@ -65,9 +65,7 @@ MIN_BEAT_FRACTION = 0.5
 
 
 def _intervals(fid: Fiducials | None) -> dict[str, float | None]:
-    if fid is None:
-        return {k: None for k in INTERVALS}
-    return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+    return {k: None for k in INTERVALS} if fid is None else fid.intervals()
 
 
 def check_interval_source(source: str) -> str:

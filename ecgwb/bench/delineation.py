@@ -69,8 +69,8 @@ def spatial_intervals(record_path: str | Path) -> dict[str, float | None]:
     from ecgcore.io import read_wfdb
     from ecgcore.signal.pipeline import process_record
 
-    fid = process_record(read_wfdb(record_path)).analysis_fiducials  # durations: any window
-    return {"p_ms": fid.p_ms, "pr_ms": fid.pr_ms, "qrs_ms": fid.qrs_ms, "qt_ms": fid.qt_ms}
+    # durations: any window
+    return process_record(read_wfdb(record_path)).analysis_fiducials.intervals()
 
 
 def neurokit_intervals(record_path: str | Path, lead: str = "II") -> dict[str, float | None]:
