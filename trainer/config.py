@@ -139,10 +139,28 @@ def validate_config(raw: dict, source: str = "config") -> TrainConfig:
     from ecgcore.models import create_model
 
     try:  # the registry validates the model's own fields
-        create_model(**resolve_model_overrides(cfg))
+        model = create_model(**resolve_model_overrides(cfg))
     except (TypeError, ValueError, KeyError) as err:
         raise ConfigError(f"{source}: invalid model section: {err}") from None
+    if cfg.data.val_in_train:
+        _check_val_in_train(cfg, model, source)
     return cfg
+
+
+def _check_val_in_train(cfg: TrainConfig, model: Any, source: str) -> None:
+    """Training on the validation split is honest only when nothing is chosen on it: the
+    last weights are kept and no stage can stop early."""
+    if cfg.optim.keep != "last":
+        raise ConfigError(f"{source}: data.val_in_train needs optim.keep=last (the lowest "
+                          "validation loss would be chosen on training records)")
+    stages = cfg.stages or [StageConfig(**s) for s in getattr(model, "default_stages", list)()] \
+        or [StageConfig(name="train")]
+    for stage in stages:
+        epochs = stage.max_epochs or cfg.optim.max_epochs
+        patience = stage.patience or cfg.optim.patience
+        if patience < epochs:
+            raise ConfigError(f"{source}: data.val_in_train needs no early stopping: stage "
+                              f"{stage.name!r} has patience {patience} < {epochs} epochs")
 
 
 #: the sections a family's recipe fills in (key by key: a key the file gives wins)

@@ -27,7 +27,8 @@ def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str,
     Cross-validation folds are a property of the dataset, not of the model: they are
     stratified by the PTB-XL superclasses whenever the records have them (else by the
     task), so that every model's fold k holds out the same records and models can be
-    compared record for record."""
+    compared record for record. ``data.val_in_train`` adds the validation records to the
+    training ones (the test records never move)."""
     superclasses = [c for c in SUPERCLASS_COLUMNS if c in records.columns]
     strat = data.task or superclasses or None
     if data.cv_folds:
@@ -36,8 +37,12 @@ def make_splits(records: pd.DataFrame, data: DataConfig, seed: int) -> dict[str,
         sub = records.iloc[rest].reset_index(drop=True)
         k = max(2, int(round(1 / data.val_fraction)))
         tr, va = grouped_kfold(sub, k, stratify=strat, seed=seed + 1)[0]
-        return {"train": rest[tr], "val": rest[va], "test": test}
-    return grouped_split(records, data.val_fraction, data.test_fraction, stratify=strat, seed=seed)
+        splits = {"train": rest[tr], "val": rest[va], "test": test}
+    else:
+        splits = grouped_split(records, data.val_fraction, data.test_fraction, stratify=strat, seed=seed)
+    if data.val_in_train:  # the validation records stay, for the loss curve only
+        splits["train"] = np.sort(np.concatenate([splits["train"], splits["val"]]))
+    return splits
 
 
 @dataclass

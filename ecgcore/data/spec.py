@@ -49,6 +49,10 @@ class DataConfig(BaseModel):
         "split: its largest |x|, or the standard deviation of all its samples (the PTB-XL "
         "benchmark's StandardScaler, without centring: cleaned signals are high-passed)")
     val_fraction: float = Field(0.15, gt=0, lt=0.5)
+    val_in_train: bool = Field(
+        False, description="also train on the validation split, so that every training "
+        "record's label is used (only when nothing chooses on that split: optim.keep=last and "
+        "no early stopping); its loss is then a training loss")
     test_fraction: float = Field(0.15, ge=0, lt=0.5)
     cv_folds: int = Field(0, ge=0, description="k-fold cross-validation grouped by patient (0: one split)")
     fold: int = Field(0, ge=0, description="which fold is held out as the test set")

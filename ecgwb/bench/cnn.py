@@ -24,7 +24,9 @@ prediction of its validation records, and estimates an epoch, a fold and the who
     ecgwb bench cnn --only-folds 0 1 --score val --set optim.lr=1e-3   # a recipe trial
 
 ``--score val`` scores each fold run on its inner validation split (records of the fold's
-training part, never its held-out fold): the figure recipe choices are made on.
+training part, never its held-out fold): the figure recipe choices are made on. Those
+records are then kept out of training, although the recipe trains on them
+(``data.val_in_train``: with the last epoch's weights nothing is chosen on them).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def _sets(args: argparse.Namespace, cache: Path, fold: int | None = None) -> lis
         sets.append(f"model.variant={args.variant}")
     if args.batch_size is not None:
         sets.append(f"data.batch_size={args.batch_size}")
-    return sets + list(args.set)
+    # scoring the inner validation split needs it kept out of training, whatever the recipe says
+    return sets + list(args.set) + (["data.val_in_train=false"] if args.score == "val" else [])
 
 
 def _config(args: argparse.Namespace, cache: Path, fold: int | None = None):

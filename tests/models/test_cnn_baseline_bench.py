@@ -8,7 +8,7 @@ from ecgwb.bench.cnn import time_steps
 
 
 def test_time_steps_times_real_batches_and_estimates_the_run(family_cache, one_thread, capsys):
-    args = argparse.Namespace(folds=5, epochs=3, variant="small", batch_size=8, time_steps=2,
+    args = argparse.Namespace(folds=5, epochs=3, variant="small", batch_size=8, time_steps=2, score="test",
                               set=["model.width=4"])
     out = time_steps(args, family_cache)
     assert out["variant"] == "small" and out["input"] == [12, 1000] and out["crop"] == 250
@@ -54,3 +54,17 @@ def test_sl_vs_cnn_trains_the_cnn_at_its_shipped_recipe(tmp_path):
     assert [(s.name, s.max_epochs, s.uses_labels) for s in sl.stages] == [
         ("beat_ae", 10, False), ("masked", 10, False), ("finetune", 30, True)]
     assert sl.optim.patience == 10
+
+
+def test_recipe_trials_keep_the_validation_records_out_of_training(tmp_path):
+    """The recipe trains on its validation records (data.val_in_train); `--score val` scores
+    them, so a trial must train without them, whatever else it sets."""
+    import argparse
+
+    from ecgwb.bench.cnn import _config
+
+    args = argparse.Namespace(folds=5, epochs=None, variant=None, batch_size=None,
+                              set=["data.val_in_train=true"], score="val")
+    assert not _config(args, tmp_path, fold=1).data.val_in_train
+    args.score = "test"
+    assert _config(args, tmp_path, fold=1).data.val_in_train

@@ -90,3 +90,32 @@ def test_cnn_baseline_trains_on_plain_shuffled_batches():
     cfg = load_config(CONFIGS / "cnn_baseline.yaml")
     stages = stages_for(create_model("cnn_baseline"), cfg)
     assert [(s.name, s.uses_labels, s.balanced_sampling) for s in stages] == [("supervised", True, False)]
+
+
+def test_val_in_train_adds_the_validation_records_to_training_and_moves_no_test_record(family_cache):
+    from ecgcore.data.store import ECGCache
+    from trainer.data import make_splits
+
+    records = ECGCache(family_cache).records
+    plain = make_splits(records, DataConfig(cv_folds=5, fold=2), seed=0)
+    merged = make_splits(records, DataConfig(cv_folds=5, fold=2, val_in_train=True), seed=0)
+    assert np.array_equal(merged["train"], np.sort(np.concatenate([plain["train"], plain["val"]])))
+    assert np.array_equal(merged["val"], plain["val"]) and np.array_equal(merged["test"], plain["test"])
+    assert not set(merged["train"]) & set(merged["test"])
+    one = make_splits(records, DataConfig(val_in_train=True), seed=0)  # the single split too
+    assert set(one["val"]) <= set(one["train"]) and not set(one["train"]) & set(one["test"])
+
+
+def test_val_in_train_is_refused_where_a_choice_is_made_on_the_validation_split():
+    from ecgcore.data.spec import ConfigError
+
+    cfg = load_config(CONFIGS / "cnn_baseline.yaml")
+    assert cfg.data.val_in_train and cfg.optim.keep == "last"  # the recipe trains on every record
+    with pytest.raises(ConfigError, match="optim.keep=last"):
+        load_config(CONFIGS / "cnn_baseline.yaml", ["optim.keep=best"])
+    with pytest.raises(ConfigError, match="stage 'supervised' has patience 10 < 50"):
+        load_config(CONFIGS / "cnn_baseline.yaml", ["optim.patience=10"])
+    with pytest.raises(ConfigError, match="stage 'pre' has patience 5 < 20"):
+        load_config(CONFIGS / "cnn_baseline.yaml", ["stages=[{name: pre, max_epochs: 20, patience: 5}]"])
+    assert not load_config(CONFIGS / "cnn_baseline.yaml", ["data.val_in_train=false",
+                                                           "optim.keep=best"]).data.val_in_train
