@@ -106,6 +106,8 @@ def _click_one_point_and_open_it(pg) -> str:
     pg.wait_for_function(  # the chart has settled at its final size
         "() => { const g = document.querySelector('.js-plotly-plot'); "
         "return g && g._fullLayout && g._fullLayout.width > 300 }")
+    # the script run has ended: a rerun still in flight can redraw the chart under the mouse
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
     pg.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     pg.wait_for_timeout(500)
     point = pg.evaluate(ISOLATED_POINT)
