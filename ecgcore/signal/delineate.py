@@ -82,6 +82,11 @@ T_SPAN_MS = 120.0
 #: Bazett-like bounds (in s per √s of RR) after QRS onset: T peak before, T end before.
 T_PEAK_MAX_K = 0.5
 T_END_MAX_K = 0.7
+#: The next beat's P is found by its likeness to this P wave only with at least this many
+#: usable leads: in one or two leads a T wave is a rounded bump much like a P wave (LUDB 1,
+#: lead II alone: the "next P" fell on the T wave and cut the T search short, QT 282 ms
+#: against 488 on 12 leads); with fewer leads the RR interval alone places the next P.
+NEXT_P_MIN_LEADS = 3
 
 
 
@@ -127,6 +132,22 @@ class SpatialParams:
 
 
 DEFAULT_PARAMS = SpatialParams()
+
+#: One lead's QRS quiet duration (ms; :attr:`SpatialParams.qrs_quiet_ms`): shorter dips of a
+#: lead's velocity are the turns of the wave (a q or S nadir). The value LUDB dev's 100
+#: records choose per lead (smallest mean per-lead QRS onset / offset SD); ``ecgwb bench
+#: delineation`` repeats the choice inside each training fold (docs/DELINEATION.md log
+#: item 11).
+LEAD_QRS_QUIET_MS = 8.0
+
+
+def params_for_leads(n_leads: int, params: SpatialParams = DEFAULT_PARAMS) -> SpatialParams:
+    """``params`` for a beat of ``n_leads`` usable leads: a one-lead record is delineated
+    as each lead is alone (:data:`LEAD_QRS_QUIET_MS`), unless ``params`` set a quiet
+    duration; several leads keep ``params`` (their combined velocity rarely vanishes)."""
+    if n_leads == 1 and params.qrs_quiet_ms == 0:
+        return replace(params, qrs_quiet_ms=LEAD_QRS_QUIET_MS)
+    return params
 
 #: Beats sampled slower than this are interpolated up to it before delineation.
 MIN_INTERNAL_FS = 500.0
@@ -486,7 +507,8 @@ def _next_p(beat: _Beat, p_on: int, p_off: int, start: int) -> int | None:
 
     The next P wave has this beat's P morphology in every lead, so the multi-lead P template
     is slid over the rest of the window; a match needs a correlation of at least 0.8 and an
-    amplitude within a factor of two (a T wave rarely matches a P wave in all leads at once).
+    amplitude within a factor of two (a T wave rarely matches a P wave in all leads at once;
+    with fewer than ``NEXT_P_MIN_LEADS`` leads it is not called).
     """
     x = beat.lowpass(P_LOWPASS_HZ)
     tmpl = x[:, p_on : p_off + 1]
@@ -515,7 +537,8 @@ def _delineate_spatial(beat: _Beat) -> Fiducials:
     if p_on is not None:
         # The T search must end before the next beat's P wave: where the RR interval puts
         # it, or where this beat's P morphology appears again (which also gives the RR).
-        next_p = _next_p(beat, p_on, p_off, beat.clip(qrs_off + beat.ms(250)))
+        next_p = (_next_p(beat, p_on, p_off, beat.clip(qrs_off + beat.ms(250)))
+                  if beat.x.shape[0] >= NEXT_P_MIN_LEADS else None)
         if beat.rr is not None:
             next_p = p_on + beat.rr if next_p is None else min(next_p, p_on + beat.rr)
         elif next_p is not None:

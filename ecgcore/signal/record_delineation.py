@@ -31,7 +31,13 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean
-from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
+from ecgcore.signal.delineate import (
+    DEFAULT_PARAMS,
+    LEAD_QRS_QUIET_MS,
+    SpatialParams,
+    ecg_delineate,
+    params_for_leads,
+)
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import (
     PacingResult,
@@ -54,11 +60,9 @@ INTERVAL_SOURCES = ("median_beat", "beats")
 #: The default source: the better one by LUDB dev held-out figures (docs/DELINEATION.md).
 DEFAULT_INTERVALS = "median_beat"
 #: Per lead, a QRS boundary is where the lead's velocity stays below its threshold this
-#: long (ms; :attr:`SpatialParams.qrs_quiet_ms`): shorter dips are the turns of the wave
-#: (a q or S nadir). The value LUDB dev's 100 records choose (smallest mean per-lead QRS
-#: onset / offset SD); ``ecgwb bench delineation`` repeats the choice inside each training
-#: fold (docs/DELINEATION.md log item 11).
-PER_LEAD_QRS_QUIET_MS = 8.0
+#: long (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`, also what a one-lead record's
+#: global delineation uses).
+PER_LEAD_QRS_QUIET_MS = LEAD_QRS_QUIET_MS
 #: With ``beats``, an interval is reported only when at least this fraction of the
 #: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
 MIN_BEAT_FRACTION = 0.5
@@ -303,6 +307,7 @@ def delineate_signal(
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
     med_x = median_beat(kept)
+    params = params_for_leads(int(usable.sum()), params)
     med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
                                        params=params, beats=kept), pacing)
     beats: list[Fiducials | None] = []

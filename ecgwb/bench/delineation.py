@@ -1,4 +1,4 @@
-"""`ecgwb bench delineation`: held-out delineation figures from three judges, NeuroKit2 beside.
+"""`ecgwb bench delineation`: held-out delineation figures from three judges (and one lead alone), NeuroKit2 beside.
 
 1. **LUDB dev** (12 leads, 500 Hz, per-lead expert marks): k-fold over records; the
    nine numbers of the ``spatial`` method are chosen again inside each fold's training records
@@ -13,6 +13,8 @@
    folds' marks (whether tuning on the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
    statements (:mod:`ecgwb.bench._ptbxl_labels`).
+4. **One lead alone** (``single``): LUDB leads II, V1, V5 and each QTDB Holter lead
+   measured alone, as a one-lead recording is (:mod:`ecgwb.bench._single_lead`).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -356,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=_default_data(), help="LUDB folder (with data/)")
     ap.add_argument("--qtdb", type=Path, default=_shared() / "qtdb_dev", help="QTDB folder")
     ap.add_argument("--ptbxl", type=Path, default=_shared() / "ptbxl500", help="PTB-XL folder")
-    ap.add_argument("--parts", nargs="+", default=["ludb", "qtdb", "ptbxl"],
-                    choices=["ludb", "qtdb", "ptbxl"], help="which judges to run")
+    ap.add_argument("--parts", nargs="+", default=["ludb", "qtdb", "ptbxl", "single"],
+                    choices=["ludb", "qtdb", "ptbxl", "single"],
+                    help="which judges to run (single: LUDB and QTDB leads measured alone)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--intervals", nargs="+", default=list(INTERVAL_SOURCES),
@@ -427,6 +430,21 @@ def main(argv: list[str] | None = None) -> int:
         _print(f"QTDB {args.folds}-fold over records: numbers chosen on the training folds' "
                "q1c marks, median beat scored on the held-out fold", summarize(cv))
         _print("numbers chosen in each QTDB fold", cv_choices)
+    if "single" in args.parts:
+        from ecgwb.bench._single_lead import ludb_single_lead, qtdb_single_lead
+
+        t0 = time.perf_counter()
+        ludb_one = ludb_single_lead(args.data)
+        qtdb_one = qtdb_single_lead(args.qtdb)
+        print(f"\n== One lead alone ({time.perf_counter() - t0:.0f} s): LUDB leads as a one-lead "
+              "file reads them (the one-lead QRS quiet duration was chosen on these records' "
+              "per-lead marks: not held out); QTDB's Holter leads each alone (cross-database)")
+        _print("LUDB dev, one lead alone, against the experts' global marks, then their marks in "
+               "that lead (QRS, QT)", summarize(ludb_one).query("n > 0"))
+        _print("QTDB dev, one Holter lead alone, against the cardiologist's global marks",
+               summarize(qtdb_one))
+        save("single_ludb", ludb_one)
+        save("single_qtdb", qtdb_one)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 

@@ -1,0 +1,118 @@
+"""Single-lead judge for `ecgwb bench delineation --parts single`: records of one lead.
+
+A patch, a handheld recorder or one Holter channel gives one lead, and the pipeline then
+delineates that lead alone. Two judges:
+
+- **LUDB dev**, leads II, V1 and V5 each alone (the other eleven missing, as a one-lead
+  file reads; what ``ecgwb measure`` runs), against the experts' global intervals (the LUDB
+  judge's reference: a lone lead's QRS is shorter than the global one by nature, by about
+  13 ms in lead II here) and against the experts' own marks in that lead (QRS and QT,
+  median over the lead's marked beats). The per-lead QRS quiet duration a lone lead uses
+  was chosen on these records' per-lead marks: not held out.
+- **QTDB dev**, each of the two Holter leads alone (``delineate_signal``, what ``ecgwb
+  delineate`` runs), against the cardiologist's global marks (``q1c``): cross-database.
+
+Differences are method − reference in ms, one row per record and lead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgcore.io.record import Record
+
+LUDB_LEADS = ("II", "V1", "V5")
+MEASURES = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
+
+
+def one_lead(record: Record, lead: str) -> Record:
+    """``record`` as a one-lead file of ``lead`` reads: the other leads missing (NaN)."""
+    i = list(record.leads).index(lead)
+    signal = np.full_like(record.signal, np.nan)
+    signal[i] = record.signal[i]
+    return replace(record, signal=signal, bad_leads={},
+                   missing_leads=tuple(name for name in record.leads if name != lead))
+
+
+def lead_marks_ms(path: Path, ext: str) -> dict[str, float | None]:
+    """QRS duration and QT of one LUDB lead's own expert marks (median over its beats)."""
+    import wfdb
+
+    from ecgcore.io.ludb import _lead_waves
+
+    fs = float(wfdb.rdheader(str(path)).fs)
+    waves = _lead_waves(path, ext)
+    qrs, t = waves["qrs"], waves["t"]
+    durations, qts = [], []
+    for on, _, off in qrs:
+        if on < 0 or off < 0:
+            continue
+        durations.append((off - on) * 1000.0 / fs)
+        later = t[(t[:, 2] > off) & (t[:, 2] < off + 0.8 * fs)]  # this beat's T end
+        if later.size:
+            qts.append((later[0, 2] - on) * 1000.0 / fs)
+    return {"qrs_ms": float(np.median(durations)) if durations else None,
+            "qt_ms": float(np.median(qts)) if qts else None}
+
+
+def _row(method: str, record: str, ours: dict, expert: dict, error: str | None) -> dict:
+    return {"record": record, "method": method, "error": error,
+            **{m: ours.get(m) for m in MEASURES},
+            **{f"expert_{m}": expert.get(m) for m in MEASURES}}
+
+
+def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,
+                     records: list[str] | None = None) -> pd.DataFrame:
+    """Per record (all, or the named ``records``) and lead: rows ``lead X alone`` (global
+    reference) and ``lead X alone, against that lead's marks`` (QRS and QT only)."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
+    from ecgcore.signal.pipeline import process_record
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_ludb_records(ludb_dir):
+            if records is not None and path.name not in records:
+                continue
+            record = read_wfdb(path)
+            expert = ludb_expert_intervals(path)
+            for lead in leads:
+                error, ours = None, {}
+                try:
+                    ours = process_record(one_lead(record, lead)).analysis_fiducials.intervals()
+                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+                    error = f"{type(exc).__name__}: {exc}"
+                rows.append(_row(f"lead {lead} alone", path.name, ours, expert, error))
+                rows.append(_row(f"lead {lead} alone, against that lead's marks", path.name,
+                                 {m: ours.get(m) for m in ("qrs_ms", "qt_ms")},
+                                 lead_marks_ms(path, lead.lower()), error))
+    return pd.DataFrame(rows)
+
+
+def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
+    """Per record and Holter lead: that lead alone against the cardiologist's global marks."""
+    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
+    from ecgcore.signal.record_delineation import delineate_signal, record_intervals
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_qtdb_records(qtdb_dir):
+            expert = qtdb_expert_intervals(path)
+            window = read_qtdb_window(path)
+            for i in range(window.signal.shape[0]):
+                error, ours = None, {}
+                try:
+                    d = delineate_signal(window.signal[i: i + 1], window.fs, (window.leads[i],),
+                                         per_lead=False, powerline_hz=None)
+                    ours = record_intervals(d.median, d.beats, "median_beat")
+                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+                    error = f"{type(exc).__name__}: {exc}"
+                rows.append(_row(f"Holter lead {i + 1} alone", path.name, ours, expert, error))
+    return pd.DataFrame(rows)
