@@ -126,9 +126,10 @@ class SpatialParams:
     #: A QRS boundary is where the velocity stays below its threshold for at least this long
     #: (ms; 0: the first sample below it). In one lead the velocity vanishes at every turn of
     #: the QRS (a q or S nadir, the R apex), which is no end of activity; the lead-combined
-    #: velocity of several leads rarely does, so the global delineation leaves it at 0 and
-    #: the per-lead delineation sets it (:mod:`ecgcore.signal.record_delineation`).
-    qrs_quiet_ms: float = 0.0
+    #: velocity of several leads rarely does. None (the default): by the beat's usable leads,
+    #: :data:`LEAD_QRS_QUIET_MS` for one lead (a one-lead record, or each lead of the
+    #: per-lead delineation in :mod:`ecgcore.signal.record_delineation`), 0 for several.
+    qrs_quiet_ms: float | None = None
 
 
 DEFAULT_PARAMS = SpatialParams()
@@ -140,14 +141,6 @@ DEFAULT_PARAMS = SpatialParams()
 #: item 11).
 LEAD_QRS_QUIET_MS = 8.0
 
-
-def params_for_leads(n_leads: int, params: SpatialParams = DEFAULT_PARAMS) -> SpatialParams:
-    """``params`` for a beat of ``n_leads`` usable leads: a one-lead record is delineated
-    as each lead is alone (:data:`LEAD_QRS_QUIET_MS`), unless ``params`` set a quiet
-    duration; several leads keep ``params`` (their combined velocity rarely vanishes)."""
-    if n_leads == 1 and params.qrs_quiet_ms == 0:
-        return replace(params, qrs_quiet_ms=LEAD_QRS_QUIET_MS)
-    return params
 
 #: Beats sampled slower than this are interpolated up to it before delineation.
 MIN_INTERNAL_FS = 500.0
@@ -178,6 +171,13 @@ class _Beat:
     @property
     def n(self) -> int:
         return int(self.x.shape[1])
+
+    @property
+    def qrs_quiet_ms(self) -> float:
+        """:attr:`SpatialParams.qrs_quiet_ms`, its default resolved by the usable leads."""
+        if self.params.qrs_quiet_ms is not None:
+            return self.params.qrs_quiet_ms
+        return LEAD_QRS_QUIET_MS if self.x.shape[0] == 1 else 0.0
 
     def ms(self, value_ms: float) -> int:
         return round(value_ms * self.fs / 1000.0)
@@ -274,7 +274,7 @@ def _qrs(beat: _Beat) -> tuple[int, int, int | None]:
     f_on, f_off = beat.params.qrs_on, beat.params.qrs_off
     thr_on = base_on + max(QRS_MARGIN_UV_PER_MS, f_on * (sv[peak_i] - base_on))
     thr_off = base_off + max(QRS_MARGIN_UV_PER_MS, f_off * (sv[peak_i] - base_off))
-    quiet = max(beat.ms(beat.params.qrs_quiet_ms), 1)
+    quiet = max(beat.ms(beat.qrs_quiet_ms), 1)
     on = _quiet_end_before(sv, thr_on, search_lo, int(core[0]) + 1, quiet)
     off = _quiet_start_after(sv, thr_off, int(core[-1]), search_hi, quiet)
     on = search_lo if on is None else on

@@ -32,7 +32,7 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean, resample
-from ecgcore.signal.delineate import ecg_delineate, params_for_leads
+from ecgcore.signal.delineate import ecg_delineate
 from ecgcore.signal.features import ecg_features, missing_feature_reasons
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import PacingResult, detect_pacing, qrs_from_spike, remove_spikes
@@ -253,10 +253,9 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     wide_full, _ = segment_beats(clean, kept_r, before, after)
     analysis_median = median_beat(wide_full)
     rr_med = float(np.median(rr)) if rr.size else None
-    params = params_for_leads(len(use))
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
-                             rr_ms=rr_med, beats=wide_full, params=params)
+                             rr_ms=rr_med, beats=wide_full)
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
     afid = qrs_from_spike(afid, pacing)
@@ -264,7 +263,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     if config.intervals == "beats":
         rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
         beat_fids = delineate_beats(wide_full, fs, before, rrs, config.delineation,
-                                    params=params, spikes=spikes)
+                                    spikes=spikes)
 
     window = config.beat_window
     wb, wa = window.offsets(fs)

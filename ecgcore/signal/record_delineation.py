@@ -31,13 +31,7 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean
-from ecgcore.signal.delineate import (
-    DEFAULT_PARAMS,
-    LEAD_QRS_QUIET_MS,
-    SpatialParams,
-    ecg_delineate,
-    params_for_leads,
-)
+from ecgcore.signal.delineate import DEFAULT_PARAMS, LEAD_QRS_QUIET_MS, SpatialParams, ecg_delineate
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import (
     PacingResult,
@@ -307,7 +301,6 @@ def delineate_signal(
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
     med_x = median_beat(kept)
-    params = params_for_leads(int(usable.sum()), params)
     med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
                                        params=params, beats=kept), pacing)
     beats: list[Fiducials | None] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import _lead_waves
@@ -18,8 +17,8 @@ from ecgcore.signal.delineate import (
     DEFAULT_PARAMS,
     LEAD_QRS_QUIET_MS,
     NEXT_P_MIN_LEADS,
-    SpatialParams,
-    params_for_leads,
+    _validate,
+    ecg_delineate,
 )
 from ecgcore.signal.pipeline import process_record
 from ecgcore.signal.record_delineation import PER_LEAD_QRS_QUIET_MS
@@ -43,14 +42,33 @@ def _experts(path, ext: str, start: int, end: int) -> float:
     return float(np.median(out))
 
 
-def test_one_lead_takes_the_per_lead_numbers_and_several_leads_keep_theirs():
-    assert NEXT_P_MIN_LEADS == 3
-    assert params_for_leads(1).qrs_quiet_ms == LEAD_QRS_QUIET_MS == PER_LEAD_QRS_QUIET_MS == 8.0
-    assert params_for_leads(2) is DEFAULT_PARAMS and params_for_leads(12) is DEFAULT_PARAMS
-    own = SpatialParams(qrs_quiet_ms=4.0)  # a quiet duration given is kept
-    assert params_for_leads(1, own) is own
-    tuned = replace(DEFAULT_PARAMS, qrs_on=0.03)  # the other numbers stay the caller's
-    assert params_for_leads(1, tuned) == replace(tuned, qrs_quiet_ms=8.0)
+def test_the_quiet_duration_follows_the_usable_leads_unless_given():
+    """SpatialParams.qrs_quiet_ms None (the default): one usable lead takes the per-lead
+    value, several take 0; a value given is kept (the per-lead grid scores 0 too)."""
+    assert DEFAULT_PARAMS.qrs_quiet_ms is None and NEXT_P_MIN_LEADS == 3
+    assert LEAD_QRS_QUIET_MS == PER_LEAD_QRS_QUIET_MS == 8.0
+    beat = np.zeros((3, 400))
+    beat[:, 150:160] = [[0.0], [500.0], [300.0]]  # lead 0 flat: left out
+    one = beat.copy()
+    one[2] = np.nan
+    assert _validate(beat, 500.0, 155, None).qrs_quiet_ms == 0.0  # two usable leads
+    assert _validate(one, 500.0, 155, None).qrs_quiet_ms == LEAD_QRS_QUIET_MS  # one
+    given = replace(DEFAULT_PARAMS, qrs_quiet_ms=0.0, qrs_on=0.03)
+    assert _validate(one, 500.0, 155, None, params=given).qrs_quiet_ms == 0.0
+
+
+def test_a_one_lead_median_beat_is_delineated_with_the_per_lead_quiet_duration(ludb_dir):
+    """Every path that delineates a one-lead beat (the pipeline, `ecgwb delineate`, the
+    Data view's per-beat confidence, the factor annotation) goes through ecg_delineate,
+    which resolves the default: the same fiducials as 8 ms given, not those of 0."""
+    res = process_record(_one_lead(read_wfdb(ludb_dir / "data" / "5"), "II"))
+    args = (res.analysis_median, res.fs, res.analysis_fiducials.r)
+    default = ecg_delineate(*args, rr_ms=float(np.median(res.rr_ms)))
+    eight = ecg_delineate(*args, rr_ms=float(np.median(res.rr_ms)),
+                          params=replace(DEFAULT_PARAMS, qrs_quiet_ms=8.0))
+    zero = ecg_delineate(*args, rr_ms=float(np.median(res.rr_ms)),
+                         params=replace(DEFAULT_PARAMS, qrs_quiet_ms=0.0))
+    assert default == eight and (default.qrs_on, default.qrs_off) != (zero.qrs_on, zero.qrs_off)
 
 
 def test_lead_ii_alone_ends_the_qt_on_the_t_wave(ludb_dir):
@@ -77,25 +95,6 @@ def test_one_lead_qrs_is_the_experts_qrs_in_that_lead(ludb_dir):
         errors.append(got["qrs_ms"] - _experts(path, "ii", "qrs_on", "qrs_off"))
     assert abs(np.mean(errors)) <= 8.0, errors
     assert np.mean(np.abs(errors)) < 20.0, errors
-
-
-@pytest.mark.parametrize("n_leads", [1, 2, 12])
-def test_the_pipeline_passes_the_leads_it_uses(ludb_dir, n_leads, monkeypatch):
-    """process_record asks params_for_leads with the number of leads it delineates."""
-    from ecgcore.signal import pipeline
-
-    asked = []
-    real = pipeline.params_for_leads
-    monkeypatch.setattr(pipeline, "params_for_leads", lambda n, *a: asked.append(n) or real(n, *a))
-    record = read_wfdb(ludb_dir / "data" / "1")
-    keep = list(record.leads)[:n_leads]
-    signal = record.signal.copy()
-    for i, name in enumerate(record.leads):
-        if name not in keep:
-            signal[i] = np.nan
-    process_record(replace(record, signal=signal, bad_leads={},
-                           missing_leads=tuple(n for n in record.leads if n not in keep)))
-    assert asked == [n_leads]
 
 
 def test_the_bench_scores_each_lead_alone_against_both_references(ludb_dir):
