@@ -147,15 +147,24 @@ def validate_config(raw: dict, source: str = "config") -> TrainConfig:
     return cfg
 
 
+def stages_for(model: Any, cfg: TrainConfig) -> list[StageConfig]:
+    """The stages a run of ``model`` trains: the config's, else the model's own, else one."""
+    from ecgcore.models.capabilities import Staged
+
+    if cfg.stages:
+        return cfg.stages
+    if isinstance(model, Staged):
+        return [StageConfig(**s) for s in model.default_stages()]
+    return [StageConfig(name="train")]
+
+
 def _check_val_in_train(cfg: TrainConfig, model: Any, source: str) -> None:
     """Training on the validation split is honest only when nothing is chosen on it: the
     last weights are kept and no stage can stop early."""
     if cfg.optim.keep != "last":
         raise ConfigError(f"{source}: data.val_in_train needs optim.keep=last (the lowest "
                           "validation loss would be chosen on training records)")
-    stages = cfg.stages or [StageConfig(**s) for s in getattr(model, "default_stages", list)()] \
-        or [StageConfig(name="train")]
-    for stage in stages:
+    for stage in stages_for(model, cfg):
         epochs = stage.max_epochs or cfg.optim.max_epochs
         patience = stage.patience or cfg.optim.patience
         if patience < epochs:

@@ -32,15 +32,14 @@ from ecgcore.checkpoint import (
     write_checkpoint_files,
     write_json_atomic,
 )
-from ecgcore.files import CONFIG, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.data.locking import FolderBusy, folder_lock
+from ecgcore.files import CONFIG, PREPROCESSING, RUN_CONFIG, SPLIT, STATUS, WEIGHTS
 from ecgcore.models import create_model
 from ecgcore.models.capabilities import (
     ClosedForm,
     ExtraInputs,
     Freezable,
     StageAware,
-    Staged,
     Trainable,
     pca_init_path,
 )
@@ -51,11 +50,18 @@ from trainer.config import (
     TrainConfig,
     input_array,
     resolve_model_overrides,
+    stages_for,
     validate_config,
 )
 from trainer.data import PreparedData, prepare_data, write_split
 from trainer.module import LatentModule
-from trainer.warm_start import FrozenNormsInEval, apply_freeze, read_summary, warm_start, write_summary
+from trainer.warm_start import (
+    FrozenNormsInEval,
+    apply_freeze,
+    read_summary,
+    warm_start,
+    write_summary,
+)
 
 RUN_DIR_ENV = "ECGWB_RUN_DIR"  # shares the run folder with DDP worker processes
 
@@ -63,14 +69,6 @@ RUN_DIR_ENV = "ECGWB_RUN_DIR"  # shares the run folder with DDP worker processes
 def _is_worker_process() -> bool:
     """True in the processes Lightning's DDP launcher starts for ranks > 0."""
     return os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
-
-
-def stages_for(model: torch.nn.Module, cfg: TrainConfig) -> list[StageConfig]:
-    if cfg.stages:
-        return cfg.stages
-    if isinstance(model, Staged):
-        return [StageConfig(**s) for s in model.default_stages()]
-    return [StageConfig(name="train")]
 
 
 def enter_stage(model: torch.nn.Module, stage: StageConfig) -> None:

@@ -53,10 +53,6 @@ UNCERTAIN_IQR_MS = {"p_ms": 15.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 30.0}
 INTERVAL_SOURCES = ("median_beat", "beats")
 #: The default source: the better one by LUDB dev held-out figures (docs/DELINEATION.md).
 DEFAULT_INTERVALS = "median_beat"
-#: Per lead, a QRS boundary is where the lead's velocity stays below its threshold this
-#: long (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`, also what a one-lead record's
-#: global delineation uses).
-PER_LEAD_QRS_QUIET_MS = LEAD_QRS_QUIET_MS
 #: With ``beats``, an interval is reported only when at least this fraction of the
 #: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
 MIN_BEAT_FRACTION = 0.5
@@ -258,12 +254,12 @@ def delineate_signal(
     min_beats: int = 3,
     params: SpatialParams = DEFAULT_PARAMS,
     intervals: str = DEFAULT_INTERVALS,
-    lead_qrs_quiet_ms: float = PER_LEAD_QRS_QUIET_MS,
+    lead_qrs_quiet_ms: float = LEAD_QRS_QUIET_MS,
 ) -> RecordDelineation:
     """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz; the record's
     intervals from ``intervals`` (:data:`INTERVAL_SOURCES`; ``beats`` needs ``per_beat``).
     Per lead, every detected beat is delineated with ``params`` and ``qrs_quiet_ms`` set to
-    ``lead_qrs_quiet_ms`` (:data:`PER_LEAD_QRS_QUIET_MS`).
+    ``lead_qrs_quiet_ms`` (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`).
 
     Raises:
         ValueError: too few beats, or the median beat cannot be delineated, or an unknown

@@ -309,9 +309,10 @@ def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams],
     ignored, and the rest that match no mark are false positives.
     """
     from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records
-    from ecgcore.signal.record_delineation import PER_LEAD_QRS_QUIET_MS, delineate_signal
+    from ecgcore.signal.delineate import LEAD_QRS_QUIET_MS
+    from ecgcore.signal.record_delineation import delineate_signal
 
-    quiet = PER_LEAD_QRS_QUIET_MS if lead_qrs_quiet_ms is None else lead_qrs_quiet_ms
+    quiet = LEAD_QRS_QUIET_MS if lead_qrs_quiet_ms is None else lead_qrs_quiet_ms
     rows = []
     for path in list_ludb_records(ludb_dir):
         rec = wfdb_read(path)

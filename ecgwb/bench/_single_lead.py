@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.record import Record
+from ecgcore.signal.record_delineation import INTERVALS
 
 LUDB_LEADS = ("II", "V1", "V5")
-MEASURES = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 
 
 def one_lead(record: Record, lead: str) -> Record:
@@ -62,8 +62,8 @@ def lead_marks_ms(path: Path, ext: str) -> dict[str, float | None]:
 
 def _row(method: str, record: str, ours: dict, expert: dict, error: str | None) -> dict:
     return {"record": record, "method": method, "error": error,
-            **{m: ours.get(m) for m in MEASURES},
-            **{f"expert_{m}": expert.get(m) for m in MEASURES}}
+            **{m: ours.get(m) for m in INTERVALS},
+            **{f"expert_{m}": expert.get(m) for m in INTERVALS}}
 
 
 def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,

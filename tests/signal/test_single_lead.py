@@ -21,7 +21,6 @@ from ecgcore.signal.delineate import (
     ecg_delineate,
 )
 from ecgcore.signal.pipeline import process_record
-from ecgcore.signal.record_delineation import PER_LEAD_QRS_QUIET_MS
 from ecgwb.bench._single_lead import one_lead as _one_lead
 
 
@@ -46,7 +45,7 @@ def test_the_quiet_duration_follows_the_usable_leads_unless_given():
     """SpatialParams.qrs_quiet_ms None (the default): one usable lead takes the per-lead
     value, several take 0; a value given is kept (the per-lead grid scores 0 too)."""
     assert DEFAULT_PARAMS.qrs_quiet_ms is None and NEXT_P_MIN_LEADS == 3
-    assert LEAD_QRS_QUIET_MS == PER_LEAD_QRS_QUIET_MS == 8.0
+    assert LEAD_QRS_QUIET_MS == 8.0
     beat = np.zeros((3, 400))
     beat[:, 150:160] = [[0.0], [500.0], [300.0]]  # lead 0 flat: left out
     one = beat.copy()
