@@ -11,6 +11,8 @@ from pathlib import Path
 #: ``--intervals`` of `measure` and `delineate` (ecgcore.signal.record_delineation's
 #: INTERVAL_SOURCES, spelled here so that `ecgwb --help` imports no numpy).
 INTERVAL_SOURCES_CLI = ("beats", "median_beat")
+#: record_delineation.LEAD_METHODS, spelled here so that parsing imports no science
+LEAD_METHODS_CLI = ("learned", "spatial")
 INTERVALS_HELP = ("where the record's intervals come from: the median over the beats of each "
                   "beat's interval, or the median beat (default: the library's, see "
                   "docs/DELINEATION.md)")
@@ -129,6 +131,7 @@ def cmd_delineate(args: argparse.Namespace) -> int:
         result = delineate_signal(record.signal[usable], record.fs,
                                   tuple(record.leads[i] for i in usable), method=args.method,
                                   per_lead=not args.no_per_lead,
+                                  lead_method=args.lead_method,
                                   powerline_hz=args.powerline or None,
                                   intervals=args.intervals or DEFAULT_INTERVALS)
     except ValueError as exc:  # RecordError included: it names the file
@@ -150,6 +153,38 @@ def cmd_delineate(args: argparse.Namespace) -> int:
         shown = "—" if value is None else f"{value:.0f} ms"
         iqr = "" if c["iqr_ms"] is None else f", IQR over {c['n_beats']} beats {c['iqr_ms']:.0f} ms"
         print(f"  {key.removesuffix('_ms').upper():<4}{shown:>8}{iqr}{flag}")
+    return 0
+
+
+def cmd_segmenter(args: argparse.Namespace) -> int:
+    """Train the per-lead wave segmenter on every record of a LUDB folder (what ships)."""
+    import time
+    from dataclasses import asdict, replace
+
+    import torch
+
+    from ecgcore.signal.learned_delineation import (
+        SHIPPED,
+        TrainConfig,
+        ludb_training_data,
+        save_delineator,
+        train_delineator,
+    )
+
+    torch.set_num_threads(1)  # convolutions this small run best on one thread
+    cfg = replace(TrainConfig(), **({"steps": args.steps} if args.steps else {}))
+    t0 = time.perf_counter()
+    data = list(ludb_training_data(args.data))
+    if not data:
+        return _fail(f"{args.data}: no LUDB records (expected data/<n>.hea with per-lead "
+                     "annotation files)")
+    model = train_delineator([res.signal for _, res, _ in data], [lab for _, _, lab in data],
+                             train=cfg, progress=True)
+    seconds = time.perf_counter() - t0
+    out = save_delineator(args.out or SHIPPED, model, {}, training={
+        "records": [p.name for p, _, _ in data], "data": Path(args.data).name,
+        "seconds": round(seconds), "command": "ecgwb segmenter", **asdict(cfg)})
+    print(f"{len(data)} records, {cfg.steps} steps, {seconds:.0f} s → {out}")
     return 0
 
 
@@ -441,6 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
     pdl.add_argument("--json", action="store_true", help="every beat's fiducials as JSON")
     pdl.add_argument("--method", default="spatial", help="delineation method (default: spatial)")
     pdl.add_argument("--no-per-lead", action="store_true", help="global fiducials per beat only")
+    pdl.add_argument("--lead-method", choices=LEAD_METHODS_CLI, default=LEAD_METHODS_CLI[0],
+                     help="per-lead delineation: the shipped segmenter (default) or the rules "
+                          "on each lead alone")
     pdl.add_argument("--powerline", type=float, default=50.0, help="mains frequency (0: no notch)")
     pdl.add_argument("--intervals", choices=INTERVAL_SOURCES_CLI, help=INTERVALS_HELP)
     pdl.set_defaults(func=cmd_delineate)
@@ -543,6 +581,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "temporary folder with --quick)")
     prp.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000; 50 with --quick)")
     prp.set_defaults(func=cmd_reproduce)
+
+    psg = sub.add_parser("segmenter", help="train the per-lead wave segmenter on a LUDB folder "
+                                           "(the shipped weights: all 100 LUDB dev records)")
+    psg.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"
+                                           / "ludb_dev"), help="LUDB folder (with data/)")
+    psg.add_argument("--out", help="checkpoint folder (default: the shipped one in ecgcore)")
+    psg.add_argument("--steps", type=int, help="training steps (default: TrainConfig's)")
+    psg.set_defaults(func=cmd_segmenter)
 
     pb = sub.add_parser("bench", help="benchmarks that print figures")
     pb.add_argument("what", choices=bench_names(), help="which benchmark (each module of ecgwb.bench)")

@@ -53,6 +53,11 @@ UNCERTAIN_IQR_MS = {"p_ms": 15.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 30.0}
 INTERVAL_SOURCES = ("median_beat", "beats")
 #: The default source: the better one by LUDB dev held-out figures (docs/DELINEATION.md).
 DEFAULT_INTERVALS = "median_beat"
+#: How each lead of each beat is delineated: ``learned`` — the shipped segmenter
+#: (:mod:`ecgcore.signal.learned_delineation`); ``spatial`` — the rules on the lead alone.
+LEAD_METHODS = ("learned", "spatial")
+#: The default: the better one by LUDB dev held-out per-lead figures (docs/DELINEATION.md).
+DEFAULT_LEAD_METHOD = "learned"
 #: With ``beats``, an interval is reported only when at least this fraction of the
 #: delineated beats give it: a P wave found in a minority of beats (AF, noise) is absent.
 MIN_BEAT_FRACTION = 0.5
@@ -183,6 +188,7 @@ class RecordDelineation:
     beat_signals: np.ndarray | None = None  # the kept beats [n, leads, W], R at `median_r`
     pacing: PacingResult | None = None  # pacing spikes (ecgcore.signal.pacing)
     interval_source: str = DEFAULT_INTERVALS  # where `intervals` come from
+    lead_method: str | None = None  # how `per_lead` was delineated (LEAD_METHODS); None: not
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
@@ -222,7 +228,7 @@ class RecordDelineation:
 
         return {
             "fs": self.fs, "leads": list(self.leads), "leads_used": list(self.leads_used),
-            "method": self.method,
+            "method": self.method, "lead_method": self.lead_method,
             "n_rpeaks": int(self.rpeaks.size), "n_beats": len(self.beats),
             "interval_source": self.interval_source,
             "intervals": {k: (None if v is None else round(v, 1))
@@ -254,19 +260,29 @@ def delineate_signal(
     min_beats: int = 3,
     params: SpatialParams = DEFAULT_PARAMS,
     intervals: str = DEFAULT_INTERVALS,
+    lead_method: str = DEFAULT_LEAD_METHOD,
     lead_qrs_quiet_ms: float = LEAD_QRS_QUIET_MS,
+    lead_model: object | None = None,
 ) -> RecordDelineation:
     """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz; the record's
     intervals from ``intervals`` (:data:`INTERVAL_SOURCES`; ``beats`` needs ``per_beat``).
-    Per lead, every detected beat is delineated with ``params`` and ``qrs_quiet_ms`` set to
-    ``lead_qrs_quiet_ms`` (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`).
+
+    The global fiducials (median beat and each kept beat) come from ``method``. Per lead,
+    every detected beat is delineated by ``lead_method`` (:data:`LEAD_METHODS`): ``learned``
+    (the default, best held out on LUDB's per-lead marks: docs/DELINEATION.md) labels each
+    lead with the shipped segmenter (or ``lead_model``, a
+    :class:`ecgcore.signal.learned_delineation.QRSUNet`); ``spatial`` runs ``method`` on
+    each lead alone with ``qrs_quiet_ms`` set to ``lead_qrs_quiet_ms``
+    (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`).
 
     Raises:
         ValueError: too few beats, or the median beat cannot be delineated, or an unknown
-        interval source.
+        interval source or per-lead method.
     """
     if check_interval_source(intervals) == "beats" and not per_beat:
         raise ValueError("intervals='beats' needs per_beat=True: they come from each beat")
+    if lead_method not in LEAD_METHODS:
+        raise ValueError(f"unknown per-lead method {lead_method!r}; choose from {LEAD_METHODS}")
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"signal must be [leads, samples], got shape {x.shape}")
@@ -309,14 +325,19 @@ def delineate_signal(
         if per_lead:
             lead_r = peaks
             lead_rrs, lead_spikes = beat_context(peaks, lead_r, fs, before, rr_med, pacing)
+            if lead_method == "learned":
+                learned = _learned_leads(clean, usable, peaks, fs, lead_model)
             lead_params = replace(params, qrs_quiet_ms=lead_qrs_quiet_ms)
-            for r, local, spike in zip(lead_r, lead_rrs, lead_spikes):
-                b = padded_window(clean, int(r), before, after)
+            for k, (r, local, spike) in enumerate(zip(lead_r, lead_rrs, lead_spikes)):
                 spike = None if spike is None else spike - before + int(r)
-                lead_fids.append([_inside(_at_spike(_try(b[i: i + 1], fs, before, method, local,
-                                                         r, lead_params, kept[:, i: i + 1]), spike),
-                                          x.shape[1])
-                                  if usable[i] else None for i in range(b.shape[0])])
+                if lead_method == "learned":
+                    row = learned[k]
+                else:
+                    b = padded_window(clean, int(r), before, after)
+                    row = [_try(b[i: i + 1], fs, before, method, local, r, lead_params,
+                                kept[:, i: i + 1]) if usable[i] else None
+                           for i in range(b.shape[0])]
+                lead_fids.append([_inside(_at_spike(f, spike), x.shape[1]) for f in row])
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
@@ -324,7 +345,25 @@ def delineate_signal(
         leads_used=tuple(name for name, ok in zip(leads, usable) if ok),
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
         pacing=pacing, interval_source=intervals,
+        lead_method=lead_method if per_beat and per_lead else None,
     )
+
+
+def _learned_leads(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs: float,
+                   model: object | None) -> list[list[Fiducials | None]]:
+    """Per beat and per lead (None for unusable leads), the learned segmenter's fiducials."""
+    from ecgcore.signal.learned_delineation import lead_fiducials, segment, shipped_segmenter
+
+    idx = np.flatnonzero(usable)
+    sig = clean[idx]
+    rows = lead_fiducials(segment(model or shipped_segmenter(), sig, fs), sig, peaks, fs)
+    out = []
+    for row in rows:
+        full: list[Fiducials | None] = [None] * clean.shape[0]
+        for j, i in enumerate(idx):
+            full[i] = row[j]
+        out.append(full)
+    return out
 
 
 def padded_window(x: np.ndarray, r: int, before: int, after: int) -> np.ndarray:

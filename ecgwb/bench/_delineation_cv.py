@@ -205,6 +205,14 @@ def _held_out_intervals(d: dict, params: SpatialParams, sources: tuple[str, ...]
     return {src: record_intervals(fid, beats, src) for src in sources}, None
 
 
+def fold_assignment(n: int, k: int = 5, seed: int = 0) -> np.ndarray:
+    """The fold (0…k−1) of each of ``n`` records: a seeded shuffle dealt round-robin, so
+    every method of the bench is held out on the same folds."""
+    fold = np.empty(n, dtype=int)
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
+    return fold
+
+
 def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
                    interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,)
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -216,9 +224,7 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
     """
     for src in interval_sources:
         check_interval_source(src)
-    n = len(data)
-    fold = np.empty(n, dtype=int)
-    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k
+    fold = fold_assignment(len(data), k, seed)
     # Error of every record under every candidate value (one number changed at a time).
     errors = {key: {v: _fiducial_errors(data, key, v) for v in grid} for key, grid in GRIDS.items()}
     p_errors = {cand: _p_presence_errors(data, *cand) for cand in p_accept_candidates()}
@@ -298,57 +304,82 @@ def per_lead_cv(ludb_dir: str | Path, params_of: dict[str, SpatialParams],
 
 
 def per_lead_rows(ludb_dir: str | Path, params_of: dict[str, SpatialParams],
-                  lead_qrs_quiet_ms: float | None = None) -> pd.DataFrame:
+                  lead_qrs_quiet_ms: float | None = None, lead_method: str = "spatial",
+                  lead_model: object | None = None, records: set[str] | None = None
+                  ) -> pd.DataFrame:
     """Per lead and per expert mark of each record: hit or miss and error, as LUDB scores it.
 
-    Each record is delineated per beat and per lead (:func:`delineate_signal`) with the
-    numbers of the fold it was held out in (``params_of[record]``; the per-lead QRS quiet
-    duration ``lead_qrs_quiet_ms``, the shipped one when None). For each lead and
-    wave boundary (P, QRS onset/offset, T offset), an expert mark is a hit when a detected
-    boundary lies within 150 ms; detections outside the span the experts annotated are
-    ignored, and the rest that match no mark are false positives.
+    Each record (all, or those in ``records``) is delineated per beat and per lead
+    (:func:`delineate_signal`) by ``lead_method``: ``spatial`` with the numbers of the
+    fold it was held out in (``params_of[record]``; the per-lead QRS quiet duration
+    ``lead_qrs_quiet_ms``, the shipped one when None), ``learned`` with ``lead_model`` (the
+    shipped segmenter when None). Scored by :func:`score_lead_marks`.
     """
-    from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves, list_ludb_records
+    from ecgcore.io.ludb import LUDB_ANNOTATORS, list_ludb_records
     from ecgcore.signal.delineate import LEAD_QRS_QUIET_MS
     from ecgcore.signal.record_delineation import delineate_signal
 
     quiet = LEAD_QRS_QUIET_MS if lead_qrs_quiet_ms is None else lead_qrs_quiet_ms
     rows = []
     for path in list_ludb_records(ludb_dir):
+        if records is not None and path.name not in records:
+            continue
         rec = wfdb_read(path)
         d = delineate_signal(rec["signal"], rec["fs"], rec["leads"],
                              params=params_of.get(path.name, DEFAULT_PARAMS),
-                             lead_qrs_quiet_ms=quiet)
-        tol = MATCH_MS * rec["fs"] / 1000.0
-        for li, ext in enumerate(LUDB_ANNOTATORS.values()):
-            waves = _lead_waves(path, ext)
-            for wave, key in _LEAD_WAVES.items():
-                marks = waves[key]
-                if marks.shape[0] == 0:
-                    continue
-                lo, hi = marks[:, 1].min() - tol, marks[:, 1].max() + tol
-                for side, col in (("on", 0), ("off", 2)):
-                    if wave == "T" and side == "on":
-                        continue  # the pipeline reports no T onset
-                    attr = {"P": "p", "QRS": "qrs", "T": "t"}[wave] + f"_{side}"
-                    det = np.array([getattr(pl[li], attr) for pl in d.per_lead
-                                    if pl[li] is not None and getattr(pl[li], attr) is not None],
-                                   dtype=float)
-                    det = det[(det >= lo) & (det <= hi)]
-                    ref = marks[:, col][marks[:, col] >= 0].astype(float)
-                    used = np.zeros(det.size, bool)
-                    for m in ref:
-                        j = int(np.argmin(np.abs(det - m))) if det.size else -1
-                        hit = j >= 0 and abs(det[j] - m) <= tol and not used[j]
-                        if hit:
-                            used[j] = True
-                        rows.append({"record": path.name, "lead": ext, "wave": wave,
-                                     "side": side, "kind": "mark", "hit": hit,
-                                     "error_ms": (det[j] - m) * 1000.0 / rec["fs"] if hit else np.nan})
-                    rows.extend({"record": path.name, "lead": ext, "wave": wave, "side": side,
-                                 "kind": "extra", "hit": False, "error_ms": np.nan}
-                                for _ in range(int((~used).sum())))
+                             lead_method=lead_method, lead_qrs_quiet_ms=quiet,
+                             lead_model=lead_model)
+        found = {(li, attr): np.array([getattr(pl[li], attr) for pl in d.per_lead
+                                       if pl[li] is not None and getattr(pl[li], attr) is not None],
+                                      dtype=float)
+                 for li in range(len(LUDB_ANNOTATORS)) for attr in _LEAD_ATTRS}
+        rows.extend(score_lead_marks(path, rec["fs"], found))
     return pd.DataFrame(rows)
+
+
+#: The per-lead boundaries LUDB scores (the pipeline reports no T onset).
+_LEAD_ATTRS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
+
+
+def score_lead_marks(path: Path, fs: float, found: dict[tuple[int, str], np.ndarray]) -> list[dict]:
+    """One LUDB record's per-lead rows from detected boundaries, as LUDB scores them.
+
+    ``found[(lead index, "qrs_on")]`` holds the samples a method places that boundary at in
+    that lead (LUDB lead order). An expert mark is a hit when a detection lies within 150 ms
+    (each detection matches one mark); detections outside the span the experts annotated
+    are ignored, and the rest that match no mark are false positives ("extra" rows).
+    """
+    from ecgcore.io.ludb import LUDB_ANNOTATORS, _lead_waves
+
+    tol = MATCH_MS * fs / 1000.0
+    rows = []
+    for li, ext in enumerate(LUDB_ANNOTATORS.values()):
+        waves = _lead_waves(path, ext)
+        for wave, key in _LEAD_WAVES.items():
+            marks = waves[key]
+            if marks.shape[0] == 0:
+                continue
+            lo, hi = marks[:, 1].min() - tol, marks[:, 1].max() + tol
+            for side, col in (("on", 0), ("off", 2)):
+                attr = f"{key}_{side}"
+                if attr not in _LEAD_ATTRS:
+                    continue
+                det = np.asarray(found.get((li, attr), ()), dtype=float)
+                det = det[(det >= lo) & (det <= hi)]
+                ref = marks[:, col][marks[:, col] >= 0].astype(float)
+                used = np.zeros(det.size, bool)
+                for m in ref:
+                    j = int(np.argmin(np.abs(det - m))) if det.size else -1
+                    hit = j >= 0 and abs(det[j] - m) <= tol and not used[j]
+                    if hit:
+                        used[j] = True
+                    rows.append({"record": path.name, "lead": ext, "wave": wave,
+                                 "side": side, "kind": "mark", "hit": hit,
+                                 "error_ms": (det[j] - m) * 1000.0 / fs if hit else np.nan})
+                rows.extend({"record": path.name, "lead": ext, "wave": wave, "side": side,
+                             "kind": "extra", "hit": False, "error_ms": np.nan}
+                            for _ in range(int((~used).sum())))
+    return rows
 
 
 def wfdb_read(path: Path) -> dict:

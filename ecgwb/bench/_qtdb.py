@@ -7,6 +7,9 @@ Per beat: each annotated beat is matched to the delineated beat whose R peak lie
 150 ms of its QRS mark, and the errors of P onset/offset, QRS onset/offset and T offset
 are pooled over beats, as Martínez et al. (2004) report their wavelet delineator on QTDB.
 NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first lead in the same run.
+``learned_leads`` is the default per-lead method (the LUDB-trained segmenter) on each lead,
+a beat's fiducials the extremes over the two leads: a second judge of the per-lead method,
+not of the pipeline's global one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,39 @@ def _spatial(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
             for src in INTERVAL_SOURCES}, beats
 
 
+def _learned_leads(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
+    """The per-lead segmenter (the default per-lead method) on each Holter lead, each beat's
+    fiducials the extremes over the two leads (earliest onset, latest offset), the record's
+    intervals the median over beats: how the per-lead method fares against global marks."""
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    d = delineate_signal(window.signal, window.fs, window.leads, powerline_hz=None,
+                         lead_method="learned")
+    beats = []
+    for r, leads in zip(d.lead_r, d.per_lead):
+        fids = [f for f in leads if f is not None]
+        if not fids:
+            continue
+        fid = {}
+        for k in FIDUCIALS:
+            v = [getattr(f, k) for f in fids if getattr(f, k) is not None]
+            fid[k] = (min(v) if k.endswith("_on") else max(v)) if v else None
+        beats.append((int(r), fid))
+    return {"learned_leads": _median_intervals(beats, window.fs)}, beats
+
+
+def _median_intervals(beats: list[tuple[int, dict]], fs: float) -> dict[str, float | None]:
+    """P, PR, QRS and QT (ms) of a record: per interval, the median over the beats that give
+    it (a positive duration)."""
+    def med(a: str, b: str) -> float | None:
+        v = [(f[b] - f[a]) * 1000.0 / fs for _, f in beats if f[a] is not None and f[b] is not None]
+        v = [x for x in v if x > 0]
+        return float(np.median(v)) if v else None
+
+    return {"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
+            "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}
+
+
 def spatial_label(source: str) -> str:
     """The bench's method name of ``spatial`` with its intervals from ``source`` (the
     default source unlabelled, as before the option)."""
@@ -65,19 +101,10 @@ def _neurokit(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     for i, r in enumerate(np.asarray(info["ECG_R_Peaks"])):
         fid = {k: (int(v[i]) if i < v.size and np.isfinite(v[i]) else None) for k, v in marks.items()}
         beats.append((int(r), fid))
-    to_ms = 1000.0 / fs
-
-    def med(a: str, b: str) -> float | None:
-        v = [(f[b] - f[a]) * to_ms for _, f in beats if f[a] is not None and f[b] is not None]
-        v = [x for x in v if x > 0]
-        return float(np.median(v)) if v else None
-
-    return ({"neurokit2": {"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
-                           "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}},
-            beats)
+    return {"neurokit2": _median_intervals(beats, fs)}, beats
 
 
-MEASURERS = {"spatial": _spatial, "neurokit2": _neurokit}
+MEASURERS = {"spatial": _spatial, "learned_leads": _learned_leads, "neurokit2": _neurokit}
 
 
 def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
@@ -87,7 +114,7 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
 
     ``spatial`` gives one per-record row per interval source in ``intervals``
     (:func:`spatial_label`), all from one delineation; its per-beat rows are one set."""
-    wanted = {spatial_label(src) for src in intervals} | {"neurokit2"}
+    wanted = {spatial_label(src) for src in intervals} | {"learned_leads", "neurokit2"}
     rec_rows, beat_rows = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -61,3 +61,30 @@ def test_ptbxl_label_consistency(ptbxl500):
     assert t.loc["AFIB: no P wave", "agree_pct"] == 100.0
     assert t.loc["NORM: PR ≤ 200 ms", "agree"] >= 272  # 274 of 297 (92.3 %) documented
     assert t.loc["1AVB: PR > 200 ms", "agree"] >= 8  # 8 of 10 documented
+
+
+def test_ludb_dev_per_lead_with_the_shipped_segmenter(ludb_dir):
+    # In sample (the shipped segmenter was trained on all 100 records): guards the weights
+    # and the decoding; the held-out 5-fold figures are in docs/BENCHMARKS.md.
+    from ecgwb.bench._delineation_cv import per_lead_rows, per_lead_table
+
+    t = per_lead_table(per_lead_rows(ludb_dir, {}, lead_method="learned"))
+    got = {(r["wave"], r["boundary"]): r for _, r in t.iterrows()}
+    for key, (sens, mean, sd) in {("QRS", "on"): (99.8, -0.3, 8.1), ("QRS", "off"): (99.7, 0.0, 9.4),
+                                  ("P", "on"): (98.2, 2.0, 14.7), ("T", "off"): (98.9, -1.3, 22.3)
+                                  }.items():
+        g = got[key]
+        assert abs(g["sensitivity_pct"] - sens) <= 0.3, (key, g)
+        assert abs(g["mean_ms"] - mean) <= MARGIN_MS and abs(g["sd_ms"] - sd) <= MARGIN_MS, (key, g)
+
+
+def test_qtdb_dev_per_beat_with_the_shipped_segmenter(qtdb_dir):
+    # Cross-database: each Holter lead by the segmenter, a beat's fiducials the extremes
+    # over the two leads, against the cardiologist's global marks.
+    from ecgwb.bench._qtdb import fiducial_table
+
+    _, per_beat = measure_qtdb(qtdb_dir, methods=("learned_leads",))
+    t = fiducial_table(per_beat).set_index("fiducial")
+    for k, (mean, sd) in {"qrs_on": (-2.3, 8.5), "qrs_off": (4.1, 13.8), "t_off": (4.3, 47.0)}.items():
+        assert t.loc[k, "n"] == 1719
+        assert abs(t.loc[k, "mean_ms"] - mean) <= MARGIN_MS and abs(t.loc[k, "sd_ms"] - sd) <= MARGIN_MS

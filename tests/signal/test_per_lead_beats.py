@@ -1,4 +1,5 @@
-"""Per-lead delineation of every detected beat (issue 13: per lead, sensitivity ≥ 99 %).
+"""Per-lead delineation of every detected beat (issue 13: per lead, sensitivity ≥ 99 %), by
+the rules on each lead alone (``lead_method="spatial"``; the learned default has its own tests).
 
 The per-lead fiducials cover every R peak, not only the beats the quality filter keeps for
 the median beat, and a beat near the record's start or end is delineated in a window padded
@@ -51,7 +52,7 @@ def test_padded_window_repeats_the_edge_samples():
 
 def test_a_qrs_100_ms_from_the_start_is_delineated_per_lead_like_any_other():
     x, true_r = _record(first_r_ms=100.0)
-    res = delineate_signal(x, FS, ("A", "B"))
+    res = delineate_signal(x, FS, ("A", "B"), lead_method="spatial")
     first = int(res.lead_r[0])
     assert abs(first - true_r[0]) <= 2
     assert first not in set(res.beat_r.tolist())  # too close to the start for the median beat
@@ -71,7 +72,7 @@ def test_a_qrs_100_ms_from_the_start_is_delineated_per_lead_like_any_other():
 
 def test_a_qrs_cut_by_the_record_start_gives_no_per_lead_boundary():
     x, true_r = _record(first_r_ms=20.0)  # the QRS began 20 ms before the record
-    res = delineate_signal(x, FS, ("A", "B"))
+    res = delineate_signal(x, FS, ("A", "B"), lead_method="spatial")
     edge = [pl for r, pl in zip(res.lead_r, res.per_lead) if abs(int(r) - true_r[0]) <= 10]
     assert all(f is None for pl in edge for f in pl)
     assert len(res.lead_r) - len(edge) == len(true_r) - 1  # every other beat is there
@@ -82,7 +83,7 @@ def test_beats_left_out_of_the_median_beat_are_delineated_per_lead():
     x, true_r = _record(first_r_ms=1000.0)
     odd = true_r[4]
     x[:, odd - 40: odd + 40] *= -1.0  # one beat of another shape: the quality filter drops it
-    res = delineate_signal(x, FS, ("A", "B"))
+    res = delineate_signal(x, FS, ("A", "B"), lead_method="spatial")
     assert all(abs(int(r) - odd) > 10 for r in res.beat_r)
     assert any(abs(int(r) - odd) <= 10 for r in res.lead_r)
     out = res.to_dict()
