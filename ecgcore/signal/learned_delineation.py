@@ -155,9 +155,10 @@ def lead_waves(labels: np.ndarray, fs: float, max_gap_ms: float = 20.0,
     """Every wave the net labels in every lead: ``{(lead, "qrs_on"): samples, …}``.
 
     For each of P, QRS and T, runs of that class joined across background gaps of up to
-    ``max_gap_ms`` (as :func:`lead_qrs` joins a notched QRS) and at least ``min_ms`` long
-    (shorter runs are flicker, not waves); keys ``p_on``, ``p_off``, ``qrs_on``,
-    ``qrs_off``, ``t_on``, ``t_off``. Both numbers were fixed before any score was seen.
+    ``max_gap_ms`` (a notch the net calls background does not split a wave) and at least
+    ``min_ms`` long (shorter runs are flicker, not waves); keys ``p_on``, ``p_off``,
+    ``qrs_on``, ``qrs_off``, ``t_on``, ``t_off``. Both numbers were fixed before any score
+    was seen.
     """
     gap, shortest = round(max_gap_ms * fs / 1000), round(min_ms * fs / 1000)
     out: dict[tuple[int, str], np.ndarray] = {}
@@ -283,11 +284,44 @@ class TrainConfig:
     scale_range: tuple[float, float] = (0.4, 2.5)
     dice_weight: float = 0.5
     seed: int = 0
+    augment: bool = False  # the acquisition augmentations of :func:`_acquired`
+
+
+#: Acquisition augmentations (fixed before any score of them was seen), each applied to a
+#: crop with probability one half (mains one quarter): another recorder's sampling rate
+#: (down to it and back up: the band limit and timing grain of a 128–250 Hz device),
+#: baseline wander the cleaning left (a 0.05–0.5 Hz sine up to 0.2 mV), white noise (SD up
+#: to 30 µV) and mains residue (50 or 60 Hz, up to 20 µV).
+AUG_RATES_HZ = (250.0, 200.0, 128.0)
+AUG_WANDER_MV, AUG_WANDER_HZ = 0.2, (0.05, 0.5)
+AUG_NOISE_MV, AUG_MAINS_MV = 0.03, 0.02
+
+
+def _acquired(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One crop (mV at 500 Hz) as another recorder and another day might have given it."""
+    from ecgcore.signal.clean import resample
+
+    n = x.size
+    t = np.arange(n) / NET_FS
+    if rng.random() < 0.5:
+        low = float(rng.choice(AUG_RATES_HZ))
+        y = resample(resample(x, NET_FS, low), low, NET_FS)
+        x = np.pad(y[:n], (0, max(0, n - y.size)), mode="edge")
+    if rng.random() < 0.5:
+        f = rng.uniform(*AUG_WANDER_HZ)
+        x = x + rng.uniform(0, AUG_WANDER_MV) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    if rng.random() < 0.5:
+        x = x + rng.normal(0.0, rng.uniform(0, AUG_NOISE_MV), n)
+    if rng.random() < 0.25:
+        f = float(rng.choice([50.0, 60.0]))
+        x = x + rng.uniform(0, AUG_MAINS_MV) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    return x
 
 
 def _sample_batch(signals: list[np.ndarray], labels: list[np.ndarray], cfg: TrainConfig,
                   multiple: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random single-lead crops inside the annotated span, scaled and polarity-flipped."""
+    """Random single-lead crops inside the annotated span, scaled and polarity-flipped (and
+    with ``cfg.augment``, as other recorders give them: :func:`_acquired`)."""
     length = int(rng.uniform(cfg.min_crop_s, cfg.max_crop_s) * NET_FS) // multiple * multiple
     xs, ys = [], []
     while len(xs) < cfg.batch:
@@ -301,7 +335,8 @@ def _sample_batch(signals: list[np.ndarray], labels: list[np.ndarray], cfg: Trai
             continue
         s = int(rng.integers(lo, hi + 1))
         scale = math.exp(rng.uniform(*np.log(cfg.scale_range))) * rng.choice([-1.0, 1.0])
-        xs.append(signals[i][lead, s : s + length] / 1000.0 * scale)
+        x = signals[i][lead, s : s + length] / 1000.0 * scale
+        xs.append(_acquired(x, rng) if cfg.augment else x)
         ys.append(lab[s : s + length])
     return (torch.from_numpy(np.stack(xs).astype(np.float32))[:, None],
             torch.from_numpy(np.stack(ys).astype(np.int64)))

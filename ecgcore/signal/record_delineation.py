@@ -356,7 +356,8 @@ def _learned_leads(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs:
 
     idx = np.flatnonzero(usable)
     sig = clean[idx]
-    rows = lead_fiducials(segment(model or shipped_segmenter(), sig, fs), sig, peaks, fs)
+    net = model if model is not None else shipped_segmenter()
+    rows = lead_fiducials(segment(net, sig, fs), sig, peaks, fs)
     out = []
     for row in rows:
         full: list[Fiducials | None] = [None] * clean.shape[0]

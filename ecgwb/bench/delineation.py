@@ -232,8 +232,8 @@ def _learned_data(ludb_dir: Path, records: Iterable[str] | None) -> list[dict]:
 
 
 def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench-delineation",
-               folds: int = 5, steps: int | None = None, records: Iterable[str] | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+               folds: int = 5, steps: int | None = None, records: Iterable[str] | None = None,
+               augment: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """k-fold over LUDB records of the learned segmenter, on the folds of the rules' k-fold.
 
     Fold ``f``'s model (``out/fold<f>``; trained, or reused when its checkpoint names the
@@ -241,7 +241,7 @@ def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench
     delineates only fold ``f``'s. Returns (per-lead rows as :func:`per_lead_rows` scores
     them, through :func:`delineate_signal` with ``lead_method="learned"``; global QRS
     rows: one per held-out record and decoding, ``mode`` median / beats, ``k``, ``qrs_ms``
-    and ``expert_qrs_ms``).
+    and ``expert_qrs_ms``). ``steps`` and ``augment`` override :class:`TrainConfig`'s.
     """
     from dataclasses import asdict, replace
 
@@ -254,7 +254,8 @@ def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench
     ludb_dir = Path(ludb_dir or _default_data())
     data = _learned_data(ludb_dir, records)
     fold = fold_assignment(len(data), folds)
-    train_cfg = TrainConfig() if steps is None else replace(TrainConfig(), steps=steps)
+    train_cfg = replace(TrainConfig(), **({} if steps is None else {"steps": steps}),
+                        **({} if augment is None else {"augment": augment}))
     lead_rows, qrs_rows = [], []
     for f in range(folds):
         train = [d for d, g in zip(data, fold) if g != f]
@@ -375,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-record", type=Path, help="write the per-record rows to CSVs with this stem")
     ap.add_argument("--steps", type=int, help="training steps of each fold's segmenter "
                                                "(part learned; default: TrainConfig's)")
+    ap.add_argument("--augment", choices=("on", "off"),
+                    help="part learned: train with or without the acquisition augmentations "
+                         "(default: TrainConfig's)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-delineation"),
                     help="folder for the fold segmenters of part learned (reused when present)")
     args = ap.parse_args(argv)
@@ -404,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         from ecgwb.bench._delineation_cv import per_lead_table
 
         t0 = time.perf_counter()
-        lead_rows, qrs_rows = learned_cv(args.data, args.out, args.folds, args.steps)
+        lead_rows, qrs_rows = learned_cv(args.data, args.out, args.folds, args.steps,
+                                         augment=None if args.augment is None
+                                         else args.augment == "on")
         print(f"\n== LUDB {args.data}: the learned per-lead segmenter, {args.folds}-fold over "
               f"records on the folds above, each fold's model trained on the other folds' "
               f"per-lead marks ({time.perf_counter() - t0:.0f} s)")

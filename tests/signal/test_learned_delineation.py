@@ -213,3 +213,27 @@ def test_segmenter_command_trains_on_a_ludb_folder(tmp_path, ludb_dir, capsys):
     load_delineator(tmp_path / "m")
     assert ecgwb_main(["segmenter", "--data", str(tmp_path / "empty"), "--steps", "2"]) != 0
     assert "empty" in capsys.readouterr().err
+
+
+def test_acquisition_augmentation_keeps_the_crop_and_its_labels_aligned():
+    from ecgcore.signal.learned_delineation import _acquired
+
+    rng = np.random.default_rng(0)
+    t = np.arange(1500) / 500.0
+    x = np.where(np.abs(t - 1.5) < 0.04, 1.0, 0.0)  # a 80 ms "QRS" at 1.5 s
+    changed = 0
+    for _ in range(40):
+        y = _acquired(x, rng)
+        assert y.shape == x.shape and np.isfinite(y).all()
+        changed += not np.array_equal(y, x)
+        # the wave stays where its labels say it is (a band limit or noise, not a shift)
+        assert abs(int(np.argmax(np.convolve(y, np.ones(40), "same"))) - 750) <= 5
+    assert changed >= 30  # each of the four is drawn with probability 1/2 or 1/4
+
+
+def test_augmented_training_runs(ludb_dir):
+    record = list_ludb_records(ludb_dir)[0]
+    clean = process_record(read_wfdb(record)).signal
+    labels = ludb_lead_labels(record, clean.shape[1])
+    model = train_delineator([clean], [labels], TINY, TrainConfig(steps=2, batch=4, augment=True))
+    assert segment(model, clean[:1, :1000]).shape == (1, 1000)
