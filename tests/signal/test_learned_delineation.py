@@ -237,3 +237,10 @@ def test_augmented_training_runs(ludb_dir):
     labels = ludb_lead_labels(record, clean.shape[1])
     model = train_delineator([clean], [labels], TINY, TrainConfig(steps=2, batch=4, augment=True))
     assert segment(model, clean[:1, :1000]).shape == (1, 1000)
+
+
+def test_cli_lead_methods_are_the_library_ones():
+    from ecgcore.signal.record_delineation import DEFAULT_LEAD_METHOD, LEAD_METHODS
+    from ecgwb.cli import LEAD_METHODS_CLI
+
+    assert LEAD_METHODS_CLI == LEAD_METHODS and LEAD_METHODS_CLI[0] == DEFAULT_LEAD_METHOD
