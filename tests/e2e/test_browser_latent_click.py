@@ -132,8 +132,10 @@ def _click_one_point_and_open_it(pg) -> str:
 def test_one_click_selects_one_record_and_opens_it(setup, page):
     n = len(pd.read_parquet(setup["cache"] / "records.parquet", columns=["record_id"]))
     _latent_view(page, setup["url"], n)
-    assert page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout"
-                         ".clickmode") == "event+select"
+    # Streamlit sets the click mode from the drag mode once the chart is configured, which can
+    # come a moment after its points are drawn: wait for it (a timeout fails the test).
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout"
+                           ".clickmode === 'event+select'")
     _click_one_point_and_open_it(page)
 
 
