@@ -166,10 +166,10 @@ def cmd_segmenter(args: argparse.Namespace) -> int:
     from ecgcore.signal.learned_delineation import (
         SHIPPED,
         TrainConfig,
-        ludb_training_data,
         save_delineator,
         train_delineator,
     )
+    from ecgwb.bench.delineation import ludb_training_data
 
     torch.set_num_threads(1)  # convolutions this small run best on one thread
     cfg = replace(TrainConfig(), **({"steps": args.steps} if args.steps else {}))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -423,18 +422,3 @@ def train_or_load(path: str | Path, signals: list[np.ndarray], labels: list[np.n
     save_delineator(path, model, {}, training=training)
     return model
 
-
-def ludb_training_data(ludb_dir: str | Path, records: Iterable[str] | None = None
-                       ) -> Iterator[tuple[Path, object, np.ndarray]]:
-    """Each LUDB record (all, or the named ``records``): its path, the pipeline's result at
-    500 Hz (``.signal`` the cleaned leads, µV) and its per-lead labels (:func:`ludb_lead_labels`)."""
-    from ecgcore.io import read_wfdb
-    from ecgcore.io.ludb import list_ludb_records
-    from ecgcore.signal.pipeline import PipelineConfig, process_record
-
-    names = None if records is None else {str(r) for r in records}
-    for path in list_ludb_records(ludb_dir):
-        if names is not None and path.name not in names:
-            continue
-        res = process_record(read_wfdb(path), PipelineConfig(target_fs=NET_FS))
-        yield path, res, ludb_lead_labels(path, res.signal.shape[1])

@@ -44,7 +44,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -215,10 +215,28 @@ def _learned_qrs_ms(model, d: dict, mode: str, k: int) -> float | None:
     return float(np.median(durations)) if durations else None
 
 
+def ludb_training_data(ludb_dir: str | Path, records: Iterable[str] | None = None
+                       ) -> Iterator[tuple[Path, object, np.ndarray]]:
+    """Each LUDB record (all, or the named ``records``): its path, the pipeline's result at
+    500 Hz (``.signal`` the cleaned leads, µV) and its per-lead labels
+    (:func:`ecgcore.signal.learned_delineation.ludb_lead_labels`): what the segmenter trains
+    on (``ecgwb segmenter``, part ``learned``). Here, above ``ecgcore.signal``, because it
+    runs the pipeline, which runs the segmenter."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.learned_delineation import NET_FS, ludb_lead_labels
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
+
+    names = None if records is None else {str(r) for r in records}
+    for path in list_ludb_records(ludb_dir):
+        if names is not None and path.name not in names:
+            continue
+        res = process_record(read_wfdb(path), PipelineConfig(target_fs=NET_FS))
+        yield path, res, ludb_lead_labels(path, res.signal.shape[1])
+
+
 def _learned_data(ludb_dir: Path, records: Iterable[str] | None) -> list[dict]:
     """Cleaned 500 Hz signal, per-lead expert labels and pipeline beats of each record."""
     from ecgcore.signal.beats import WINDOW_ANALYSIS
-    from ecgcore.signal.learned_delineation import ludb_training_data
 
     data = []
     for path, res, labels in ludb_training_data(ludb_dir, records):
