@@ -88,6 +88,28 @@ class QRSUNet(nn.Module):
         return self.head(x)
 
 
+class SegmenterEnsemble(nn.Module):
+    """Several segmenters as one: the log of their mean class probabilities, each model's
+    probabilities averaged over the lead and, with ``flip``, the lead inverted (a wave's
+    extent does not depend on its polarity, and the models trained with polarity flips).
+    Used wherever a :class:`QRSUNet` is (its ``config`` is the first model's)."""
+
+    def __init__(self, models: list[QRSUNet], flip: bool = False):
+        super().__init__()
+        if not models:
+            raise ValueError("an ensemble needs at least one segmenter")
+        if len({m.config for m in models}) > 1:
+            raise ValueError("the ensemble's segmenters differ in architecture")
+        self.models = nn.ModuleList(models)
+        self.flip = flip
+        self.config = models[0].config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inputs = (x, -x) if self.flip else (x,)
+        probs = [F.softmax(m(xi), dim=1) for m in self.models for xi in inputs]
+        return torch.log(torch.stack(probs).mean(dim=0))
+
+
 # ----------------------------------------------------------------------------- inference
 
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -251,7 +251,8 @@ def _learned_data(ludb_dir: Path, records: Iterable[str] | None) -> list[dict]:
 
 def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench-delineation",
                folds: int = 5, steps: int | None = None, records: Iterable[str] | None = None,
-               augment: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+               augment: bool | None = None, seeds: Sequence[int] = (0,), flip: bool = False,
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """k-fold over LUDB records of the learned segmenter, on the folds of the rules' k-fold.
 
     Fold ``f``'s model (``out/fold<f>``; trained, or reused when its checkpoint names the
@@ -260,12 +261,14 @@ def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench
     them, through :func:`delineate_signal` with ``lead_method="learned"``; global QRS
     rows: one per held-out record and decoding, ``mode`` median / beats, ``k``, ``qrs_ms``
     and ``expert_qrs_ms``). ``steps`` and ``augment`` override :class:`TrainConfig`'s.
+    Several ``seeds`` (``out/fold<f>`` for seed 0, ``out/fold<f>-seed<s>`` for the others)
+    and ``flip`` (each lead also inverted) score a :class:`SegmenterEnsemble` of them.
     """
     from dataclasses import asdict, replace
 
     import torch
 
-    from ecgcore.signal.learned_delineation import TrainConfig, train_or_load
+    from ecgcore.signal.learned_delineation import SegmenterEnsemble, TrainConfig, train_or_load
     from ecgwb.bench._delineation_cv import fold_assignment, per_lead_rows
 
     torch.set_num_threads(1)  # convolutions this small run best on one thread
@@ -278,10 +281,15 @@ def learned_cv(ludb_dir: str | Path | None = None, out: str | Path = "runs/bench
     for f in range(folds):
         train = [d for d, g in zip(data, fold) if g != f]
         held = [d for d, g in zip(data, fold) if g == f]
-        model = train_or_load(Path(out) / f"fold{f}", [d["signal"] for d in train],
-                              [d["labels"] for d in train],
-                              {"records": [d["record"] for d in train], "data": str(ludb_dir),
-                               **asdict(train_cfg)}, train_cfg)
+        models = []
+        for seed in seeds:
+            cfg = replace(train_cfg, seed=seed)
+            models.append(train_or_load(
+                Path(out) / (f"fold{f}" if seed == 0 else f"fold{f}-seed{seed}"),
+                [d["signal"] for d in train], [d["labels"] for d in train],
+                {"records": [d["record"] for d in train], "data": str(ludb_dir), **asdict(cfg)},
+                cfg))
+        model = models[0] if len(models) == 1 and not flip else SegmenterEnsemble(models, flip)
         rows = per_lead_rows(ludb_dir, {}, lead_method="learned", lead_model=model,
                              records={d["record"] for d in held})
         rows["fold"] = f
@@ -397,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--augment", choices=("on", "off"),
                     help="part learned: train with or without the acquisition augmentations "
                          "(default: TrainConfig's)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="part learned: training seeds of each fold's segmenters, scored as one "
+                         "ensemble when several (default: 0)")
+    ap.add_argument("--flip", choices=("on", "off"), default="off",
+                    help="part learned: average each lead's class probabilities with those of "
+                         "the lead inverted (default: off)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-delineation"),
                     help="folder for the fold segmenters of part learned (reused when present)")
     args = ap.parse_args(argv)
@@ -428,10 +442,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         lead_rows, qrs_rows = learned_cv(args.data, args.out, args.folds, args.steps,
                                          augment=None if args.augment is None
-                                         else args.augment == "on")
+                                         else args.augment == "on", seeds=tuple(args.seeds),
+                                         flip=args.flip == "on")
         print(f"\n== LUDB {args.data}: the learned per-lead segmenter, {args.folds}-fold over "
               f"records on the folds above, each fold's model trained on the other folds' "
-              f"per-lead marks ({time.perf_counter() - t0:.0f} s)")
+              f"per-lead marks (seeds {args.seeds}, flip {args.flip}; "
+              f"{time.perf_counter() - t0:.0f} s)")
         _print("learned per lead, per beat, as the LUDB paper scores (hit: within 150 ms of an "
                "expert mark)", per_lead_table(lead_rows))
         _print("learned global QRS duration (k-th earliest onset / latest offset over the "
