@@ -18,6 +18,7 @@ from ecgcore.signal.learned_delineation import (
     SHIPPED,
     P,
     QRSUNet,
+    SegmenterEnsemble,
     T,
     TrainConfig,
     UNetConfig,
@@ -29,6 +30,7 @@ from ecgcore.signal.learned_delineation import (
     ludb_lead_labels,
     save_delineator,
     segment,
+    shipped_segmenter,
     train_delineator,
     train_or_load,
 )
@@ -169,6 +171,27 @@ def test_shipped_segmenter_agrees_with_the_rules_on_a_record_it_never_saw(ptbxl5
     assert total >= 60 and inside >= 0.9 * total
 
 
+def test_segmenter_ensemble_averages_models_and_polarity(ptbxl500):
+    """An ensemble of one model is that model; with ``flip`` a lead and its inversion get the
+    same labels (each pass sees both); models of two shapes are refused."""
+    rec = read_wfdb(ptbxl500 / "records500" / "00000" / "00009_hr")
+    x = process_record(rec).signal[:, :2500]
+    model = shipped_segmenter()
+    alone = segment(model, x)
+    assert np.mean(segment(SegmenterEnsemble([model]), x) == alone) > 0.999
+    both = SegmenterEnsemble([model], flip=True)
+    flipped = segment(both, x)
+    assert np.array_equal(flipped, segment(both, -x))
+    assert not np.array_equal(segment(model, -x), alone)  # the single model is not symmetric
+    assert np.mean(flipped == alone) > 0.95  # and the average stays close to it
+    d = delineate_signal(rec.signal, rec.fs, tuple(rec.leads), lead_model=both)
+    assert sum(f is not None for pl in d.per_lead for f in pl) >= 0.9 * 12 * len(d.per_lead)
+    with pytest.raises(ValueError, match="architecture"):
+        SegmenterEnsemble([model, QRSUNet(UNetConfig(widths=(4, 8)))])
+    with pytest.raises(ValueError, match="at least one"):
+        SegmenterEnsemble([])
+
+
 def test_train_or_load_reuses_only_a_matching_checkpoint(tmp_path, ludb_dir):
     record = list_ludb_records(ludb_dir)[0]
     clean = process_record(read_wfdb(record)).signal
@@ -196,6 +219,11 @@ def test_learned_cv_holds_each_record_out_of_its_own_model(tmp_path, ludb_dir):
         assert set(qrs_rows.loc[qrs_rows["fold"] == f, "record"]) == held
         assert set(lead_rows.loc[lead_rows["fold"] == f, "record"]) == held
     assert len(qrs_rows) == 4 * 2 * 2  # records × (median, beats) × k in (1, 2)
+    # a second seed trains beside the first and both score as one ensemble
+    lead2, _ = learned_cv(ludb_dir, tmp_path, folds=2, steps=2, records=names, seeds=(0, 1))
+    seed1 = json.loads((tmp_path / "fold0-seed1" / "config.json").read_text())["training"]
+    assert seed1["seed"] == 1 and seed1["records"] == [n for n, g in zip(names, fold) if g != 0]
+    assert set(lead2["record"]) == set(names)
     table = learned_cv_table(qrs_rows)
     assert set(table["decoding"]) == {"median, k=1", "median, k=2", "beats, k=1", "beats, k=2"}
     assert (table["n"] <= 4).all()
