@@ -78,12 +78,15 @@ run: install
 	$(VENV)/bin/ecgwb app --runs $(DEMO_RUNS) --host $(HOST) --port $(PORT) $(if $(SECRET_FILE),--secret-file $(SECRET_FILE))
 
 # The environment must be the lock's (requirements/drift.py names any package that is not).
+LINTED := ecgcore ecgwb trainer ui pages app.py tests
+
 test: install-dev browser
 	$(PY) requirements/drift.py
+	$(VENV)/bin/ruff check $(LINTED)
 	$(PY) -m pytest -q
 
 lint: install-dev
-	$(VENV)/bin/ruff check ecgcore trainer pages app.py tests
+	$(VENV)/bin/ruff check $(LINTED)
 
 clean:
 	rm -rf $(VENV) .venv-latest .venv-lock .pytest_cache

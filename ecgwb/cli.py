@@ -113,12 +113,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_delineate(args: argparse.Namespace) -> int:
-    from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, delineate_signal
-
     import numpy as np
 
     from ecgcore.io.formats import read_ecg
     from ecgcore.leads import parse_lead_map
+    from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, delineate_signal
 
     path = Path(args.record)
     if not path.exists() and not Path(f"{path}.hea").exists():

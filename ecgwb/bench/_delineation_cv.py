@@ -71,7 +71,9 @@ CONDITIONS = ("BBB or hemiblock", "hypertrophy", "AV block", "AF / flutter", "pa
 
 def conditions(row: pd.Series) -> list[str]:
     """The condition classes of one row of LUDB's ``ludb.csv``."""
-    text = lambda col: str(row.get(col, "") if pd.notna(row.get(col)) else "").lower()
+    def text(col: str) -> str:
+        return str(row.get(col, "") if pd.notna(row.get(col)) else "").lower()
+
     cond, rhythm = text("Conduction abnormalities"), text("Rhythms")
     out = []
     if "bundle branch" in cond or "hemiblock" in cond:

@@ -63,7 +63,9 @@ def measure_ptbxl(folder: str | Path, limit: int | None = None,
 def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
     """The label-consistency rows: what the labels imply and how often the measures agree."""
     codes = per_record["codes"].str.split()
-    has = lambda *c: codes.apply(lambda cs: any(x in cs for x in c))
+    def has(*c: str) -> pd.Series:
+        return codes.apply(lambda cs: any(x in cs for x in c))
+
     num = {k: pd.to_numeric(per_record[k], errors="coerce") for k in INTERVALS}
     rows = []
 

@@ -194,7 +194,7 @@ def fiducial_table(per_beat: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method, df in per_beat.groupby("method", sort=False):
         for k in FIDUCIALS:
-            marked = df[df.get(f"has_{k}", False) == True]
+            marked = df[df[f"has_{k}"].eq(True)]
             v = pd.to_numeric(marked[k], errors="coerce").dropna()
             rows.append({
                 "method": method, "fiducial": k, "n_marked": len(marked), "n": len(v),

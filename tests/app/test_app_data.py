@@ -113,7 +113,9 @@ def test_switching_record_rerenders():
     at = _run(at.selectbox(key="data_record").set_value("2"))
     assert not at.error
     after = _charts(at)[0]
-    lead_ii = lambda spec: _trace_y(next(t for t in spec["data"] if t["name"] == "II"))
+    def lead_ii(spec: dict) -> np.ndarray:
+        return _trace_y(next(t for t in spec["data"] if t["name"] == "II"))
+
     assert not np.array_equal(lead_ii(before), lead_ii(after))
     assert _intervals(at)["Heart rate"] != hr_before
     # The other layout of the same record re-renders too.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ecgcore.evaluate.reconstruction import reconstruction_metrics
-from ecgcore.signal.regions import region_bounds, region_masks
 from ecgcore.signal.fiducials import Fiducials
+from ecgcore.signal.regions import region_bounds, region_masks
 
 NAN = np.nan
 # r, qrs_on, qrs_off, p_on, p_off, t_peak, t_off  (cache order)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from ecgcore.signal.regions import region_masks
 from ecgcore.explain.counterfactual import latent_counterfactual
 from ecgcore.explain.saliency import (
     METHODS,
@@ -17,6 +16,7 @@ from ecgcore.explain.saliency import (
     region_attribution,
     saliency_summary,
 )
+from ecgcore.signal.regions import region_masks
 
 LEADS = ["I", "II", "V1"]
 # r, qrs_on, qrs_off, p_on, p_off, t_peak, t_off in a 60-sample window

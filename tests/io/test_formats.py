@@ -182,7 +182,7 @@ def test_edf_lead_map_names_unlabelled_channels(ptbxl, tmp_path) -> None:
         read_ecg(path)
     lead_map = {"Chan2": "II", "Chan7": "V1"}
     record = read_ecg(path, lead_map=lead_map)
-    assert record.missing_leads == tuple(l for l in STANDARD_LEADS if l not in ("II", "V1"))
+    assert record.missing_leads == tuple(n for n in STANDARD_LEADS if n not in ("II", "V1"))
     assert np.abs(_row(record, "V1") - _row(ptbxl, "V1")).max() <= EDF_STEP_UV / 2 + EPS
 
 

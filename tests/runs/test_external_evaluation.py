@@ -159,7 +159,9 @@ def test_probes_fitted_on_the_training_cohort_score_the_other(pca_run, labelled_
     own, ext = ECGCache(family_cache), ECGCache(Path(ev["dataset"]))
     split = json.loads((pca_run / "split.json").read_text())
     train_rows = np.flatnonzero(own.records["record_id"].astype(str).isin(set(split["train"])).to_numpy())
-    flat = lambda c: np.nan_to_num(np.asarray(c.median, dtype=np.float64)).reshape(len(c.records), -1)
+    def flat(c) -> np.ndarray:
+        return np.nan_to_num(np.asarray(c.median, dtype=np.float64)).reshape(len(c.records), -1)
+
     pca = PCA(10, svd_solver="full").fit(flat(own)[train_rows])
     z_own, z_ext = pca.transform(flat(own)), pca.transform(flat(ext))
     y_own = own.records[list(SUPERCLASS_COLUMNS)].to_numpy(dtype=float)

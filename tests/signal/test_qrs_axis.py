@@ -14,7 +14,7 @@ from ecgcore.signal.fiducials import Fiducials
 
 FS = 500.0
 FID = Fiducials(fs=FS, r=200, qrs_on=180, qrs_off=230, t_peak=300, t_off=350)
-I, AVF = STANDARD_LEADS.index("I"), STANDARD_LEADS.index("aVF")
+LEAD_I, LEAD_AVF = STANDARD_LEADS.index("I"), STANDARD_LEADS.index("aVF")
 
 
 def beat(area_i: float, area_avf: float, baseline: float = 0.0) -> np.ndarray:
@@ -23,7 +23,7 @@ def beat(area_i: float, area_avf: float, baseline: float = 0.0) -> np.ndarray:
     x = np.random.default_rng(0).normal(0, 30, (12, 400)) + baseline
     n = FID.qrs_off - FID.qrs_on + 1
     tri = 1 - np.abs(np.linspace(-1, 1, n))
-    for lead, area in ((I, area_i), (AVF, area_avf)):
+    for lead, area in ((LEAD_I, area_i), (LEAD_AVF, area_avf)):
         x[lead] = baseline
         x[lead, FID.qrs_on : FID.qrs_off + 1] += area * tri / tri.sum()
     return x

@@ -19,8 +19,8 @@ from sklearn.metrics import roc_auc_score
 
 from ecgcore.checkpoint import load_model
 from ecgcore.data.store import ECGCache
-from trainer.config import load_config
 from ecgcore.runs.evaluation import evaluate_run
+from trainer.config import load_config
 from trainer.run import train
 
 REPO = Path(__file__).resolve().parents[2]
