@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             # the map opens in zoom mode (a click selects one point): the lasso is a tool
             pg.locator('.js-plotly-plot .modebar-btn[data-val="lasso"]').first.click()
             box = pg.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-            def at(fx: float, fy: float, box: dict = box) -> tuple[float, float]:
+            def at(fx: float, fy: float) -> tuple[float, float]:
                 return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
 
             pg.mouse.move(*at(x0, y0))
