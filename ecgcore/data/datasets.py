@@ -93,9 +93,9 @@ class CachedDataset(Dataset):
                 "fiducials": torch.from_numpy(np.array(arrays["fiducials"][row])),
                 "index": torch.tensor(row)}
         if "mask" in arrays:
-            item["mask"] = torch.from_numpy(np.asarray(arrays["mask"][row], dtype=bool))
+            item["mask"] = torch.from_numpy(np.array(arrays["mask"][row], dtype=bool))
         if self.labels is not None:
-            item["y"] = torch.from_numpy(self.labels[row])
+            item["y"] = torch.from_numpy(np.array(self.labels[row]))  # a copy: labels may be read-only
         if self.extra is not None:
             item["extra"] = torch.from_numpy(np.nan_to_num(self.extra[row]))
         return item
