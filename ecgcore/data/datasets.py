@@ -94,6 +94,10 @@ class CachedDataset(Dataset):
                 "index": torch.tensor(row)}
         if "mask" in arrays:
             item["mask"] = torch.from_numpy(np.array(arrays["mask"][row], dtype=bool))
+        return self._with_targets(item, row)
+
+    def _with_targets(self, item: dict[str, torch.Tensor], row: int) -> dict[str, torch.Tensor]:
+        """``item`` with the record's labels (``y``) and extra features, where there are any."""
         if self.labels is not None:
             item["y"] = torch.from_numpy(np.array(self.labels[row]))  # a copy: labels may be read-only
         if self.extra is not None:
@@ -129,8 +133,4 @@ class BeatDataset(CachedDataset):
         item = {"x": torch.from_numpy(x / self.scale_uv),
                 "fiducials": torch.from_numpy(np.array(arrays["fiducials"][row])),
                 "index": torch.tensor(row)}
-        if self.labels is not None:
-            item["y"] = torch.from_numpy(self.labels[row])
-        if self.extra is not None:
-            item["extra"] = torch.from_numpy(np.nan_to_num(self.extra[row]))
-        return item
+        return self._with_targets(item, row)
