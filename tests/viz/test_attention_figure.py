@@ -24,7 +24,7 @@ def beats(family_cache):
     cache = ECGCache(family_cache)
     signal, spans, anchors = attention_beats(cache, 0)
     seq = torch.as_tensor(np.nan_to_num(np.asarray(cache.array("sequences")[0])))[None]
-    mask = torch.as_tensor(np.asarray(cache.array("sequence_mask")[0]))[None]
+    mask = torch.as_tensor(np.array(cache.array("sequence_mask")[0]))[None]
     torch.manual_seed(0)
     model = create_model("ecg_sl", input_shape=tuple(seq.shape[2:]),
                          beat_backbone={"kind": "small", "width": 0.25}, dim=16, heads=2,
