@@ -153,3 +153,61 @@ def median_beat(beats: np.ndarray) -> np.ndarray:
     if beats.shape[0] == 0:
         raise ValueError("no beats to take the median of")
     return np.median(beats, axis=0).astype(np.float32)
+
+
+#: Where the dominant QRS morphology is judged around R (ms): wide enough for a wide QRS.
+FAMILY_WINDOW_MS = (80.0, 120.0)
+#: Correlation with the family's template that makes a beat one of the family.
+FAMILY_MIN_CORR = 0.9
+#: Where the record's median beat comes from: every kept beat, or the dominant family.
+MEDIAN_SOURCES = ("all", "dominant")
+#: The default (docs/DELINEATION.md log item 16).
+DEFAULT_MEDIAN_OF = "all"
+
+
+def check_median_of(median_of: str) -> str:
+    """``median_of`` if it is one of :data:`MEDIAN_SOURCES`, else a ValueError naming them."""
+    if median_of not in MEDIAN_SOURCES:
+        raise ValueError(f"unknown median beat source {median_of!r}; choose from {MEDIAN_SOURCES}")
+    return median_of
+
+
+def dominant_family(beats: np.ndarray, r: int, fs: float, min_beats: int = 3) -> np.ndarray:
+    """Which beats ``[beats, leads, W]`` (R at sample ``r``) make the dominant QRS family.
+
+    Commercial programs measure on the representative beat of the dominant QRS morphology,
+    not on a sample-wise median of two shapes (ectopic, paced and intrinsic, intermittently
+    pre-excited beats), which the quality filter keeps on purpose. Each beat's QRS window
+    (:data:`FAMILY_WINDOW_MS`), each lead's mean removed and the leads concatenated, is
+    correlated with the others; the seed is the beat with the most others at correlation
+    ≥ :data:`FAMILY_MIN_CORR`, the template the median of the seed and those others, the
+    family every beat at that correlation with the template. Returns a bool mask: the
+    family when it has at least ``min_beats`` beats and at least half of them, else every
+    beat (no clear dominant shape: noise, or too few beats). NaN leads are ignored.
+    """
+    n = beats.shape[0]
+    everyone = np.ones(n, dtype=bool)
+    if n < max(min_beats, 2):
+        return everyone
+    lo = max(r - int(round(FAMILY_WINDOW_MS[0] * fs / 1000.0)), 0)
+    hi = min(r + int(round(FAMILY_WINDOW_MS[1] * fs / 1000.0)), beats.shape[-1])
+    seg = beats[:, :, lo:hi].astype(np.float64)
+    seg = seg[:, np.isfinite(seg).all(axis=(0, 2))]
+    if seg.shape[1] == 0:
+        return everyone
+    flat = (seg - seg.mean(axis=-1, keepdims=True)).reshape(n, -1)
+
+    def corr_with(template: np.ndarray) -> np.ndarray:
+        a = flat - flat.mean(axis=1, keepdims=True)
+        b = template - template.mean()
+        den = np.linalg.norm(a, axis=1) * np.linalg.norm(b)
+        return np.divide(a @ b, den, out=np.zeros(n), where=den > 0)
+
+    with np.errstate(invalid="ignore", divide="ignore"):  # a flat beat has no correlation
+        corr = np.nan_to_num(np.corrcoef(flat), nan=0.0)
+    close = corr >= FAMILY_MIN_CORR  # the diagonal counts the beat itself
+    seed = int(np.argmax(close.sum(axis=1)))
+    family = corr_with(np.median(flat[close[seed]], axis=0)) >= FAMILY_MIN_CORR
+    if family.sum() < min_beats or 2 * family.sum() < n:
+        return everyone
+    return family

@@ -21,12 +21,15 @@ from scipy.signal import detrend
 
 from ecgcore.io.record import Record, RecordError
 from ecgcore.signal.beats import (
+    DEFAULT_MEDIAN_OF,
     WINDOW_ANALYSIS,
     WINDOWS,
     BeatQuality,
     BeatWindow,
     align_to_template,
     beat_quality,
+    check_median_of,
+    dominant_family,
     median_beat,
     quality_window,
     segment_beats,
@@ -69,11 +72,15 @@ class PipelineConfig:
     #: Where the record's intervals come from (record_delineation.INTERVAL_SOURCES): the
     #: median beat's global fiducials, or the median over beats of each beat's interval.
     intervals: str = DEFAULT_INTERVALS
+    #: Which kept beats the median beats are of (beats.MEDIAN_SOURCES): all of them, or the
+    #: dominant QRS family (beats.dominant_family).
+    median_of: str = DEFAULT_MEDIAN_OF
 
     def __post_init__(self) -> None:
         if self.window not in WINDOWS:
             raise ValueError(f"unknown beat window {self.window!r}; known: {sorted(WINDOWS)}")
         check_interval_source(self.intervals)
+        check_median_of(self.median_of)
 
     @property
     def beat_window(self) -> BeatWindow:
@@ -81,8 +88,10 @@ class PipelineConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["intervals"] == "median_beat":  # as before the option: caches keep their key
-            del d["intervals"]
+        # options at the value they had before they existed: caches keep their key
+        for key, before in (("intervals", "median_beat"), ("median_of", "all")):
+            if d[key] == before:
+                del d[key]
         return d
 
 
@@ -114,6 +123,8 @@ class BeatResult:
     # the analysis window when the intervals come from the beats (config.intervals)
     analysis_r: np.ndarray | None = None
     beat_fiducials: list[Fiducials | None] | None = None
+    # which analysis beats the median beats are of (config.median_of); None: all of them
+    median_family: np.ndarray | None = None
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -251,11 +262,13 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     clean = full
     kept_r = wide_anchors[quality.keep]
     wide_full, _ = segment_beats(clean, kept_r, before, after)
-    analysis_median = median_beat(wide_full)
+    family = (dominant_family(np.nan_to_num(wide_full[:, use]), before, fs, config.min_beats)
+              if config.median_of == "dominant" else np.ones(len(wide_full), bool))
+    analysis_median = median_beat(wide_full[family])
     rr_med = float(np.median(rr)) if rr.size else None
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
-                             rr_ms=rr_med, beats=wide_full)
+                             rr_ms=rr_med, beats=wide_full[family])
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
     afid = qrs_from_spike(afid, pacing)
@@ -271,7 +284,8 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     beats, anchors = segment_beats(clean, kept_r + shift, wb, wa)
     if beats.shape[0] == 0:
         raise RecordError(src, "no complete beat in the configured window")
-    median = median_beat(beats)
+    in_family = np.isin(anchors, kept_r[family] + shift)
+    median = median_beat(beats[in_family] if in_family.any() else beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
     features = ecg_features(analysis_median, afid, rr, leads,
@@ -283,4 +297,5 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
         analysis_beats=wide_full, pacing=pacing, analysis_r=kept_r, beat_fiducials=beat_fids,
+        median_family=None if family.all() else family,
     )

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ecgcore.signal.beats import (
+    DEFAULT_MEDIAN_OF,
     WINDOW_ANALYSIS,
     align_to_template,
     beat_quality,
+    check_median_of,
+    dominant_family,
     median_beat,
     quality_window,
     segment_beats,
@@ -189,6 +192,8 @@ class RecordDelineation:
     pacing: PacingResult | None = None  # pacing spikes (ecgcore.signal.pacing)
     interval_source: str = DEFAULT_INTERVALS  # where `intervals` come from
     lead_method: str | None = None  # how `per_lead` was delineated (LEAD_METHODS); None: not
+    # which of `beat_signals` the median beat is of (beats.dominant_family); None: all of them
+    median_family: np.ndarray | None = None
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
@@ -263,6 +268,7 @@ def delineate_signal(
     lead_method: str = DEFAULT_LEAD_METHOD,
     lead_qrs_quiet_ms: float = LEAD_QRS_QUIET_MS,
     lead_model: object | None = None,
+    median_of: str = DEFAULT_MEDIAN_OF,
 ) -> RecordDelineation:
     """Delineate a record given as ``[leads, samples]`` µV at ``fs`` Hz; the record's
     intervals from ``intervals`` (:data:`INTERVAL_SOURCES`; ``beats`` needs ``per_beat``).
@@ -273,7 +279,9 @@ def delineate_signal(
     lead with the shipped segmenter (or ``lead_model``, a
     :class:`ecgcore.signal.learned_delineation.QRSUNet`); ``spatial`` runs ``method`` on
     each lead alone with ``qrs_quiet_ms`` set to ``lead_qrs_quiet_ms``
-    (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`).
+    (:data:`ecgcore.signal.delineate.LEAD_QRS_QUIET_MS`). The median beat is of every kept
+    beat or, with ``median_of="dominant"``, of the dominant QRS family
+    (:func:`ecgcore.signal.beats.dominant_family`); the per-beat fiducials are of every kept beat.
 
     Raises:
         ValueError: too few beats, or the median beat cannot be delineated, or an unknown
@@ -283,6 +291,7 @@ def delineate_signal(
         raise ValueError("intervals='beats' needs per_beat=True: they come from each beat")
     if lead_method not in LEAD_METHODS:
         raise ValueError(f"unknown per-lead method {lead_method!r}; choose from {LEAD_METHODS}")
+    check_median_of(median_of)
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"signal must be [leads, samples], got shape {x.shape}")
@@ -312,9 +321,11 @@ def delineate_signal(
     quality = beat_quality(np.nan_to_num(wide[:, usable, before - qb: before + qa]))
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
-    med_x = median_beat(kept)
+    family = (dominant_family(np.nan_to_num(kept[:, usable]), before, fs, min_beats)
+              if median_of == "dominant" else np.ones(len(kept), bool))
+    med_x = median_beat(kept[family])
     med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
-                                       params=params, beats=kept), pacing)
+                                       params=params, beats=kept[family]), pacing)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     lead_r = np.empty(0, np.int64)
@@ -346,6 +357,7 @@ def delineate_signal(
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
         pacing=pacing, interval_source=intervals,
         lead_method=lead_method if per_beat and per_lead else None,
+        median_family=None if family.all() else family,
     )
 
 

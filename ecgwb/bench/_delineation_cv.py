@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
+from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
 from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
 from ecgcore.signal.pacing import qrs_from_spike
 from ecgcore.signal.record_delineation import (
@@ -91,13 +92,14 @@ def conditions(row: pd.Series) -> list[str]:
     return out
 
 
-def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[dict]:
-    """Per record (all, or the named ``records``): the pipeline's analysis median beat and
-    the experts' reference."""
+def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
+              median_of: str = DEFAULT_MEDIAN_OF) -> list[dict]:
+    """Per record (all, or the named ``records``): the pipeline's analysis median beat (of
+    ``median_of`` beats: ``PipelineConfig.median_of``) and the experts' reference."""
     from ecgcore.io import read_wfdb
     from ecgcore.io.ludb import list_ludb_records
     from ecgcore.signal.beats import WINDOW_ANALYSIS
-    from ecgcore.signal.pipeline import process_record
+    from ecgcore.signal.pipeline import PipelineConfig, process_record
 
     ludb_dir = Path(ludb_dir)
     table = pd.read_csv(ludb_dir / "ludb.csv").set_index("ID")
@@ -105,7 +107,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
     for path in list_ludb_records(ludb_dir):
         if records is not None and path.name not in records:
             continue
-        res = process_record(read_wfdb(path))
+        res = process_record(read_wfdb(path), PipelineConfig(median_of=median_of))
         before = WINDOW_ANALYSIS.offsets(res.fs)[0]
         rr_med = float(np.median(res.rr_ms))
         beat_rr, beat_spikes = beat_context(res.rpeaks, res.analysis_r, res.fs, before, rr_med,
@@ -123,6 +125,8 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
         out.append({
             "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
             "beats": res.analysis_beats,
+            "median_beats": (res.analysis_beats if res.median_family is None
+                             else res.analysis_beats[res.median_family]),
             "r": before, "rr_ms": rr_med, "pacing": res.pacing,
             "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
@@ -136,7 +140,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None) -> list[di
 def _delineate(d: dict, params: SpatialParams):
     try:
         fid = ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params,
-                            beats=d.get("beats"))
+                            beats=d.get("median_beats", d.get("beats")))
     except ValueError:
         return None
     return qrs_from_spike(fid, d.get("pacing"))  # a paced QRS is measured from its spike

@@ -22,24 +22,28 @@ import pandas as pd
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 
 
-def _pipeline_intervals(path: Path, intervals: str | None = None) -> dict[str, float | None]:
+def _pipeline_intervals(path: Path, intervals: str | None = None,
+                        median_of: str | None = None) -> dict[str, float | None]:
     """The intervals of ``ecgwb measure`` (the pipeline's features), from the interval
-    source ``intervals`` (default: the pipeline's)."""
+    source ``intervals`` and the median beat of ``median_of`` (default: the pipeline's)."""
     from ecgcore.io import read_wfdb
     from ecgcore.signal.pipeline import PipelineConfig, process_record
 
-    config = PipelineConfig() if intervals is None else PipelineConfig(intervals=intervals)
+    options = {k: v for k, v in (("intervals", intervals), ("median_of", median_of)) if v}
+    config = PipelineConfig(**options)
     feats = process_record(read_wfdb(path), config).features
     return {k: (None if not np.isfinite(feats[k]) else float(feats[k])) for k in INTERVALS}
 
 
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
                   measure: Callable[[Path], dict] = _pipeline_intervals,
-                  intervals: str | None = None) -> pd.DataFrame:
+                  intervals: str | None = None, median_of: str | None = None) -> pd.DataFrame:
     """One row per record: ecg_id, its SCP codes (any likelihood) and the measured intervals
-    (``intervals``: the pipeline's interval source, when ``measure`` is the pipeline)."""
+    (``intervals``, ``median_of``: the pipeline's options, when ``measure`` is the pipeline)."""
     if intervals is not None:
         measure = partial(measure, intervals=intervals)
+    if median_of is not None:
+        measure = partial(measure, median_of=median_of)
     from ecgcore.io.ptbxl import parse_scp_codes
 
     folder = Path(folder)
@@ -96,12 +100,13 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main_ptbxl(folder: Path, limit: int | None = None, intervals: str | None = None
-               ) -> pd.DataFrame:
+def main_ptbxl(folder: Path, limit: int | None = None, intervals: str | None = None,
+               median_of: str | None = None) -> pd.DataFrame:
     t0 = time.perf_counter()
-    per_record = measure_ptbxl(folder, limit, intervals=intervals)
+    per_record = measure_ptbxl(folder, limit, intervals=intervals, median_of=median_of)
     table = label_table(per_record)
     source = "" if intervals is None else f", intervals from {intervals}"
+    source += "" if median_of is None else f", median beat of {median_of} beats"
     print(f"PTB-XL label consistency{source}: {folder} ({len(per_record)} records, 500 Hz, "
           f"{int(per_record['error'].notna().sum())} failed), {time.perf_counter() - t0:.0f} s")
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):

@@ -15,6 +15,7 @@ not of the pipeline's global one.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from ecgcore.io.qtdb import (
     qtdb_expert_intervals,
     read_qtdb_window,
 )
+from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
 from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES, record_intervals
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
@@ -35,11 +37,12 @@ MARTINEZ_2004 = {"p_on": (2.0, 14.8), "p_off": (1.9, 12.8), "qrs_on": (4.6, 7.7)
                  "qrs_off": (0.8, 8.7), "t_off": (-1.6, 18.1)}
 
 
-def _spatial(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
+def _spatial(window, median_of: str = DEFAULT_MEDIAN_OF
+             ) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     from ecgcore.signal.record_delineation import delineate_signal
 
     d = delineate_signal(window.signal, window.fs, window.leads, per_lead=False,
-                         powerline_hz=None)
+                         powerline_hz=None, median_of=median_of)
     beats = [(int(r), {k: getattr(f, k) for k in FIDUCIALS})
              for r, f in zip(d.beat_r, d.beats) if f is not None]
     # one delineation, the record's intervals from each source
@@ -108,12 +111,14 @@ MEASURERS = {"spatial": _spatial, "learned_leads": _learned_leads, "neurokit2": 
 
 
 def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
-                 intervals: tuple[str, ...] = (DEFAULT_INTERVALS,)
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 intervals: tuple[str, ...] = (DEFAULT_INTERVALS,),
+                 median_of: str = DEFAULT_MEDIAN_OF) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per_record, per_beat) for every QTDB record of ``folder`` with ``q1c`` marks.
 
     ``spatial`` gives one per-record row per interval source in ``intervals``
-    (:func:`spatial_label`), all from one delineation; its per-beat rows are one set."""
+    (:func:`spatial_label`), all from one delineation (its median beat of ``median_of``
+    beats); its per-beat rows are one set."""
+    measurers = {**MEASURERS, "spatial": partial(_spatial, median_of=median_of)}
     wanted = {spatial_label(src) for src in intervals} | {"learned_leads", "neurokit2"}
     rec_rows, beat_rows = [], []
     with warnings.catch_warnings():
@@ -126,7 +131,7 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
                 row = {"record": path.name, "method": method, "error": None,
                        **{f"expert_{m}": expert[m] for m in INTERVALS}}
                 try:
-                    ours, beats = MEASURERS[method](window)
+                    ours, beats = measurers[method](window)
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     row["error"] = f"{type(exc).__name__}: {exc}"
                     row.update({m: None for m in INTERVALS})
@@ -153,9 +158,10 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
     return pd.DataFrame(rec_rows), pd.DataFrame(beat_rows)
 
 
-def load_qtdb(folder: str | Path) -> list[dict]:
+def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[dict]:
     """Per record, what :func:`ecgwb.bench._delineation_cv.cross_validate` needs: the median
-    beat of the window and the cardiologist's fiducials relative to the matched R peaks."""
+    beat of the window (of ``median_of`` beats) and the cardiologist's fiducials relative to
+    the matched R peaks."""
     from ecgcore.signal.record_delineation import delineate_signal
 
     out = []
@@ -165,7 +171,7 @@ def load_qtdb(folder: str | Path) -> list[dict]:
             window = read_qtdb_window(path)
             try:
                 d = delineate_signal(window.signal, window.fs, window.leads, per_beat=False,
-                                     powerline_hz=None)
+                                     powerline_hz=None, median_of=median_of)
             except ValueError:
                 continue  # counted by the cross-database run; nothing to tune on here
             anchors = window.start + np.asarray(d.beat_r)
@@ -182,6 +188,8 @@ def load_qtdb(folder: str | Path) -> list[dict]:
             out.append({
                 "record": path.name, "median": d.median_signal, "fs": window.fs,
                 "beats": d.beat_signals,
+                "median_beats": (d.beat_signals if d.median_family is None
+                                 else d.beat_signals[d.median_family]),
                 "r": d.median_r, "rr_ms": d.rr_ms,
                 "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
                 "expert": qtdb_expert_intervals(path), "conditions": [],

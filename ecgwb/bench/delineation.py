@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
+from ecgcore.signal.beats import DEFAULT_MEDIAN_OF, MEDIAN_SOURCES
 from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES
 
 #: IEC 60601-2-25 tolerances for global interval measurements: (|mean| ms, SD ms).
@@ -337,8 +338,8 @@ def _print(title: str, table: pd.DataFrame) -> None:
 
 
 def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
-                per_lead: bool = True, interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,)
-                ) -> dict[str, pd.DataFrame]:
+                per_lead: bool = True, interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,),
+                median_of: str = DEFAULT_MEDIAN_OF) -> dict[str, pd.DataFrame]:
     """Held-out LUDB figures: k-fold over records for ``spatial`` (one row set per interval
     source, the same fold numbers); NeuroKit2 has no tuning."""
     from ecgcore.signal.delineate import SpatialParams
@@ -352,7 +353,7 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     )
     from ecgwb.bench._qtdb import spatial_label
 
-    data = load_ludb(ludb_dir)
+    data = load_ludb(ludb_dir, median_of=median_of)
     per_record, choices = cross_validate(data, k=folds, interval_sources=interval_sources)
     per_record["method"] = [f"{spatial_label(s)} (k-fold held out)"
                             for s in per_record["interval_source"]]
@@ -396,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                     choices=list(INTERVAL_SOURCES),
                     help="where spatial's record intervals come from: the median beat, the "
                          "median over beats of each beat's interval (default: both)")
+    ap.add_argument("--median-of", choices=list(MEDIAN_SOURCES), default=DEFAULT_MEDIAN_OF,
+                    help="parts ludb, qtdb, ptbxl: the median beat of every kept beat or of the "
+                         f"dominant QRS family (default: {DEFAULT_MEDIAN_OF})")
     ap.add_argument("--no-per-lead", action="store_true",
                     help="skip LUDB's per-lead scoring (about 8 minutes: six per-lead QRS "
                          "quiet durations, one chosen per fold)")
@@ -420,11 +424,12 @@ def main(argv: list[str] | None = None) -> int:
             df.to_csv(f"{args.per_record}_{name}.csv", index=False)
 
     print("Held-out figures only. method − reference (ms); IEC 60601-2-25 global tolerances "
-          "|mean| ≤ tol_mean, SD ≤ tol_sd.")
+          f"|mean| ≤ tol_mean, SD ≤ tol_sd. Median beats of {args.median_of} kept beats.")
     if "ludb" in args.parts:
         t0 = time.perf_counter()
         res = run_ludb_cv(args.data, args.folds, neurokit=not args.no_neurokit,
-                          per_lead=not args.no_per_lead, interval_sources=tuple(args.intervals))
+                          per_lead=not args.no_per_lead, interval_sources=tuple(args.intervals),
+                          median_of=args.median_of)
         print(f"\n== LUDB {args.data}: {args.folds}-fold over records, every number chosen in the "
               f"training folds; reference: 3rd earliest onset / 3rd latest offset of the 12 "
               f"leads' marks ({time.perf_counter() - t0:.0f} s)")
@@ -459,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         methods = ("spatial", "learned_leads") + (() if args.no_neurokit else ("neurokit2",))
-        per_record, per_beat = measure_qtdb(args.qtdb, methods, tuple(args.intervals))
+        per_record, per_beat = measure_qtdb(args.qtdb, methods, tuple(args.intervals),
+                                            args.median_of)
         print(f"\n== QTDB {args.qtdb}: cross-database (spatial's numbers chosen on LUDB only), "
               f"cardiologist q1c ({time.perf_counter() - t0:.0f} s)")
         _print("global intervals, per record (median over annotated beats)", summarize(per_record))
@@ -469,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         from ecgwb.bench._delineation_cv import cross_validate
         from ecgwb.bench._qtdb import load_qtdb
 
-        cv, cv_choices = cross_validate(load_qtdb(args.qtdb), k=args.folds)
+        cv, cv_choices = cross_validate(load_qtdb(args.qtdb, args.median_of), k=args.folds)
         cv["method"] = f"spatial, {args.folds}-fold within QTDB"
         _print(f"QTDB {args.folds}-fold over records: numbers chosen on the training folds' "
                "q1c marks, median beat scored on the held-out fold", summarize(cv))
@@ -494,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for src in args.intervals:
             print()
-            table = main_ptbxl(args.ptbxl, intervals=src)
+            table = main_ptbxl(args.ptbxl, intervals=src, median_of=args.median_of)
             save(f"ptbxl_{src}", table.attrs["per_record"])
     return 0
 
