@@ -107,7 +107,21 @@ def _neurokit(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     return {"neurokit2": _median_intervals(beats, fs)}, beats
 
 
-MEASURERS = {"spatial": _spatial, "learned_leads": _learned_leads, "neurokit2": _neurokit}
+def _one_lead(window, lead: int) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
+    """The pipeline's global delineation of one Holter lead alone, per beat only (its
+    per-record intervals are the bench's part ``single``)."""
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    d = delineate_signal(window.signal[lead: lead + 1], window.fs, (window.leads[lead],),
+                         per_lead=False, powerline_hz=None)
+    return {}, [(int(r), {k: getattr(f, k) for k in FIDUCIALS})
+                for r, f in zip(d.beat_r, d.beats) if f is not None]
+
+
+#: The one-lead measurers whose per-beat errors :func:`best_lead_table` pairs.
+LONE_LEADS = ("spatial, lead 1 alone", "spatial, lead 2 alone")
+MEASURERS = {"spatial": _spatial, "learned_leads": _learned_leads, "neurokit2": _neurokit,
+             LONE_LEADS[0]: partial(_one_lead, lead=0), LONE_LEADS[1]: partial(_one_lead, lead=1)}
 
 
 def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
@@ -140,15 +154,16 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
                 rec_rows.extend({**row, "method": label, **iv} for label, iv in ours.items()
                                 if label in wanted)
                 rs = np.array([window.start + r for r, _ in beats])
-                for b in ref_beats:
+                for n, b in enumerate(ref_beats):
                     if rs.size == 0:
                         break
                     j = int(np.argmin(np.abs(rs - b.qrs_peak)))
                     if abs(rs[j] - b.qrs_peak) > 0.15 * window.fs:
-                        beat_rows.append({"record": path.name, "method": method, "matched": False})
+                        beat_rows.append({"record": path.name, "method": method, "beat": n,
+                                          "matched": False})
                         continue
                     fid = beats[j][1]
-                    out = {"record": path.name, "method": method, "matched": True}
+                    out = {"record": path.name, "method": method, "beat": n, "matched": True}
                     for k in FIDUCIALS:
                         ref, got = getattr(b, k), fid[k]
                         out[k] = (None if ref is None or got is None
@@ -195,6 +210,24 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
                 "expert": qtdb_expert_intervals(path), "conditions": [],
             })
     return out
+
+
+def best_lead_table(per_beat: pd.DataFrame) -> pd.DataFrame:
+    """Per fiducial, each annotated beat's error in whichever Holter lead alone
+    (:data:`LONE_LEADS`) errs less: the lead chosen *knowing the cardiologist's mark*, the
+    way single-lead delineators are commonly scored on QTDB (Martínez et al. 2004 among
+    them), never a figure a device could give. Rows as :func:`fiducial_table`'s."""
+    lone = per_beat[per_beat["method"].isin(LONE_LEADS) & per_beat["matched"].eq(True)]
+    rows = []
+    for (record, beat), df in lone.groupby(["record", "beat"], sort=False):
+        row = {"record": record, "method": "spatial, better lead alone (oracle)", "beat": beat,
+               "matched": True}
+        for k in FIDUCIALS:
+            v = pd.to_numeric(df[k], errors="coerce").dropna()
+            row[k] = float(v.loc[v.abs().idxmin()]) if len(v) else None
+            row[f"has_{k}"] = bool(df[f"has_{k}"].any())
+        rows.append(row)
+    return fiducial_table(pd.DataFrame(rows)) if rows else pd.DataFrame()
 
 
 def fiducial_table(per_beat: pd.DataFrame) -> pd.DataFrame:

@@ -460,10 +460,11 @@ def main(argv: list[str] | None = None) -> int:
         save("learned_lead", lead_rows)
         save("learned_qrs", qrs_rows)
     if "qtdb" in args.parts:
-        from ecgwb.bench._qtdb import fiducial_table, measure_qtdb
+        from ecgwb.bench._qtdb import LONE_LEADS, best_lead_table, fiducial_table, measure_qtdb
 
         t0 = time.perf_counter()
-        methods = ("spatial", "learned_leads") + (() if args.no_neurokit else ("neurokit2",))
+        methods = ("spatial", "learned_leads", *LONE_LEADS) + (
+            () if args.no_neurokit else ("neurokit2",))
         per_record, per_beat = measure_qtdb(args.qtdb, methods, tuple(args.intervals),
                                             args.median_of)
         print(f"\n== QTDB {args.qtdb}: cross-database (spatial's numbers chosen on LUDB only), "
@@ -471,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         _print("global intervals, per record (median over annotated beats)", summarize(per_record))
         _print("per beat, per fiducial (beside Martínez et al. 2004's wavelet delineator)",
                fiducial_table(per_beat))
+        _print("per beat, each Holter lead alone, the better of the two per mark: the lead chosen "
+               "knowing the mark (an oracle, how single-lead delineators are commonly scored on "
+               "QTDB), not a figure a device gives", best_lead_table(per_beat))
         save("qtdb", per_record)
         from ecgwb.bench._delineation_cv import cross_validate
         from ecgwb.bench._qtdb import load_qtdb
