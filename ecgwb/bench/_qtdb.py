@@ -9,7 +9,8 @@ are pooled over beats, as Martínez et al. (2004) report their wavelet delineato
 NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first lead in the same run.
 ``learned_leads`` is the default per-lead method (the LUDB-trained segmenter) on each lead,
 a beat's fiducials the extremes over the two leads: a second judge of the per-lead method,
-not of the pipeline's global one.
+not of the pipeline's global one. :data:`LONE_LEADS` are the pipeline on each Holter lead
+alone, per beat; :func:`best_lead_table` scores each mark in whichever errs less.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@
    and per condition with the five worst records.
 2. **QTDB dev** (2 Holter leads, 250 Hz, a cardiologist's global marks per beat):
    cross-database — nothing of QTDB chose anything; per record and per fiducial
-   (:mod:`ecgwb.bench._qtdb`); then k-fold within QTDB, the numbers chosen on the training
-   folds' marks (whether tuning on the target database would help).
+   (:mod:`ecgwb.bench._qtdb`), and per fiducial each Holter lead alone with the better of
+   the two per mark (an oracle, the usual scoring of single-lead delineators there); then
+   k-fold within QTDB, the numbers chosen on the training folds' marks (whether tuning on
+   the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
    statements (:mod:`ecgwb.bench._ptbxl_labels`).
 4. **One lead alone** (``single``): LUDB leads II, V1, V5 and each QTDB Holter lead
@@ -22,7 +24,8 @@ template alignment → beats in the analysis window → quality filter → media
 record's intervals come from the median beat, from the median over beats of each beat's
 interval (rows "intervals from beats"), or both (the default); ``neurokit2`` is
 NeuroKit2's ``ecg_process`` on one lead (II; QTDB: the first) and its DWT delineation,
-per-beat intervals, median over beats.
+per-beat intervals, median over beats. ``--median-of dominant`` makes every median beat of
+the dominant QRS family (:func:`ecgcore.signal.beats.dominant_family`; log item 16).
 
 For each method and interval: mean and SD of (method − reference) in ms over the records
 both measured, the number of records, and pass/fail against the IEC 60601-2-25 tolerances
