@@ -340,11 +340,41 @@ def _print(title: str, table: pd.DataFrame) -> None:
         print(table.to_string(index=False))
 
 
+def split_spread(data: list[dict], folds: int, seeds: Sequence[int]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How much the held-out LUDB figures owe to the split: the k-fold repeated with each
+    fold-assignment seed (every number chosen again in each split's training folds).
+
+    Returns (per_seed, ranges): one row per seed and interval (n, P missed / extra, mean and
+    SD of the global intervals) plus the paced class's mean QRS error; then per interval
+    the smallest and largest mean and SD over the seeds."""
+    from ecgwb.bench._delineation_cv import condition_table, cross_validate
+
+    rows = []
+    for seed in seeds:
+        per_record, _ = cross_validate(data, k=folds, seed=seed)
+        per_record["method"] = "spatial"
+        paced = condition_table(per_record).query("condition == 'paced' and interval == 'QRS'")
+        for _, r in summarize(per_record).iterrows():
+            rows.append({"seed": seed, "interval": r["interval"], "n": r["n"],
+                         "missed": r["n_missed"], "extra": r["n_extra"],
+                         "mean_ms": r["mean_ms"], "sd_ms": r["sd_ms"]})
+        rows.append({"seed": seed, "interval": "paced QRS", "n": int(paced["n"].iloc[0]),
+                     "mean_ms": float(paced["mean_ms"].iloc[0])})
+    table = pd.DataFrame(rows)
+    ranges = (table.groupby("interval", sort=False)[["mean_ms", "sd_ms"]]
+              .agg(["min", "max"]).round(1))
+    ranges.columns = [f"{a}_{b}" for a, b in ranges.columns]
+    return table, ranges.reset_index()
+
+
 def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
                 per_lead: bool = True, interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,),
-                median_of: str = DEFAULT_MEDIAN_OF) -> dict[str, pd.DataFrame]:
+                median_of: str = DEFAULT_MEDIAN_OF, split_seeds: Sequence[int] = ()
+                ) -> dict[str, pd.DataFrame]:
     """Held-out LUDB figures: k-fold over records for ``spatial`` (one row set per interval
-    source, the same fold numbers); NeuroKit2 has no tuning."""
+    source, the same fold numbers); NeuroKit2 has no tuning. With ``split_seeds``, also
+    :func:`split_spread` over those fold-assignment seeds."""
     from ecgcore.signal.delineate import SpatialParams
     from ecgwb.bench._delineation_cv import (
         P_ACCEPT_GRID,
@@ -372,6 +402,8 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
         conds.append(table)
     out = {"table": summarize(both), "choices": choices,
            "conditions": pd.concat(conds, ignore_index=True), "per_record": both}
+    if split_seeds:
+        out["split_spread"], out["split_ranges"] = split_spread(data, folds, split_seeds)
     if per_lead:
         keys = ("qrs_on", "qrs_off", "p_on", "p_off", *P_ACCEPT_GRID)
         by_fold = {int(r["fold"]): SpatialParams(**{k: float(r[k]) for k in keys})
@@ -396,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
                          "about 20 minutes; single: LUDB and QTDB leads measured alone)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
+    ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
+                    help="part ludb: repeat the k-fold with these fold-assignment seeds and "
+                         "print how much the held-out figures move with the split")
     ap.add_argument("--intervals", nargs="+", default=list(INTERVAL_SOURCES),
                     choices=list(INTERVAL_SOURCES),
                     help="where spatial's record intervals come from: the median beat, the "
@@ -432,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         res = run_ludb_cv(args.data, args.folds, neurokit=not args.no_neurokit,
                           per_lead=not args.no_per_lead, interval_sources=tuple(args.intervals),
-                          median_of=args.median_of)
+                          median_of=args.median_of, split_seeds=tuple(args.split_seeds))
         print(f"\n== LUDB {args.data}: {args.folds}-fold over records, every number chosen in the "
               f"training folds; reference: 3rd earliest onset / 3rd latest offset of the 12 "
               f"leads' marks ({time.perf_counter() - t0:.0f} s)")
@@ -443,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
                    "an expert mark; each record with its held-out fold's numbers)", res["per_lead"])
             _print("per-lead QRS quiet duration chosen in each fold (ms)", res["per_lead_choices"])
         _print("spatial per condition (held out), with the five worst records", res["conditions"])
+        if "split_spread" in res:
+            _print(f"the same k-fold with other fold assignments (seeds {args.split_seeds}): "
+                   "held-out figures of each split", res["split_spread"])
+            _print("their range over the splits", res["split_ranges"])
         save("ludb", res["per_record"])
     if "learned" in args.parts:
         from ecgwb.bench._delineation_cv import per_lead_table

@@ -75,3 +75,22 @@ def test_ludb_condition_classes():
     af = pd.Series({"Rhythms": "Atrial flutter, typical", "Cardiac pacing":
                     "Pacemaker presence, undefined\nBiventricular pacing"})
     assert conditions(af) == ["AF / flutter", "paced"]
+
+
+def test_split_spread_repeats_the_k_fold_with_each_seed(ludb_dir):
+    from ecgwb.bench.delineation import split_spread, summarize
+
+    data = load_ludb(ludb_dir, RECORDS[:4])
+    per_seed, ranges = split_spread(data, 2, (3, 4))
+    assert per_seed["seed"].tolist().count(4) == 5  # P, PR, QRS, QT and paced QRS
+    for seed in (3, 4):
+        per_record, _ = cross_validate(data, k=2, seed=seed)
+        per_record["method"] = "spatial"
+        want = summarize(per_record).set_index("interval")
+        got = per_seed[per_seed["seed"] == seed].set_index("interval")
+        for iv in ("P", "PR", "QRS", "QT"):
+            assert (got.loc[iv, "mean_ms"], got.loc[iv, "sd_ms"], got.loc[iv, "n"]) == \
+                (want.loc[iv, "mean_ms"], want.loc[iv, "sd_ms"], want.loc[iv, "n"])
+    qrs = ranges.set_index("interval").loc["QRS"]
+    sds = per_seed.loc[per_seed["interval"] == "QRS", "sd_ms"]
+    assert (qrs["sd_ms_min"], qrs["sd_ms_max"]) == (sds.min(), sds.max())
