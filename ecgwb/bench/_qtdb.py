@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.qtdb import (
+    beat_intervals,
     list_qtdb_records,
     qtdb_expert_beats,
     qtdb_expert_intervals,
@@ -82,6 +83,39 @@ def _median_intervals(beats: list[tuple[int, dict]], fs: float) -> dict[str, flo
 
     return {"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
             "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}
+
+
+def _beat_intervals(fid: dict, fs: float) -> dict[str, float | None]:
+    """P, PR, QRS and QT (ms) of one delineated beat's fiducials (None where missing)."""
+    def ms(a: str, b: str) -> float | None:
+        return None if fid[a] is None or fid[b] is None else (fid[b] - fid[a]) * 1000.0 / fs
+
+    return {"p_ms": ms("p_on", "p_off"), "pr_ms": ms("p_on", "qrs_on"),
+            "qrs_ms": ms("qrs_on", "qrs_off"), "qt_ms": ms("qrs_on", "t_off")}
+
+
+def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spatial",)
+                       ) -> pd.DataFrame:
+    """Per record, the method's intervals and the cardiologist's over the same beats, the
+    ones he marked: per interval the median over those beats (the method's only when at
+    least half of them give it, as the record's ``beats`` source does). Rows as
+    :func:`measure_qtdb`'s per-record ones, for :func:`ecgwb.bench.delineation.summarize`.
+
+    The record's median beat is of every beat of the window; where the cardiologist marked
+    a minority shape (an intermittent pre-excitation, ectopic beats), the per-record row
+    compares different beats, this one does not: it separates boundary error from which
+    beats were measured."""
+    rows = []
+    matched = per_beat[per_beat["method"].isin(methods) & per_beat["matched"].eq(True)]
+    for (method, record), df in matched.groupby(["method", "record"], sort=False):
+        row = {"record": record, "method": f"{method}, on the marked beats", "error": None}
+        for m in INTERVALS:
+            ours = pd.to_numeric(df[m], errors="coerce").dropna()
+            ref = pd.to_numeric(df[f"expert_{m}"], errors="coerce").dropna()
+            row[m] = float(ours.median()) if len(ours) and 2 * len(ours) >= len(df) else None
+            row[f"expert_{m}"] = float(ref.median()) if len(ref) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def spatial_label(source: str) -> str:
@@ -170,6 +204,8 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
                         out[k] = (None if ref is None or got is None
                                   else (window.start + got - ref) * 1000.0 / window.fs)
                         out[f"has_{k}"] = ref is not None
+                    out.update({f"expert_{m}": v for m, v in beat_intervals(b, window.fs).items()})
+                    out.update(_beat_intervals(fid, window.fs))
                     beat_rows.append(out)
     return pd.DataFrame(rec_rows), pd.DataFrame(beat_rows)
 

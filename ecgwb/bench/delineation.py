@@ -502,7 +502,13 @@ def main(argv: list[str] | None = None) -> int:
         save("learned_lead", lead_rows)
         save("learned_qrs", qrs_rows)
     if "qtdb" in args.parts:
-        from ecgwb.bench._qtdb import LONE_LEADS, best_lead_table, fiducial_table, measure_qtdb
+        from ecgwb.bench._qtdb import (
+            LONE_LEADS,
+            best_lead_table,
+            fiducial_table,
+            measure_qtdb,
+            same_beats_records,
+        )
 
         t0 = time.perf_counter()
         methods = ("spatial", "learned_leads", *LONE_LEADS) + (
@@ -512,6 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== QTDB {args.qtdb}: cross-database (spatial's numbers chosen on LUDB only), "
               f"cardiologist q1c ({time.perf_counter() - t0:.0f} s)")
         _print("global intervals, per record (median over annotated beats)", summarize(per_record))
+        _print("the same per record over the beats the cardiologist marked (each beat "
+               "delineated, median over those beats): boundary error without beat selection",
+               summarize(same_beats_records(per_beat)))
         _print("per beat, per fiducial (beside Martínez et al. 2004's wavelet delineator)",
                fiducial_table(per_beat))
         _print("per beat, each Holter lead alone, the better of the two per mark: the lead chosen "

@@ -1,0 +1,67 @@
+"""The QTDB bench's extra scorings: per mark the Holter lead alone that errs less (an
+oracle), and per record the intervals over the beats the cardiologist marked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ecgwb.bench._qtdb import FIDUCIALS, LONE_LEADS, best_lead_table
+
+
+def _beat(method: str, beat: int, t_off: float | None, qrs_on: float, matched: bool = True) -> dict:
+    row = {"record": "sel1", "method": method, "beat": beat, "matched": matched}
+    for k in FIDUCIALS:
+        row[k] = None
+        row[f"has_{k}"] = k in ("t_off", "qrs_on")
+    row["t_off"], row["qrs_on"] = t_off, qrs_on
+    return row
+
+
+def test_the_smaller_error_of_the_two_leads_with_its_sign():
+    one, two = LONE_LEADS
+    per_beat = pd.DataFrame([
+        _beat(one, 0, -40.0, 8.0), _beat(two, 0, 12.0, -4.0),   # lead 2 better for both
+        _beat(one, 1, -6.0, 2.0), _beat(two, 1, 30.0, -10.0),   # lead 1 better for both
+        _beat(one, 2, None, 6.0), _beat(two, 2, -20.0, 6.0),    # lead 1 found no T end
+        _beat("spatial", 0, 100.0, 100.0),                      # other methods are not paired
+        _beat(one, 3, 1.0, 1.0, matched=False),                 # an unmatched beat is left out
+    ])
+    t = best_lead_table(per_beat).set_index("fiducial")
+    assert t.loc["t_off", "n"] == 3 and t.loc["qrs_on", "n"] == 3
+    assert t.loc["t_off", "mean_ms"] == pytest.approx((12.0 - 6.0 - 20.0) / 3, abs=0.05)
+    assert t.loc["qrs_on", "mean_ms"] == pytest.approx((-4.0 + 2.0 + 6.0) / 3, abs=0.05)
+    assert t.loc["p_on", "n_marked"] == 0 and t.loc["p_on", "n"] == 0
+    assert (t["method"] == "spatial, better lead alone (oracle)").all()
+
+
+def test_no_lone_lead_rows_no_table():
+    assert best_lead_table(pd.DataFrame([_beat("spatial", 0, 1.0, 1.0)])).empty
+
+
+def _marked(record: str, qrs: float, expert_qrs: float, p: float | None, matched: bool = True) -> dict:
+    row = {"record": record, "method": "spatial", "beat": 0, "matched": matched,
+           "qrs_ms": qrs, "expert_qrs_ms": expert_qrs, "p_ms": p, "expert_p_ms": 100.0,
+           "pr_ms": None, "expert_pr_ms": None, "qt_ms": 400.0, "expert_qt_ms": 390.0}
+    return row
+
+
+def test_same_beats_records_are_medians_over_the_marked_beats():
+    from ecgwb.bench._qtdb import same_beats_records
+
+    per_beat = pd.DataFrame([
+        _marked("a", 90.0, 96.0, 110.0), _marked("a", 150.0, 148.0, None),
+        _marked("a", 100.0, 92.0, 104.0),
+        _marked("b", 80.0, 84.0, None), _marked("b", 84.0, 88.0, None),
+        _marked("b", 82.0, 86.0, 120.0),           # P in one beat of three: no P for b
+        _marked("b", 500.0, 500.0, 500.0, matched=False),  # not matched: left out
+        {**_marked("a", 0.0, 0.0, 0.0), "method": "neurokit2"},  # another method
+    ])
+    rows = same_beats_records(per_beat).set_index("record")
+    assert rows.loc["a", "method"] == "spatial, on the marked beats"
+    assert (rows.loc["a", "qrs_ms"], rows.loc["a", "expert_qrs_ms"]) == (100.0, 96.0)
+    assert rows.loc["a", "p_ms"] == 107.0  # two of three beats give it
+    assert (rows.loc["b", "qrs_ms"], rows.loc["b", "expert_qrs_ms"]) == (82.0, 86.0)
+    assert pd.isna(rows.loc["b", "p_ms"]) and rows.loc["b", "expert_p_ms"] == 100.0
+    assert pd.isna(rows.loc["b", "pr_ms"]) and pd.isna(rows.loc["b", "expert_pr_ms"])
+    assert len(rows) == 2
