@@ -10,7 +10,8 @@ NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first lead in th
 ``learned_leads`` is the default per-lead method (the LUDB-trained segmenter) on each lead,
 a beat's fiducials the extremes over the two leads: a second judge of the per-lead method,
 not of the pipeline's global one. :data:`LONE_LEADS` are the pipeline on each Holter lead
-alone, per beat; :func:`best_lead_table` scores each mark in whichever errs less.
+alone, per beat; :func:`best_lead_table` scores each mark in whichever errs less, and
+:func:`same_beats_records` each record over the beats the cardiologist marked.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@
    per beat as the LUDB paper scores (sensitivity, PPV within 150 ms, boundary errors),
    and per condition with the five worst records.
 2. **QTDB dev** (2 Holter leads, 250 Hz, a cardiologist's global marks per beat):
-   cross-database — nothing of QTDB chose anything; per record and per fiducial
-   (:mod:`ecgwb.bench._qtdb`), and per fiducial each Holter lead alone with the better of
+   cross-database — nothing of QTDB chose anything; per record (also over the beats the
+   cardiologist marked only) and per fiducial (:mod:`ecgwb.bench._qtdb`), and per fiducial each Holter lead alone with the better of
    the two per mark (an oracle, the usual scoring of single-lead delineators there); then
    k-fold within QTDB, the numbers chosen on the training folds' marks (whether tuning on
    the target database would help).
