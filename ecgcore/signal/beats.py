@@ -211,3 +211,12 @@ def dominant_family(beats: np.ndarray, r: int, fs: float, min_beats: int = 3) ->
     if family.sum() < min_beats or 2 * family.sum() < n:
         return everyone
     return family
+
+
+def median_family(beats: np.ndarray, r: int, fs: float, median_of: str,
+                  min_beats: int = 3) -> np.ndarray:
+    """Which beats the median beat is of, by ``median_of`` (:data:`MEDIAN_SOURCES`): every
+    beat, or :func:`dominant_family` (NaN samples read as 0 there)."""
+    if check_median_of(median_of) == "all":
+        return np.ones(beats.shape[0], dtype=bool)
+    return dominant_family(np.nan_to_num(beats), r, fs, min_beats)

@@ -29,8 +29,8 @@ from ecgcore.signal.beats import (
     align_to_template,
     beat_quality,
     check_median_of,
-    dominant_family,
     median_beat,
+    median_family,
     quality_window,
     segment_beats,
 )
@@ -125,6 +125,13 @@ class BeatResult:
     beat_fiducials: list[Fiducials | None] | None = None
     # which analysis beats the median beats are of (config.median_of); None: all of them
     median_family: np.ndarray | None = None
+
+    @property
+    def median_beats(self) -> np.ndarray | None:
+        """The analysis beats the analysis median beat is of."""
+        if self.analysis_beats is None or self.median_family is None:
+            return self.analysis_beats
+        return self.analysis_beats[self.median_family]
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -262,8 +269,7 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     clean = full
     kept_r = wide_anchors[quality.keep]
     wide_full, _ = segment_beats(clean, kept_r, before, after)
-    family = (dominant_family(np.nan_to_num(wide_full[:, use]), before, fs, config.min_beats)
-              if config.median_of == "dominant" else np.ones(len(wide_full), bool))
+    family = median_family(wide_full[:, use], before, fs, config.median_of, config.min_beats)
     analysis_median = median_beat(wide_full[family])
     rr_med = float(np.median(rr)) if rr.size else None
     try:

@@ -28,8 +28,8 @@ from ecgcore.signal.beats import (
     align_to_template,
     beat_quality,
     check_median_of,
-    dominant_family,
     median_beat,
+    median_family,
     quality_window,
     segment_beats,
 )
@@ -195,6 +195,13 @@ class RecordDelineation:
     # which of `beat_signals` the median beat is of (beats.dominant_family); None: all of them
     median_family: np.ndarray | None = None
 
+    @property
+    def median_beats(self) -> np.ndarray | None:
+        """The kept beats the median beat is of."""
+        if self.beat_signals is None or self.median_family is None:
+            return self.beat_signals
+        return self.beat_signals[self.median_family]
+
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
         (see :func:`interval_confidence`)."""
@@ -321,8 +328,7 @@ def delineate_signal(
     quality = beat_quality(np.nan_to_num(wide[:, usable, before - qb: before + qa]))
     keep = quality.keep if quality.n_kept >= min_beats else np.ones(len(anchors), bool)
     kept, kept_r = wide[keep], anchors[keep]
-    family = (dominant_family(np.nan_to_num(kept[:, usable]), before, fs, min_beats)
-              if median_of == "dominant" else np.ones(len(kept), bool))
+    family = median_family(kept[:, usable], before, fs, median_of, min_beats)
     med_x = median_beat(kept[family])
     med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
                                        params=params, beats=kept[family]), pacing)

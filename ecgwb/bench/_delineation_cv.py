@@ -125,8 +125,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
         out.append({
             "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
             "beats": res.analysis_beats,
-            "median_beats": (res.analysis_beats if res.median_family is None
-                             else res.analysis_beats[res.median_family]),
+            "median_beats": res.median_beats,
             "r": before, "rr_ms": rr_med, "pacing": res.pacing,
             "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},

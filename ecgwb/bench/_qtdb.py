@@ -31,7 +31,12 @@ from ecgcore.io.qtdb import (
     read_qtdb_window,
 )
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
-from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES, record_intervals
+from ecgcore.signal.record_delineation import (
+    DEFAULT_INTERVALS,
+    INTERVAL_SOURCES,
+    MIN_BEAT_FRACTION,
+    record_intervals,
+)
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
@@ -74,18 +79,6 @@ def _learned_leads(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     return {"learned_leads": _median_intervals(beats, window.fs)}, beats
 
 
-def _median_intervals(beats: list[tuple[int, dict]], fs: float) -> dict[str, float | None]:
-    """P, PR, QRS and QT (ms) of a record: per interval, the median over the beats that give
-    it (a positive duration)."""
-    def med(a: str, b: str) -> float | None:
-        v = [(f[b] - f[a]) * 1000.0 / fs for _, f in beats if f[a] is not None and f[b] is not None]
-        v = [x for x in v if x > 0]
-        return float(np.median(v)) if v else None
-
-    return {"p_ms": med("p_on", "p_off"), "pr_ms": med("p_on", "qrs_on"),
-            "qrs_ms": med("qrs_on", "qrs_off"), "qt_ms": med("qrs_on", "t_off")}
-
-
 def _beat_intervals(fid: dict, fs: float) -> dict[str, float | None]:
     """P, PR, QRS and QT (ms) of one delineated beat's fiducials (None where missing)."""
     def ms(a: str, b: str) -> float | None:
@@ -95,11 +88,22 @@ def _beat_intervals(fid: dict, fs: float) -> dict[str, float | None]:
             "qrs_ms": ms("qrs_on", "qrs_off"), "qt_ms": ms("qrs_on", "t_off")}
 
 
+def _median_intervals(beats: list[tuple[int, dict]], fs: float) -> dict[str, float | None]:
+    """P, PR, QRS and QT (ms) of a record: per interval, the median over the beats that give
+    it (a positive duration)."""
+    per_beat = [_beat_intervals(f, fs) for _, f in beats]
+    out: dict[str, float | None] = {}
+    for m in INTERVALS:
+        v = [iv[m] for iv in per_beat if iv[m] is not None and iv[m] > 0]
+        out[m] = float(np.median(v)) if v else None
+    return out
+
+
 def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spatial",)
                        ) -> pd.DataFrame:
     """Per record, the method's intervals and the cardiologist's over the same beats, the
     ones he marked: per interval the median over those beats (the method's only when at
-    least half of them give it, as the record's ``beats`` source does). Rows as
+    least :data:`MIN_BEAT_FRACTION` of them give it, as the record's ``beats`` source does). Rows as
     :func:`measure_qtdb`'s per-record ones, for :func:`ecgwb.bench.delineation.summarize`.
 
     The record's median beat is of every beat of the window; where the cardiologist marked
@@ -113,7 +117,8 @@ def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spat
         for m in INTERVALS:
             ours = pd.to_numeric(df[m], errors="coerce").dropna()
             ref = pd.to_numeric(df[f"expert_{m}"], errors="coerce").dropna()
-            row[m] = float(ours.median()) if len(ours) and 2 * len(ours) >= len(df) else None
+            enough = len(ours) and len(ours) >= MIN_BEAT_FRACTION * len(df)
+            row[m] = float(ours.median()) if enough else None
             row[f"expert_{m}"] = float(ref.median()) if len(ref) else None
         rows.append(row)
     return pd.DataFrame(rows)
@@ -241,8 +246,7 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
             out.append({
                 "record": path.name, "median": d.median_signal, "fs": window.fs,
                 "beats": d.beat_signals,
-                "median_beats": (d.beat_signals if d.median_family is None
-                                 else d.beat_signals[d.median_family]),
+                "median_beats": d.median_beats,
                 "r": d.median_r, "rr_ms": d.rr_ms,
                 "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
                 "expert": qtdb_expert_intervals(path), "conditions": [],

@@ -95,6 +95,8 @@ def test_pipeline_median_of_the_dominant_family(pvc_record):
     assert len(left_out) == 5
     np.testing.assert_array_equal(dom.analysis_median,
                                   median_beat(dom.analysis_beats[dom.median_family]))
+    np.testing.assert_array_equal(dom.median_beats, dom.analysis_beats[dom.median_family])
+    assert plain.median_beats is plain.analysis_beats
     assert not np.array_equal(dom.analysis_median, plain.analysis_median)
     assert dom.median.shape == plain.median.shape  # the model's median beat follows it
     assert dom.analysis_beats.shape == plain.analysis_beats.shape  # per beat: every beat kept
@@ -111,6 +113,8 @@ def test_delineate_signal_median_of(pvc_record):
     assert left_out == _premature(dom.rpeaks, dom.beat_r, fs) and len(left_out) == 5
     np.testing.assert_array_equal(dom.median_signal,
                                   median_beat(dom.beat_signals[dom.median_family]))
+    np.testing.assert_array_equal(dom.median_beats, dom.beat_signals[dom.median_family])
+    assert plain.median_beats is plain.beat_signals
 
 
 def test_median_of_is_checked_and_keeps_old_cache_keys():
