@@ -115,7 +115,8 @@ class LatentModule(L.LightningModule):
         if not torch.isfinite(total):
             bad = [k for k, v in terms.items() if not math.isfinite(float(v.detach()))]
             raise NonFiniteLossError(
-                f"loss became {float(total.detach())} at epoch {self.epoch}, step {self.global_step + self.step_offset} "
+                f"loss became {float(total.detach())} at epoch {self.epoch}, "
+                f"step {self.global_step + self.step_offset} "
                 f"(non-finite terms: {bad}); lower optim.lr or check the data")
         self._log_terms(terms, "train", on_step=False)
         return total

@@ -99,7 +99,8 @@ class CachedDataset(Dataset):
     def _with_targets(self, item: dict[str, torch.Tensor], row: int) -> dict[str, torch.Tensor]:
         """``item`` with the record's labels (``y``) and extra features, where there are any."""
         if self.labels is not None:
-            item["y"] = torch.from_numpy(np.array(self.labels[row]))  # a copy: labels may be read-only
+            # a copy: the labels may be read-only
+            item["y"] = torch.from_numpy(np.array(self.labels[row]))
         if self.extra is not None:
             item["extra"] = torch.from_numpy(np.nan_to_num(self.extra[row]))
         return item

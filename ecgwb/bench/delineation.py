@@ -9,10 +9,10 @@
    and per condition with the five worst records.
 2. **QTDB dev** (2 Holter leads, 250 Hz, a cardiologist's global marks per beat):
    cross-database — nothing of QTDB chose anything; per record (also over the beats the
-   cardiologist marked only) and per fiducial (:mod:`ecgwb.bench._qtdb`), and per fiducial each Holter lead alone with the better of
-   the two per mark (an oracle, the usual scoring of single-lead delineators there); then
-   k-fold within QTDB, the numbers chosen on the training folds' marks (whether tuning on
-   the target database would help).
+   cardiologist marked only) and per fiducial (:mod:`ecgwb.bench._qtdb`), and per fiducial
+   each Holter lead alone with the better of the two per mark (an oracle, the usual
+   scoring of single-lead delineators there); then k-fold within QTDB, the numbers chosen
+   on the training folds' marks (whether tuning on the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
    statements (:mod:`ecgwb.bench._ptbxl_labels`).
 4. **One lead alone** (``single``): LUDB leads II, V1, V5 and each QTDB Holter lead

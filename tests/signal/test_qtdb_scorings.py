@@ -39,7 +39,8 @@ def test_no_lone_lead_rows_no_table():
     assert best_lead_table(pd.DataFrame([_beat("spatial", 0, 1.0, 1.0)])).empty
 
 
-def _marked(record: str, qrs: float, expert_qrs: float, p: float | None, matched: bool = True) -> dict:
+def _marked(record: str, qrs: float, expert_qrs: float, p: float | None,
+            matched: bool = True) -> dict:
     row = {"record": record, "method": "spatial", "beat": 0, "matched": matched,
            "qrs_ms": qrs, "expert_qrs_ms": expert_qrs, "p_ms": p, "expert_p_ms": 100.0,
            "pr_ms": None, "expert_pr_ms": None, "qt_ms": 400.0, "expert_qt_ms": 390.0}
