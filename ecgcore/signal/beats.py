@@ -213,6 +213,11 @@ def dominant_family(beats: np.ndarray, r: int, fs: float, min_beats: int = 3) ->
     return family
 
 
+def of_family(beats: np.ndarray | None, family: np.ndarray | None) -> np.ndarray | None:
+    """``beats`` restricted to ``family`` (a bool mask; None: every beat)."""
+    return beats if beats is None or family is None else beats[family]
+
+
 def median_family(beats: np.ndarray, r: int, fs: float, median_of: str,
                   min_beats: int = 3) -> np.ndarray:
     """Which beats the median beat is of, by ``median_of`` (:data:`MEDIAN_SOURCES`): every

@@ -31,6 +31,7 @@ from ecgcore.signal.beats import (
     check_median_of,
     median_beat,
     median_family,
+    of_family,
     quality_window,
     segment_beats,
 )
@@ -129,9 +130,7 @@ class BeatResult:
     @property
     def median_beats(self) -> np.ndarray | None:
         """The analysis beats the analysis median beat is of."""
-        if self.analysis_beats is None or self.median_family is None:
-            return self.analysis_beats
-        return self.analysis_beats[self.median_family]
+        return of_family(self.analysis_beats, self.median_family)
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).

@@ -30,6 +30,7 @@ from ecgcore.signal.beats import (
     check_median_of,
     median_beat,
     median_family,
+    of_family,
     quality_window,
     segment_beats,
 )
@@ -198,9 +199,7 @@ class RecordDelineation:
     @property
     def median_beats(self) -> np.ndarray | None:
         """The kept beats the median beat is of."""
-        if self.beat_signals is None or self.median_family is None:
-            return self.beat_signals
-        return self.beat_signals[self.median_family]
+        return of_family(self.beat_signals, self.median_family)
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
