@@ -82,11 +82,15 @@ T_SPAN_MS = 120.0
 #: Bazett-like bounds (in s per √s of RR) after QRS onset: T peak before, T end before.
 T_PEAK_MAX_K = 0.5
 T_END_MAX_K = 0.7
-#: The next beat's P is found by its likeness to this P wave only with at least this many
-#: usable leads: in one or two leads a T wave is a rounded bump much like a P wave (LUDB 1,
-#: lead II alone: the "next P" fell on the T wave and cut the T search short, QT 282 ms
-#: against 488 on 12 leads); with fewer leads the RR interval alone places the next P.
-NEXT_P_MIN_LEADS = 3
+#: Cues read from the leads together are trusted only with at least this many usable leads.
+#: The next beat's P found by its likeness to this P wave: in one or two leads a T wave is a
+#: rounded bump much like a P wave (LUDB 1, lead II alone: the "next P" fell on the T wave
+#: and cut the T search short, QT 282 ms against 488 on 12 leads); with fewer leads the RR
+#: interval alone places the next P. A QRS end at the first sample of low lead-combined
+#: velocity: one or two leads can turn at the same instant (QTDB sel103: the S nadir of V2
+#: as MLII turns, QRS 28 ms short); with fewer leads the boundary must stay quiet for
+#: :data:`LEAD_QRS_QUIET_MS` (log items 12 and 17).
+MIN_COMBINED_LEADS = 3
 
 
 
@@ -127,8 +131,9 @@ class SpatialParams:
     #: (ms; 0: the first sample below it). In one lead the velocity vanishes at every turn of
     #: the QRS (a q or S nadir, the R apex), which is no end of activity; the lead-combined
     #: velocity of several leads rarely does. None (the default): by the beat's usable leads,
-    #: :data:`LEAD_QRS_QUIET_MS` for one lead (a one-lead record, or each lead of the
-    #: per-lead delineation in :mod:`ecgcore.signal.record_delineation`), 0 for several.
+    #: :data:`LEAD_QRS_QUIET_MS` for fewer than :data:`MIN_COMBINED_LEADS` (a one- or two-lead
+    #: record, or each lead of the per-lead delineation in
+    #: :mod:`ecgcore.signal.record_delineation`), 0 for more.
     qrs_quiet_ms: float | None = None
 
 
@@ -177,7 +182,7 @@ class _Beat:
         """:attr:`SpatialParams.qrs_quiet_ms`, its default resolved by the usable leads."""
         if self.params.qrs_quiet_ms is not None:
             return self.params.qrs_quiet_ms
-        return LEAD_QRS_QUIET_MS if self.x.shape[0] == 1 else 0.0
+        return LEAD_QRS_QUIET_MS if self.x.shape[0] < MIN_COMBINED_LEADS else 0.0
 
     def ms(self, value_ms: float) -> int:
         return round(value_ms * self.fs / 1000.0)
@@ -508,7 +513,7 @@ def _next_p(beat: _Beat, p_on: int, p_off: int, start: int) -> int | None:
     The next P wave has this beat's P morphology in every lead, so the multi-lead P template
     is slid over the rest of the window; a match needs a correlation of at least 0.8 and an
     amplitude within a factor of two (a T wave rarely matches a P wave in all leads at once;
-    with fewer than ``NEXT_P_MIN_LEADS`` leads it is not called).
+    with fewer than ``MIN_COMBINED_LEADS`` leads it is not called).
     """
     x = beat.lowpass(P_LOWPASS_HZ)
     tmpl = x[:, p_on : p_off + 1]
@@ -538,7 +543,7 @@ def _delineate_spatial(beat: _Beat) -> Fiducials:
         # The T search must end before the next beat's P wave: where the RR interval puts
         # it, or where this beat's P morphology appears again (which also gives the RR).
         next_p = (_next_p(beat, p_on, p_off, beat.clip(qrs_off + beat.ms(250)))
-                  if beat.x.shape[0] >= NEXT_P_MIN_LEADS else None)
+                  if beat.x.shape[0] >= MIN_COMBINED_LEADS else None)
         if beat.rr is not None:
             next_p = p_on + beat.rr if next_p is None else min(next_p, p_on + beat.rr)
         elif next_p is not None:

@@ -5,8 +5,9 @@ called normal (NORM) has a QRS under 120 ms, a P wave under 120 ms and a PR of a
 200 ms; complete bundle branch block (CLBBB, CRBBB) has a QRS of at least 120 ms, non-specific
 intraventricular conduction delay (IVCD) one over 110 ms (AHA/ACCF/HRS 2009); first-degree AV block (1AVB) has PR > 200 ms; atrial
 fibrillation (AFIB) has no P wave. The table counts how often the project's pipeline
-(``process_record`` at 500 Hz, the intervals of ``ecgwb measure``) agrees. Nothing here
-was used to choose the delineation method: it is a held-out judge.
+(``process_record`` on the 500 Hz files, or on the 100 Hz ones with ``rate=100``; the
+intervals of ``ecgwb measure``) agrees. Nothing here was used to choose the delineation
+method: it is a held-out judge.
 """
 
 from __future__ import annotations
@@ -35,11 +36,19 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
     return {k: (None if not np.isfinite(feats[k]) else float(feats[k])) for k in INTERVALS}
 
 
+#: PTB-XL's two sampling rates (Hz) and the metadata column naming each rate's files.
+RATE_FILES = {500: "filename_hr", 100: "filename_lr"}
+
+
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
                   measure: Callable[[Path], dict] = _pipeline_intervals,
-                  intervals: str | None = None, median_of: str | None = None) -> pd.DataFrame:
-    """One row per record: ecg_id, its SCP codes (any likelihood) and the measured intervals
-    (``intervals``, ``median_of``: the pipeline's options, when ``measure`` is the pipeline)."""
+                  intervals: str | None = None, median_of: str | None = None,
+                  rate: int = 500) -> pd.DataFrame:
+    """One row per record: ecg_id, its SCP codes (any likelihood) and the intervals measured
+    on its ``rate`` Hz files (``intervals``, ``median_of``: the pipeline's options, when
+    ``measure`` is the pipeline)."""
+    if rate not in RATE_FILES:
+        raise ValueError(f"PTB-XL has files at {sorted(RATE_FILES)} Hz, not {rate}")
     if intervals is not None:
         measure = partial(measure, intervals=intervals)
     if median_of is not None:
@@ -55,7 +64,7 @@ def measure_ptbxl(folder: str | Path, limit: int | None = None,
         row: dict = {"ecg_id": int(rec["ecg_id"]),
                      "codes": " ".join(sorted(parse_scp_codes(rec["scp_codes"])))}
         try:
-            row.update(measure(folder / rec["filename_hr"]))
+            row.update(measure(folder / rec[RATE_FILES[rate]]))
             row["error"] = None
         except Exception as exc:  # noqa: BLE001 -- a failed record is counted, not dropped
             row.update({k: None for k in INTERVALS})
@@ -101,13 +110,14 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_ptbxl(folder: Path, limit: int | None = None, intervals: str | None = None,
-               median_of: str | None = None) -> pd.DataFrame:
+               median_of: str | None = None, rate: int = 500) -> pd.DataFrame:
     t0 = time.perf_counter()
-    per_record = measure_ptbxl(folder, limit, intervals=intervals, median_of=median_of)
+    per_record = measure_ptbxl(folder, limit, intervals=intervals, median_of=median_of,
+                               rate=rate)
     table = label_table(per_record)
     source = "" if intervals is None else f", intervals from {intervals}"
     source += "" if median_of is None else f", median beat of {median_of} beats"
-    print(f"PTB-XL label consistency{source}: {folder} ({len(per_record)} records, 500 Hz, "
+    print(f"PTB-XL label consistency{source}: {folder} ({len(per_record)} records, {rate} Hz, "
           f"{int(per_record['error'].notna().sum())} failed), {time.perf_counter() - t0:.0f} s")
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(table.to_string(index=False))

@@ -1,10 +1,11 @@
-"""Single-lead judge for `ecgwb bench delineation --parts single`: records of one lead.
+"""Judges of few leads for `ecgwb bench delineation`: records of one lead (``--parts
+single``) and of two (``--parts two_leads``).
 
 A patch, a handheld recorder or one Holter channel gives one lead, and the pipeline then
-delineates that lead alone. Two judges:
+delineates that lead alone; a two-channel Holter gives two. One lead alone, two judges:
 
-- **LUDB dev**, leads II, V1 and V5 each alone (the other eleven missing, as a one-lead
-  file reads; what ``ecgwb measure`` runs), against the experts' global intervals (the LUDB
+- **LUDB dev**, leads I (a handheld recorder's), II, V1 and V5 each alone (the other
+  eleven missing, as a one-lead file reads; what ``ecgwb measure`` runs), against the experts' global intervals (the LUDB
   judge's reference: a lone lead's QRS is shorter than the global one by nature, by about
   13 ms in lead II here) and against the experts' own marks in that lead (QRS and QT,
   median over the lead's marked beats). The per-lead QRS quiet duration a lone lead uses
@@ -12,7 +13,10 @@ delineates that lead alone. Two judges:
 - **QTDB dev**, each of the two Holter leads alone (``delineate_signal``, what ``ecgwb
   delineate`` runs), against the cardiologist's global marks (``q1c``): cross-database.
 
-Differences are method − reference in ms, one row per record and lead.
+Two leads: LUDB dev read as two-lead Holter recordings (:data:`LUDB_PAIRS`, the other ten
+leads missing) against the experts' global intervals (log item 17's judge).
+
+Differences are method − reference in ms, one row per record and lead (or pair).
 """
 
 from __future__ import annotations
@@ -27,16 +31,18 @@ import pandas as pd
 from ecgcore.io.record import Record
 from ecgcore.signal.record_delineation import INTERVALS
 
-LUDB_LEADS = ("II", "V1", "V5")
+LUDB_LEADS = ("I", "II", "V1", "V5")
+#: Two-lead Holter montages: a limb-like lead with a right or left precordial one.
+LUDB_PAIRS = (("II", "V1"), ("II", "V2"), ("II", "V5"))
 
 
-def one_lead(record: Record, lead: str) -> Record:
-    """``record`` as a one-lead file of ``lead`` reads: the other leads missing (NaN)."""
-    i = list(record.leads).index(lead)
+def only_leads(record: Record, *leads: str) -> Record:
+    """``record`` as a file of ``leads`` alone reads: the other leads missing (NaN)."""
+    keep = [list(record.leads).index(lead) for lead in leads]
     signal = np.full_like(record.signal, np.nan)
-    signal[i] = record.signal[i]
+    signal[keep] = record.signal[keep]
     return replace(record, signal=signal, bad_leads={},
-                   missing_leads=tuple(name for name in record.leads if name != lead))
+                   missing_leads=tuple(name for name in record.leads if name not in leads))
 
 
 def lead_marks_ms(path: Path, ext: str) -> dict[str, float | None]:
@@ -66,15 +72,15 @@ def _row(method: str, record: str, ours: dict, expert: dict, error: str | None) 
             **{f"expert_{m}": expert.get(m) for m in INTERVALS}}
 
 
-def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,
-                     records: list[str] | None = None) -> pd.DataFrame:
-    """Per record (all, or the named ``records``) and lead: rows ``lead X alone`` (global
-    reference) and ``lead X alone, against that lead's marks`` (QRS and QT only)."""
+def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
+                  records: list[str] | None):
+    """For each LUDB record (all, or the named ``records``) and subset of its leads:
+    ``(path, subset, our intervals of the record with only those leads, the experts' global
+    intervals, error or None)``."""
     from ecgcore.io import read_wfdb
     from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
     from ecgcore.signal.pipeline import process_record
 
-    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for path in list_ludb_records(ludb_dir):
@@ -82,17 +88,36 @@ def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,
                 continue
             record = read_wfdb(path)
             expert = ludb_expert_intervals(path)
-            for lead in leads:
+            for subset in subsets:
                 error, ours = None, {}
                 try:
-                    ours = process_record(one_lead(record, lead)).analysis_fiducials.intervals()
+                    ours = process_record(only_leads(record, *subset)).analysis_fiducials.intervals()
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
-                rows.append(_row(f"lead {lead} alone", path.name, ours, expert, error))
-                rows.append(_row(f"lead {lead} alone, against that lead's marks", path.name,
-                                 {m: ours.get(m) for m in ("qrs_ms", "qt_ms")},
-                                 lead_marks_ms(path, lead.lower()), error))
+                yield path, subset, ours, expert, error
+
+
+def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,
+                     records: list[str] | None = None) -> pd.DataFrame:
+    """Per record (all, or the named ``records``) and lead: rows ``lead X alone`` (global
+    reference) and ``lead X alone, against that lead's marks`` (QRS and QT only)."""
+    rows = []
+    for path, (lead,), ours, expert, error in _ludb_subsets(
+            ludb_dir, tuple((lead,) for lead in leads), records):
+        rows.append(_row(f"lead {lead} alone", path.name, ours, expert, error))
+        rows.append(_row(f"lead {lead} alone, against that lead's marks", path.name,
+                         {m: ours.get(m) for m in ("qrs_ms", "qt_ms")},
+                         lead_marks_ms(path, lead.lower()), error))
     return pd.DataFrame(rows)
+
+
+def ludb_two_leads(ludb_dir: str | Path, pairs: tuple[tuple[str, str], ...] = LUDB_PAIRS,
+                   records: list[str] | None = None) -> pd.DataFrame:
+    """Per record (all, or the named ``records``) and pair: rows ``leads X + Y`` against the
+    experts' global intervals."""
+    return pd.DataFrame([_row(f"leads {' + '.join(pair)}", path.name, ours, expert, error)
+                         for path, pair, ours, expert, error
+                         in _ludb_subsets(ludb_dir, pairs, records)])
 
 
 def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:

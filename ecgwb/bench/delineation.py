@@ -15,8 +15,10 @@
    on the training folds' marks (whether tuning on the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
    statements (:mod:`ecgwb.bench._ptbxl_labels`).
-4. **One lead alone** (``single``): LUDB leads II, V1, V5 and each QTDB Holter lead
+4. **One lead alone** (``single``): LUDB leads I, II, V1, V5 and each QTDB Holter lead
    measured alone, as a one-lead recording is (:mod:`ecgwb.bench._single_lead`).
+5. **Two leads** (``two_leads``): LUDB read as two-lead Holter recordings, II + V1, II + V2
+   and II + V5, against the experts' global marks.
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -422,10 +424,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=_default_data(), help="LUDB folder (with data/)")
     ap.add_argument("--qtdb", type=Path, default=_shared() / "qtdb_dev", help="QTDB folder")
     ap.add_argument("--ptbxl", type=Path, default=_shared() / "ptbxl500", help="PTB-XL folder")
-    ap.add_argument("--parts", nargs="+", default=["ludb", "learned", "qtdb", "ptbxl", "single"],
-                    choices=["ludb", "learned", "qtdb", "ptbxl", "single"],
+    ap.add_argument("--ptbxl-rate", type=int, choices=[500, 100], default=500,
+                    help="part ptbxl: measure PTB-XL's 500 Hz files or its 100 Hz ones")
+    ap.add_argument("--parts", nargs="+",
+                    default=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
+                    choices=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
-                         "about 20 minutes; single: LUDB and QTDB leads measured alone)")
+                         "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
+                         "LUDB as two-lead Holter recordings)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -550,13 +556,25 @@ def main(argv: list[str] | None = None) -> int:
                summarize(qtdb_one))
         save("single_ludb", ludb_one)
         save("single_qtdb", qtdb_one)
+    if "two_leads" in args.parts:
+        from ecgwb.bench._single_lead import ludb_two_leads
+
+        t0 = time.perf_counter()
+        ludb_two = ludb_two_leads(args.data)
+        print(f"\n== Two leads ({time.perf_counter() - t0:.0f} s): LUDB read as two-lead Holter "
+              "recordings (nothing was chosen on these pairs)")
+        _print("LUDB dev, two leads, against the experts' global marks",
+               summarize(ludb_two).query("n > 0"))
+        save("two_leads_ludb", ludb_two)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 
         for src in args.intervals:
             print()
-            table = main_ptbxl(args.ptbxl, intervals=src, median_of=args.median_of)
-            save(f"ptbxl_{src}", table.attrs["per_record"])
+            table = main_ptbxl(args.ptbxl, intervals=src, median_of=args.median_of,
+                               rate=args.ptbxl_rate)
+            save(f"ptbxl_{src}" + ("" if args.ptbxl_rate == 500 else f"_{args.ptbxl_rate}hz"),
+                 table.attrs["per_record"])
     return 0
 
 
