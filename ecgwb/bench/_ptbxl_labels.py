@@ -24,15 +24,21 @@ INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 
 
 def _pipeline_intervals(path: Path, intervals: str | None = None,
-                        median_of: str | None = None) -> dict[str, float | None]:
+                        median_of: str | None = None,
+                        leads: tuple[str, ...] | None = None) -> dict[str, float | None]:
     """The intervals of ``ecgwb measure`` (the pipeline's features), from the interval
-    source ``intervals`` and the median beat of ``median_of`` (default: the pipeline's)."""
+    source ``intervals`` and the median beat of ``median_of`` (default: the pipeline's), of
+    the record or, with ``leads``, of those leads alone (as a file of only them reads)."""
     from ecgcore.io import read_wfdb
     from ecgcore.signal.pipeline import PipelineConfig, process_record
+    from ecgwb.bench._single_lead import only_leads
 
     options = {k: v for k, v in (("intervals", intervals), ("median_of", median_of)) if v}
     config = PipelineConfig(**options)
-    feats = process_record(read_wfdb(path), config).features
+    record = read_wfdb(path)
+    if leads:
+        record = only_leads(record, *leads)
+    feats = process_record(record, config).features
     return {k: (None if not np.isfinite(feats[k]) else float(feats[k])) for k in INTERVALS}
 
 
@@ -43,12 +49,14 @@ RATE_FILES = {500: "filename_hr", 100: "filename_lr"}
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
                   measure: Callable[[Path], dict] = _pipeline_intervals,
                   intervals: str | None = None, median_of: str | None = None,
-                  rate: int = 500) -> pd.DataFrame:
+                  rate: int = 500, leads: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per record: ecg_id, its SCP codes (any likelihood) and the intervals measured
-    on its ``rate`` Hz files (``intervals``, ``median_of``: the pipeline's options, when
-    ``measure`` is the pipeline)."""
+    on its ``rate`` Hz files (``intervals``, ``median_of``, ``leads``: the pipeline's
+    options and the leads kept, when ``measure`` is the pipeline)."""
     if rate not in RATE_FILES:
         raise ValueError(f"PTB-XL has files at {sorted(RATE_FILES)} Hz, not {rate}")
+    if leads:
+        measure = partial(measure, leads=tuple(leads))
     if intervals is not None:
         measure = partial(measure, intervals=intervals)
     if median_of is not None:
@@ -110,13 +118,15 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_ptbxl(folder: Path, limit: int | None = None, intervals: str | None = None,
-               median_of: str | None = None, rate: int = 500) -> pd.DataFrame:
+               median_of: str | None = None, rate: int = 500,
+               leads: tuple[str, ...] | None = None) -> pd.DataFrame:
     t0 = time.perf_counter()
     per_record = measure_ptbxl(folder, limit, intervals=intervals, median_of=median_of,
-                               rate=rate)
+                               rate=rate, leads=leads)
     table = label_table(per_record)
     source = "" if intervals is None else f", intervals from {intervals}"
     source += "" if median_of is None else f", median beat of {median_of} beats"
+    source += f", leads {' + '.join(leads)} alone" if leads else ""
     print(f"PTB-XL label consistency{source}: {folder} ({len(per_record)} records, {rate} Hz, "
           f"{int(per_record['error'].notna().sum())} failed), {time.perf_counter() - t0:.0f} s")
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):

@@ -14,7 +14,8 @@
    scoring of single-lead delineators there); then k-fold within QTDB, the numbers chosen
    on the training folds' marks (whether tuning on the target database would help).
 3. **PTB-XL** (500 records): consistency of the intervals with the cardiologists' SCP
-   statements (:mod:`ecgwb.bench._ptbxl_labels`).
+   statements (:mod:`ecgwb.bench._ptbxl_labels`); ``--ptbxl-rate 100`` measures the 100 Hz
+   files, ``--ptbxl-leads`` only some leads of each record (a one-lead device's reading).
 4. **One lead alone** (``single``): LUDB leads I, II, V1, V5 and each QTDB Holter lead
    measured alone, as a one-lead recording is (:mod:`ecgwb.bench._single_lead`).
 5. **Two leads** (``two_leads``): LUDB read as two-lead Holter recordings, II + V1, II + V2
@@ -426,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ptbxl", type=Path, default=_shared() / "ptbxl500", help="PTB-XL folder")
     ap.add_argument("--ptbxl-rate", type=int, choices=[500, 100], default=500,
                     help="part ptbxl: measure PTB-XL's 500 Hz files or its 100 Hz ones")
+    ap.add_argument("--ptbxl-leads", nargs="+", default=None, metavar="LEAD",
+                    help="part ptbxl: measure only these leads of each record (e.g. I: a "
+                         "handheld recorder's lead), the others read as missing")
     ap.add_argument("--parts", nargs="+",
                     default=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
                     choices=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
@@ -572,8 +576,9 @@ def main(argv: list[str] | None = None) -> int:
         for src in args.intervals:
             print()
             table = main_ptbxl(args.ptbxl, intervals=src, median_of=args.median_of,
-                               rate=args.ptbxl_rate)
-            save(f"ptbxl_{src}" + ("" if args.ptbxl_rate == 500 else f"_{args.ptbxl_rate}hz"),
+                               rate=args.ptbxl_rate, leads=args.ptbxl_leads)
+            stem = f"ptbxl_{src}" + ("" if args.ptbxl_rate == 500 else f"_{args.ptbxl_rate}hz")
+            save(stem + "".join(f"_{lead}" for lead in args.ptbxl_leads or ()),
                  table.attrs["per_record"])
     return 0
 
