@@ -5,8 +5,8 @@ called normal (NORM) has a QRS under 120 ms, a P wave under 120 ms and a PR of a
 200 ms; complete bundle branch block (CLBBB, CRBBB) has a QRS of at least 120 ms, non-specific
 intraventricular conduction delay (IVCD) one over 110 ms (AHA/ACCF/HRS 2009); first-degree AV block (1AVB) has PR > 200 ms; atrial
 fibrillation (AFIB) has no P wave. The table counts how often the project's pipeline
-(``process_record`` on the 500 Hz files, or on the 100 Hz ones with ``rate=100``; the
-intervals of ``ecgwb measure``) agrees. Nothing here was used to choose the delineation
+(``process_record`` on the 500 Hz files, or on the 100 Hz ones with ``rate=100``, of every
+lead or of ``leads`` alone; the intervals of ``ecgwb measure``) agrees. Nothing here was used to choose the delineation
 method: it is a held-out judge.
 """
 

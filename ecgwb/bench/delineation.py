@@ -566,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         ludb_two = ludb_two_leads(args.data)
         print(f"\n== Two leads ({time.perf_counter() - t0:.0f} s): LUDB read as two-lead Holter "
-              "recordings (nothing was chosen on these pairs)")
+              "recordings (nothing was tuned on these pairs; log item 17 was adopted by them)")
         _print("LUDB dev, two leads, against the experts' global marks",
                summarize(ludb_two).query("n > 0"))
         save("two_leads_ludb", ludb_two)
