@@ -9,13 +9,14 @@ mark − 2 s to last mark + 2 s, at least 10 s), as the data README prescribes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
 from ecgcore.io.record import RecordError
+from ecgcore.io.wfdb_reader import lead_problem
 
 #: Seconds of signal kept on each side of the annotated beats; the window lasts at least
 #: MIN_WINDOW_S.
@@ -38,13 +39,15 @@ class QTDBBeat:
 
 @dataclass(frozen=True)
 class QTDBWindow:
-    """The measured window: ``signal`` µV ``[2, samples]`` starting at ``start`` of the record."""
+    """The measured window: ``signal`` µV ``[2, samples]`` starting at ``start`` of the record;
+    a lead the reader would leave out is NaN, its reason in ``bad_leads``."""
 
     record_id: str
     signal: np.ndarray
     fs: float
     leads: tuple[str, ...]
     start: int
+    bad_leads: dict[str, str] = field(default_factory=dict)
 
 
 def list_qtdb_records(folder: str | Path, annotator: str = "q1c") -> list[Path]:
@@ -113,15 +116,24 @@ def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> di
 
 
 def read_qtdb_window(record_path: str | Path, annotator: str = "q1c") -> QTDBWindow:
-    """The window around the annotated beats, in µV with the original lead names."""
+    """The window around the annotated beats, in µV with the original lead names, its leads
+    checked as ``ecgwb measure`` reads them (:func:`ecgcore.io.wfdb_reader.lead_problem`: a
+    flat, saturated or absurd lead is NaN and named in ``bad_leads``), so that what is
+    scored is what a user's reading of the window gives."""
     record_path = Path(record_path)
     fs = float(wfdb.rdheader(str(record_path)).fs)
     start, stop = annotated_window(record_path, annotator)
     rec = wfdb.rdrecord(str(record_path), sampfrom=int(start), sampto=int(stop), physical=True)
     scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
     signal = (rec.p_signal.T * scale[:, None]).astype(np.float32)
+    bad = {}
+    for row, lead in enumerate(rec.sig_name):
+        problem = lead_problem(signal[row], fs)
+        if problem is not None:
+            bad[lead] = problem
+            signal[row] = np.nan
     return QTDBWindow(record_id=record_path.name, signal=signal, fs=fs,
-                      leads=tuple(rec.sig_name), start=int(start))
+                      leads=tuple(rec.sig_name), start=int(start), bad_leads=bad)
 
 
 def annotated_window(base: str | Path, annotator: str = "q1c") -> tuple[int, int]:

@@ -446,12 +446,15 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
 def p_locking(beats: np.ndarray, fs: float, a: int, b: int) -> float:
     """How firmly the activity in samples ``[a, b)`` is locked to the QRS across beats.
 
-    The energy of the beats' median over the window (each lead's mean removed, 20 Hz
-    low-pass) divided by the mean energy of each beat's difference from it: a sinus P
-    wave sits at the same distance before every QRS and survives the median (ratio well
-    above 1), while fibrillatory waves are not locked to the QRS and average away (ratio
-    near 0). Flutter waves are locked too; the isolation test rejects them. NaN-free beats
-    ``[n, leads, W]`` with R at the same sample as the median; ``nan`` with fewer than three.
+    In each lead, the energy of the beats' median over the window (the lead's mean removed,
+    20 Hz low-pass) divided by the mean energy of each beat's difference from it; the
+    leads' mean of that ratio. A sinus P wave sits at the same distance before every QRS and
+    survives the median (ratio well above 1), while fibrillatory waves are not locked to the
+    QRS and average away (ratio near 0). Flutter waves are locked too; the isolation test
+    rejects them. Averaging the leads' ratios weighs each lead by its own noise: a lead
+    drowned in artefact adds about nothing instead of swamping the others, as it did when
+    the leads' energies were summed (log item 18). NaN-free beats ``[n, leads, W]`` with R
+    at the same sample as the median; ``nan`` with fewer than three.
     """
     x = np.asarray(beats, dtype=np.float64)
     pad = round(0.05 * fs)  # filter a little wider than the window, then cut
@@ -461,8 +464,8 @@ def p_locking(beats: np.ndarray, fs: float, a: int, b: int) -> float:
     seg = _lowpass(x[:, :, lo:hi], fs, P_LOWPASS_HZ)[:, :, a - lo : b - lo]
     seg = seg - seg.mean(axis=2, keepdims=True)
     med = np.median(seg, axis=0)
-    resid = float(np.mean(((seg - med) ** 2).sum(axis=(1, 2))))
-    return float((med**2).sum() / max(resid, 1e-12))
+    resid = ((seg - med) ** 2).sum(axis=2).mean(axis=0)  # per lead
+    return float(np.mean((med**2).sum(axis=1) / np.maximum(resid, 1e-12)))
 
 
 # ------------------------------------------------------------------------------ driver

@@ -134,7 +134,8 @@ def _neurokit(window) -> tuple[dict[str, dict], list[tuple[int, dict]]]:
     import neurokit2 as nk
 
     fs = round(window.fs)
-    x = window.signal[0].astype(np.float64) / 1000.0
+    first = int(np.flatnonzero(np.isfinite(window.signal).all(axis=1))[0])  # first usable lead
+    x = window.signal[first].astype(np.float64) / 1000.0
     signals, info = nk.ecg_process(x, sampling_rate=fs)
     _, waves = nk.ecg_delineate(signals["ECG_Clean"].to_numpy(), info["ECG_R_Peaks"],
                                 sampling_rate=fs, method="dwt")
@@ -190,7 +191,8 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     row["error"] = f"{type(exc).__name__}: {exc}"
                     row.update({m: None for m in INTERVALS})
-                    rec_rows.append(row)
+                    if method not in LONE_LEADS:  # a lone lead's records: part ``single``
+                        rec_rows.append(row)
                     continue
                 rec_rows.extend({**row, "method": label, **iv} for label, iv in ours.items()
                                 if label in wanted)

@@ -26,7 +26,7 @@ template alignment → beats in the analysis window → quality filter → media
 :func:`ecgcore.signal.delineate.ecg_delineate` on the median beat; with ``--intervals`` the
 record's intervals come from the median beat, from the median over beats of each beat's
 interval (rows "intervals from beats"), or both (the default); ``neurokit2`` is
-NeuroKit2's ``ecg_process`` on one lead (II; QTDB: the first) and its DWT delineation,
+NeuroKit2's ``ecg_process`` on one lead (II; QTDB: the first usable) and its DWT delineation,
 per-beat intervals, median over beats. ``--median-of dominant`` makes every median beat of
 the dominant QRS family (:func:`ecgcore.signal.beats.dominant_family`; log item 16).
 

@@ -256,3 +256,16 @@ def test_v4_to_v6_spiking_16_to_23_mV(original, reference, tmp_path):
     assert list(res.bad_leads) == ["V6"] and "23.0 mV" in res.bad_leads["V6"]
     assert res.quality.n_kept == reference.quality.n_kept - 1
     near_intervals(res.features, reference.features, tol_ms=4.0)
+
+
+def test_the_qtdb_judge_reads_the_leads_as_the_reader_does(qtdb_dir):
+    """`read_qtdb_window` (the QTDB judge's reader) leaves out what `ecgwb measure` leaves
+    out (log item 19): sel42's saturated ECG1 is NaN and named; a clean window keeps both
+    leads."""
+    from ecgcore.io.qtdb import read_qtdb_window
+
+    w = read_qtdb_window(qtdb_dir / "sel42")
+    assert list(w.bad_leads) == ["ECG1"] and w.bad_leads["ECG1"].startswith("saturated")
+    assert np.isnan(w.signal[0]).all() and np.isfinite(w.signal[1]).all()
+    clean = read_qtdb_window(qtdb_dir / "sel100")
+    assert clean.bad_leads == {} and np.isfinite(clean.signal).all()

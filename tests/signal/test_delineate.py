@@ -194,3 +194,12 @@ def test_p_locking_tells_locked_from_unlocked_atrial_waves():
     assert p_locking(locked, fs, 110, 190) > 10
     assert p_locking(loose, fs, 110, 190) < 1
     assert np.isnan(p_locking(locked[:2], fs, 110, 190))  # too few beats to tell
+    # One lead drowned in artefact (PTB-XL 340's V1) beside three locked ones: it must not
+    # swamp them, as it did when the leads' energies were summed (log item 18).
+    noisy = np.stack([np.vstack([bump(150) + rng.normal(0, 5, (3, t.size)),
+                                 rng.normal(0, 400, (1, t.size))]) for _ in range(n)])
+    assert p_locking(noisy, fs, 110, 190) > 5
+    seg = noisy[:, :, 110:190] - noisy[:, :, 110:190].mean(axis=2, keepdims=True)
+    med = np.median(seg, axis=0)
+    summed = (med**2).sum() / ((seg - med) ** 2).sum(axis=(1, 2)).mean()
+    assert summed < 1  # the case the mean over leads is for

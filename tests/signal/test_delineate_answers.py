@@ -304,8 +304,11 @@ def _ref_locking(beats: np.ndarray, fs: float, a: int, b: int) -> float:
         segs.append(f - f.mean(axis=1, keepdims=True))
     segs = np.array(segs)
     med = np.median(segs, axis=0)
-    resid = np.mean([np.sum((sg - med) ** 2) for sg in segs])
-    return float(np.sum(med**2) / max(resid, 1e-12))
+    ratios = []
+    for lead in range(segs.shape[1]):
+        resid = np.mean([np.sum((sg[lead] - med[lead]) ** 2) for sg in segs])
+        ratios.append(np.sum(med[lead] ** 2) / max(resid, 1e-12))
+    return float(np.mean(ratios))
 
 
 def _noisy_beats(n=8, seed=0, fs=FS, width=W, r=R):
@@ -324,7 +327,7 @@ def test_p_locking_by_its_definition(a, b):
         narrow = np.array([_lp20(bt[:, a:b], FS) for bt in beats])
         narrow -= narrow.mean(axis=2, keepdims=True)
         med = np.median(narrow, axis=0)
-        unpadded = np.sum(med**2) / np.mean(((narrow - med) ** 2).sum(axis=(1, 2)))
+        unpadded = np.mean((med**2).sum(axis=1) / ((narrow - med) ** 2).sum(axis=2).mean(axis=0))
         assert got != pytest.approx(unpadded, rel=1e-6)
 
 
@@ -342,7 +345,8 @@ def test_p_locking_too_little_data_is_nan_and_identical_beats_hit_the_floor():
     same = np.repeat(_beat()[None], 4, axis=0)  # no residual: the 1e-12 floor
     f = _lp20(_beat()[:, 35:165], FS)[:, 25:105]
     f -= f.mean(axis=1, keepdims=True)
-    assert p_locking(same, FS, 60, 140) == pytest.approx(np.sum(f**2) * 1e12, rel=1e-9)
+    assert p_locking(same, FS, 60, 140) == pytest.approx(np.mean(np.sum(f**2, axis=1)) * 1e12,
+                                                         rel=1e-9)
 
 
 # ------------------------------------------------------------------ _validate: the beats
