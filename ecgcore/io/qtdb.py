@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from ecgcore.io.record import RecordError
-from ecgcore.io.wfdb_reader import lead_problem
+from ecgcore.io.record import Record, RecordError
+from ecgcore.io.wfdb_reader import validate_record
 
 #: Seconds of signal kept on each side of the annotated beats; the window lasts at least
 #: MIN_WINDOW_S.
@@ -117,23 +117,19 @@ def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> di
 
 def read_qtdb_window(record_path: str | Path, annotator: str = "q1c") -> QTDBWindow:
     """The window around the annotated beats, in µV with the original lead names, its leads
-    checked as ``ecgwb measure`` reads them (:func:`ecgcore.io.wfdb_reader.lead_problem`: a
-    flat, saturated or absurd lead is NaN and named in ``bad_leads``), so that what is
-    scored is what a user's reading of the window gives."""
+    checked as ``ecgwb measure`` reads them (:func:`ecgcore.io.wfdb_reader.validate_record`:
+    a flat, saturated or absurd lead is NaN and named in ``bad_leads``; no usable lead left:
+    :class:`RecordError`), so that what is scored is what a user's reading gives."""
     record_path = Path(record_path)
     fs = float(wfdb.rdheader(str(record_path)).fs)
     start, stop = annotated_window(record_path, annotator)
     rec = wfdb.rdrecord(str(record_path), sampfrom=int(start), sampto=int(stop), physical=True)
     scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])
-    signal = (rec.p_signal.T * scale[:, None]).astype(np.float32)
-    bad = {}
-    for row, lead in enumerate(rec.sig_name):
-        problem = lead_problem(signal[row], fs)
-        if problem is not None:
-            bad[lead] = problem
-            signal[row] = np.nan
-    return QTDBWindow(record_id=record_path.name, signal=signal, fs=fs,
-                      leads=tuple(rec.sig_name), start=int(start), bad_leads=bad)
+    checked = validate_record(Record(
+        record_id=record_path.name, signal=(rec.p_signal.T * scale[:, None]).astype(np.float32),
+        fs=fs, leads=tuple(rec.sig_name), source=record_path))
+    return QTDBWindow(record_id=record_path.name, signal=checked.signal, fs=fs,
+                      leads=checked.leads, start=int(start), bad_leads=checked.bad_leads)
 
 
 def annotated_window(base: str | Path, annotator: str = "q1c") -> tuple[int, int]:

@@ -6,7 +6,8 @@ the median over the cardiologist's annotated beats (``q1c``), judged by the IEC 
 Per beat: each annotated beat is matched to the delineated beat whose R peak lies within
 150 ms of its QRS mark, and the errors of P onset/offset, QRS onset/offset and T offset
 are pooled over beats, as Martínez et al. (2004) report their wavelet delineator on QTDB.
-NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first lead in the same run.
+NeuroKit2 (``ecg_process`` + DWT ``ecg_delineate``) runs on the first usable lead in the same
+run.
 ``learned_leads`` is the default per-lead method (the LUDB-trained segmenter) on each lead,
 a beat's fiducials the extremes over the two leads: a second judge of the per-lead method,
 not of the pipeline's global one. :data:`LONE_LEADS` are the pipeline on each Holter lead

@@ -59,6 +59,7 @@ import pandas as pd
 from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF, MEDIAN_SOURCES
 from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES
+from ecgwb.bench._ptbxl_labels import RATE_FILES
 
 #: IEC 60601-2-25 tolerances for global interval measurements: (|mean| ms, SD ms).
 IEC_TOLERANCES: dict[str, tuple[float, float]] = {
@@ -69,6 +70,8 @@ IEC_TOLERANCES: dict[str, tuple[float, float]] = {
 }
 MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
+#: The judges ``--parts`` can run (all by default).
+PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads")
 
 
 def _default_data() -> Path:
@@ -425,14 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=_default_data(), help="LUDB folder (with data/)")
     ap.add_argument("--qtdb", type=Path, default=_shared() / "qtdb_dev", help="QTDB folder")
     ap.add_argument("--ptbxl", type=Path, default=_shared() / "ptbxl500", help="PTB-XL folder")
-    ap.add_argument("--ptbxl-rate", type=int, choices=[500, 100], default=500,
+    ap.add_argument("--ptbxl-rate", type=int, choices=sorted(RATE_FILES), default=500,
                     help="part ptbxl: measure PTB-XL's 500 Hz files or its 100 Hz ones")
     ap.add_argument("--ptbxl-leads", nargs="+", default=None, metavar="LEAD",
                     help="part ptbxl: measure only these leads of each record (e.g. I: a "
                          "handheld recorder's lead), the others read as missing")
-    ap.add_argument("--parts", nargs="+",
-                    default=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
-                    choices=["ludb", "learned", "qtdb", "ptbxl", "single", "two_leads"],
+    ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
                          "LUDB as two-lead Holter recordings)")
