@@ -332,27 +332,25 @@ def _area_ends(
     return ends
 
 
-def _t_peak(pc: np.ndarray, start: int, peak_stop: int, end_stop: int) -> tuple[int, float]:
+def _t_peak(pc: np.ndarray, start: int, peak_stop: int, end_stop: int) -> int:
     """The T peak: the most prominent extremum (either polarity) of the T direction's time
-    course in ``[start, peak_stop)``, its prominence measured within ``[start, end_stop)``;
-    with its direction, +1 for a maximum of ``pc`` and −1 for a minimum.
+    course in ``[start, peak_stop)``, its prominence measured within ``[start, end_stop)``.
 
     Prominence, not height: with ST depression or a PR level off the baseline the ST segment
     stands far from the PR level but is no wave; the T wave rises out of it. When the curve
     has no interior extremum, the largest magnitude is taken.
     """
     seg = pc[start:end_stop]
-    best_prom, best, direction = -1.0, None, 1.0
+    best_prom, best = -1.0, None
     for sign in (1.0, -1.0):
         peaks, props = sps.find_peaks(sign * seg, prominence=0)
         inside = peaks < peak_stop - start
         for i, prom in zip(peaks[inside], props["prominences"][inside]):
             if prom > best_prom:
-                best_prom, best, direction = float(prom), int(i), sign
+                best_prom, best = float(prom), int(i)
     if best is None:
-        i = start + int(np.argmax(np.abs(pc[start:peak_stop])))
-        return i, (-1.0 if pc[i] < 0 else 1.0)
-    return start + best, direction
+        return start + int(np.argmax(np.abs(pc[start:peak_stop])))
+    return start + best
 
 
 def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
@@ -374,27 +372,13 @@ def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
     # Dominant direction of the ST-T segment: its time course has one sign per wave.
     u, _, _ = np.linalg.svd(xb[:, start:end_stop], full_matrices=False)
     pc = u[:, 0] @ xb
-    t_peak, direction = _t_peak(pc, start, peak_stop, end_stop)
+    t_peak = _t_peak(pc, start, peak_stop, end_stop)
     # Each lead's own T peak near the global one, its amplitude and polarity.
     a, b = max(start, t_peak - beat.ms(80)), min(peak_stop, t_peak + beat.ms(80) + 1)
     seg = xb[:, a:b]
-    if x.shape[0] < MIN_COMBINED_LEADS:
-        # No lead to outvote a wrong one: each lead's peak takes the T wave's polarity there
-        # (a hump or a trough of the dominant direction, times the lead's share of it), so
-        # that an ST segment further from the PR level than the T wave is not its peak
-        # (log item 20).
-        polarity = np.where(u[:, 0] * direction < 0, -1.0, 1.0)
-        rel = np.argmax(polarity[:, None] * seg, axis=1)
-        vals = polarity * np.abs(seg[np.arange(seg.shape[0]), rel])  # the sign: the polarity
-        # Its height: how far it rises out of ±80 ms around it on its lower side (up to
-        # end_stop, as the global peak's prominence), not its distance from the PR level,
-        # which an ST offset dominates.
-        around = polarity[:, None] * xb[:, a: min(end_stop, t_peak + beat.ms(80) + 1)]
-        amp = np.array([s[i] - max(s[: i + 1].min(), s[i:].min()) for s, i in zip(around, rel)])
-    else:
-        rel = np.argmax(np.abs(seg), axis=1)
-        vals = seg[np.arange(seg.shape[0]), rel]
-        amp = np.abs(vals)
+    rel = np.argmax(np.abs(seg), axis=1)
+    vals = seg[np.arange(seg.shape[0]), rel]
+    amp = np.abs(vals)
     if amp.max() < 10.0:  # µV: no T wave to speak of
         return t_peak, None
     strong = np.flatnonzero(amp >= T_LEAD_FRACTION * amp.max())

@@ -16,6 +16,10 @@ delineates that lead alone; a two-channel Holter gives two. One lead alone, two 
 Two leads: LUDB dev read as two-lead Holter recordings (:data:`LUDB_PAIRS`, the other ten
 leads missing) against the experts' global intervals (log item 17's judge).
 
+No expert marks (``--parts ptbxl_few_leads``): PTB-XL's records read as one or two leads
+(:data:`PTBXL_SUBSETS`) against the same record measured on its twelve leads — agreement
+with the project's 12-lead reading (log item 21's judge), not with a cardiologist.
+
 Differences are method − reference in ms, one row per record and lead (or pair).
 """
 
@@ -34,6 +38,9 @@ from ecgcore.signal.record_delineation import INTERVALS
 LUDB_LEADS = ("I", "II", "V1", "V5")
 #: Two-lead Holter montages: a limb-like lead with a right or left precordial one.
 LUDB_PAIRS = (("II", "V1"), ("II", "V2"), ("II", "V5"))
+#: PTB-XL read as few leads: a handheld recorder's lead I, a monitor's II, a patch's V5-like
+#: lead, and two Holter montages.
+PTBXL_SUBSETS = (("I",), ("II",), ("V5",), ("II", "V1"), ("II", "V5"))
 
 
 def only_leads(record: Record, *leads: str) -> Record:
@@ -140,4 +147,37 @@ def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
                 rows.append(_row(f"Holter lead {i + 1} alone", path.name, ours, expert, error))
+    return pd.DataFrame(rows)
+
+
+def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] = PTBXL_SUBSETS,
+                    limit: int | None = None) -> pd.DataFrame:
+    """Per PTB-XL record (500 Hz files) and subset of its leads: rows ``leads X`` with the
+    intervals of ``ecgwb measure`` on those leads alone, the ``expert_`` columns holding the
+    same record's intervals on all twelve (a failed 12-lead record gives no rows)."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.pipeline import process_record
+    from ecgwb.bench._ptbxl_labels import RATE_FILES
+
+    folder = Path(ptbxl_dir)
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    if limit:
+        db = db.head(limit)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _, rec in db.iterrows():
+            name = str(int(rec["ecg_id"]))
+            try:
+                record = read_wfdb(folder / rec[RATE_FILES[500]])
+                twelve = process_record(record).analysis_fiducials.intervals()
+            except Exception:  # noqa: BLE001 -- no reference, nothing to judge
+                continue
+            for subset in subsets:
+                error, ours = None, {}
+                try:
+                    ours = process_record(only_leads(record, *subset)).analysis_fiducials.intervals()
+                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+                    error = f"{type(exc).__name__}: {exc}"
+                rows.append(_row(f"leads {' + '.join(subset)}", name, ours, twelve, error))
     return pd.DataFrame(rows)

@@ -20,6 +20,8 @@
    measured alone, as a one-lead recording is (:mod:`ecgwb.bench._single_lead`).
 5. **Two leads** (``two_leads``): LUDB read as two-lead Holter recordings, II + V1, II + V2
    and II + V5, against the experts' global marks.
+6. **PTB-XL read as few leads** (``ptbxl_few_leads``): I, II, V5 alone and II + V1, II + V5
+   against the same record's twelve leads (agreement with the 12-lead reading).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -71,7 +73,7 @@ IEC_TOLERANCES: dict[str, tuple[float, float]] = {
 MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
 #: The judges ``--parts`` can run (all by default).
-PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads")
+PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads")
 
 
 def _default_data() -> Path:
@@ -436,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
-                         "LUDB as two-lead Holter recordings)")
+                         "LUDB as two-lead Holter recordings; ptbxl_few_leads: PTB-XL read as one or two "
+                         "leads against its twelve)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -571,6 +574,18 @@ def main(argv: list[str] | None = None) -> int:
         _print("LUDB dev, two leads, against the experts' global marks",
                summarize(ludb_two).query("n > 0"))
         save("two_leads_ludb", ludb_two)
+    if "ptbxl_few_leads" in args.parts:
+        from ecgwb.bench._single_lead import ptbxl_few_leads
+
+        t0 = time.perf_counter()
+        few = ptbxl_few_leads(args.ptbxl)
+        print(f"\n== PTB-XL read as few leads ({time.perf_counter() - t0:.0f} s): each record's "
+              "subset of leads against the same record on its twelve leads (agreement with "
+              "the project's 12-lead reading, not with a cardiologist; the IEC columns are "
+              "for scale only)")
+        _print("PTB-XL 500 Hz, few leads against the same record's twelve",
+               summarize(few).query("n > 0"))
+        save("ptbxl_few_leads", few)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 

@@ -468,14 +468,11 @@ def test_t_peak_prefers_prominence_and_falls_back_to_the_largest_magnitude():
     i = np.arange(200, dtype=np.float64)
     pc = np.interp(i, [10, 40, 80, 200], [-70.0, -80.0, 0.0, 0.0])
     pc += 50.0 * np.exp(-0.5 * ((i - 100) / 10.0) ** 2)
-    # with its direction: a maximum of pc (+1) or a minimum (−1)
-    assert _t_peak(pc, 10, 150, 200) == (100, 1.0)
-    assert _t_peak(-pc, 10, 150, 200) == (100, -1.0)
-    assert _t_peak(pc, 10, 90, 200) == (40, -1.0)  # the bump peaks after peak_stop: the trough
-    # no extremum inside: the largest magnitude, its direction the sign there
-    assert _t_peak(np.linspace(0.0, 5.0, 200), 10, 150, 200) == (149, 1.0)
-    assert _t_peak(np.linspace(5.0, 0.0, 200), 10, 150, 200) == (10, 1.0)
-    assert _t_peak(np.linspace(0.0, -5.0, 200), 10, 150, 200) == (149, -1.0)
+    assert _t_peak(pc, 10, 150, 200) == 100
+    assert _t_peak(-pc, 10, 150, 200) == 100
+    assert _t_peak(pc, 10, 90, 200) == 40  # the bump peaks after peak_stop
+    assert _t_peak(np.linspace(0.0, 5.0, 200), 10, 150, 200) == 149  # no extremum inside
+    assert _t_peak(np.linspace(5.0, 0.0, 200), 10, 150, 200) == 10
 
 
 def test_t_peak_tie_goes_to_the_earlier_extremum():
@@ -486,8 +483,8 @@ def test_t_peak_tie_goes_to_the_earlier_extremum():
     pc = np.maximum(0.0, 10.0 - 2.0 * np.abs(i - 50)) + np.maximum(0.0, 10.0 - 2.0 * np.abs(i - 120))
     peaks, props = sps.find_peaks(pc, prominence=0)
     assert list(peaks) == [50, 120] and props["prominences"][0] == props["prominences"][1]
-    assert _t_peak(pc, 0, 200, 200)[0] == 50
-    assert _t_peak(pc, 60, 200, 200)[0] == 120
+    assert _t_peak(pc, 0, 200, 200) == 50
+    assert _t_peak(pc, 60, 200, 200) == 120
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -15,6 +15,7 @@ from ecgcore.signal.delineate import (
     T_AREA_WINDOW_MS,
     _lowpass,
     _qrs,
+    _t_peak,
     _t_wave,
     _validate,
     ecg_delineate,
@@ -110,3 +111,17 @@ def test_t_peak_is_the_t_wave_not_the_depressed_st_segment():
     fid = ecg_delineate(x, FS, R, rr_ms=1000.0)
     assert abs(fid.t_peak - (R + 160)) <= 2
     assert fid.t_off > R + 160
+
+
+def test_t_peak_prefers_prominence_and_falls_back_to_the_largest_magnitude():
+    i = np.arange(200, dtype=np.float64)
+    # a shallow trough at 40 (−80, but only 10 below the −70 where the search starts)
+    # rising to zero, then a bump of 50 at 100: the bump is the wave
+    pc = np.interp(i, [10, 40, 80, 200], [-70.0, -80.0, 0.0, 0.0])
+    pc += 50.0 * np.exp(-0.5 * ((i - 100) / 10.0) ** 2)
+    assert _t_peak(pc, 10, 150, 200) == 100
+    assert _t_peak(-pc, 10, 150, 200) == 100  # either polarity
+    # the bump must peak before peak_stop; the prominence is measured up to end_stop
+    assert _t_peak(pc, 10, 90, 200) == 40
+    ramp = np.linspace(0.0, 5.0, 200)  # monotonic: no extremum inside
+    assert _t_peak(ramp, 10, 150, 200) == 149
