@@ -435,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ptbxl-leads", nargs="+", default=None, metavar="LEAD",
                     help="part ptbxl: measure only these leads of each record (e.g. I: a "
                          "handheld recorder's lead), the others read as missing")
+    ap.add_argument("--lone-leads", nargs="+", default=None, metavar="LEAD",
+                    help="parts single and ptbxl_few_leads: the leads read alone (default: LUDB "
+                         "I, II, V1, V5; PTB-XL I, II, V5 and the pairs II + V1, II + V5; given, "
+                         "these leads alone and no pairs)")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
@@ -550,10 +554,10 @@ def main(argv: list[str] | None = None) -> int:
                "q1c marks, median beat scored on the held-out fold", summarize(cv))
         _print("numbers chosen in each QTDB fold", cv_choices)
     if "single" in args.parts:
-        from ecgwb.bench._single_lead import ludb_single_lead, qtdb_single_lead
+        from ecgwb.bench._single_lead import LUDB_LEADS, ludb_single_lead, qtdb_single_lead
 
         t0 = time.perf_counter()
-        ludb_one = ludb_single_lead(args.data)
+        ludb_one = ludb_single_lead(args.data, tuple(args.lone_leads or LUDB_LEADS))
         qtdb_one = qtdb_single_lead(args.qtdb)
         print(f"\n== One lead alone ({time.perf_counter() - t0:.0f} s): LUDB leads as a one-lead "
               "file reads them (the one-lead QRS quiet duration was chosen on these records' "
@@ -575,10 +579,11 @@ def main(argv: list[str] | None = None) -> int:
                summarize(ludb_two).query("n > 0"))
         save("two_leads_ludb", ludb_two)
     if "ptbxl_few_leads" in args.parts:
-        from ecgwb.bench._single_lead import ptbxl_few_leads
+        from ecgwb.bench._single_lead import PTBXL_SUBSETS, ptbxl_few_leads
 
         t0 = time.perf_counter()
-        few = ptbxl_few_leads(args.ptbxl)
+        lone = tuple((lead,) for lead in args.lone_leads or ())
+        few = ptbxl_few_leads(args.ptbxl, lone or PTBXL_SUBSETS)
         print(f"\n== PTB-XL read as few leads ({time.perf_counter() - t0:.0f} s): each record's "
               "subset of leads against the same record on its twelve leads (agreement with "
               "the project's 12-lead reading, not with a cardiologist; the IEC columns are "
