@@ -145,3 +145,37 @@ def test_qtdb_sel103_qrs_ends_after_the_s_wave(qtdb_dir):
     got = record_intervals(d.median, d.beats, "median_beat")["qrs_ms"]
     expert = qtdb_expert_intervals(path)["qrs_ms"]
     assert abs(got - expert) <= 10.0, (got, expert)
+
+
+def test_ptbxl_few_leads_judges_each_subset_against_the_same_records_twelve_leads(ptbxl500):
+    """`ecgwb bench delineation --parts ptbxl_few_leads`: one row per record and subset, the
+    reference columns the record's own 12-lead intervals (what `ecgwb measure` reports)."""
+    from ecgwb.bench._single_lead import ptbxl_few_leads
+    from ecgwb.bench.delineation import summarize
+
+    rows = ptbxl_few_leads(ptbxl500, subsets=(("II",), ("II", "V1")), limit=3)
+    assert len(rows) == 3 * 2 and rows["error"].isna().all()
+    assert set(rows["method"]) == {"leads II", "leads II + V1"}
+    first = rows[rows["record"] == "1"].set_index("method")
+    twelve = process_record(read_wfdb(ptbxl500 / "records500/00000/00001_hr"))
+    for key, value in twelve.analysis_fiducials.intervals().items():
+        assert first.loc["leads II", f"expert_{key}"] == value
+    alone = process_record(only_leads(read_wfdb(ptbxl500 / "records500/00000/00001_hr"), "II"))
+    assert first.loc["leads II", "qt_ms"] == alone.analysis_fiducials.intervals()["qt_ms"]
+    assert summarize(rows).query("interval == 'QT'")["n"].tolist() == [3, 3]
+
+
+def test_bench_lone_leads_reads_only_the_named_leads_alone(ptbxl500, tmp_path, capsys):
+    """`--lone-leads aVF V2`: the PTB-XL few-leads part reads those leads alone, no pairs."""
+    import pandas as pd
+
+    from ecgwb.bench.delineation import main
+
+    db = pd.read_csv(ptbxl500 / "ptbxl_database.csv").head(2)
+    db.to_csv(tmp_path / "ptbxl_database.csv", index=False)
+    (tmp_path / "records500").symlink_to(ptbxl500 / "records500")
+    assert main(["--parts", "ptbxl_few_leads", "--ptbxl", str(tmp_path), "--lone-leads", "aVF",
+                 "V2", "--per-record", str(tmp_path / "rows")]) == 0
+    rows = pd.read_csv(tmp_path / "rows_ptbxl_few_leads.csv")
+    assert sorted(set(rows["method"])) == ["leads V2", "leads aVF"] and len(rows) == 4
+    assert "PTB-XL read as few leads" in capsys.readouterr().out
