@@ -264,8 +264,9 @@ def interval_confidence(beat: BeatResult) -> dict[str, dict]:
 
 def with_confidence(table: pd.DataFrame, confidence: dict[str, dict]) -> pd.DataFrame:
     """The intervals table with, beside each delineated interval, the beats that gave it,
-    their spread (IQR, ms) and a flag: ``ok``, ``uncertain`` (fewer than three beats, or
-    an IQR beyond the IEC tolerance) or ``absent`` (no P wave / no T end found)."""
+    their spread (IQR, ms) and a flag: ``ok``, ``uncertain`` (fewer than three beats, an
+    IQR beyond the IEC tolerance, or a T end that hangs on which lobe is the T peak) or
+    ``absent`` (no P wave / no T end found)."""
     keys = [key for key, _, _ in INTERVALS]
     beats, spread, flag = [], [], []
     for key in keys:
@@ -375,7 +376,8 @@ def main() -> None:
                    "I and aVF); — = not measurable, e.g. no P wave found. Beats / IQR: the "
                    "single beats that give the interval and their spread; uncertain = fewer "
                    "than 3 beats or IQR beyond the IEC tolerance (P 15, PR 10, QRS 10, "
-                   f"QT 30 ms). Leads used ({len(used)}): {', '.join(used)}.")
+                   "QT 30 ms), and for the QT a T end that moves over 30 ms with the choice "
+                   f"of the T wave's peak lobe. Leads used ({len(used)}): {', '.join(used)}.")
         if beat.pacing is not None:  # pacing spikes, found on the raw signal
             st.caption(beat.pacing.describe())
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")

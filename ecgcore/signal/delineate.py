@@ -74,6 +74,11 @@ P_BRIDGE_MS = 20.0
 T_LEAD_FRACTION = 0.3
 #: Percentile of the per-lead T ends taken as the global offset.
 T_END_PERCENTILE = 90.0
+#: A T end is ambiguous (``Fiducials.t_ambiguous``, the QT reported uncertain) when taking
+#: each lead's T peak as its most prominent extremum instead of its largest excursion moves
+#: the end by more than this (ms): the IEC 60601-2-25 QT SD tolerance. A biphasic or notched
+#: T whose end hangs on which lobe is "the peak" (docs/DELINEATION.md log items 20–23).
+T_AMBIGUOUS_MS = 30.0
 #: Trailing window of the area method (Zhang et al. 2006 use ~ 128 ms).
 T_AREA_WINDOW_MS = 128.0
 #: Longest T peak → T end (ms): the default of ``SpatialParams.t_span_ms`` (chosen by k-fold
@@ -332,6 +337,22 @@ def _area_ends(
     return ends
 
 
+def _prominent_extremum(pc: np.ndarray, start: int, peak_stop: int, end_stop: int
+                        ) -> tuple[int, float, float] | None:
+    """The most prominent extremum (either polarity) of ``pc`` in ``[start, peak_stop)``, its
+    prominence measured within ``[start, end_stop)``: (index, +1 for a maximum or −1 for a
+    minimum, prominence); None when there is no interior extremum."""
+    seg = pc[start:end_stop]
+    best = None
+    for sign in (1.0, -1.0):
+        peaks, props = sps.find_peaks(sign * seg, prominence=0)
+        inside = peaks < peak_stop - start
+        for i, prom in zip(peaks[inside], props["prominences"][inside]):
+            if best is None or prom > best[2]:
+                best = (start + int(i), sign, float(prom))
+    return best
+
+
 def _t_peak(pc: np.ndarray, start: int, peak_stop: int, end_stop: int) -> int:
     """The T peak: the most prominent extremum (either polarity) of the T direction's time
     course in ``[start, peak_stop)``, its prominence measured within ``[start, end_stop)``.
@@ -340,22 +361,24 @@ def _t_peak(pc: np.ndarray, start: int, peak_stop: int, end_stop: int) -> int:
     stands far from the PR level but is no wave; the T wave rises out of it. When the curve
     has no interior extremum, the largest magnitude is taken.
     """
-    seg = pc[start:end_stop]
-    best_prom, best = -1.0, None
-    for sign in (1.0, -1.0):
-        peaks, props = sps.find_peaks(sign * seg, prominence=0)
-        inside = peaks < peak_stop - start
-        for i, prom in zip(peaks[inside], props["prominences"][inside]):
-            if prom > best_prom:
-                best_prom, best = float(prom), int(i)
+    best = _prominent_extremum(pc, start, peak_stop, end_stop)
     if best is None:
         return start + int(np.argmax(np.abs(pc[start:peak_stop])))
-    return start + best
+    return best[0]
 
 
 def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
             ) -> tuple[int | None, int | None]:
     """T peak and global T offset; (None, None) when no T wave can be found."""
+    t_peak, t_off, _ = _t_wave_ends(beat, qrs_on, qrs_off, stop)
+    return t_peak, t_off
+
+
+def _t_wave_ends(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
+                 ) -> tuple[int | None, int | None, int | None]:
+    """T peak, global T offset and the offset had every lead's T peak been its most
+    prominent extremum near the global one rather than its largest excursion from the PR
+    level (:data:`T_AMBIGUOUS_MS` compares the two; None where either cannot be found)."""
     x = beat.lowpass(T_LOWPASS_HZ)
     pr_segment = slice(beat.clip(qrs_on - beat.ms(20)), max(beat.clip(qrs_on - beat.ms(4)), 1))
     xb = x - np.median(x[:, pr_segment], axis=1)[:, None]  # relative to the PR level
@@ -368,7 +391,7 @@ def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
         end_stop = min(end_stop, stop)
         peak_stop = min(peak_stop, end_stop)
     if end_stop - start < beat.ms(120) or peak_stop - start < beat.ms(40):
-        return None, None
+        return None, None, None
     # Dominant direction of the ST-T segment: its time course has one sign per wave.
     u, _, _ = np.linalg.svd(xb[:, start:end_stop], full_matrices=False)
     pc = u[:, 0] @ xb
@@ -378,19 +401,33 @@ def _t_wave(beat: _Beat, qrs_on: int, qrs_off: int, stop: int | None = None
     seg = xb[:, a:b]
     rel = np.argmax(np.abs(seg), axis=1)
     vals = seg[np.arange(seg.shape[0]), rel]
-    amp = np.abs(vals)
+    # The alternative (log item 23): each lead's most prominent extremum, its prominence the
+    # height; a lead without one keeps its largest excursion.
+    alt_peaks, alt_signs, alt_amp = a + rel, np.sign(vals), np.abs(vals)
+    for i in range(x.shape[0]):
+        if (own := _prominent_extremum(xb[i], a, b, end_stop)) is not None:
+            alt_peaks[i], alt_signs[i], alt_amp[i] = own
+    return (t_peak, _t_end(beat, x, a + rel, np.sign(vals), np.abs(vals), end_stop),
+            _t_end(beat, x, alt_peaks, alt_signs, alt_amp, end_stop))
+
+
+def _t_end(beat: _Beat, x: np.ndarray, peaks: np.ndarray, signs: np.ndarray, amp: np.ndarray,
+           end_stop: int) -> int | None:
+    """The global T offset from each lead's T peak (sample), polarity and height (µV): the
+    90th percentile of the area ends of the leads at least :data:`T_LEAD_FRACTION` as high
+    as the highest; None when no lead has a T wave to speak of."""
     if amp.max() < 10.0:  # µV: no T wave to speak of
-        return t_peak, None
+        return None
     strong = np.flatnonzero(amp >= T_LEAD_FRACTION * amp.max())
     ends = _area_ends(
-        x[strong], a + rel[strong], np.sign(vals[strong]), end_stop,
+        x[strong], peaks[strong], signs[strong], end_stop,
         w=max(beat.ms(T_AREA_WINDOW_MS), 2), span=beat.ms(beat.params.t_span_ms),
         gap=max(beat.ms(20), 1),
     )
     ends = ends[ends >= 0]
     if ends.size == 0:
-        return t_peak, None
-    return t_peak, round(float(np.percentile(ends, T_END_PERCENTILE)))
+        return None
+    return round(float(np.percentile(ends, T_END_PERCENTILE)))
 
 
 # ----------------------------------------------------------------------------------- P
@@ -539,7 +576,7 @@ def _delineate_spatial(beat: _Beat) -> Fiducials:
     stop = None if next_qrs is None else next_qrs - beat.ms(20)
     if beat.rr is None and next_qrs is not None:  # the next QRS in the window gives the RR
         beat = replace(beat, rr=next_qrs - qrs_on)
-    t_peak, t_off = _t_wave(beat, qrs_on, qrs_off, stop=stop)
+    t_peak, t_off, t_alt = _t_wave_ends(beat, qrs_on, qrs_off, stop=stop)
     prev_t_off = t_off - beat.rr if (t_off is not None and beat.rr is not None) else None
     p_on, p_off = _p_wave(beat, qrs_on, prev_t_off)
     if p_on is not None:
@@ -555,10 +592,12 @@ def _delineate_spatial(beat: _Beat) -> Fiducials:
         # end after the next P must move before it, and the √RR bounds now use the RR.
         if next_p is not None:
             stop = next_p if stop is None else min(stop, next_p)
-            t_peak, t_off = _t_wave(beat, qrs_on, qrs_off, stop=stop)
+            t_peak, t_off, t_alt = _t_wave_ends(beat, qrs_on, qrs_off, stop=stop)
     return Fiducials(
         fs=beat.fs, r=beat.r, qrs_on=qrs_on, qrs_off=qrs_off,
         p_on=p_on, p_off=p_off, t_peak=t_peak, t_off=t_off,
+        t_ambiguous=(t_off is not None and t_alt is not None
+                     and abs(t_alt - t_off) > beat.ms(T_AMBIGUOUS_MS)),
     )
 
 
@@ -612,5 +651,5 @@ def ecg_delineate(
     return Fiducials(
         fs=beat.fs, r=beat.r, qrs_on=back(fine.qrs_on), qrs_off=back(fine.qrs_off),
         p_on=back(fine.p_on), p_off=back(fine.p_off),
-        t_peak=back(fine.t_peak), t_off=back(fine.t_off),
+        t_peak=back(fine.t_peak), t_off=back(fine.t_off), t_ambiguous=fine.t_ambiguous,
     )

@@ -26,6 +26,9 @@ class Fiducials:
     p_off: int | None = None
     t_peak: int | None = None
     t_off: int | None = None
+    #: The T end hangs on which lobe of the T wave is its peak
+    #: (:data:`ecgcore.signal.delineate.T_AMBIGUOUS_MS`): the QT is uncertain.
+    t_ambiguous: bool = False
 
     def _ms(self, a: int | None, b: int | None) -> float | None:
         if a is None or b is None:

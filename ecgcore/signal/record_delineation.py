@@ -109,9 +109,10 @@ def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
     """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
 
     ``beats``: each beat's global fiducials; ``median``: the median beat's. Uncertain when
-    fewer than three beats give the interval or their IQR exceeds :data:`UNCERTAIN_IQR_MS`;
-    ``absent`` when the reported value (from ``source``, :func:`record_intervals`) is None
-    (no P wave, no T end found).
+    fewer than three beats give the interval or their IQR exceeds :data:`UNCERTAIN_IQR_MS`,
+    and the QT also when the median beat's T end hangs on which lobe of the T wave is its
+    peak (``Fiducials.t_ambiguous``); ``absent`` when the reported value (from ``source``,
+    :func:`record_intervals`) is None (no P wave, no T end found).
     """
     reported = record_intervals(median, beats, source)
     out = {}
@@ -123,7 +124,8 @@ def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
             "n_beats": int(vals.size),
             "iqr_ms": None if iqr is None else round(iqr, 1),
             "absent": reported[key] is None,
-            "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])),
+            "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])
+                              or (key == "qt_ms" and median is not None and median.t_ambiguous)),
         }
     return out
 

@@ -22,6 +22,9 @@
    and II + V5, against the experts' global marks.
 6. **PTB-XL read as few leads** (``ptbxl_few_leads``): I, II, V5 alone and II + V1, II + V5
    against the same record's twelve leads (agreement with the 12-lead reading).
+7. **The QT's uncertain flag** (``qt_flag``): on the judges above, how many of the QTs
+   more than 50 ms off the flag points at, and how many it flags that are right
+   (:mod:`ecgwb.bench._qt_flag`).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -73,7 +76,7 @@ IEC_TOLERANCES: dict[str, tuple[float, float]] = {
 MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
 #: The judges ``--parts`` can run (all by default).
-PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads")
+PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "qt_flag")
 
 
 def _default_data() -> Path:
@@ -443,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
                          "LUDB as two-lead Holter recordings; ptbxl_few_leads: PTB-XL read as one or two "
-                         "leads against its twelve)")
+                         "leads against its twelve; qt_flag: how well the QT's uncertain flag "
+                         "points at the QTs that are off)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -591,6 +595,17 @@ def main(argv: list[str] | None = None) -> int:
         _print("PTB-XL 500 Hz, few leads against the same record's twelve",
                summarize(few).query("n > 0"))
         save("ptbxl_few_leads", few)
+    if "qt_flag" in args.parts:
+        from ecgwb.bench._qt_flag import qt_flag_rows, qt_flag_table
+
+        t0 = time.perf_counter()
+        flags = qt_flag_rows(args.data, args.qtdb, args.ptbxl)
+        print(f"\n== The QT's uncertain flag ({time.perf_counter() - t0:.0f} s): QTs more than 50 "
+              "ms from the reference (off) and the flag from the beats' spread alone, then with "
+              "the median beat's T-end ambiguity")
+        _print("QT flag per judge (recall: off QTs flagged; precision: flagged QTs off)",
+               qt_flag_table(flags))
+        save("qt_flag", flags)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 

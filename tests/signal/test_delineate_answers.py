@@ -411,7 +411,7 @@ def test_the_previous_t_end_is_this_t_end_minus_the_rr(monkeypatch):
 
 def test_without_a_t_end_there_is_no_previous_t(monkeypatch):
     seen = _spy_prev_t_off(monkeypatch)
-    monkeypatch.setattr(d, "_t_wave", lambda *a, **k: (None, None))
+    monkeypatch.setattr(d, "_t_wave_ends", lambda *a, **k: (None, None, None))
     fid = ecg_delineate(_beat(), FS, R, rr_ms=1000.0)
     assert seen == [None] and fid.t_off is None
 
@@ -531,7 +531,7 @@ def _p_and_next_p(rr: int, next_at: int, n: int = 1000, r: int = 300,
 
 def _driver_calls(monkeypatch, x, rr_ms):
     calls = {"t": [], "next_p": []}
-    real_t, real_np = d._t_wave, d._next_p
+    real_t, real_np = d._t_wave_ends, d._next_p
 
     def spy_t(beat, qrs_on, qrs_off, stop=None):
         calls["t"].append((beat.rr, stop))
@@ -541,7 +541,7 @@ def _driver_calls(monkeypatch, x, rr_ms):
         calls["next_p"].append(start)
         return real_np(beat, p_on, p_off, start)
 
-    monkeypatch.setattr(d, "_t_wave", spy_t)
+    monkeypatch.setattr(d, "_t_wave_ends", spy_t)
     monkeypatch.setattr(d, "_next_p", spy_np)
     fid = ecg_delineate(x, FS, 300, rr_ms=rr_ms)
     monkeypatch.undo()
@@ -739,13 +739,13 @@ def test_the_t_search_stops_20_ms_before_the_next_qrs_at_1000_hz(monkeypatch):
     _, _, nxt = _qrs(_validate(x, FS2, r, None))
     assert nxt is not None
     stops = []
-    real = d._t_wave
+    real = d._t_wave_ends
 
     def spy(beat, qrs_on, qrs_off, stop=None):
         stops.append(stop)
         return real(beat, qrs_on, qrs_off, stop=stop)
 
-    monkeypatch.setattr(d, "_t_wave", spy)
+    monkeypatch.setattr(d, "_t_wave_ends", spy)
     ecg_delineate(x, FS2, r)
     assert stops[0] == nxt - 20
 
@@ -802,13 +802,13 @@ def test_a_low_rate_beat_is_delineated_with_its_rr_in_fine_samples(monkeypatch):
     fs, n, r = 250.0, 300, 125
     x = _beat(fs=fs, n=n, r=r)
     seen = []
-    real = d._t_wave
+    real = d._t_wave_ends
 
     def spy(beat, qrs_on, qrs_off, stop=None):
         seen.append((beat.fs, beat.rr))
         return real(beat, qrs_on, qrs_off, stop=stop)
 
-    monkeypatch.setattr(d, "_t_wave", spy)
+    monkeypatch.setattr(d, "_t_wave_ends", spy)
     ecg_delineate(x, fs, r, rr_ms=1000.0)
     assert seen and set(seen) == {(500.0, 500)}
 

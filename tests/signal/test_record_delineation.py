@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,12 @@ from ecgcore.io.qtdb import (
     qtdb_expert_intervals,
     read_qtdb_window,
 )
-from ecgcore.signal.record_delineation import UNCERTAIN_IQR_MS, delineate_signal
+from ecgcore.signal.record_delineation import (
+    UNCERTAIN_IQR_MS,
+    delineate_signal,
+    interval_confidence,
+)
+from ecgwb.bench._single_lead import lead_marks_ms
 from ecgwb.cli import main as cli_main
 
 
@@ -97,7 +103,22 @@ def test_confidence_flags_follow_the_iqr_rule(ludb_dir):
         vals = [getattr(f, key) for f in d.beats if f is not None and getattr(f, key) is not None]
         iqr = np.subtract(*np.percentile(vals, [75, 25]))
         assert c["n_beats"] == len(vals) and c["iqr_ms"] == round(iqr, 1)
-        assert c["uncertain"] == (len(vals) < 3 or iqr > UNCERTAIN_IQR_MS[key])
+        assert c["uncertain"] == (len(vals) < 3 or iqr > UNCERTAIN_IQR_MS[key]
+                                  or (key == "qt_ms" and d.median.t_ambiguous))
+
+
+def test_a_lone_lead_qt_that_hangs_on_the_t_peak_is_reported_uncertain(ludb_dir):
+    """LUDB 21's V1 alone (docs/DELINEATION.md log item 23): its beats agree on the QT, but
+    the median beat's T end moves by more than 30 ms when the lead's T peak is taken as its
+    most prominent extremum; the QT is reported uncertain, and it is in fact far (> 50 ms)
+    from the experts' marks in V1."""
+    x, fs, leads = _ludb_signal(ludb_dir, "21")
+    i = [name.upper() for name in leads].index("V1")
+    d = delineate_signal(x[i: i + 1], fs, ("V1",), per_lead=False)
+    beats_only = interval_confidence(d.beats, replace(d.median, t_ambiguous=False))
+    assert d.median.t_ambiguous and not beats_only["qt_ms"]["uncertain"]
+    assert d.confidence()["qt_ms"]["uncertain"]
+    assert abs(d.intervals["qt_ms"] - lead_marks_ms(ludb_dir / "data" / "21", "v1")["qt_ms"]) > 50
 
 
 def test_cli_delineate_json_on_two_nonstandard_leads(qtdb_dir, tmp_path, capsys):

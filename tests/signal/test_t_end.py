@@ -12,6 +12,7 @@ import numpy as np
 
 from ecgcore.signal.delineate import (
     DEFAULT_PARAMS,
+    T_AMBIGUOUS_MS,
     T_AREA_WINDOW_MS,
     _lowpass,
     _qrs,
@@ -125,3 +126,25 @@ def test_t_peak_prefers_prominence_and_falls_back_to_the_largest_magnitude():
     assert _t_peak(pc, 10, 90, 200) == 40
     ramp = np.linspace(0.0, 5.0, 200)  # monotonic: no extremum inside
     assert _t_peak(ramp, 10, 150, 200) == 149
+
+
+def test_a_t_end_that_hangs_on_the_lead_peak_is_flagged_ambiguous():
+    # One lead, ST depressed 150 µV and a T wave rising 100 µV out of it: the lead's largest
+    # excursion from the PR level is the ST level, its most prominent extremum the T wave.
+    # The two peaks give ends more than 30 ms apart: the QT is flagged, not changed.
+    st = -150.0 * np.clip((T_ - (R + 20)) / 10.0, 0, 1) * np.clip((R + 330 - T_) / 60.0, 0, 1)
+    x = np.stack([QRS + st + 100.0 * _g(R + 160, 22)])
+    fid = ecg_delineate(x, FS, R, rr_ms=1000.0)
+    beat = _validate(x, FS, R, 1000.0)
+    on, off, _ = _qrs(beat)
+    assert (fid.t_peak, fid.t_off) == _t_wave(beat, on, off)  # the reported end is unchanged
+    # the alternative end, by Zhang's definition from the T wave's apex (a maximum)
+    xf = _lowpass(x, FS, 25.0)
+    alt = _area_end(xf[0], R + 160, 1.0, on + round(0.7 * FS), round(T_AREA_WINDOW_MS / 2),
+                    round(DEFAULT_PARAMS.t_span_ms / 2), 10)
+    assert abs(alt - (R + 160 + 2.5 * 22)) <= 10  # where the T wave itself ends
+    assert abs(alt - fid.t_off) > T_AMBIGUOUS_MS / 2  # samples at 500 Hz
+    assert fid.t_ambiguous
+    # a T wave that is its lead's largest excursion and most prominent extremum: no flag
+    for x in (_two_leads(_g(R + 150, 22)), _two_leads(_g(R + 150, 20) + 0.3 * _g(R + 230, 20))):
+        assert not ecg_delineate(x, FS, R, rr_ms=1000.0).t_ambiguous
