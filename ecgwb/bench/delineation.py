@@ -22,9 +22,9 @@
    and II + V5, against the experts' global marks.
 6. **PTB-XL read as few leads** (``ptbxl_few_leads``): I, II, V5 alone and II + V1, II + V5
    against the same record's twelve leads (agreement with the 12-lead reading).
-7. **The QT's uncertain flag** (``qt_flag``): on the judges above, how many of the QTs
-   more than 50 ms off the flag points at, and how many it flags that are right
-   (:mod:`ecgwb.bench._qt_flag`).
+7. **The uncertain flags** (``flags``): on the judges above, how many of the P durations,
+   PRs, QRS durations and QTs that are off their flag points at, and how many it flags
+   that are right (:mod:`ecgwb.bench._flags`).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -76,7 +76,7 @@ IEC_TOLERANCES: dict[str, tuple[float, float]] = {
 MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
 #: The judges ``--parts`` can run (all by default).
-PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "qt_flag")
+PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "flags")
 
 
 def _default_data() -> Path:
@@ -446,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
                          "LUDB as two-lead Holter recordings; ptbxl_few_leads: PTB-XL read as one or two "
-                         "leads against its twelve; qt_flag: how well the QT's uncertain flag "
-                         "points at the QTs that are off)")
+                         "leads against its twelve; flags: how well the uncertain flags of P, PR, "
+                         "QRS and QT point at the values that are off)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -595,17 +595,19 @@ def main(argv: list[str] | None = None) -> int:
         _print("PTB-XL 500 Hz, few leads against the same record's twelve",
                summarize(few).query("n > 0"))
         save("ptbxl_few_leads", few)
-    if "qt_flag" in args.parts:
-        from ecgwb.bench._qt_flag import qt_flag_rows, qt_flag_table
+    if "flags" in args.parts:
+        from ecgwb.bench._flags import flag_rows, flag_table
 
         t0 = time.perf_counter()
-        flags = qt_flag_rows(args.data, args.qtdb, args.ptbxl)
-        print(f"\n== The QT's uncertain flag ({time.perf_counter() - t0:.0f} s): QTs more than 50 "
-              "ms from the reference (off) and the flag from the beats' spread alone, then with "
-              "the median beat's T-end ambiguity")
-        _print("QT flag per judge (recall: off QTs flagged; precision: flagged QTs off)",
-               qt_flag_table(flags))
-        save("qt_flag", flags)
+        flags = flag_rows(args.data, args.qtdb, args.ptbxl)
+        print(f"\n== The uncertain flags ({time.perf_counter() - t0:.0f} s): values off their "
+              "reference (P by more than 30 ms, PR 20, QRS 20, QT 50) and the flag from the "
+              "beats' spread alone, then with the median beat's own doubts (the QT's only)")
+        for key, name in (("p_ms", "P duration"), ("pr_ms", "PR"), ("qrs_ms", "QRS duration"),
+                          ("qt_ms", "QT")):
+            _print(f"{name} flag per judge (recall: off values flagged; precision: flagged "
+                   "values off)", flag_table(flags, key))
+        save("flags", flags)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 
