@@ -181,3 +181,65 @@ def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] 
                     error = f"{type(exc).__name__}: {exc}"
                 rows.append(_row(f"leads {' + '.join(subset)}", name, ours, twelve, error))
     return pd.DataFrame(rows)
+
+
+def segmenter_intervals(d) -> dict[str, float | None]:
+    """A one-lead record's intervals from the learned segmenter: per interval, the median
+    over beats of each beat's value in that lead (log item 26's candidate); ``d`` a
+    ``RecordDelineation`` with ``per_lead`` from ``lead_method="learned"``."""
+    fids = [row[i] for row in d.per_lead for i, f in enumerate(row) if f is not None]
+    out = {}
+    for key in INTERVALS:
+        vals = [v for f in fids if (v := f.intervals()[key]) is not None]
+        out[key] = float(np.median(vals)) if vals else None
+    return out
+
+
+def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
+                     ptbxl_leads: tuple[str, ...] = ("I", "II", "V5")) -> pd.DataFrame:
+    """Per one-lead record: the intervals of the rules on the median beat and of the learned
+    segmenter (:func:`segmenter_intervals`), from one ``delineate_signal`` call, against
+    QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
+    alone; reference: ``ecgwb measure`` on all twelve)."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
+    from ecgcore.signal.pipeline import process_record
+    from ecgcore.signal.record_delineation import delineate_signal, record_intervals
+    from ecgwb.bench._ptbxl_labels import RATE_FILES
+
+    rows = []
+
+    def both(set_name: str, name: str, signal, fs, lead, reference, powerline_hz) -> None:
+        error, rules, seg = None, {}, {}
+        try:
+            d = delineate_signal(signal, fs, (lead,), lead_method="learned",
+                                 powerline_hz=powerline_hz)
+            rules = record_intervals(d.median, d.beats, "median_beat")
+            seg = segmenter_intervals(d)
+        except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+            error = f"{type(exc).__name__}: {exc}"
+        rows.append(_row(f"{set_name}, rules", name, rules, reference, error))
+        rows.append(_row(f"{set_name}, segmenter", name, seg, reference, error))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in list_qtdb_records(qtdb_dir):
+            expert = qtdb_expert_intervals(path)
+            w = read_qtdb_window(path)
+            for i in range(w.signal.shape[0]):
+                if np.isfinite(w.signal[i]).all():
+                    both(f"QTDB Holter lead {i + 1} alone", path.name, w.signal[i: i + 1],
+                         w.fs, w.leads[i], expert, None)
+        folder = Path(ptbxl_dir)
+        db = pd.read_csv(folder / "ptbxl_database.csv")
+        for _, rec in db.iterrows():
+            record = read_wfdb(folder / rec[RATE_FILES[500]])
+            try:
+                twelve = process_record(record).analysis_fiducials.intervals()
+            except Exception:  # noqa: BLE001 -- no reference, nothing to judge
+                continue
+            for lead in ptbxl_leads:
+                i = list(record.leads).index(lead)
+                both(f"PTB-XL lead {lead} alone", str(int(rec["ecg_id"])),
+                     record.signal[i: i + 1], record.fs, lead, twelve, 50.0)
+    return pd.DataFrame(rows)
