@@ -45,7 +45,9 @@ from ecgcore.signal.record_delineation import (
     beat_context,
     check_interval_source,
     delineate_beats,
+    learned_one_lead_qrs_ms,
     record_intervals,
+    with_one_lead_qrs,
 )
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
@@ -131,6 +133,14 @@ class BeatResult:
     def median_beats(self) -> np.ndarray | None:
         """The analysis beats the analysis median beat is of."""
         return of_family(self.analysis_beats, self.median_family)
+
+    @property
+    def intervals(self) -> dict[str, float | None]:
+        """The record's reported P duration, PR, QRS duration and QT (ms; None where not
+        measured), as :attr:`features` holds them: from ``config.intervals``, and a one-lead
+        record's QRS from the learned segmenter (docs/DELINEATION.md log item 27)."""
+        return {k: (None if not np.isfinite(v := self.features.get(k, np.nan)) else float(v))
+                for k in ("p_ms", "pr_ms", "qrs_ms", "qt_ms")}
 
 
 #: Beats compared pairwise by lead_noise (evenly spaced over a long record).
@@ -293,8 +303,11 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     median = median_beat(beats[in_family] if in_family.any() else beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
-    features = ecg_features(analysis_median, afid, rr, leads,
-                            intervals=record_intervals(afid, beat_fids or [], config.intervals))
+    intervals = record_intervals(afid, beat_fids or [], config.intervals)
+    if len(use) == 1 and not pacing.paced:  # one lead: the segmenter's QRS (log item 27)
+        intervals = with_one_lead_qrs(
+            intervals, learned_one_lead_qrs_ms(clean[use[0]: use[0] + 1], peaks, fs))
+    features = ecg_features(analysis_median, afid, rr, leads, intervals=intervals)
     usable = tuple(leads[i] for i in use)
     return BeatResult(
         record_id=record.record_id, fs=fs, leads=leads, signal=clean, rpeaks=peaks,

@@ -104,6 +104,13 @@ def record_intervals(median: Fiducials | None, beats: list[Fiducials | None],
     return _median_over(beats)
 
 
+def with_one_lead_qrs(intervals: dict[str, float | None], qrs_ms: float | None
+                      ) -> dict[str, float | None]:
+    """``intervals`` with the QRS duration replaced by a one-lead record's segmenter QRS
+    (:func:`one_lead_qrs_ms`) when it is given."""
+    return intervals if qrs_ms is None else {**intervals, "qrs_ms": qrs_ms}
+
+
 def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
                         source: str = DEFAULT_INTERVALS) -> dict[str, dict]:
     """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag.
@@ -197,6 +204,8 @@ class RecordDelineation:
     lead_method: str | None = None  # how `per_lead` was delineated (LEAD_METHODS); None: not
     # which of `beat_signals` the median beat is of (beats.dominant_family); None: all of them
     median_family: np.ndarray | None = None
+    # one usable lead (not paced): the reported QRS duration, the segmenter's (log item 27)
+    one_lead_qrs_ms: float | None = None
 
     @property
     def median_beats(self) -> np.ndarray | None:
@@ -210,8 +219,10 @@ class RecordDelineation:
 
     @property
     def intervals(self) -> dict[str, float | None]:
-        """The record's global intervals (ms), from :attr:`interval_source`."""
-        return record_intervals(self.median, self.beats, self.interval_source)
+        """The record's global intervals (ms), from :attr:`interval_source`; a one-lead
+        record's QRS duration is :attr:`one_lead_qrs_ms` when there is one."""
+        return with_one_lead_qrs(record_intervals(self.median, self.beats, self.interval_source),
+                                 self.one_lead_qrs_ms)
 
     @property
     def median_beat_intervals(self) -> dict[str, float | None]:
@@ -336,6 +347,7 @@ def delineate_signal(
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     lead_r = np.empty(0, np.int64)
+    learned = None
     if per_beat:
         rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
         beats = [None if f is None else f.shifted(before - int(r)) for f, r in
@@ -356,6 +368,11 @@ def delineate_signal(
                                 kept[:, i: i + 1]) if usable[i] else None
                            for i in range(b.shape[0])]
                 lead_fids.append([_inside(_at_spike(f, spike), x.shape[1]) for f in row])
+    one_qrs = None
+    if usable.sum() == 1 and not pacing.paced:  # a paced QRS is measured from its spike
+        i = int(np.flatnonzero(usable)[0])
+        one_qrs = (one_lead_qrs_ms([row[i] for row in learned]) if learned is not None
+                   else learned_one_lead_qrs_ms(clean[i: i + 1], peaks, fs, lead_model))
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
@@ -364,7 +381,7 @@ def delineate_signal(
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
         pacing=pacing, interval_source=intervals,
         lead_method=lead_method if per_beat and per_lead else None,
-        median_family=None if family.all() else family,
+        median_family=None if family.all() else family, one_lead_qrs_ms=one_qrs,
     )
 
 
@@ -384,6 +401,22 @@ def _learned_leads(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs:
             full[i] = row[j]
         out.append(full)
     return out
+
+
+def one_lead_qrs_ms(fids: Sequence[Fiducials | None]) -> float | None:
+    """A one-lead record's QRS duration (ms): the median over its beats of the learned
+    segmenter's QRS in that lead (docs/DELINEATION.md log item 27: better than the rules on
+    a lone median beat against twelve-lead readings); None when no beat has one."""
+    vals = [f.qrs_ms for f in fids if f is not None]
+    return float(np.median(vals)) if vals else None
+
+
+def learned_one_lead_qrs_ms(clean: np.ndarray, peaks: np.ndarray, fs: float,
+                            model: object | None = None) -> float | None:
+    """:func:`one_lead_qrs_ms` of a cleaned one-lead signal ``[1, samples]`` (µV) with its R
+    peaks, the shipped segmenter (or ``model``) labelling it."""
+    rows = _learned_leads(clean, np.ones(1, bool), peaks, fs, model)
+    return one_lead_qrs_ms([row[0] for row in rows])
 
 
 def padded_window(x: np.ndarray, r: int, before: int, after: int) -> np.ndarray:

@@ -38,8 +38,7 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
     record = read_wfdb(path)
     if leads:
         record = only_leads(record, *leads)
-    feats = process_record(record, config).features
-    return {k: (None if not np.isfinite(feats[k]) else float(feats[k])) for k in INTERVALS}
+    return process_record(record, config).intervals
 
 
 #: PTB-XL's two sampling rates (Hz) and the metadata column naming each rate's files.

@@ -98,7 +98,7 @@ def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
             for subset in subsets:
                 error, ours = None, {}
                 try:
-                    ours = process_record(only_leads(record, *subset)).analysis_fiducials.intervals()
+                    ours = process_record(only_leads(record, *subset)).intervals
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
                 yield path, subset, ours, expert, error
@@ -130,7 +130,7 @@ def ludb_two_leads(ludb_dir: str | Path, pairs: tuple[tuple[str, str], ...] = LU
 def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
     """Per record and Holter lead: that lead alone against the cardiologist's global marks."""
     from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
-    from ecgcore.signal.record_delineation import delineate_signal, record_intervals
+    from ecgcore.signal.record_delineation import delineate_signal
 
     rows = []
     with warnings.catch_warnings():
@@ -143,7 +143,7 @@ def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
                 try:
                     d = delineate_signal(window.signal[i: i + 1], window.fs, (window.leads[i],),
                                          per_lead=False, powerline_hz=None)
-                    ours = record_intervals(d.median, d.beats, "median_beat")
+                    ours = d.intervals  # what `ecgwb delineate` reports
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
                 rows.append(_row(f"Holter lead {i + 1} alone", path.name, ours, expert, error))
@@ -170,13 +170,13 @@ def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] 
             name = str(int(rec["ecg_id"]))
             try:
                 record = read_wfdb(folder / rec[RATE_FILES[500]])
-                twelve = process_record(record).analysis_fiducials.intervals()
+                twelve = process_record(record).intervals
             except Exception:  # noqa: BLE001 -- no reference, nothing to judge
                 continue
             for subset in subsets:
                 error, ours = None, {}
                 try:
-                    ours = process_record(only_leads(record, *subset)).analysis_fiducials.intervals()
+                    ours = process_record(only_leads(record, *subset)).intervals
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
                 rows.append(_row(f"leads {' + '.join(subset)}", name, ours, twelve, error))
@@ -235,7 +235,7 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
         for _, rec in db.iterrows():
             record = read_wfdb(folder / rec[RATE_FILES[500]])
             try:
-                twelve = process_record(record).analysis_fiducials.intervals()
+                twelve = process_record(record).intervals
             except Exception:  # noqa: BLE001 -- no reference, nothing to judge
                 continue
             for lead in ptbxl_leads:

@@ -89,7 +89,7 @@ def spatial_intervals(record_path: str | Path) -> dict[str, float | None]:
     from ecgcore.signal.pipeline import process_record
 
     # durations: any window
-    return process_record(read_wfdb(record_path)).analysis_fiducials.intervals()
+    return process_record(read_wfdb(record_path)).intervals
 
 
 def neurokit_intervals(record_path: str | Path, lead: str = "II") -> dict[str, float | None]:

@@ -158,10 +158,10 @@ def test_ptbxl_few_leads_judges_each_subset_against_the_same_records_twelve_lead
     assert set(rows["method"]) == {"leads II", "leads II + V1"}
     first = rows[rows["record"] == "1"].set_index("method")
     twelve = process_record(read_wfdb(ptbxl500 / "records500/00000/00001_hr"))
-    for key, value in twelve.analysis_fiducials.intervals().items():
+    for key, value in twelve.intervals.items():
         assert first.loc["leads II", f"expert_{key}"] == value
     alone = process_record(only_leads(read_wfdb(ptbxl500 / "records500/00000/00001_hr"), "II"))
-    assert first.loc["leads II", "qt_ms"] == alone.analysis_fiducials.intervals()["qt_ms"]
+    assert first.loc["leads II", "qt_ms"] == alone.intervals["qt_ms"]
     assert summarize(rows).query("interval == 'QT'")["n"].tolist() == [3, 3]
 
 
@@ -179,3 +179,33 @@ def test_bench_lone_leads_reads_only_the_named_leads_alone(ptbxl500, tmp_path, c
     rows = pd.read_csv(tmp_path / "rows_ptbxl_few_leads.csv")
     assert sorted(set(rows["method"])) == ["leads V2", "leads aVF"] and len(rows) == 4
     assert "PTB-XL read as few leads" in capsys.readouterr().out
+
+
+def test_a_one_lead_records_qrs_is_the_segmenters_median_over_beats(ptbxl500, ludb_dir):
+    """Log item 27: a record of one usable lead reports the QRS duration of the learned
+    segmenter (the median over its beats of the QRS wave it labels in that lead), not the
+    rules' on the lone median beat; its other intervals, a twelve-lead record's and a paced
+    record's QRS (measured from the spike) stay the rules'."""
+    from ecgcore.signal.learned_delineation import lead_fiducials, segment, shipped_segmenter
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    record = read_wfdb(ptbxl500 / "records500/00000/00001_hr")
+    alone = process_record(only_leads(record, "II"))
+    i = list(alone.leads).index("II")
+    lead = alone.signal[i: i + 1]
+    rows = lead_fiducials(segment(shipped_segmenter(), lead, alone.fs), lead, alone.rpeaks,
+                          alone.fs)
+    want = float(np.median([row[0].qrs_ms for row in rows if row[0] is not None]))
+    assert alone.intervals["qrs_ms"] == alone.features["qrs_ms"] == want
+    assert want != alone.analysis_fiducials.qrs_ms  # 80 against the rules' 66 ms here
+    rules = alone.analysis_fiducials.intervals()
+    assert all(alone.intervals[k] == rules[k] for k in ("p_ms", "pr_ms", "qt_ms"))
+    twelve = process_record(record)
+    assert twelve.intervals == twelve.analysis_fiducials.intervals()
+    paced = process_record(only_leads(read_wfdb(ludb_dir / "data" / "93"), "II"))
+    assert paced.pacing.paced and paced.intervals["qrs_ms"] == paced.analysis_fiducials.qrs_ms
+    # `ecgwb delineate` reports the same kind of QRS for a one-lead record
+    d = delineate_signal(lead, alone.fs, ("II",), per_lead=False)
+    assert d.one_lead_qrs_ms is not None and d.intervals["qrs_ms"] == d.one_lead_qrs_ms
+    assert delineate_signal(record.signal, record.fs, record.leads,
+                            per_lead=False).one_lead_qrs_ms is None
