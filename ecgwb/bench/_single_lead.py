@@ -79,6 +79,17 @@ def _row(method: str, record: str, ours: dict, expert: dict, error: str | None) 
             **{f"expert_{m}": expert.get(m) for m in INTERVALS}}
 
 
+def _subset_intervals(record: Record, subset: tuple[str, ...]) -> tuple[dict, str | None]:
+    """What `ecgwb measure` reports for ``record`` read as a file of ``subset`` alone, and
+    None; or no intervals and the error that stopped it."""
+    from ecgcore.signal.pipeline import process_record
+
+    try:
+        return process_record(only_leads(record, *subset)).intervals, None
+    except Exception as exc:  # noqa: BLE001 -- a failed record is counted
+        return {}, f"{type(exc).__name__}: {exc}"
+
+
 def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
                   records: list[str] | None):
     """For each LUDB record (all, or the named ``records``) and subset of its leads:
@@ -86,7 +97,6 @@ def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
     intervals, error or None)``."""
     from ecgcore.io import read_wfdb
     from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
-    from ecgcore.signal.pipeline import process_record
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -96,11 +106,7 @@ def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
             record = read_wfdb(path)
             expert = ludb_expert_intervals(path)
             for subset in subsets:
-                error, ours = None, {}
-                try:
-                    ours = process_record(only_leads(record, *subset)).intervals
-                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
-                    error = f"{type(exc).__name__}: {exc}"
+                ours, error = _subset_intervals(record, subset)
                 yield path, subset, ours, expert, error
 
 
@@ -174,11 +180,7 @@ def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] 
             except Exception:  # noqa: BLE001 -- no reference, nothing to judge
                 continue
             for subset in subsets:
-                error, ours = None, {}
-                try:
-                    ours = process_record(only_leads(record, *subset)).intervals
-                except Exception as exc:  # noqa: BLE001 -- a failed record is counted
-                    error = f"{type(exc).__name__}: {exc}"
+                ours, error = _subset_intervals(record, subset)
                 rows.append(_row(f"leads {' + '.join(subset)}", name, ours, twelve, error))
     return pd.DataFrame(rows)
 

@@ -25,6 +25,9 @@
 7. **The uncertain flags** (``flags``): on the judges above, how many of the P durations,
    PRs, QRS durations and QTs that are off their flag points at, and how many it flags
    that are right (:mod:`ecgwb.bench._flags`).
+8. **One lead, rules against segmenter** (``one_lead_sources``): each QTDB Holter lead and
+   PTB-XL's I, II, V5 (or ``--lone-leads``) alone, the intervals of the rules on the median
+   beat beside those of the learned per-lead segmenter (log items 26 and 27's judge).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -76,7 +79,7 @@ IEC_TOLERANCES: dict[str, tuple[float, float]] = {
 MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
 #: The judges ``--parts`` can run (all by default).
-PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "flags")
+PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "flags", "one_lead_sources")
 
 
 def _default_data() -> Path:
@@ -439,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="part ptbxl: measure only these leads of each record (e.g. I: a "
                          "handheld recorder's lead), the others read as missing")
     ap.add_argument("--lone-leads", nargs="+", default=None, metavar="LEAD",
-                    help="parts single and ptbxl_few_leads: the leads read alone (default: LUDB "
+                    help="parts single, ptbxl_few_leads and one_lead_sources: the leads read "
+                         "alone (default: LUDB "
                          "I, II, V1, V5; PTB-XL I, II, V5 and the pairs II + V1, II + V5; given, "
                          "these leads alone and no pairs)")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
@@ -447,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
                          "LUDB as two-lead Holter recordings; ptbxl_few_leads: PTB-XL read as one or two "
                          "leads against its twelve; flags: how well the uncertain flags of P, PR, "
-                         "QRS and QT point at the values that are off)")
+                         "QRS and QT point at the values that are off; one_lead_sources: one "
+                         "lead's intervals from the rules and from the segmenter)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -608,6 +613,16 @@ def main(argv: list[str] | None = None) -> int:
             _print(f"{name} flag per judge (recall: off values flagged; precision: flagged "
                    "values off)", flag_table(flags, key))
         save("flags", flags)
+    if "one_lead_sources" in args.parts:
+        from ecgwb.bench._single_lead import one_lead_sources
+
+        t0 = time.perf_counter()
+        sources = one_lead_sources(args.qtdb, args.ptbxl, tuple(args.lone_leads or ("I", "II", "V5")))
+        print(f"\n== One lead, rules against segmenter ({time.perf_counter() - t0:.0f} s): QTDB "
+              "against the cardiologist, PTB-XL against its twelve leads")
+        _print("One lead alone: the rules on the median beat, and the learned segmenter's "
+               "median over beats", summarize(sources).query("n > 0"))
+        save("one_lead_sources", sources)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 

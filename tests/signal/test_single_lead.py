@@ -209,3 +209,30 @@ def test_a_one_lead_records_qrs_is_the_segmenters_median_over_beats(ptbxl500, lu
     assert d.one_lead_qrs_ms is not None and d.intervals["qrs_ms"] == d.one_lead_qrs_ms
     assert delineate_signal(record.signal, record.fs, record.leads,
                             per_lead=False).one_lead_qrs_ms is None
+
+
+def test_bench_one_lead_sources_puts_the_rules_beside_the_segmenter(ptbxl500, tmp_path):
+    """`--parts one_lead_sources --lone-leads II` (log items 26–27's judge): per record, the
+    rules' and the segmenter's intervals of lead II alone against the twelve-lead reading;
+    the segmenter's QRS is what `ecgwb delineate` reports for the one-lead record."""
+    import pandas as pd
+
+    from ecgcore.signal.record_delineation import delineate_signal
+    from ecgwb.bench.delineation import main
+
+    db = pd.read_csv(ptbxl500 / "ptbxl_database.csv").head(2)
+    db.to_csv(tmp_path / "ptbxl_database.csv", index=False)
+    (tmp_path / "records500").symlink_to(ptbxl500 / "records500")
+    (tmp_path / "qtdb").mkdir()
+    assert main(["--parts", "one_lead_sources", "--ptbxl", str(tmp_path), "--qtdb",
+                 str(tmp_path / "qtdb"), "--lone-leads", "II", "--per-record",
+                 str(tmp_path / "rows")]) == 0
+    rows = pd.read_csv(tmp_path / "rows_one_lead_sources.csv").set_index(["method", "record"])
+    assert len(rows) == 4 and rows["error"].isna().all()
+    record = read_wfdb(ptbxl500 / "records500/00000/00001_hr")
+    i = list(record.leads).index("II")
+    d = delineate_signal(record.signal[i: i + 1], record.fs, ("II",), lead_method="learned")
+    assert rows.loc[("PTB-XL lead II alone, segmenter", 1), "qrs_ms"] == d.intervals["qrs_ms"]
+    assert rows.loc[("PTB-XL lead II alone, rules", 1), "qrs_ms"] == d.median.qrs_ms
+    twelve = process_record(record).intervals["qrs_ms"]
+    assert rows.loc[("PTB-XL lead II alone, rules", 1), "expert_qrs_ms"] == twelve
