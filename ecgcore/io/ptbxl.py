@@ -24,7 +24,9 @@ from ecgcore.io.wfdb_reader import MIN_DURATION_S, read_wfdb
 SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 DATABASE_FILE = "ptbxl_database.csv"
 STATEMENTS_FILE = "scp_statements.csv"
-RATES = (100, 500)
+#: PTB-XL's two sampling rates (Hz) and the metadata column naming each rate's files.
+RATE_FILES = {100: "filename_lr", 500: "filename_hr"}
+RATES = tuple(RATE_FILES)
 _AGE_CAP_CODE = 300  # PTB-XL writes 300 for ages above 89 (HIPAA); read as 90
 
 
@@ -119,8 +121,8 @@ class PTBXL:
         db["age"] = db["age"].map(_age)
         db["sex"] = db["sex"].map(_sex).astype(object)
         codes = db["scp_codes"].map(parse_scp_codes)
-        db["filename"] = db[f"filename_{'hr' if self.rate == 500 else 'lr'}"]
-        db = db.drop(columns=["filename_lr", "filename_hr"])
+        db["filename"] = db[RATE_FILES[self.rate]]
+        db = db.drop(columns=list(RATE_FILES.values()))
         maps = _label_maps(self.statements)
         labels = codes.map(lambda record_codes: _labels(record_codes, *maps))
         db["superclasses"] = labels.map(lambda pair: pair[0])

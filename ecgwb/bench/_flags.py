@@ -103,7 +103,7 @@ def _qtdb(qtdb_dir: Path) -> Iterator[dict]:
 
 def _ptbxl(ptbxl_dir: Path) -> Iterator[dict]:
     from ecgcore.io import read_wfdb
-    from ecgwb.bench._ptbxl_labels import RATE_FILES
+    from ecgcore.io.ptbxl import RATE_FILES
 
     db = pd.read_csv(ptbxl_dir / "ptbxl_database.csv")
     for _, rec in db.iterrows():

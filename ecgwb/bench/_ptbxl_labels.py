@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgcore.io.ptbxl import RATE_FILES
+
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 
 
@@ -41,8 +43,6 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
     return process_record(record, config).intervals
 
 
-#: PTB-XL's two sampling rates (Hz) and the metadata column naming each rate's files.
-RATE_FILES = {500: "filename_hr", 100: "filename_lr"}
 
 
 def measure_ptbxl(folder: str | Path, limit: int | None = None,

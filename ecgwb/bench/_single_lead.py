@@ -162,8 +162,8 @@ def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] 
     intervals of ``ecgwb measure`` on those leads alone, the ``expert_`` columns holding the
     same record's intervals on all twelve (a failed 12-lead record gives no rows)."""
     from ecgcore.io import read_wfdb
+    from ecgcore.io.ptbxl import RATE_FILES
     from ecgcore.signal.pipeline import process_record
-    from ecgwb.bench._ptbxl_labels import RATE_FILES
 
     folder = Path(ptbxl_dir)
     db = pd.read_csv(folder / "ptbxl_database.csv")
@@ -204,10 +204,10 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
     QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
     alone; reference: ``ecgwb measure`` on all twelve)."""
     from ecgcore.io import read_wfdb
+    from ecgcore.io.ptbxl import RATE_FILES
     from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
     from ecgcore.signal.pipeline import process_record
     from ecgcore.signal.record_delineation import delineate_signal, record_intervals
-    from ecgwb.bench._ptbxl_labels import RATE_FILES
 
     rows = []
 

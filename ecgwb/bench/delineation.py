@@ -65,9 +65,9 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
+from ecgcore.io.ptbxl import RATE_FILES
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF, MEDIAN_SOURCES
 from ecgcore.signal.record_delineation import DEFAULT_INTERVALS, INTERVAL_SOURCES
-from ecgwb.bench._ptbxl_labels import RATE_FILES
 
 #: IEC 60601-2-25 tolerances for global interval measurements: (|mean| ms, SD ms).
 IEC_TOLERANCES: dict[str, tuple[float, float]] = {
