@@ -45,7 +45,7 @@ from ecgcore.signal.record_delineation import (
     beat_context,
     check_interval_source,
     delineate_beats,
-    learned_one_lead_qrs_ms,
+    one_lead_qrs_ms,
     record_intervals,
     with_one_lead_qrs,
 )
@@ -303,10 +303,9 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     median = median_beat(beats[in_family] if in_family.any() else beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
-    intervals = record_intervals(afid, beat_fids or [], config.intervals)
-    if len(use) == 1 and not pacing.paced:  # one lead: the segmenter's QRS (log item 27)
-        intervals = with_one_lead_qrs(
-            intervals, learned_one_lead_qrs_ms(clean[use[0]: use[0] + 1], peaks, fs))
+    intervals = with_one_lead_qrs(record_intervals(afid, beat_fids or [], config.intervals),
+                                  one_lead_qrs_ms(clean, np.isin(np.arange(len(leads)), use),
+                                                  peaks, fs, pacing))
     features = ecg_features(analysis_median, afid, rr, leads, intervals=intervals)
     usable = tuple(leads[i] for i in use)
     return BeatResult(

@@ -368,11 +368,7 @@ def delineate_signal(
                                 kept[:, i: i + 1]) if usable[i] else None
                            for i in range(b.shape[0])]
                 lead_fids.append([_inside(_at_spike(f, spike), x.shape[1]) for f in row])
-    one_qrs = None
-    if usable.sum() == 1 and not pacing.paced:  # a paced QRS is measured from its spike
-        i = int(np.flatnonzero(usable)[0])
-        one_qrs = (one_lead_qrs_ms([row[i] for row in learned]) if learned is not None
-                   else learned_one_lead_qrs_ms(clean[i: i + 1], peaks, fs, lead_model))
+    one_qrs = one_lead_qrs_ms(clean, usable, peaks, fs, pacing, lead_model, learned)
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
@@ -403,20 +399,22 @@ def _learned_leads(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs:
     return out
 
 
-def one_lead_qrs_ms(fids: Sequence[Fiducials | None]) -> float | None:
-    """A one-lead record's QRS duration (ms): the median over its beats of the learned
-    segmenter's QRS in that lead (docs/DELINEATION.md log item 27: better than the rules on
-    a lone median beat against twelve-lead readings); None when no beat has one."""
-    vals = [f.qrs_ms for f in fids if f is not None]
-    return float(np.median(vals)) if vals else None
-
-
-def learned_one_lead_qrs_ms(clean: np.ndarray, peaks: np.ndarray, fs: float,
-                            model: object | None = None) -> float | None:
-    """:func:`one_lead_qrs_ms` of a cleaned one-lead signal ``[1, samples]`` (µV) with its R
-    peaks, the shipped segmenter (or ``model``) labelling it."""
-    rows = _learned_leads(clean, np.ones(1, bool), peaks, fs, model)
-    return one_lead_qrs_ms([row[0] for row in rows])
+def one_lead_qrs_ms(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs: float,
+                    pacing: PacingResult, model: object | None = None,
+                    rows: list[list[Fiducials | None]] | None = None) -> float | None:
+    """The QRS duration (ms) a record of one usable lead reports: the median over its beats
+    of the learned segmenter's QRS in that lead (docs/DELINEATION.md log item 27: better
+    than the rules on a lone median beat against twelve-lead readings). None with several
+    usable leads, for a paced record (its QRS is measured from the spike) or when no beat
+    has one. ``clean`` ``[leads, samples]`` µV with ``usable`` leads; ``rows``: the
+    segmenter's per-beat fiducials of ``peaks`` when already made, else the shipped
+    segmenter (or ``model``) labels the lead."""
+    if usable.sum() != 1 or pacing.paced:
+        return None
+    i = int(np.flatnonzero(usable)[0])
+    if rows is None:
+        rows = _learned_leads(clean, usable, peaks, fs, model)
+    return _median_over([row[i] for row in rows])["qrs_ms"]
 
 
 def padded_window(x: np.ndarray, r: int, before: int, after: int) -> np.ndarray:

@@ -30,7 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgwb.bench._single_lead import LUDB_LEADS, LUDB_PAIRS, PTBXL_SUBSETS
+from ecgwb.bench._single_lead import (
+    LUDB_LEADS,
+    LUDB_PAIRS,
+    PTBXL_SUBSETS,
+    ptbxl_with_reference,
+)
 
 #: A value further than this from its reference (ms) is off: about twice the IEC SD
 #: tolerance (P 15, PR 10, QRS 10, QT 30 ms; the QT's 50 ms is item 23's).
@@ -102,22 +107,16 @@ def _qtdb(qtdb_dir: Path) -> Iterator[dict]:
 
 
 def _ptbxl(ptbxl_dir: Path) -> Iterator[dict]:
-    from ecgcore.io import read_wfdb
-    from ecgcore.io.ptbxl import RATE_FILES
+    def twelve(record) -> dict:
+        return _measure(record.signal, record.fs, tuple(record.leads), 50.0)
 
-    db = pd.read_csv(ptbxl_dir / "ptbxl_database.csv")
-    for _, rec in db.iterrows():
-        record = read_wfdb(ptbxl_dir / rec[RATE_FILES[500]])
+    for name, record, reference in ptbxl_with_reference(ptbxl_dir, twelve):
         names = list(record.leads)
-        try:
-            twelve = _measure(record.signal, record.fs, tuple(names), 50.0)
-        except Exception:  # noqa: BLE001 -- no reference, nothing to judge
-            continue
         for subset in PTBXL_SUBSETS:
             idx = [names.index(lead) for lead in subset]
             judge = "PTB-XL, one lead alone" if len(subset) == 1 else "PTB-XL, two leads"
-            yield _row(judge, f"{int(rec['ecg_id'])} {'+'.join(subset)}", record.signal[idx],
-                       record.fs, subset, twelve)
+            yield _row(judge, f"{name} {'+'.join(subset)}", record.signal[idx], record.fs,
+                       subset, reference)
 
 
 def flag_rows(ludb_dir: str | Path, qtdb_dir: str | Path, ptbxl_dir: str | Path) -> pd.DataFrame:

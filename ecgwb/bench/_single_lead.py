@@ -26,6 +26,7 @@ Differences are method − reference in ms, one row per record and lead (or pair
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,6 +78,31 @@ def _row(method: str, record: str, ours: dict, expert: dict, error: str | None) 
     return {"record": record, "method": method, "error": error,
             **{m: ours.get(m) for m in INTERVALS},
             **{f"expert_{m}": expert.get(m) for m in INTERVALS}}
+
+
+def ptbxl_with_reference(ptbxl_dir: str | Path, reference: Callable[[Record], dict],
+                         limit: int | None = None) -> Iterator[tuple[str, Record, dict]]:
+    """PTB-XL's records (500 Hz files, in the database's order, the first ``limit``) as
+    ``(ecg_id, record, reference(record))``; a record that cannot be read or measured is left
+    out: without a reference there is nothing to judge."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.ptbxl import RATE_FILES
+
+    folder = Path(ptbxl_dir)
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    for _, rec in (db.head(limit) if limit else db).iterrows():
+        try:
+            record = read_wfdb(folder / rec[RATE_FILES[500]])
+            yield str(int(rec["ecg_id"])), record, reference(record)
+        except Exception:  # noqa: BLE001 -- no reference, nothing to judge
+            continue
+
+
+def _twelve_leads(record: Record) -> dict:
+    """What `ecgwb measure` reports for the whole record: the few-lead judges' reference."""
+    from ecgcore.signal.pipeline import process_record
+
+    return process_record(record).intervals
 
 
 def _subset_intervals(record: Record, subset: tuple[str, ...]) -> tuple[dict, str | None]:
@@ -161,24 +187,10 @@ def ptbxl_few_leads(ptbxl_dir: str | Path, subsets: tuple[tuple[str, ...], ...] 
     """Per PTB-XL record (500 Hz files) and subset of its leads: rows ``leads X`` with the
     intervals of ``ecgwb measure`` on those leads alone, the ``expert_`` columns holding the
     same record's intervals on all twelve (a failed 12-lead record gives no rows)."""
-    from ecgcore.io import read_wfdb
-    from ecgcore.io.ptbxl import RATE_FILES
-    from ecgcore.signal.pipeline import process_record
-
-    folder = Path(ptbxl_dir)
-    db = pd.read_csv(folder / "ptbxl_database.csv")
-    if limit:
-        db = db.head(limit)
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _, rec in db.iterrows():
-            name = str(int(rec["ecg_id"]))
-            try:
-                record = read_wfdb(folder / rec[RATE_FILES[500]])
-                twelve = process_record(record).intervals
-            except Exception:  # noqa: BLE001 -- no reference, nothing to judge
-                continue
+        for name, record, twelve in ptbxl_with_reference(ptbxl_dir, _twelve_leads, limit):
             for subset in subsets:
                 ours, error = _subset_intervals(record, subset)
                 rows.append(_row(f"leads {' + '.join(subset)}", name, ours, twelve, error))
@@ -189,7 +201,9 @@ def segmenter_intervals(d) -> dict[str, float | None]:
     """A one-lead record's intervals from the learned segmenter: per interval, the median
     over beats of each beat's value in that lead (log item 26's candidate); ``d`` a
     ``RecordDelineation`` with ``per_lead`` from ``lead_method="learned"``."""
-    fids = [row[i] for row in d.per_lead for i, f in enumerate(row) if f is not None]
+    # every beat that gives an interval counts (not record_intervals' "beats" source, which
+    # drops an interval given by under half the beats): the candidate as item 26 scored it
+    fids = [f for row in d.per_lead for f in row if f is not None]
     out = {}
     for key in INTERVALS:
         vals = [v for f in fids if (v := f.intervals()[key]) is not None]
@@ -203,10 +217,7 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
     segmenter (:func:`segmenter_intervals`), from one ``delineate_signal`` call, against
     QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
     alone; reference: ``ecgwb measure`` on all twelve)."""
-    from ecgcore.io import read_wfdb
-    from ecgcore.io.ptbxl import RATE_FILES
     from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
-    from ecgcore.signal.pipeline import process_record
     from ecgcore.signal.record_delineation import delineate_signal, record_intervals
 
     rows = []
@@ -232,16 +243,9 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
                 if np.isfinite(w.signal[i]).all():
                     both(f"QTDB Holter lead {i + 1} alone", path.name, w.signal[i: i + 1],
                          w.fs, w.leads[i], expert, None)
-        folder = Path(ptbxl_dir)
-        db = pd.read_csv(folder / "ptbxl_database.csv")
-        for _, rec in db.iterrows():
-            record = read_wfdb(folder / rec[RATE_FILES[500]])
-            try:
-                twelve = process_record(record).intervals
-            except Exception:  # noqa: BLE001 -- no reference, nothing to judge
-                continue
+        for name, record, twelve in ptbxl_with_reference(ptbxl_dir, _twelve_leads):
             for lead in ptbxl_leads:
                 i = list(record.leads).index(lead)
-                both(f"PTB-XL lead {lead} alone", str(int(rec["ecg_id"])),
-                     record.signal[i: i + 1], record.fs, lead, twelve, 50.0)
+                both(f"PTB-XL lead {lead} alone", name, record.signal[i: i + 1], record.fs,
+                     lead, twelve, 50.0)
     return pd.DataFrame(rows)
