@@ -211,10 +211,23 @@ def segmenter_intervals(d) -> dict[str, float | None]:
     return out
 
 
+def off_by(per_record: pd.DataFrame, key: str = "qrs_ms", ms: float = 40.0) -> pd.DataFrame:
+    """Per method: the records whose ``key`` differs from the reference by more than ``ms``
+    (gross errors, which an SD spreads thin), of those measured on both sides."""
+    rows = []
+    for method, df in per_record.groupby("method", sort=False):
+        diff = (pd.to_numeric(df[key], errors="coerce")
+                - pd.to_numeric(df[f"expert_{key}"], errors="coerce")).dropna()
+        rows.append({"method": method, "n": int(diff.size),
+                     f"off_by_over_{ms:g}_ms": int((diff.abs() > ms).sum())})
+    return pd.DataFrame(rows)
+
+
 def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
                      ptbxl_leads: tuple[str, ...] = ("I", "II", "V5")) -> pd.DataFrame:
-    """Per one-lead record: the intervals of the rules on the median beat and of the learned
-    segmenter (:func:`segmenter_intervals`), from one ``delineate_signal`` call, against
+    """Per one-lead record: the intervals of the rules on the median beat, of the learned
+    segmenter (:func:`segmenter_intervals`) and the ones the product reports (its QRS the
+    segmenter's or the rules', log items 27–28), from one ``delineate_signal`` call, against
     QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
     alone; reference: ``ecgwb measure`` on all twelve)."""
     from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
@@ -223,16 +236,18 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
     rows = []
 
     def both(set_name: str, name: str, signal, fs, lead, reference, powerline_hz) -> None:
-        error, rules, seg = None, {}, {}
+        error, rules, seg, reported = None, {}, {}, {}
         try:
             d = delineate_signal(signal, fs, (lead,), lead_method="learned",
                                  powerline_hz=powerline_hz)
             rules = record_intervals(d.median, d.beats, "median_beat")
             seg = segmenter_intervals(d)
+            reported = d.intervals
         except Exception as exc:  # noqa: BLE001 -- a failed record is counted
             error = f"{type(exc).__name__}: {exc}"
         rows.append(_row(f"{set_name}, rules", name, rules, reference, error))
         rows.append(_row(f"{set_name}, segmenter", name, seg, reference, error))
+        rows.append(_row(f"{set_name}, reported", name, reported, reference, error))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -27,7 +27,8 @@
    that are right (:mod:`ecgwb.bench._flags`).
 8. **One lead, rules against segmenter** (``one_lead_sources``): each QTDB Holter lead and
    PTB-XL's I, II, V5 (or ``--lone-leads``) alone, the intervals of the rules on the median
-   beat beside those of the learned per-lead segmenter (log items 26 and 27's judge).
+   beat beside those of the learned per-lead segmenter and what the product reports, with
+   the count of QRS durations more than 40 ms off (log items 26–28's judge).
 
 ``spatial`` is the project's pipeline — ``process_record`` (clean → multi-lead R peaks →
 template alignment → beats in the analysis window → quality filter → median beat) and
@@ -614,14 +615,15 @@ def main(argv: list[str] | None = None) -> int:
                    "values off)", flag_table(flags, key))
         save("flags", flags)
     if "one_lead_sources" in args.parts:
-        from ecgwb.bench._single_lead import one_lead_sources
+        from ecgwb.bench._single_lead import off_by, one_lead_sources
 
         t0 = time.perf_counter()
         sources = one_lead_sources(args.qtdb, args.ptbxl, tuple(args.lone_leads or ("I", "II", "V5")))
         print(f"\n== One lead, rules against segmenter ({time.perf_counter() - t0:.0f} s): QTDB "
               "against the cardiologist, PTB-XL against its twelve leads")
         _print("One lead alone: the rules on the median beat, and the learned segmenter's "
-               "median over beats", summarize(sources).query("n > 0"))
+               "median over beats, and what the product reports", summarize(sources).query("n > 0"))
+        _print("QRS durations more than 40 ms off their reference", off_by(sources))
         save("one_lead_sources", sources)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl

@@ -218,6 +218,7 @@ def test_bench_one_lead_sources_puts_the_rules_beside_the_segmenter(ptbxl500, tm
     import pandas as pd
 
     from ecgcore.signal.record_delineation import delineate_signal
+    from ecgwb.bench._single_lead import segmenter_intervals
     from ecgwb.bench.delineation import main
 
     db = pd.read_csv(ptbxl500 / "ptbxl_database.csv").head(2)
@@ -228,11 +229,28 @@ def test_bench_one_lead_sources_puts_the_rules_beside_the_segmenter(ptbxl500, tm
                  str(tmp_path / "qtdb"), "--lone-leads", "II", "--per-record",
                  str(tmp_path / "rows")]) == 0
     rows = pd.read_csv(tmp_path / "rows_one_lead_sources.csv").set_index(["method", "record"])
-    assert len(rows) == 4 and rows["error"].isna().all()
+    assert len(rows) == 6 and rows["error"].isna().all()
     record = read_wfdb(ptbxl500 / "records500/00000/00001_hr")
     i = list(record.leads).index("II")
     d = delineate_signal(record.signal[i: i + 1], record.fs, ("II",), lead_method="learned")
-    assert rows.loc[("PTB-XL lead II alone, segmenter", 1), "qrs_ms"] == d.intervals["qrs_ms"]
+    assert rows.loc[("PTB-XL lead II alone, segmenter", 1), "qrs_ms"] == \
+        segmenter_intervals(d)["qrs_ms"]
     assert rows.loc[("PTB-XL lead II alone, rules", 1), "qrs_ms"] == d.median.qrs_ms
+    assert rows.loc[("PTB-XL lead II alone, reported", 1), "qrs_ms"] == d.intervals["qrs_ms"]
     twelve = process_record(record).intervals["qrs_ms"]
     assert rows.loc[("PTB-XL lead II alone, rules", 1), "expert_qrs_ms"] == twelve
+
+
+def test_off_by_counts_gross_errors_per_method():
+    """The count of values beyond the tolerance, per method, over records measured on both
+    sides (a missing value is not an error here: `summarize` counts those)."""
+    import pandas as pd
+
+    from ecgwb.bench._single_lead import off_by
+
+    rows = pd.DataFrame({"method": ["a", "a", "a", "b", "b"],
+                         "qrs_ms": [100.0, 150.0, None, 50.0, 90.0],
+                         "expert_qrs_ms": [95.0, 100.0, 100.0, 91.0, 130.0]})
+    got = off_by(rows).set_index("method")
+    assert got.loc["a", "n"] == 2 and got.loc["a", "off_by_over_40_ms"] == 1
+    assert got.loc["b", "n"] == 2 and got.loc["b", "off_by_over_40_ms"] == 1
