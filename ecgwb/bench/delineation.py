@@ -446,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="parts single, ptbxl_few_leads and one_lead_sources: the leads read "
                          "alone (default: LUDB "
                          "I, II, V1, V5; PTB-XL I, II, V5 and the pairs II + V1, II + V5; given, "
-                         "these leads alone and no pairs)")
+                         "these leads alone and no pairs); for ptbxl_few_leads a token such as "
+                         "V1+V5 reads those leads together")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
@@ -484,6 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/bench-delineation"),
                     help="folder for the fold segmenters of part learned (reused when present)")
     args = ap.parse_args(argv)
+    if any("+" in token for token in args.lone_leads or ()) and \
+            {"single", "one_lead_sources"} & set(args.parts):
+        ap.error("--lone-leads: a token with '+' (leads read together) is for part "
+                 "ptbxl_few_leads only; parts single and one_lead_sources read one lead")
 
     def save(name: str, df: pd.DataFrame) -> None:
         if args.per_record:
@@ -589,17 +594,18 @@ def main(argv: list[str] | None = None) -> int:
                summarize(ludb_two).query("n > 0"))
         save("two_leads_ludb", ludb_two)
     if "ptbxl_few_leads" in args.parts:
-        from ecgwb.bench._single_lead import PTBXL_SUBSETS, ptbxl_few_leads
+        from ecgwb.bench._single_lead import PTBXL_SUBSETS, off_by, ptbxl_few_leads
 
         t0 = time.perf_counter()
-        lone = tuple((lead,) for lead in args.lone_leads or ())
-        few = ptbxl_few_leads(args.ptbxl, lone or PTBXL_SUBSETS)
+        subsets = tuple(tuple(token.split("+")) for token in args.lone_leads or ())
+        few = ptbxl_few_leads(args.ptbxl, subsets or PTBXL_SUBSETS)
         print(f"\n== PTB-XL read as few leads ({time.perf_counter() - t0:.0f} s): each record's "
               "subset of leads against the same record on its twelve leads (agreement with "
               "the project's 12-lead reading, not with a cardiologist; the IEC columns are "
               "for scale only)")
         _print("PTB-XL 500 Hz, few leads against the same record's twelve",
                summarize(few).query("n > 0"))
+        _print("QRS durations more than 40 ms off the twelve-lead reading", off_by(few))
         save("ptbxl_few_leads", few)
     if "flags" in args.parts:
         from ecgwb.bench._flags import flag_rows, flag_table

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from ecgcore.io import read_wfdb
 from ecgcore.io.ludb import _lead_waves
@@ -165,8 +166,9 @@ def test_ptbxl_few_leads_judges_each_subset_against_the_same_records_twelve_lead
     assert summarize(rows).query("interval == 'QT'")["n"].tolist() == [3, 3]
 
 
-def test_bench_lone_leads_reads_only_the_named_leads_alone(ptbxl500, tmp_path, capsys):
-    """`--lone-leads aVF V2`: the PTB-XL few-leads part reads those leads alone, no pairs."""
+def test_bench_lone_leads_reads_only_the_named_leads_alone_or_together(ptbxl500, tmp_path, capsys):
+    """`--lone-leads aVF V1+V5`: the PTB-XL few-leads part reads aVF alone and V1 with V5,
+    no default subsets."""
     import pandas as pd
 
     from ecgwb.bench.delineation import main
@@ -175,10 +177,15 @@ def test_bench_lone_leads_reads_only_the_named_leads_alone(ptbxl500, tmp_path, c
     db.to_csv(tmp_path / "ptbxl_database.csv", index=False)
     (tmp_path / "records500").symlink_to(ptbxl500 / "records500")
     assert main(["--parts", "ptbxl_few_leads", "--ptbxl", str(tmp_path), "--lone-leads", "aVF",
-                 "V2", "--per-record", str(tmp_path / "rows")]) == 0
+                 "V1+V5", "--per-record", str(tmp_path / "rows")]) == 0
     rows = pd.read_csv(tmp_path / "rows_ptbxl_few_leads.csv")
-    assert sorted(set(rows["method"])) == ["leads V2", "leads aVF"] and len(rows) == 4
-    assert "PTB-XL read as few leads" in capsys.readouterr().out
+    assert sorted(set(rows["method"])) == ["leads V1 + V5", "leads aVF"] and len(rows) == 4
+    out = capsys.readouterr().out
+    assert "PTB-XL read as few leads" in out and "more than 40 ms off" in out
+    # a lead pair means nothing to the parts that read one lead: refused, not misread
+    with pytest.raises(SystemExit):
+        main(["--parts", "one_lead_sources", "--ptbxl", str(tmp_path), "--lone-leads", "V1+V5"])
+    assert "ptbxl_few_leads only" in capsys.readouterr().err
 
 
 def test_a_one_lead_records_qrs_is_the_segmenters_median_over_beats(ptbxl500, ludb_dir):
