@@ -37,6 +37,7 @@ from ecgcore.signal.record_delineation import (
     INTERVAL_SOURCES,
     MIN_BEAT_FRACTION,
     record_intervals,
+    with_one_lead_qrs,
 )
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
@@ -54,8 +55,10 @@ def _spatial(window, median_of: str = DEFAULT_MEDIAN_OF
                          powerline_hz=None, median_of=median_of)
     beats = [(int(r), {k: getattr(f, k) for k in FIDUCIALS})
              for r, f in zip(d.beat_r, d.beats) if f is not None]
-    # one delineation, the record's intervals from each source
-    return {spatial_label(src): record_intervals(d.median, d.beats, src)
+    # one delineation, the record's intervals from each source, as the product reports them
+    # (a window left with one usable lead reports the segmenter's QRS: log item 27)
+    return {spatial_label(src): with_one_lead_qrs(record_intervals(d.median, d.beats, src),
+                                                  d.one_lead_qrs_ms)
             for src in INTERVAL_SOURCES}, beats
 
 
