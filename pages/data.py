@@ -26,7 +26,6 @@ from ecgcore.io.folder import Source, open_source
 from ecgcore.io.record import RecordError
 from ecgcore.leads import STANDARD_LEADS
 from ecgcore.signal.pipeline import BeatResult, PipelineConfig, process_record
-from ecgcore.signal.record_delineation import beats_confidence
 from ecgcore.viz import ecg_paper_figure, median_beat_figure, plotly_config
 from ui.downloads import download_buttons, table_download
 from ui.lead_map import current_lead_map
@@ -255,11 +254,9 @@ def intervals_table(features: dict[str, float]) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def interval_confidence(beat: BeatResult) -> dict[str, dict]:
-    """How sure each interval of an analysed record is (``ecgcore``: each kept beat
-    delineated on its own, the spread of its intervals)."""
-    rr = float(np.median(beat.rr_ms)) if np.size(beat.rr_ms) else None
-    return beats_confidence(beat.analysis_beats, beat.fs, beat.analysis_fiducials.r,
-                            beat.analysis_fiducials, rr_ms=rr)
+    """How sure each interval of an analysed record is (``BeatResult.confidence``: each
+    kept beat delineated on its own, the spread of its intervals), cached per record."""
+    return beat.confidence()
 
 
 def with_confidence(table: pd.DataFrame, confidence: dict[str, dict]) -> pd.DataFrame:

@@ -45,6 +45,7 @@ from ecgcore.signal.record_delineation import (
     beat_context,
     check_interval_source,
     delineate_beats,
+    interval_confidence,
     one_lead_qrs_ms,
     record_intervals,
     with_one_lead_qrs,
@@ -128,11 +129,29 @@ class BeatResult:
     beat_fiducials: list[Fiducials | None] | None = None
     # which analysis beats the median beats are of (config.median_of); None: all of them
     median_family: np.ndarray | None = None
+    delineation: str = "spatial"  # the global delineation method (config.delineation)
 
     @property
     def median_beats(self) -> np.ndarray | None:
         """The analysis beats the analysis median beat is of."""
         return of_family(self.analysis_beats, self.median_family)
+
+    def confidence(self) -> dict[str, dict]:
+        """How sure each reported interval is (:func:`interval_confidence`): each kept beat
+        delineated on its own as the ``beats`` interval source does (its own RR, a paced
+        beat from its spike), the beats that give the interval, their spread (IQR, ms) and
+        the ``uncertain`` / ``absent`` flags; what `ecgwb measure --json` and the Data view
+        show beside the values."""
+        fids = self.beat_fiducials
+        source = "median_beat" if fids is None else "beats"
+        if fids is None and self.analysis_beats is not None and self.analysis_r is not None:
+            before = WINDOW_ANALYSIS.offsets(self.fs)[0]
+            rr = float(np.median(self.rr_ms)) if np.size(self.rr_ms) else None
+            rrs, spikes = beat_context(self.rpeaks, self.analysis_r, self.fs, before, rr,
+                                       self.pacing)
+            fids = delineate_beats(self.analysis_beats, self.fs, before, rrs,
+                                   self.delineation, spikes=spikes)
+        return interval_confidence(fids or [], self.analysis_fiducials, source)
 
     @property
     def intervals(self) -> dict[str, float | None]:
@@ -314,5 +333,5 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
         analysis_median=analysis_median, analysis_fiducials=afid, rr_ms=rr, features=features,
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
         analysis_beats=wide_full, pacing=pacing, analysis_r=kept_r, beat_fiducials=beat_fids,
-        median_family=None if family.all() else family,
+        median_family=None if family.all() else family, delineation=config.delineation,
     )

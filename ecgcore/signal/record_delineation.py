@@ -137,15 +137,6 @@ def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
     return out
 
 
-def beats_confidence(beats: np.ndarray, fs: float, r: int, median: Fiducials,
-                     rr_ms: float | None = None, method: str = "spatial",
-                     params: SpatialParams = DEFAULT_PARAMS) -> dict[str, dict]:
-    """:func:`interval_confidence` of a median beat's intervals from the single beats it is
-    the median of (``[n, leads, W]``, R at ``r``, as ``BeatResult.analysis_beats``): each
-    beat is delineated with all leads together, the beats as context."""
-    return interval_confidence(delineate_beats(beats, fs, r, rr_ms, method, params), median)
-
-
 def delineate_beats(beats: np.ndarray, fs: float, r: int,
                     rr_ms: float | Sequence[float | None] | None = None,
                     method: str = "spatial", params: SpatialParams = DEFAULT_PARAMS,

@@ -85,12 +85,10 @@ def test_intervals_table_shows_confidence():
     df = table.value.set_index("Measure")
     from ecgcore.io import open_source
     from ecgcore.signal.pipeline import PipelineConfig, process_record
-    from ecgcore.signal.record_delineation import beats_confidence
 
     beat = process_record(open_source(ROOT / "assets" / "demo" / "ptbxl100").read("1"),
                           PipelineConfig())
-    conf = beats_confidence(beat.analysis_beats, beat.fs, beat.analysis_fiducials.r,
-                            beat.analysis_fiducials, rr_ms=float(np.median(beat.rr_ms)))
+    conf = beat.confidence()
     rows = {"P duration": "p_ms", "PR interval": "pr_ms", "QRS duration": "qrs_ms",
             "QT interval": "qt_ms"}
     for label, key in rows.items():

@@ -162,3 +162,22 @@ def test_cli_intervals_flag(tmp_path, capsys):
         assert row["qrs_ms"] == round(want["qrs_ms"], 1) and row["qt_ms"] == round(want["qt_ms"], 1)
     with pytest.raises(SystemExit):
         cli_main(["measure", path, "--intervals", "mean"])
+
+
+@pytest.mark.parametrize("name", ["1", "93"])  # a sinus record and a ventricular-paced one
+def test_confidence_delineates_each_beat_as_the_beats_source_does(ludb_dir, name):
+    """`BeatResult.confidence()` (what `ecgwb measure --json` and the Data view show) reads
+    each kept beat as the ``beats`` interval source measures it — its own RR, a paced beat
+    from its spike — so the beats and their spread are the same whichever source reports
+    the values."""
+    from ecgcore.io import read_wfdb
+
+    record = read_wfdb(ludb_dir / "data" / name)
+    median = process_record(record)
+    beats = process_record(record, PipelineConfig(intervals="beats"))
+    assert median.beat_fiducials is None and beats.beat_fiducials is not None
+    a, b = median.confidence(), beats.confidence()
+    for key in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+        assert (a[key]["n_beats"], a[key]["iqr_ms"]) == (b[key]["n_beats"], b[key]["iqr_ms"])
+    assert a["qrs_ms"]["n_beats"] >= 3
+    assert (median.pacing is not None and median.pacing.paced) == (name == "93")

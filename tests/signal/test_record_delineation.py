@@ -136,18 +136,16 @@ def test_cli_delineate_json_on_two_nonstandard_leads(qtdb_dir, tmp_path, capsys)
     assert "missing: no such record" in capsys.readouterr().err
 
 
-def test_beats_confidence_of_a_pipeline_result(ptbxl500):
-    """The Data view's flags: a sinus record's intervals come from its beats; atrial
-    fibrillation's P wave is absent (PTB-XL ecg_id 330: AFIB)."""
+def test_confidence_of_a_pipeline_result(ptbxl500):
+    """The Data view's and `ecgwb measure --json`'s flags: a sinus record's intervals come
+    from its beats; atrial fibrillation's P wave is absent (PTB-XL ecg_id 330: AFIB)."""
     from ecgcore.io import read_wfdb
     from ecgcore.signal.pipeline import process_record
-    from ecgcore.signal.record_delineation import beats_confidence
 
     def conf(ecg_id: int) -> dict:
         res = process_record(read_wfdb(ptbxl500 / "records500" / "00000" / f"{ecg_id:05d}_hr"))
         assert res.analysis_beats.shape[0] == res.quality.n_kept
-        return beats_confidence(res.analysis_beats, res.fs, res.analysis_fiducials.r,
-                                res.analysis_fiducials, rr_ms=float(np.median(res.rr_ms)))
+        return res.confidence()
 
     sinus = conf(1)
     assert not sinus["qrs_ms"]["absent"] and sinus["qrs_ms"]["n_beats"] >= 8
