@@ -46,9 +46,10 @@ from ecgcore.signal.record_delineation import (
     check_interval_source,
     delineate_beats,
     interval_confidence,
-    one_lead_qrs_ms,
+    one_lead_qrs_beats,
     record_intervals,
     with_one_lead_qrs,
+    with_one_lead_qrs_confidence,
 )
 from ecgcore.signal.rpeaks import ecg_peaks, rr_intervals_ms
 
@@ -130,6 +131,9 @@ class BeatResult:
     # which analysis beats the median beats are of (config.median_of); None: all of them
     median_family: np.ndarray | None = None
     delineation: str = "spatial"  # the global delineation method (config.delineation)
+    # one usable lead (not paced): the segmenter's per-beat QRS durations (ms), whose median
+    # is the reported QRS duration (record_delineation.one_lead_qrs_beats)
+    one_lead_qrs_beats: list[float] | None = None
 
     @property
     def median_beats(self) -> np.ndarray | None:
@@ -151,7 +155,9 @@ class BeatResult:
                                        self.pacing)
             fids = delineate_beats(self.analysis_beats, self.fs, before, rrs,
                                    self.delineation, spikes=spikes)
-        return interval_confidence(fids or [], self.analysis_fiducials, source)
+        return with_one_lead_qrs_confidence(
+            interval_confidence(fids or [], self.analysis_fiducials, source),
+            self.one_lead_qrs_beats)
 
     @property
     def intervals(self) -> dict[str, float | None]:
@@ -322,9 +328,9 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     median = median_beat(beats[in_family] if in_family.any() else beats)
     # Position of the analysis window's start in the configured window's coordinates.
     fid = afid.shifted(before + shift - wb)
+    one_qrs = one_lead_qrs_beats(clean, np.isin(np.arange(len(leads)), use), peaks, fs, pacing)
     intervals = with_one_lead_qrs(record_intervals(afid, beat_fids or [], config.intervals),
-                                  one_lead_qrs_ms(clean, np.isin(np.arange(len(leads)), use),
-                                                  peaks, fs, pacing))
+                                  one_qrs)
     features = ecg_features(analysis_median, afid, rr, leads, intervals=intervals)
     usable = tuple(leads[i] for i in use)
     return BeatResult(
@@ -334,4 +340,5 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
         bad_leads=bad, feature_notes=missing_feature_reasons(features, usable),
         analysis_beats=wide_full, pacing=pacing, analysis_r=kept_r, beat_fiducials=beat_fids,
         median_family=None if family.all() else family, delineation=config.delineation,
+        one_lead_qrs_beats=one_qrs,
     )

@@ -104,11 +104,28 @@ def record_intervals(median: Fiducials | None, beats: list[Fiducials | None],
     return _median_over(beats)
 
 
-def with_one_lead_qrs(intervals: dict[str, float | None], qrs_ms: float | None
+def one_lead_qrs_ms(qrs_beats: Sequence[float] | None) -> float | None:
+    """A one-lead record's reported QRS duration (ms): the median of the segmenter's per-beat
+    QRS durations (:func:`one_lead_qrs_beats`); None when there are none."""
+    return float(np.median(qrs_beats)) if qrs_beats else None
+
+
+def with_one_lead_qrs(intervals: dict[str, float | None], qrs_beats: Sequence[float] | None
                       ) -> dict[str, float | None]:
     """``intervals`` with the QRS duration replaced by a one-lead record's segmenter QRS
-    (:func:`one_lead_qrs_ms`) when it is given."""
+    (:func:`one_lead_qrs_ms` of :func:`one_lead_qrs_beats`) when there is one."""
+    qrs_ms = one_lead_qrs_ms(qrs_beats)
     return intervals if qrs_ms is None else {**intervals, "qrs_ms": qrs_ms}
+
+
+def with_one_lead_qrs_confidence(confidence: dict[str, dict],
+                                 qrs_beats: Sequence[float] | None) -> dict[str, dict]:
+    """``confidence`` (:func:`interval_confidence`) whose QRS entry describes the value
+    reported: for a one-lead record whose QRS is the segmenter's, the segmenter's beats (how
+    many, their IQR, unsure by the same definition), not the rules' beats."""
+    if not qrs_beats:
+        return confidence
+    return {**confidence, "qrs_ms": _confidence_entry(list(qrs_beats), "qrs_ms", absent=False)}
 
 
 def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
@@ -122,19 +139,24 @@ def interval_confidence(beats: list[Fiducials | None], median: Fiducials | None,
     :func:`record_intervals`) is None (no P wave, no T end found).
     """
     reported = record_intervals(median, beats, source)
-    out = {}
-    for key in INTERVALS:
-        vals = np.array([v for f in beats if f is not None
-                         and (v := _intervals(f)[key]) is not None])
-        iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals.size else None
-        out[key] = {
-            "n_beats": int(vals.size),
-            "iqr_ms": None if iqr is None else round(iqr, 1),
-            "absent": reported[key] is None,
-            "uncertain": bool(vals.size < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])
-                              or (key == "qt_ms" and median is not None and median.t_ambiguous)),
-        }
-    return out
+    ambiguous_t = median is not None and median.t_ambiguous
+    return {key: _confidence_entry(
+                [v for f in beats if f is not None and (v := _intervals(f)[key]) is not None],
+                key, absent=reported[key] is None, doubt=key == "qt_ms" and ambiguous_t)
+            for key in INTERVALS}
+
+
+def _confidence_entry(vals: list[float], key: str, absent: bool, doubt: bool = False) -> dict:
+    """One interval's confidence from its beats' values: how many, their IQR (ms), and
+    uncertain when fewer than three, an IQR beyond :data:`UNCERTAIN_IQR_MS`, or ``doubt``."""
+    iqr = float(np.subtract(*np.percentile(vals, [75, 25]))) if vals else None
+    return {
+        "n_beats": len(vals),
+        "iqr_ms": None if iqr is None else round(iqr, 1),
+        "absent": absent,
+        "uncertain": bool(len(vals) < 3 or (iqr is not None and iqr > UNCERTAIN_IQR_MS[key])
+                          or doubt),
+    }
 
 
 def delineate_beats(beats: np.ndarray, fs: float, r: int,
@@ -195,8 +217,9 @@ class RecordDelineation:
     lead_method: str | None = None  # how `per_lead` was delineated (LEAD_METHODS); None: not
     # which of `beat_signals` the median beat is of (beats.dominant_family); None: all of them
     median_family: np.ndarray | None = None
-    # one usable lead (not paced): the reported QRS duration, the segmenter's (log item 27)
-    one_lead_qrs_ms: float | None = None
+    # one usable lead (not paced): the segmenter's per-beat QRS durations (ms), whose
+    # median is the reported QRS duration (log item 27)
+    one_lead_qrs_beats: list[float] | None = None
 
     @property
     def median_beats(self) -> np.ndarray | None:
@@ -205,15 +228,22 @@ class RecordDelineation:
 
     def confidence(self) -> dict[str, dict]:
         """Per interval: beats measured, spread over beats (IQR, ms) and an ``uncertain`` flag
-        (see :func:`interval_confidence`)."""
-        return interval_confidence(self.beats, self.median, self.interval_source)
+        (see :func:`interval_confidence`), each of the value :attr:`intervals` reports."""
+        return with_one_lead_qrs_confidence(
+            interval_confidence(self.beats, self.median, self.interval_source),
+            self.one_lead_qrs_beats)
+
+    @property
+    def one_lead_qrs_ms(self) -> float | None:
+        """A one-lead record's reported QRS duration (the segmenter's); None otherwise."""
+        return one_lead_qrs_ms(self.one_lead_qrs_beats)
 
     @property
     def intervals(self) -> dict[str, float | None]:
         """The record's global intervals (ms), from :attr:`interval_source`; a one-lead
         record's QRS duration is :attr:`one_lead_qrs_ms` when there is one."""
         return with_one_lead_qrs(record_intervals(self.median, self.beats, self.interval_source),
-                                 self.one_lead_qrs_ms)
+                                 self.one_lead_qrs_beats)
 
     @property
     def median_beat_intervals(self) -> dict[str, float | None]:
@@ -359,7 +389,7 @@ def delineate_signal(
                                 kept[:, i: i + 1]) if usable[i] else None
                            for i in range(b.shape[0])]
                 lead_fids.append([_inside(_at_spike(f, spike), x.shape[1]) for f in row])
-    one_qrs = one_lead_qrs_ms(clean, usable, peaks, fs, pacing, lead_model, learned)
+    one_qrs = one_lead_qrs_beats(clean, usable, peaks, fs, pacing, lead_model, learned)
     return RecordDelineation(
         fs=float(fs), leads=leads, method=method, rpeaks=peaks, beat_r=kept_r,
         median=med.shifted(before - int(kept_r[0])), beats=beats, per_lead=lead_fids,
@@ -368,7 +398,7 @@ def delineate_signal(
         median_signal=med_x, median_r=before, rr_ms=rr_med, beat_signals=kept,
         pacing=pacing, interval_source=intervals,
         lead_method=lead_method if per_beat and per_lead else None,
-        median_family=None if family.all() else family, one_lead_qrs_ms=one_qrs,
+        median_family=None if family.all() else family, one_lead_qrs_beats=one_qrs,
     )
 
 
@@ -390,22 +420,23 @@ def _learned_leads(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs:
     return out
 
 
-def one_lead_qrs_ms(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs: float,
-                    pacing: PacingResult, model: object | None = None,
-                    rows: list[list[Fiducials | None]] | None = None) -> float | None:
-    """The QRS duration (ms) a record of one usable lead reports: the median over its beats
-    of the learned segmenter's QRS in that lead (docs/DELINEATION.md log item 27: better
-    than the rules on a lone median beat against twelve-lead readings). None with several
-    usable leads, for a paced record (its QRS is measured from the spike) or when no beat
-    has one. ``clean`` ``[leads, samples]`` µV with ``usable`` leads; ``rows``: the
-    segmenter's per-beat fiducials of ``peaks`` when already made, else the shipped
-    segmenter (or ``model``) labels the lead."""
+def one_lead_qrs_beats(clean: np.ndarray, usable: np.ndarray, peaks: np.ndarray, fs: float,
+                       pacing: PacingResult, model: object | None = None,
+                       rows: list[list[Fiducials | None]] | None = None) -> list[float] | None:
+    """A record of one usable lead reports as its QRS duration the median over its beats of
+    the learned segmenter's QRS in that lead (docs/DELINEATION.md log item 27: better than
+    the rules on a lone median beat against twelve-lead readings): those per-beat durations
+    (ms), which also say how sure that QRS is. None with several usable leads, for a paced
+    record (its QRS is measured from the spike) or when no beat has one. ``clean``
+    ``[leads, samples]`` µV with ``usable`` leads; ``rows``: the segmenter's per-beat
+    fiducials of ``peaks`` when already made, else the shipped segmenter (or ``model``)
+    labels the lead."""
     if usable.sum() != 1 or pacing.paced:
         return None
     i = int(np.flatnonzero(usable)[0])
     if rows is None:
         rows = _learned_leads(clean, usable, peaks, fs, model)
-    return _median_over([row[i] for row in rows])["qrs_ms"]
+    return [row[i].qrs_ms for row in rows if row[i] is not None] or None
 
 
 def padded_window(x: np.ndarray, r: int, before: int, after: int) -> np.ndarray:

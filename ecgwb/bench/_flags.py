@@ -47,14 +47,20 @@ def _measure(signal: np.ndarray, fs: float, leads: tuple[str, ...], powerline_hz
              ) -> dict:
     """The median beat's intervals (ms) and each one's flag from the beats alone and with
     the median beat's own doubts."""
-    from ecgcore.signal.record_delineation import delineate_signal, interval_confidence
+    from ecgcore.signal.record_delineation import (
+        delineate_signal,
+        interval_confidence,
+        with_one_lead_qrs_confidence,
+    )
 
     d = delineate_signal(signal, fs, leads, per_lead=False, powerline_hz=powerline_hz)
     plain = replace(d.median, t_ambiguous=False)
-    beats_only, both = interval_confidence(d.beats, plain), d.confidence()
+    beats_only = with_one_lead_qrs_confidence(interval_confidence(d.beats, plain),
+                                              d.one_lead_qrs_beats)
+    both = d.confidence()
     out = {}
     for key in FLAGGED:
-        out[key] = d.median_beat_intervals[key]
+        out[key] = d.intervals[key]  # what the product reports (a lone lead's QRS: the segmenter's)
         out[f"{key}_flag_beats"] = beats_only[key]["uncertain"]
         out[f"{key}_flag_with_doubts"] = both[key]["uncertain"]
     return out

@@ -58,7 +58,7 @@ def _spatial(window, median_of: str = DEFAULT_MEDIAN_OF
     # one delineation, the record's intervals from each source, as the product reports them
     # (a window left with one usable lead reports the segmenter's QRS: log item 27)
     return {spatial_label(src): with_one_lead_qrs(record_intervals(d.median, d.beats, src),
-                                                  d.one_lead_qrs_ms)
+                                                  d.one_lead_qrs_beats)
             for src in INTERVAL_SOURCES}, beats
 
 

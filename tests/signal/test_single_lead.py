@@ -218,6 +218,34 @@ def test_a_one_lead_records_qrs_is_the_segmenters_median_over_beats(ptbxl500, lu
                             per_lead=False).one_lead_qrs_ms is None
 
 
+def test_a_one_lead_records_qrs_confidence_is_of_the_segmenters_beats(ptbxl500):
+    """The flag beside a one-lead record's QRS describes the value reported (the segmenter's
+    median over beats), not the rules' beats: CLBBB record 180 read as lead II alone, where
+    the segmenter labels a different piece of the wide QRS in each beat (52, 50, 22, 114 …
+    ms), reads 51 ms and says it is uncertain; the rules' beats alone agree within 10 ms."""
+    from ecgcore.signal.record_delineation import delineate_signal, interval_confidence
+
+    record = only_leads(read_wfdb(ptbxl500 / "records500/00000/00180_hr"), "II")
+    res = process_record(record)
+    beats = res.one_lead_qrs_beats
+    assert beats and res.intervals["qrs_ms"] == float(np.median(beats))
+    conf = res.confidence()["qrs_ms"]
+    iqr = float(np.subtract(*np.percentile(beats, [75, 25])))
+    assert conf["n_beats"] == len(beats) and conf["iqr_ms"] == round(iqr, 1) > 10
+    assert conf["uncertain"] and not conf["absent"]
+    fids = res.beat_fiducials or []  # the rules' beats: not what is reported here
+    i = list(res.leads).index("II")
+    d = delineate_signal(res.signal[i: i + 1], res.fs, ("II",), per_lead=False)
+    rules_only = interval_confidence(d.beats, d.median)["qrs_ms"]
+    assert not fids and not rules_only["uncertain"]
+    # `ecgwb delineate` says the same of the QRS it reports
+    assert d.confidence()["qrs_ms"]["uncertain"] and d.intervals["qrs_ms"] == d.one_lead_qrs_ms
+    # other intervals, and a twelve-lead record's QRS, keep the rules' beats
+    assert res.confidence()["qt_ms"]["n_beats"] != 0
+    twelve = process_record(read_wfdb(ptbxl500 / "records500/00000/00180_hr"))
+    assert twelve.one_lead_qrs_beats is None
+
+
 def test_bench_one_lead_sources_puts_the_rules_beside_the_segmenter(ptbxl500, tmp_path):
     """`--parts one_lead_sources --lone-leads II` (log items 26–27's judge): per record, the
     rules' and the segmenter's intervals of lead II alone against the twelve-lead reading;
