@@ -112,25 +112,27 @@ def _qtdb(qtdb_dir: Path) -> Iterator[dict]:
             yield _row("QTDB, two leads", path.name, w.signal, w.fs, w.leads, expert, None)
 
 
-def _ptbxl(ptbxl_dir: Path) -> Iterator[dict]:
+def _ptbxl(ptbxl_dir: Path, subsets: tuple[tuple[str, ...], ...]) -> Iterator[dict]:
     def twelve(record) -> dict:
         return _measure(record.signal, record.fs, tuple(record.leads), 50.0)
 
     for name, record, reference in ptbxl_with_reference(ptbxl_dir, twelve):
         names = list(record.leads)
-        for subset in PTBXL_SUBSETS:
+        for subset in subsets:
             idx = [names.index(lead) for lead in subset]
             judge = "PTB-XL, one lead alone" if len(subset) == 1 else "PTB-XL, two leads"
             yield _row(judge, f"{name} {'+'.join(subset)}", record.signal[idx], record.fs,
                        subset, reference)
 
 
-def flag_rows(ludb_dir: str | Path, qtdb_dir: str | Path, ptbxl_dir: str | Path) -> pd.DataFrame:
+def flag_rows(ludb_dir: str | Path, qtdb_dir: str | Path, ptbxl_dir: str | Path,
+              ptbxl_subsets: tuple[tuple[str, ...], ...] = PTBXL_SUBSETS) -> pd.DataFrame:
     """One row per judged record (or subset of its leads): P, PR, QRS and QT, their
-    references and both flags of each."""
+    references and both flags of each; PTB-XL read as each of ``ptbxl_subsets``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = [*_ludb(Path(ludb_dir)), *_qtdb(Path(qtdb_dir)), *_ptbxl(Path(ptbxl_dir))]
+        rows = [*_ludb(Path(ludb_dir)), *_qtdb(Path(qtdb_dir)),
+                *_ptbxl(Path(ptbxl_dir), ptbxl_subsets)]
     return pd.DataFrame(rows)
 
 

@@ -446,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="parts single, ptbxl_few_leads and one_lead_sources: the leads read "
                          "alone (default: LUDB "
                          "I, II, V1, V5; PTB-XL I, II, V5 and the pairs II + V1, II + V5; given, "
-                         "these leads alone and no pairs); for ptbxl_few_leads a token such as "
-                         "V1+V5 reads those leads together")
+                         "these leads alone and no pairs); for ptbxl_few_leads and flags (its "
+                         "PTB-XL judge) a token such as V1+V5 reads those leads together")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                     help="which judges to run (learned: the per-lead segmenter k-fold over LUDB, "
                          "about 20 minutes; single: LUDB and QTDB leads measured alone; two_leads: "
@@ -609,9 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         save("ptbxl_few_leads", few)
     if "flags" in args.parts:
         from ecgwb.bench._flags import flag_rows, flag_table
+        from ecgwb.bench._single_lead import PTBXL_SUBSETS
 
         t0 = time.perf_counter()
-        flags = flag_rows(args.data, args.qtdb, args.ptbxl)
+        subsets = tuple(tuple(token.split("+")) for token in args.lone_leads or ())
+        flags = flag_rows(args.data, args.qtdb, args.ptbxl, subsets or PTBXL_SUBSETS)
         print(f"\n== The uncertain flags ({time.perf_counter() - t0:.0f} s): values off their "
               "reference (P by more than 30 ms, PR 20, QRS 20, QT 50) and the flag from the "
               "beats' spread alone, then with the median beat's own doubts (the QT's only)")

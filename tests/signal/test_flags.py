@@ -53,3 +53,25 @@ def test_real_rows_read_both_flags_of_every_interval(ludb_dir):
     # no doubts but the QT's: the other intervals' two flags agree
     assert all(row[f"{key}_flag_with_doubts"] == row[f"{key}_flag_beats"]
                for key in ("p_ms", "pr_ms", "qrs_ms"))
+
+
+def test_ptbxl_judge_reads_the_given_subsets_and_scores_what_is_reported(ptbxl500, tmp_path):
+    """`--parts flags --lone-leads III V1+V5`: PTB-XL read as those subsets; a lone lead's
+    QRS is the one the product reports (the segmenter's), flagged from the beats that gave
+    it."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.record_delineation import delineate_signal
+    from ecgwb.bench._flags import _ptbxl
+
+    pd.read_csv(ptbxl500 / "ptbxl_database.csv").head(1).to_csv(
+        tmp_path / "ptbxl_database.csv", index=False)
+    (tmp_path / "records500").symlink_to(ptbxl500 / "records500")
+    rows = list(_ptbxl(tmp_path, (("III",), ("V1", "V5"))))
+    assert [r["record"] for r in rows] == ["1 III", "1 V1+V5"]
+    assert [r["judge"] for r in rows] == ["PTB-XL, one lead alone", "PTB-XL, two leads"]
+    record = read_wfdb(ptbxl500 / "records500/00000/00001_hr")
+    i = list(record.leads).index("III")
+    d = delineate_signal(record.signal[i: i + 1], record.fs, ("III",), per_lead=False,
+                         powerline_hz=50.0)
+    assert rows[0]["qrs_ms"] == d.intervals["qrs_ms"] == d.one_lead_qrs_ms
+    assert rows[0]["qrs_ms_flag_beats"] == d.confidence()["qrs_ms"]["uncertain"]
