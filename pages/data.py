@@ -375,6 +375,11 @@ def main() -> None:
                    "than 3 beats or IQR beyond the IEC tolerance (P 15, PR 10, QRS 10, "
                    "QT 30 ms), and for the QT a T end that moves over 30 ms with the choice "
                    f"of the T wave's peak lobe. Leads used ({len(used)}): {', '.join(used)}.")
+        if beat.one_lead_qrs_beats:  # docs/DELINEATION.md log item 27
+            st.caption(f"One lead: its QRS duration is the learned segmenter's median over "
+                       f"{len(beat.one_lead_qrs_beats)} beats (Beats / IQR of those beats); "
+                       "the shading and the other intervals are the rules' on the median "
+                       "beat.")
         if beat.pacing is not None:  # pacing spikes, found on the raw signal
             st.caption(beat.pacing.describe())
         table_download(table, f"intervals_{record_id}", label="Intervals (CSV)")

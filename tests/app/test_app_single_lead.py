@@ -119,6 +119,7 @@ def _expected_intervals(record) -> dict[str, float]:
 
 def test_single_lead_folder_draws_one_lead_with_its_intervals(single_lead, monkeypatch):
     from ecgcore.io import open_source
+    from ecgcore.signal.pipeline import process_record
 
     data, _ = single_lead
     at = _app(data, monkeypatch)
@@ -140,6 +141,12 @@ def test_single_lead_folder_draws_one_lead_with_its_intervals(single_lead, monke
     assert "needs leads I and aVF" in why["QRS axis"]
     assert _section(at, "Leads not drawn") is None  # the record's one lead is drawn
     assert any("`ECG=I`" in c.value for c in at.caption)  # the hint to name it
+    # the QRS's source is said, with the beats its confidence is of
+    beat = process_record(open_source(data).read(record_id))
+    n = len(beat.one_lead_qrs_beats)
+    assert any(f"learned segmenter's median over {n} beats" in c.value for c in at.caption)
+    table = at.table[0].value.set_index("Measure")
+    assert float(table.loc["QRS duration", "Beats"]) == n
 
 
 def test_lead_map_is_applied_and_remembered_for_its_folder(single_lead, monkeypatch):
