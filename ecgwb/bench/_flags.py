@@ -45,8 +45,9 @@ FLAGGED = tuple(OFF_MS)
 
 def _measure(signal: np.ndarray, fs: float, leads: tuple[str, ...], powerline_hz: float | None
              ) -> dict:
-    """The median beat's intervals (ms) and each one's flag from the beats alone and with
-    the median beat's own doubts."""
+    """The intervals (ms) the product reports (the median beat's; a lone lead's QRS the
+    segmenter's) and each one's flag from the beats alone and with the median beat's own
+    doubts."""
     from ecgcore.signal.record_delineation import (
         delineate_signal,
         interval_confidence,
@@ -60,7 +61,7 @@ def _measure(signal: np.ndarray, fs: float, leads: tuple[str, ...], powerline_hz
     both = d.confidence()
     out = {}
     for key in FLAGGED:
-        out[key] = d.intervals[key]  # what the product reports (a lone lead's QRS: the segmenter's)
+        out[key] = d.intervals[key]
         out[f"{key}_flag_beats"] = beats_only[key]["uncertain"]
         out[f"{key}_flag_with_doubts"] = both[key]["uncertain"]
     return out

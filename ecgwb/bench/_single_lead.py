@@ -227,7 +227,7 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
                      ptbxl_leads: tuple[str, ...] = ("I", "II", "V5")) -> pd.DataFrame:
     """Per one-lead record: the intervals of the rules on the median beat, of the learned
     segmenter (:func:`segmenter_intervals`) and the ones the product reports (its QRS the
-    segmenter's or the rules', log items 27–28), from one ``delineate_signal`` call, against
+    segmenter's median over beats, log item 27), from one ``delineate_signal`` call, against
     QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
     alone; reference: ``ecgwb measure`` on all twelve)."""
     from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
