@@ -154,6 +154,9 @@ def cmd_delineate(args: argparse.Namespace) -> int:
         shown = "—" if value is None else f"{value:.0f} ms"
         iqr = "" if c["iqr_ms"] is None else f", IQR over {c['n_beats']} beats {c['iqr_ms']:.0f} ms"
         print(f"  {key.removesuffix('_ms').upper():<4}{shown:>8}{iqr}{flag}")
+    if result.one_lead_qrs_beats:
+        print(f"  (one lead: the QRS is the learned segmenter's median over "
+              f"{len(result.one_lead_qrs_beats)} beats; the others are the rules')")
     return 0
 
 

@@ -283,6 +283,9 @@ class RecordDelineation:
             "intervals_beats_median": {k: (None if v is None else round(v, 1))
                                        for k, v in self.beat_intervals.items()},
             "confidence": self.confidence() if self.beats else None,
+            # one lead: the segmenter's per-beat QRS durations behind the reported QRS
+            "one_lead_qrs_beats": (None if self.one_lead_qrs_beats is None
+                                   else [round(v, 1) for v in self.one_lead_qrs_beats]),
             "paced": None if self.pacing is None else self.pacing.paced,
             "pacing": None if self.pacing is None else self.pacing.to_dict(self.beat_r),
             "median_beat": fd(self.median),

@@ -132,8 +132,25 @@ def test_cli_delineate_json_on_two_nonstandard_leads(qtdb_dir, tmp_path, capsys)
     assert out["leads"] == ["II", "V5"] and out["n_beats"] >= 5
     assert set(out["beats"][0]["leads"]) == {"II", "V5"}
     assert 60 <= out["intervals_median_beat"]["qrs_ms"] <= 130
+    assert out["one_lead_qrs_beats"] is None  # two leads: the rules' QRS
     assert cli_main(["delineate", str(tmp_path / "missing")]) == 2
     assert "missing: no such record" in capsys.readouterr().err
+
+
+def test_cli_delineate_says_a_one_lead_qrs_is_the_segmenters(qtdb_dir, tmp_path, capsys):
+    """A one-lead record: the JSON carries the segmenter's per-beat QRS durations behind the
+    reported QRS (their median) and its confidence; the text says where the QRS comes from."""
+    w = read_qtdb_window(qtdb_dir / "sel100")
+    wfdb.wrsamp("one", fs=w.fs, units=["mV"], sig_name=[w.leads[0]],
+                p_signal=w.signal[:1, :2500].T.astype(np.float64) / 1000.0, fmt=["16"],
+                write_dir=str(tmp_path))
+    assert cli_main(["delineate", str(tmp_path / "one"), "--json", "--no-per-lead"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    beats = out["one_lead_qrs_beats"]
+    assert beats and out["intervals"]["qrs_ms"] == round(float(np.median(beats)), 1)
+    assert out["confidence"]["qrs_ms"]["n_beats"] == len(beats)
+    assert cli_main(["delineate", str(tmp_path / "one"), "--no-per-lead"]) == 0
+    assert f"learned segmenter's median over {len(beats)} beats" in capsys.readouterr().out
 
 
 def test_confidence_of_a_pipeline_result(ptbxl500):
