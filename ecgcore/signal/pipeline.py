@@ -149,12 +149,8 @@ class BeatResult:
         fids = self.beat_fiducials
         source = "median_beat" if fids is None else "beats"
         if fids is None and self.analysis_beats is not None and self.analysis_r is not None:
-            before = WINDOW_ANALYSIS.offsets(self.fs)[0]
-            rr = float(np.median(self.rr_ms)) if np.size(self.rr_ms) else None
-            rrs, spikes = beat_context(self.rpeaks, self.analysis_r, self.fs, before, rr,
-                                       self.pacing)
-            fids = delineate_beats(self.analysis_beats, self.fs, before, rrs,
-                                   self.delineation, spikes=spikes)
+            fids = _kept_beat_fiducials(self.analysis_beats, self.rpeaks, self.analysis_r,
+                                        self.rr_ms, self.fs, self.pacing, self.delineation)
         return with_one_lead_qrs_confidence(
             interval_confidence(fids or [], self.analysis_fiducials, source),
             self.one_lead_qrs_beats)
@@ -239,6 +235,17 @@ def _good_beats(clean: np.ndarray, peaks: np.ndarray, fs: float, config: Pipelin
     return peaks, rr, wide, wide_anchors, quality
 
 
+def _kept_beat_fiducials(beats: np.ndarray, peaks: np.ndarray, beat_r: np.ndarray,
+                         rr_ms: np.ndarray, fs: float, pacing: PacingResult | None,
+                         method: str) -> list[Fiducials | None]:
+    """Each kept beat's global fiducials (``beats`` in the analysis window, R at ``beat_r``
+    in the record): its own RR, a paced beat measured from its spike."""
+    before = WINDOW_ANALYSIS.offsets(fs)[0]
+    rr_med = float(np.median(rr_ms)) if np.size(rr_ms) else None
+    rrs, spikes = beat_context(peaks, beat_r, fs, before, rr_med, pacing)
+    return delineate_beats(beats, fs, before, rrs, method, spikes=spikes)
+
+
 def process_record(record: Record, config: PipelineConfig = PipelineConfig()) -> BeatResult:
     """Run the beat pipeline on one record; a record that cannot be used raises RecordError."""
     src = record.source or record.record_id
@@ -314,9 +321,8 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     afid = qrs_from_spike(afid, pacing)
     beat_fids = None
     if config.intervals == "beats":
-        rrs, spikes = beat_context(peaks, kept_r, fs, before, rr_med, pacing)
-        beat_fids = delineate_beats(wide_full, fs, before, rrs, config.delineation,
-                                    spikes=spikes)
+        beat_fids = _kept_beat_fiducials(wide_full, peaks, kept_r, rr, fs, pacing,
+                                         config.delineation)
 
     window = config.beat_window
     wb, wa = window.offsets(fs)

@@ -35,6 +35,7 @@ from ecgwb.bench._single_lead import (
     LUDB_PAIRS,
     PTBXL_SUBSETS,
     ptbxl_with_reference,
+    qtdb_with_reference,
 )
 
 #: A value further than this from its reference (ms) is off: about twice the IEC SD
@@ -100,17 +101,13 @@ def _ludb(ludb_dir: Path) -> Iterator[dict]:
 
 
 def _qtdb(qtdb_dir: Path) -> Iterator[dict]:
-    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
-
-    for path in list_qtdb_records(qtdb_dir):
-        expert = qtdb_expert_intervals(path)
-        w = read_qtdb_window(path)
+    for name, w, expert in qtdb_with_reference(qtdb_dir):
         usable = [i for i in range(w.signal.shape[0]) if np.isfinite(w.signal[i]).all()]
         for i in usable:
-            yield _row("QTDB, one Holter lead alone", f"{path.name} {w.leads[i]}",
+            yield _row("QTDB, one Holter lead alone", f"{name} {w.leads[i]}",
                        w.signal[i: i + 1], w.fs, (w.leads[i],), expert, None)
         if len(usable) == 2:
-            yield _row("QTDB, two leads", path.name, w.signal, w.fs, w.leads, expert, None)
+            yield _row("QTDB, two leads", name, w.signal, w.fs, w.leads, expert, None)
 
 
 def _ptbxl(ptbxl_dir: Path, subsets: tuple[tuple[str, ...], ...]) -> Iterator[dict]:

@@ -98,6 +98,16 @@ def ptbxl_with_reference(ptbxl_dir: str | Path, reference: Callable[[Record], di
             continue
 
 
+def qtdb_with_reference(qtdb_dir: str | Path) -> Iterator[tuple[str, object, dict]]:
+    """QTDB's records with ``q1c`` marks as ``(name, window, cardiologist's intervals)``: the
+    window :func:`ecgcore.io.qtdb.read_qtdb_window` reads, the intervals
+    :func:`ecgcore.io.qtdb.qtdb_expert_intervals`."""
+    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
+
+    for path in list_qtdb_records(qtdb_dir):
+        yield path.name, read_qtdb_window(path), qtdb_expert_intervals(path)
+
+
 def _twelve_leads(record: Record) -> dict:
     """What `ecgwb measure` reports for the whole record: the few-lead judges' reference."""
     from ecgcore.signal.pipeline import process_record
@@ -161,15 +171,12 @@ def ludb_two_leads(ludb_dir: str | Path, pairs: tuple[tuple[str, str], ...] = LU
 
 def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
     """Per record and Holter lead: that lead alone against the cardiologist's global marks."""
-    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
     from ecgcore.signal.record_delineation import delineate_signal
 
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for path in list_qtdb_records(qtdb_dir):
-            expert = qtdb_expert_intervals(path)
-            window = read_qtdb_window(path)
+        for name, window, expert in qtdb_with_reference(qtdb_dir):
             for i in range(window.signal.shape[0]):
                 error, ours = None, {}
                 try:
@@ -178,7 +185,7 @@ def qtdb_single_lead(qtdb_dir: str | Path) -> pd.DataFrame:
                     ours = d.intervals  # what `ecgwb delineate` reports
                 except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                     error = f"{type(exc).__name__}: {exc}"
-                rows.append(_row(f"Holter lead {i + 1} alone", path.name, ours, expert, error))
+                rows.append(_row(f"Holter lead {i + 1} alone", name, ours, expert, error))
     return pd.DataFrame(rows)
 
 
@@ -230,7 +237,6 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
     segmenter's median over beats, log item 27), from one ``delineate_signal`` call, against
     QTDB's cardiologist (each Holter lead alone) and PTB-XL's twelve leads (``ptbxl_leads``
     alone; reference: ``ecgwb measure`` on all twelve)."""
-    from ecgcore.io.qtdb import list_qtdb_records, qtdb_expert_intervals, read_qtdb_window
     from ecgcore.signal.record_delineation import delineate_signal, record_intervals
 
     rows = []
@@ -251,12 +257,10 @@ def one_lead_sources(qtdb_dir: str | Path, ptbxl_dir: str | Path,
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for path in list_qtdb_records(qtdb_dir):
-            expert = qtdb_expert_intervals(path)
-            w = read_qtdb_window(path)
+        for name, w, expert in qtdb_with_reference(qtdb_dir):
             for i in range(w.signal.shape[0]):
                 if np.isfinite(w.signal[i]).all():
-                    both(f"QTDB Holter lead {i + 1} alone", path.name, w.signal[i: i + 1],
+                    both(f"QTDB Holter lead {i + 1} alone", name, w.signal[i: i + 1],
                          w.fs, w.leads[i], expert, None)
         for name, record, twelve in ptbxl_with_reference(ptbxl_dir, _twelve_leads):
             for lead in ptbxl_leads:
