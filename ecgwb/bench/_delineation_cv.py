@@ -92,6 +92,16 @@ def conditions(row: pd.Series) -> list[str]:
     return out
 
 
+def ludb_conditions(ludb_dir: str | Path) -> dict[str, list[str]]:
+    """Record name → its condition classes (:func:`conditions`) from the folder's
+    ``ludb.csv``; empty when the folder has no such table (a subset copied without it)."""
+    table_path = Path(ludb_dir) / "ludb.csv"
+    if not table_path.is_file():
+        return {}
+    table = pd.read_csv(table_path)
+    return {str(int(row["ID"])): conditions(row) for _, row in table.iterrows()}
+
+
 def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
               median_of: str = DEFAULT_MEDIAN_OF) -> list[dict]:
     """Per record (all, or the named ``records``): the pipeline's analysis median beat (of
@@ -102,7 +112,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
     from ecgcore.signal.pipeline import PipelineConfig, process_record
 
     ludb_dir = Path(ludb_dir)
-    table = pd.read_csv(ludb_dir / "ludb.csv").set_index("ID")
+    condition_of = ludb_conditions(ludb_dir)
     out = []
     for path in list_ludb_records(ludb_dir):
         if records is not None and path.name not in records:
@@ -130,8 +140,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
             "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),
-            "conditions": conditions(table.loc[int(path.name)]) if int(path.name) in table.index
-            else [],
+            "conditions": condition_of.get(path.name, []),
         })
     return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,44 @@ def test_split_spread_repeats_the_k_fold_with_each_seed(ludb_dir):
     qrs = ranges.set_index("interval").loc["QRS"]
     sds = per_seed.loc[per_seed["interval"] == "QRS", "sd_ms"]
     assert (qrs["sd_ms_min"], qrs["sd_ms_max"]) == (sds.min(), sds.max())
+
+
+def test_ludb_shipped_scores_what_measure_reports(ludb_dir):
+    # The judge for records the method never saw: nothing refit, each record's intervals
+    # exactly the product's, its conditions from ludb.csv.
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.pipeline import process_record
+    from ecgwb.bench._delineation_cv import ludb_conditions
+    from ecgwb.bench.delineation import run_ludb_shipped
+
+    records = ["1", "111"]  # sinus; paced
+    res = run_ludb_shipped(ludb_dir, neurokit=False, records=records)
+    rows = res["per_record"].set_index("record")
+    assert sorted(rows.index) == records and rows["error"].isna().all()
+    for r in records:
+        want = process_record(read_wfdb(ludb_dir / "data" / r)).intervals
+        got = {m: None if pd.isna(rows.loc[r, m]) else float(rows.loc[r, m]) for m in want}
+        assert got == want
+    assert rows.loc["111", "conditions"] == "; ".join(ludb_conditions(ludb_dir)["111"])
+    assert "paced" in rows.loc["111", "conditions"]
+    paced = res["conditions"].set_index(["condition", "interval"]).loc[("paced", "QRS")]
+    assert paced["n"] == 1 and paced["worst (record: error ms)"].startswith("111:")
+    lead = res["per_lead"].set_index(["wave", "boundary"])
+    assert lead.loc[("QRS", "on"), "marks"] > 0 and lead.loc[("QRS", "on"), "sensitivity_pct"] > 90
+
+
+def test_ludb_shipped_without_the_conditions_table(ludb_dir, tmp_path, capsys):
+    # A subset copied without ludb.csv is still measured; the conditions are said unknown.
+    import shutil
+
+    from ecgwb.bench.delineation import main
+
+    (tmp_path / "data").mkdir()
+    for f in (ludb_dir / "data").glob("1.*"):
+        shutil.copy(f, tmp_path / "data")
+    assert main(["--parts", "ludb_shipped", "--data", str(tmp_path), "--no-neurokit",
+                 "--no-per-lead"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing refit" in out and "in sample" in out
+    assert "the records' conditions are unknown" in out
+    assert re.search(r"spatial\s+QRS\s+1\s+0\s", out)  # one record, none failed
