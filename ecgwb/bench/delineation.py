@@ -238,11 +238,11 @@ def run_ludb_shipped(ludb_dir: str | Path, neurokit: bool = True, per_lead: bool
         per_lead_table,
     )
 
-    per_record = measure_records(ludb_dir, ["spatial", *(["neurokit2"] if neurokit else [])],
-                                 records)
+    table = run(ludb_dir, ["spatial", *(["neurokit2"] if neurokit else [])], records)
+    per_record = table.attrs["per_record"]
     condition_of = ludb_conditions(ludb_dir)
     per_record["conditions"] = ["; ".join(condition_of.get(r, [])) for r in per_record["record"]]
-    out = {"table": summarize(per_record), "per_record": per_record}
+    out = {"table": table, "per_record": per_record}
     if condition_of:  # else the folder has no ludb.csv to name them
         out["conditions"] = condition_table(per_record[per_record["method"] == "spatial"]
                                             .reset_index(drop=True))
@@ -529,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             {"single", "one_lead_sources"} & set(args.parts):
         ap.error("--lone-leads: a token with '+' (leads read together) is for part "
                  "ptbxl_few_leads only; parts single and one_lead_sources read one lead")
+    # PTB-XL's few-lead judges (ptbxl_few_leads, flags): each token one subset of leads
+    ptbxl_subsets = tuple(tuple(token.split("+")) for token in args.lone_leads or ())
 
     def save(name: str, df: pd.DataFrame) -> None:
         if args.per_record:
@@ -657,8 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         from ecgwb.bench._single_lead import PTBXL_SUBSETS, off_by, ptbxl_few_leads
 
         t0 = time.perf_counter()
-        subsets = tuple(tuple(token.split("+")) for token in args.lone_leads or ())
-        few = ptbxl_few_leads(args.ptbxl, subsets or PTBXL_SUBSETS)
+        few = ptbxl_few_leads(args.ptbxl, ptbxl_subsets or PTBXL_SUBSETS)
         print(f"\n== PTB-XL read as few leads ({time.perf_counter() - t0:.0f} s): each record's "
               "subset of leads against the same record on its twelve leads (agreement with "
               "the project's 12-lead reading, not with a cardiologist; the IEC columns are "
@@ -672,8 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         from ecgwb.bench._single_lead import PTBXL_SUBSETS
 
         t0 = time.perf_counter()
-        subsets = tuple(tuple(token.split("+")) for token in args.lone_leads or ())
-        flags = flag_rows(args.data, args.qtdb, args.ptbxl, subsets or PTBXL_SUBSETS)
+        flags = flag_rows(args.data, args.qtdb, args.ptbxl, ptbxl_subsets or PTBXL_SUBSETS)
         print(f"\n== The uncertain flags ({time.perf_counter() - t0:.0f} s): values off their "
               "reference (P by more than 30 ms, PR 20, QRS 20, QT 50) and the flag from the "
               "beats' spread alone, then with the median beat's own doubts (the QT's only)")
