@@ -120,10 +120,18 @@ _WORKER: dict = {}
 
 
 def _init_worker(source_path: str, labels: str | None, config: PipelineConfig,
-                 options: CacheOptions, shard_dir: str, key: str) -> None:
+                 options: CacheOptions, shard_dir: str, key: str, blas_threads: int | None = None
+                 ) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
+    if blas_threads is not None:
+        # Each pool process gets its share of the cores: OpenBLAS's own threads in every
+        # process oversubscribe them (2 processes on 2 cores were slower than one:
+        # docs/BENCHMARKS.md "Preprocessing speed"). Kept in _WORKER for the process's life.
+        from threadpoolctl import threadpool_limits
+
+        _WORKER["blas_limit"] = threadpool_limits(limits=blas_threads)
     source = open_source(source_path, labels=labels, lead_map=dict(options.lead_map) or None)
     _WORKER.update(source=source, config=config,
                    options=options, shard_dir=Path(shard_dir), key=key)
@@ -223,7 +231,9 @@ def _preprocess_locked(source_path: str | Path, source, out: Path, config: Pipel
     init = (str(source_path), None if labels is None else str(labels), config, options, str(shard_dir), key)
     bar = tqdm(total=len(todo), desc="preprocess", unit="rec", disable=not progress or not todo)
     if todo and workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(workers, initializer=_init_worker,
+                                 initargs=(*init, threads)) as pool:
             for info in pool.map(_process_one, todo, chunksize=8):
                 infos[info["record_id"]] = info
                 bar.update()

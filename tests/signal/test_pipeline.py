@@ -83,6 +83,38 @@ def test_preprocess_skips_bad_records_with_reasons_and_reuses_work(ptbxl500, tmp
     assert "skipped" in str(s1) and sum(s1.reasons.values()) == 3
 
 
+def _openblas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p.get("internal_api") == "openblas"]
+
+
+def test_preprocess_workers_share_the_cores_blas_threads_included(ptbxl500, tmp_path, monkeypatch):
+    """Each pool process gets cores ÷ workers BLAS threads (OpenBLAS's own threads in every
+    process had made two processes on two cores slower than one)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import ecgcore.data.cache as cache
+
+    seen = []
+
+    class Recording(ProcessPoolExecutor):
+        def __init__(self, workers, initializer, initargs):
+            super().__init__(workers, initializer=initializer, initargs=initargs)
+            seen.append(self.submit(_openblas_threads).result())
+
+    default = _openblas_threads()
+    monkeypatch.setattr(cache, "ProcessPoolExecutor", Recording)
+    monkeypatch.setattr(cache.os, "cpu_count", lambda: 2)
+    folder = tmp_path / "two"
+    shutil.copytree(ptbxl500 / "records500" / "00000", folder,
+                    ignore=lambda d, names: [n for n in names if not n.startswith(("00001_hr", "00002_hr"))])
+    summary = preprocess(folder, tmp_path / "cache", workers=2, progress=False)
+    assert summary.n_ok == 2
+    assert seen and seen[0] and set(seen[0]) == {1}, seen  # 2 cores ÷ 2 workers
+    assert _openblas_threads() == default  # this process keeps its own
+
+
 def test_cache_with_sequences_signals_and_labels(ptbxl500, tmp_path):
     folder = _damaged_folder(ptbxl500, tmp_path)
     labels = tmp_path / "labels.csv"  # a made-up labels table: a fixture, not a finding
