@@ -13,6 +13,8 @@ a beat's fiducials the extremes over the two leads: a second judge of the per-le
 not of the pipeline's global one. :data:`LONE_LEADS` are the pipeline on each Holter lead
 alone, per beat; :func:`best_lead_table` scores each mark in whichever errs less, and
 :func:`same_beats_records` each record over the beats the cardiologist marked.
+:func:`second_reader` scores the second cardiologist (``q2c``, a few records) against the
+first in the same way: the reference's own spread.
 """
 
 from __future__ import annotations
@@ -126,6 +128,52 @@ def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spat
             row[f"expert_{m}"] = float(ref.median()) if len(ref) else None
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The second cardiologist's marks (a few records only; QRS and T, no P) and his label.
+SECOND_READER = "q2c"
+SECOND_READER_LABEL = "cardiologist 2 (q2c)"
+
+
+def second_reader(folder: str | Path, annotator: str = SECOND_READER
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How far a second cardiologist's reading of the same beats is from ``q1c``'s: the
+    spread of the reference itself, for scale beside the tolerances.
+
+    For every record with ``annotator`` marks, each beat cardiologist 1 marked is matched to
+    cardiologist 2's beat whose QRS mark lies within 150 ms (as :func:`measure_qtdb` matches
+    a delineated beat). Returns (per_record, per_beat): per-beat rows as
+    :func:`measure_qtdb`'s (``method`` :data:`SECOND_READER_LABEL`: fiducial errors in ms,
+    ``has_*``, both readers' intervals), per-record rows as :func:`same_beats_records`' (per
+    interval the median over the matched beats). A fiducial one of them did not mark is
+    None."""
+    rows = []
+    for path in list_qtdb_records(folder, annotator):
+        fs = float(read_qtdb_window(path).fs)
+        other = qtdb_expert_beats(path, annotator)
+        peaks = np.array([b.qrs_peak for b in other])
+        for n, b in enumerate(qtdb_expert_beats(path)):
+            j = int(np.argmin(np.abs(peaks - b.qrs_peak)))
+            if abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
+                rows.append({"record": path.name, "method": SECOND_READER_LABEL, "beat": n,
+                             "matched": False})
+                continue
+            o = other[j]
+            out = {"record": path.name, "method": SECOND_READER_LABEL, "beat": n,
+                   "matched": True}
+            for k in FIDUCIALS:
+                ref, got = getattr(b, k), getattr(o, k)
+                out[k] = None if ref is None or got is None else (got - ref) * 1000.0 / fs
+                out[f"has_{k}"] = ref is not None
+            out.update({f"expert_{m}": v for m, v in beat_intervals(b, fs).items()})
+            out.update(beat_intervals(o, fs))
+            rows.append(out)
+    per_beat = pd.DataFrame(rows)
+    if per_beat.empty:
+        return pd.DataFrame(), per_beat
+    per_record = same_beats_records(per_beat, (SECOND_READER_LABEL,))
+    per_record["method"] = SECOND_READER_LABEL
+    return per_record, per_beat
 
 
 def spatial_label(source: str) -> str:

@@ -467,6 +467,38 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     return out
 
 
+def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.DataFrame,
+                         save) -> None:
+    """QTDB's second cardiologist against the first on the same beats, beside ``spatial`` on
+    the same records: how far two cardiologists' readings differ, for scale beside the IEC
+    tolerances (his marks hold QRS and T only)."""
+    from ecgwb.bench._qtdb import (
+        SECOND_READER,
+        fiducial_table,
+        same_beats_records,
+        second_reader,
+        spatial_label,
+    )
+
+    records, beats = second_reader(qtdb)
+    if records.empty:
+        return
+    names = set(records["record"])
+    ours = per_record[per_record["method"].eq(spatial_label(DEFAULT_INTERVALS))
+                      & per_record["record"].isin(names)]
+    marked = same_beats_records(per_beat)
+    rows = pd.concat([records, marked[marked["record"].isin(names)], ours], ignore_index=True)
+    table = summarize(rows)
+    _print(f"a second cardiologist ({SECOND_READER}, {len(names)} records: {', '.join(sorted(names))}; "
+           "he marked QRS and T, no P) against q1c on the same beats, and spatial on the same "
+           "records: how far two cardiologists' readings differ",
+           table[table["interval"].isin(["QRS", "QT"])])
+    same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]
+    fid = fiducial_table(pd.concat([beats, same], ignore_index=True))
+    _print("the same, per beat", fid[fid["fiducial"].isin(["qrs_on", "qrs_off", "t_off"])])
+    save("qtdb_second_reader", rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="ecgwb bench delineation", description=__doc__.split("\n\n")[0]
@@ -622,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
                "knowing the mark (an oracle, how single-lead delineators are commonly scored on "
                "QTDB), not a figure a device gives", best_lead_table(per_beat))
         save("qtdb", per_record)
+        _print_second_reader(args.qtdb, per_record, per_beat, save)
         from ecgwb.bench._delineation_cv import cross_validate
         from ecgwb.bench._qtdb import load_qtdb
 

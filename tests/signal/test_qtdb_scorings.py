@@ -66,3 +66,46 @@ def test_same_beats_records_are_medians_over_the_marked_beats():
     assert pd.isna(rows.loc["b", "p_ms"]) and rows.loc["b", "expert_p_ms"] == 100.0
     assert pd.isna(rows.loc["b", "pr_ms"]) and pd.isna(rows.loc["b", "expert_pr_ms"])
     assert len(rows) == 2
+
+
+def _copy_with_second_reader(qtdb_dir, tmp_path, record: str, shift: int):
+    """``record``'s files in ``tmp_path`` with a second reader's marks: cardiologist 1's,
+    every one ``shift`` samples later."""
+    import shutil
+
+    import numpy as np
+    import wfdb
+
+    for ext in ("hea", "dat", "q1c"):
+        shutil.copy(qtdb_dir / f"{record}.{ext}", tmp_path / f"{record}.{ext}")
+    ann = wfdb.rdann(str(qtdb_dir / record), "q1c")
+    # wfdb writes only extensions of letters; the file is the same under QTDB's name
+    wfdb.wrann(record, "qtwo", np.asarray(ann.sample) + shift, symbol=list(ann.symbol),
+               subtype=np.asarray(ann.subtype), chan=np.asarray(ann.chan),
+               num=np.asarray(ann.num), write_dir=str(tmp_path))
+    (tmp_path / f"{record}.qtwo").rename(tmp_path / f"{record}.q2c")
+
+
+def test_a_second_reader_is_scored_on_the_same_beats(qtdb_dir, tmp_path):
+    from ecgwb.bench._qtdb import SECOND_READER_LABEL, second_reader
+
+    _copy_with_second_reader(qtdb_dir, tmp_path, "sel100", shift=5)  # 20 ms at 250 Hz
+    per_record, per_beat = second_reader(tmp_path)
+    assert per_beat["matched"].all() and (per_beat["method"] == SECOND_READER_LABEL).all()
+    for k in FIDUCIALS:  # every mark he made is 20 ms later; those not made are None
+        v = pd.to_numeric(per_beat[k], errors="coerce")
+        assert v.dropna().eq(20.0).all() and v.notna().sum() == per_beat[f"has_{k}"].sum()
+    row = per_record.set_index("record").loc["sel100"]
+    for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):  # the same intervals
+        assert row[m] == row[f"expert_{m}"]
+
+
+def test_the_second_reader_of_the_shared_qtdb(qtdb_dir):
+    from ecgwb.bench._qtdb import second_reader
+
+    per_record, per_beat = second_reader(qtdb_dir)
+    assert sorted(per_record["record"]) == ["sel100", "sel103", "sel114", "sel117", "sel221",
+                                            "sel230"]
+    assert per_beat["matched"].sum() == 220
+    # he marked QRS and T but no P: his P and PR are absent, his QRS and QT present
+    assert per_record["p_ms"].isna().all() and per_record["qt_ms"].notna().all()
