@@ -71,7 +71,7 @@ browser:
 
 # The shipped demo runs (PCA, β-VAE, annealed β-VAE, split-task VAE; assets/demo/runs) are
 # copied into runs/demo the first time (seconds) and the demo data's beat cache built there
-# (about 30 s on 2 idle cores); the app caches its results in runs/demo, never in the git
+# (about 12 s on 2 idle cores); the app caches its results in runs/demo, never in the git
 # tree. To train them again: `ecgwb demo --retrain` (README).
 run: install
 	$(VENV)/bin/ecgwb demo --runs $(DEMO_RUNS)
