@@ -37,9 +37,10 @@ class FolderScan:
 
 
 def _is_ecg_export(path: Path) -> bool:
-    """A non-WFDB file whose content names an ECG format (XML root, DICOM, SCP, EDF).
+    """A non-WFDB file whose content names an ECG format (XML root, DICOM, SCP, EDF, an
+    Apple Watch export's header).
 
-    Delimited text is not scanned: label tables sit beside records as CSV too.
+    Other delimited text is not taken: label tables sit beside records as CSV too.
     """
     try:
         with path.open("rb") as handle:
@@ -53,7 +54,8 @@ def survey_folder(root: str | Path) -> FolderScan:
     """Find ``*.hea`` and clinical exports recursively (hidden folders ignored), in natural order.
 
     Exports are files with a suffix in ``ECG_SUFFIXES`` whose content is a known ECG
-    format (GE MUSE, HL7 aECG, Philips XML, DICOM, SCP-ECG, EDF). Multi-segment headers
+    format (GE MUSE, HL7 aECG, Philips XML, DICOM, SCP-ECG, EDF, Apple Watch CSV; a plain
+    table of numbers is not one). Multi-segment headers
     are skipped with a reason. Other headers are listed even when damaged: reading them
     gives a RecordError that says why.
     """
@@ -61,8 +63,7 @@ def survey_folder(root: str | Path) -> FolderScan:
     if not root.exists():
         raise FileNotFoundError(f"data folder not found: {root}")
     scan = FolderScan(root)
-    suffixes = {s for s in ECG_SUFFIXES if s not in (".csv", ".tsv", ".txt")}
-    candidates = [p for p in root.rglob("*") if p.suffix.lower() in suffixes | {".hea"}]
+    candidates = [p for p in root.rglob("*") if p.suffix.lower() in {*ECG_SUFFIXES, ".hea"}]
     for header in sorted(candidates, key=_natural_key):
         relative = header.relative_to(root)
         if any(part.startswith(".") for part in relative.parts[:-1]) or not header.is_file():

@@ -261,6 +261,25 @@ def write_csv(signal: np.ndarray, fs: float, path: Path, *, header: bool = True)
     return path
 
 
+def write_apple_watch(lead_uv: np.ndarray, fs: float, path: Path, *, decimal_comma: bool = False,
+                      lead_and_unit: bool = True, heart_rate: float | None = None) -> Path:
+    """One lead as the Health app exports an Apple Watch ECG: a ``key,value`` header (the
+    patient's name and birth date, the watch's classification, its rate in hertz), blank
+    lines, then one µV sample a line to 0.001 µV (decimal commas as some locales write)."""
+    head = [f"Name,{IDENTITY['first']} {IDENTITY['last']}", f'Date of Birth,"Feb 3, {IDENTITY["birth"][:4]}"',
+            "Recorded Date,2026-03-14 09:15:00 -0400", "Classification,Sinus Rhythm", "Symptoms,",
+            "Software Version,1.90", 'Device,"Watch6,2"', f"Sample Rate,{fs:g} hertz", "", ""]
+    if lead_and_unit:
+        head += ["Lead,Lead I", "Unit,µV"]
+    if heart_rate is not None:
+        head.append(f"Average Heart Rate,{heart_rate:g} bpm")
+    values = [f"{v:.3f}" for v in lead_uv]
+    if decimal_comma:
+        values = [v.replace(".", ",") for v in values]
+    path.write_text("\n".join(head + ["", ""] + values) + "\n", encoding="utf-8")
+    return path
+
+
 # --------------------------------------------------------------------------- Philips XLI
 
 

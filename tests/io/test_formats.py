@@ -28,6 +28,7 @@ from ecg_writers import (
     muse_counts,
     philips_counts,
     scp_counts,
+    write_apple_watch,
     write_csv,
     write_dicom,
     write_edf,
@@ -448,3 +449,87 @@ def test_folder_of_mixed_formats(written, ptbxl, ptbxl500, tmp_path) -> None:
     for rid, record in good.items():
         if rid != "00002_hr":  # every export holds 00001_hr, quantised at 2.5 µV at most
             assert np.abs(record.signal[rows] - ptbxl.signal[rows]).max() <= 2.5 + EPS, rid
+
+
+# --------------------------------------------------------------------------- Apple Watch
+
+
+@pytest.fixture(scope="module")
+def watch_lead(ptbxl: Record) -> np.ndarray:
+    """PTB-XL 00001_hr's lead I at the watch's 512 Hz, three times over (30 s)."""
+    from ecgcore.signal.clean import resample
+
+    return np.tile(resample(ptbxl.signal[:1].astype(np.float64), ptbxl.fs, 512.0)[0], 3)
+
+
+def test_apple_watch_export_read_as_lead_i(watch_lead, tmp_path) -> None:
+    path = write_apple_watch(watch_lead, 512.0, tmp_path / "ecg_2026-03-14.csv", heart_rate=64)
+    assert detect_format(path) == "apple_watch"
+    raw = read_raw_ecg(path)
+    assert (raw.fs, raw.leads) == (512.0, ("Lead I",))
+    assert raw.metadata["device_classification"] == "Sinus Rhythm"
+    assert raw.metadata["device"] == "Watch6,2" and raw.metadata["units"] == "µV"
+    assert raw.device_measurements.as_dict() == {"source": "Apple Watch ECG app", "hr_bpm": 64.0}
+    record = read_ecg(path)
+    assert record.fs == 512.0 and record.missing_leads == tuple(STANDARD_LEADS[1:])
+    assert np.abs(_row(record, "I") - watch_lead).max() <= EPS + 1e-3  # written to 0.001 µV
+    # the name and birth date were read, and reach neither the record nor its repr
+    held = " ".join(raw.identifiers.reveal().values())
+    assert IDENTITY["last"] in held and IDENTITY["birth"][:4] in held
+    for text in (repr(record.metadata), json.dumps(record.metadata, default=str), repr(raw)):
+        assert IDENTITY["last"] not in text and IDENTITY["first"] not in text
+
+
+def test_apple_watch_locale_and_older_exports(watch_lead, tmp_path) -> None:
+    """Decimal commas (the phone's locale) and exports without Lead and Unit lines (older
+    watchOS: lead I in µV, as the format defines them) read the same samples."""
+    plain = read_ecg(write_apple_watch(watch_lead, 512.0, tmp_path / "a.csv"))
+    comma = read_ecg(write_apple_watch(watch_lead, 512.0, tmp_path / "b.csv", decimal_comma=True))
+    older = read_ecg(write_apple_watch(watch_lead, 512.0, tmp_path / "c.csv", lead_and_unit=False))
+    np.testing.assert_array_equal(comma.signal[0], plain.signal[0])
+    np.testing.assert_array_equal(older.signal[0], plain.signal[0])
+    assert older.missing_leads == plain.missing_leads
+
+
+def test_apple_watch_damaged_and_plain_csv_apart(watch_lead, ptbxl, tmp_path) -> None:
+    path = write_apple_watch(watch_lead, 512.0, tmp_path / "ecg.csv")
+    text = path.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: text.index("Sample Rate")], encoding="utf-8")
+    assert detect_format(cut) == "csv"  # no rate line: not recognised as a watch export
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text.replace("\n\n\n", "\n\n\n12.5\nabc\n", 1), encoding="utf-8")
+    with pytest.raises(RecordError, match=re.escape(str(bad)) + ".*'abc' below the header"):
+        read_ecg(bad)
+    assert detect_format(write_csv(ptbxl.signal, ptbxl.fs, tmp_path / "table.csv")) == "csv"
+
+
+def test_measure_json_apple_watch_without_identifiers(watch_lead, ptbxl, tmp_path, capsys) -> None:
+    """`ecgwb measure` reads the export as one lead and prints none of the identifiers; its
+    intervals are the same record's lead I read alone (at 500 Hz from PTB-XL) within a
+    sample or two of either rate."""
+    from ecgwb.cli import main
+
+    path = write_apple_watch(watch_lead, 512.0, tmp_path / "ecg_2026-03-14.csv")
+    assert main(["measure", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    for value in (IDENTITY["last"], IDENTITY["first"], "Feb 3"):
+        assert value not in out
+    row = json.loads(out)
+    assert row["leads"] == ["I"] and row["record"] == path.name
+    lead_i = tmp_path / "lead_i.csv"
+    write_csv(np.where(np.arange(12)[:, None] == 0, ptbxl.signal, np.nan), ptbxl.fs, lead_i)
+    assert main(["measure", str(lead_i), "--json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone["leads"] == ["I"]
+    for key in ("qrs_ms", "qt_ms", "pr_ms"):
+        assert abs(row[key] - alone[key]) <= 6.0, (key, row[key], alone[key])
+
+
+def test_folder_scan_finds_apple_watch_exports(watch_lead, tmp_path) -> None:
+    from ecgcore.io import open_source
+
+    write_apple_watch(watch_lead, 512.0, tmp_path / "ecg_2026-03-14.csv")
+    (tmp_path / "labels.csv").write_text("record,label\necg_2026-03-14,1\n")
+    source = open_source(tmp_path)
+    assert list(source.record_ids) == ["ecg_2026-03-14"]

@@ -11,7 +11,7 @@ from ecgcore.io.record import Record, RecordError
 from ecgcore.io.wfdb_reader import MIN_DURATION_S, read_wfdb
 
 #: Format names :func:`detect_format` returns.
-FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "csv")
+FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "apple_watch", "csv")
 #: Suffixes of files that may hold one ECG (lower-case), for folder scans.
 ECG_SUFFIXES = (".xml", ".dcm", ".scp", ".edf", ".bdf", ".csv", ".tsv", ".txt")
 _XML_ROOTS = {"RestingECG": "muse", "AnnotatedECG": "hl7_aecg", "restingecgdata": "philips"}
@@ -38,7 +38,8 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
     XML by root element (``RestingECG`` → MUSE, ``AnnotatedECG`` → HL7 aECG,
     ``restingecgdata`` → Philips), DICOM by ``DICM`` at byte 128, SCP-ECG by ``SCPECG`` in
     section 0, EDF by its ``0`` version field (BDF by ``\xffBIOSEMI``); WFDB by ``.hea``/``.dat`` or a ``.hea``
-    beside; text suffixes as CSV. RecordError naming the file when none fits.
+    beside; text with the Health app's ``Sample Rate,… hertz`` line as an Apple Watch ECG;
+    other text suffixes as CSV. RecordError naming the file when none fits.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -61,7 +62,9 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
         raise RecordError(path, f"XML with root element <{root}> is not a known ECG format "
                                 "(GE MUSE, HL7 aECG, Philips Sierra)")
     if suffix in _TEXT_SUFFIXES:
-        return "csv"
+        from ecgcore.io.formats.apple_watch import looks_like_apple_watch
+
+        return "apple_watch" if looks_like_apple_watch(head) else "csv"
     if suffix == ".dcm":
         return "dicom"  # without the 128-byte preamble; pydicom says if it is not DICOM
     raise RecordError(path, "unrecognised file format (expected WFDB, GE MUSE XML, HL7 aECG, "
@@ -102,6 +105,8 @@ def read_raw_ecg(
         from ecgcore.io.formats.edf import read_edf
 
         return rename_leads(read_edf(path, data, lead_map), lead_map)
+    elif kind == "apple_watch":
+        from ecgcore.io.formats.apple_watch import read_apple_watch as reader
     else:
         from ecgcore.io.formats.csv_ecg import read_csv_ecg
 
