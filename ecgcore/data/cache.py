@@ -128,7 +128,8 @@ def _init_worker(source_path: str, labels: str | None, config: PipelineConfig,
     if blas_threads is not None:
         # Each pool process gets its share of the cores: OpenBLAS's own threads in every
         # process oversubscribe them (2 processes on 2 cores were slower than one:
-        # docs/BENCHMARKS.md "Preprocessing speed"). Kept in _WORKER for the process's life.
+        # docs/BENCHMARKS.md "Preprocessing processes and BLAS threads"). Kept for the
+        # process's life in _WORKER.
         from threadpoolctl import threadpool_limits
 
         _WORKER["blas_limit"] = threadpool_limits(limits=blas_threads)
