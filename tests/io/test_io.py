@@ -173,6 +173,30 @@ def test_header_comments_written_and_parsed(hr1: Path, tmp_path: Path) -> None:
     assert meta["comments"] == ["recorded at rest"] and meta["extra_leads"] == []
 
 
+def test_challenge_mat_records_read_like_dat(hr1: Path, tmp_path: Path) -> None:
+    """The PhysioNet/CinC Challenge layout (the samples in a MATLAB v4 ``.mat`` named by the
+    header as format ``16+24``, diagnoses as ``#Dx`` comments), in which other hospitals'
+    cohorts are shared (CPSC, Georgia, Chapman-Shaoxing, Ningbo, INCART): the same samples
+    and intervals as the same record's ``.dat``."""
+    import scipy.io
+
+    rec = wfdb.rdrecord(str(hr1), physical=False)
+    digital = rec.d_signal.T.astype(np.int16)  # [leads, samples], 1000 units a mV
+    scipy.io.savemat(tmp_path / "E00001.mat", {"val": digital}, format="4")
+    lines = [f"E00001 12 {rec.fs:g} {digital.shape[1]}"]
+    lines += [f"E00001.mat 16+24 {rec.adc_gain[i]:g}/mV 16 {rec.baseline[i]} {digital[i, 0]} 0 0 "
+              f"{name}" for i, name in enumerate(rec.sig_name)]
+    lines += ["#Age: 74", "#Sex: Male", "#Dx: 426783006"]
+    (tmp_path / "E00001.hea").write_text("\n".join(lines) + "\n")
+    mat, dat = read_wfdb(tmp_path / "E00001"), read_wfdb(hr1)
+    assert mat.leads == dat.leads and mat.fs == dat.fs
+    np.testing.assert_array_equal(mat.signal, dat.signal)
+    assert mat.metadata["age"] == 74.0 and mat.metadata["dx"] == ["426783006"]
+    from ecgcore.signal.pipeline import process_record
+
+    assert process_record(mat).intervals == process_record(dat).intervals
+
+
 def test_parse_header_comments_variants() -> None:
     meta = parse_header_comments([" Age: NaN", " Sex: F", " Chagas label: False", "<diagnoses>:"])
     assert meta == {"age": None, "sex": "F", "chagas_label": False, "comments": ["<diagnoses>:"]}
