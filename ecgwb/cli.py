@@ -447,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pp = sub.add_parser("preprocess", help="build the beat cache of a dataset folder")
     pp.add_argument("source", help="a PTB-XL root, or a folder of WFDB records and clinical "
-                                   "exports (MUSE, HL7 aECG, Philips, DICOM, SCP-ECG, EDF, Apple Watch)")
+                                   "exports (MUSE, CardioSoft, HL7 aECG, Philips, DICOM, SCP-ECG, "
+                                   "EDF, Apple Watch)")
     pp.add_argument("--out", required=True, help="cache folder to create or refresh")
     pp.add_argument("--labels", help="labels table (CSV or Parquet) joined on record id")
     pp.add_argument("--fs", type=float, default=500.0, help="resample to this rate (Hz)")
@@ -463,8 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_preprocess)
 
     pm = sub.add_parser("measure", help="global intervals and features of records")
-    pm.add_argument("path", help="an ECG file (WFDB, GE MUSE XML, HL7 aECG, Philips XML, DICOM, "
-                                 "SCP-ECG, EDF, Apple Watch CSV, CSV) or a folder of them")
+    pm.add_argument("path", help="an ECG file (WFDB, GE MUSE or CardioSoft XML, HL7 aECG, "
+                                 "Philips XML, DICOM, SCP-ECG, EDF, Apple Watch CSV, CSV) or a "
+                                 "folder of them")
     pm.add_argument("--json", action="store_true",
                     help="JSON lines instead of a table (with the leads used and bad_leads)")
     pm.add_argument("--lead-map", metavar="NAME=LEAD,…",

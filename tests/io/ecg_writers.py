@@ -92,6 +92,52 @@ def write_muse(signal: np.ndarray, fs: float, path: Path) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- CardioSoft
+
+CARDIOSOFT_UV_PER_LSB = 5.0
+
+
+def write_cardiosoft(signal: np.ndarray, fs: float, path: Path) -> Path:
+    """A GE CardioSoft CardiologyXML (UK Biobank's layout): the 12 leads as comma-separated
+    integers at 5 µV a bit in ``<StripData>``, a 1.2 s median in ``<MedianSamples>``, the
+    device's measurements and the patient's identifiers."""
+    counts = np.round(signal / CARDIOSOFT_UV_PER_LSB).astype(np.int64)
+
+    def strip(tag: str, stop: int | None) -> str:
+        leads = "".join(f'<WaveformData lead="{name}">' + ",".join(str(v) for v in row[:stop])
+                        + "</WaveformData>\n" for name, row in zip(STANDARD_LEADS, counts))
+        n = counts[:, :stop].shape[1]
+        return (f"<{tag}><NumberOfLeads>12</NumberOfLeads>"
+                f'<SampleRate units="Hz">{fs:g}</SampleRate>'
+                f"<ChannelSampleCountTotal>{n}</ChannelSampleCountTotal>"
+                f'<Resolution units="uVperLsb">{CARDIOSOFT_UV_PER_LSB:g}</Resolution>{leads}</{tag}>')
+
+    m = DEVICE
+    birth = IDENTITY["birth"]
+    xml = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+        "<CardiologyXML><ObservationType>RestECG</ObservationType>"
+        "<ObservationDateTime><Hour>9</Hour><Minute>41</Minute><Second>7</Second><Day>17</Day>"
+        "<Month>3</Month><Year>2019</Year></ObservationDateTime>"
+        f"<PatientInfo><PID>{IDENTITY['id']}</PID><Name><FamilyName>{IDENTITY['last']}</FamilyName>"
+        f"<GivenName>{IDENTITY['first']}</GivenName></Name><Age units=\"years\">63</Age>"
+        f"<BirthDateTime><Day>{birth[6:]}</Day><Month>{birth[4:6]}</Month><Year>{birth[:4]}</Year>"
+        "</BirthDateTime><Gender>MALE</Gender></PatientInfo>"
+        "<FilterSetting><CubicSpline>Yes</CubicSpline><Filter50Hz>Yes</Filter50Hz>"
+        '<LowPass units="Hz">150</LowPass><HighPass units="Hz">0.04</HighPass></FilterSetting>'
+        f'<RestingECGMeasurements><VentricularRate units="BPM">{m["hr_bpm"]:g}</VentricularRate>'
+        f'<PQInterval units="ms">{m["pr_ms"]:g}</PQInterval><PDuration units="ms">Invalid</PDuration>'
+        f'<QRSDuration units="ms">{m["qrs_ms"]:g}</QRSDuration><QTInterval units="ms">{m["qt_ms"]:g}'
+        f'</QTInterval><QTCInterval units="ms">{m["qtc_ms"]:g}</QTCInterval>'
+        f'<PAxis units="degrees">{m["p_axis_deg"]:g}</PAxis><RAxis units="degrees">{m["axis_deg"]:g}'
+        f'</RAxis><TAxis units="degrees">{m["t_axis_deg"]:g}</TAxis>'
+        f"{strip('MedianSamples', int(1.2 * fs))}</RestingECGMeasurements>"
+        f"{strip('StripData', None)}</CardiologyXML>"
+    )
+    path.write_bytes(xml.encode("iso-8859-1"))
+    return path
+
+
 # --------------------------------------------------------------------------- HL7 aECG
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ecg_writers import (
+    CARDIOSOFT_UV_PER_LSB,
     DEVICE,
     DICOM_SENSITIVITY_UV,
     EDF_RANGE_UV,
@@ -29,6 +30,7 @@ from ecg_writers import (
     philips_counts,
     scp_counts,
     write_apple_watch,
+    write_cardiosoft,
     write_csv,
     write_dicom,
     write_edf,
@@ -52,6 +54,7 @@ WRITERS = {
     "csv": (write_csv, ".csv"),
     "philips": (write_philips, ".xml"),
     "scp": (write_scp, ".scp"),
+    "cardiosoft": (write_cardiosoft, ".xml"),
 }
 
 
@@ -217,6 +220,33 @@ def test_headerless_csv_needs_fs_and_units(ptbxl, tmp_path) -> None:
     assert np.abs(record.signal - ptbxl.signal).max() <= 0.5 + EPS  # 0.001 mV written
 
 
+def test_cardiosoft_strip_median_and_measurements(written, ptbxl) -> None:
+    raw = read_raw_ecg(written["cardiosoft"])
+    assert raw.format == "GE CardioSoft XML" and raw.fs == ptbxl.fs
+    assert raw.leads == STANDARD_LEADS  # all twelve stored, none derived
+    record = read_ecg(written["cardiosoft"])
+    for lead in STANDARD_LEADS:  # 5 µV a bit: rounding moves a sample by 2.5 µV at most
+        assert np.abs(_row(record, lead) - _row(ptbxl, lead)).max() <= CARDIOSOFT_UV_PER_LSB / 2 + EPS
+    assert raw.median.shape == (12, int(1.2 * ptbxl.fs)) and raw.median_fs == ptbxl.fs
+    np.testing.assert_allclose(raw.median[1], raw.signal[1, : raw.median.shape[1]])
+    device = record.metadata["device_measurements"]
+    assert device["source"] == "GE CardioSoft" and device["qrs_ms"] == DEVICE["qrs_ms"]
+    assert device["pr_ms"] == DEVICE["pr_ms"] and "p_ms" not in device  # "Invalid" left out
+    assert record.metadata["age"] == 63.0 and record.metadata["sex"] == "M"
+
+
+def test_cardiosoft_bad_lead_costs_only_that_lead(written, tmp_path) -> None:
+    text = written["cardiosoft"].read_text(encoding="iso-8859-1")
+    start = text.index('<WaveformData lead="V4">', text.index("<StripData>"))
+    start = text.index(">", start) + 1
+    path = tmp_path / "bad_v4.xml"
+    path.write_text(text[:start] + "12,x7," + text[start:], encoding="iso-8859-1")
+    record = read_ecg(path)
+    assert record.missing_leads == ("V4",)
+    assert "not numbers" in record.metadata["lead_errors"]["V4"]
+    np.testing.assert_array_equal(_row(record, "V5"), _row(read_ecg(written["cardiosoft"]), "V5"))
+
+
 def test_philips_xli_decoded_by_sierraecg(written, ptbxl) -> None:
     record = read_ecg(written["philips"])
     np.testing.assert_allclose(record.signal, philips_counts(ptbxl.signal) * PHILIPS_UV, atol=EPS)
@@ -273,7 +303,7 @@ def test_scp_unsupported_compression_is_named(written, tmp_path) -> None:
 # --------------------------------------------------------------------------- identifiers
 
 
-@pytest.mark.parametrize("kind", ["muse", "hl7_aecg", "dicom", "edf", "philips", "scp"])
+@pytest.mark.parametrize("kind", ["muse", "hl7_aecg", "dicom", "edf", "philips", "scp", "cardiosoft"])
 def test_identifiers_read_but_kept_out_of_records(written, kind) -> None:
     raw = read_raw_ecg(written[kind])
     held = " ".join(raw.identifiers.reveal().values())
@@ -359,6 +389,9 @@ def _damage(path: Path, kind: str) -> str:
         damaged[len(data) // 2] ^= 0x10
         path.write_bytes(bytes(damaged))
         return "CRC check"
+    if kind == "cardiosoft":
+        path.write_bytes(data[: len(data) - 200])
+        return "broken XML"
     raise AssertionError(kind)
 
 

@@ -1,6 +1,6 @@
 """Readers for ECGs exported by clinical systems, all landing in one :class:`RawECG`.
 
-GE MUSE XML, HL7 aECG, Philips Sierra XML (XLI), DICOM ECG waveforms, SCP-ECG
+GE MUSE XML, GE CardioSoft XML, HL7 aECG, Philips Sierra XML (XLI), DICOM ECG waveforms, SCP-ECG
 (uncompressed data only), EDF/EDF+, Apple Watch ECGs exported by the Health app and
 delimited text. :func:`read_ecg` picks the reader
 from the file's content (and WFDB by ``.hea``) and returns a standard 12-lead Record.

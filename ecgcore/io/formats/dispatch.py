@@ -11,10 +11,12 @@ from ecgcore.io.record import Record, RecordError
 from ecgcore.io.wfdb_reader import MIN_DURATION_S, read_wfdb
 
 #: Format names :func:`detect_format` returns.
-FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "apple_watch", "csv")
+FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "cardiosoft", "apple_watch",
+           "csv")
 #: Suffixes of files that may hold one ECG (lower-case), for folder scans.
 ECG_SUFFIXES = (".xml", ".dcm", ".scp", ".edf", ".bdf", ".csv", ".tsv", ".txt")
-_XML_ROOTS = {"RestingECG": "muse", "AnnotatedECG": "hl7_aecg", "restingecgdata": "philips"}
+_XML_ROOTS = {"RestingECG": "muse", "AnnotatedECG": "hl7_aecg", "restingecgdata": "philips",
+              "CardiologyXML": "cardiosoft"}
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 
@@ -36,7 +38,7 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
     """The format of ``path`` (one of :data:`FORMATS`) from its first bytes, then its suffix.
 
     XML by root element (``RestingECG`` → MUSE, ``AnnotatedECG`` → HL7 aECG,
-    ``restingecgdata`` → Philips), DICOM by ``DICM`` at byte 128, SCP-ECG by ``SCPECG`` in
+    ``restingecgdata`` → Philips, ``CardiologyXML`` → GE CardioSoft), DICOM by ``DICM`` at byte 128, SCP-ECG by ``SCPECG`` in
     section 0, EDF by its ``0`` version field (BDF by ``\xffBIOSEMI``); WFDB by ``.hea``/``.dat`` or a ``.hea``
     beside; text with the Health app's ``Sample Rate,… hertz`` line as an Apple Watch ECG;
     other text suffixes as CSV. RecordError naming the file when none fits.
@@ -60,7 +62,7 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
         if root in _XML_ROOTS:
             return _XML_ROOTS[root]
         raise RecordError(path, f"XML with root element <{root}> is not a known ECG format "
-                                "(GE MUSE, HL7 aECG, Philips Sierra)")
+                                "(GE MUSE, HL7 aECG, Philips Sierra, GE CardioSoft)")
     if suffix in _TEXT_SUFFIXES:
         from ecgcore.io.formats.apple_watch import looks_like_apple_watch
 
@@ -97,6 +99,8 @@ def read_raw_ecg(
         from ecgcore.io.formats.hl7_aecg import read_hl7_aecg as reader
     elif kind == "philips":
         from ecgcore.io.formats.philips import read_philips as reader
+    elif kind == "cardiosoft":
+        from ecgcore.io.formats.cardiosoft import read_cardiosoft as reader
     elif kind == "dicom":
         from ecgcore.io.formats.dicom_ecg import read_dicom_ecg as reader
     elif kind == "scp":
