@@ -7,7 +7,9 @@ samples separated by commas. ``<RestingECGMeasurements>`` holds the device's own
 measurements and ``<MedianSamples>``, its representative beat in the same layout. A lead
 whose samples are not numbers or are of another length is left out and named in
 ``metadata["lead_errors"]``; ``<PatientInfo>`` (ID, name, birth date) and the observation
-date are identifiers, the age and sex metadata.
+date are identifiers, the age and sex metadata. The full-disclosure recording some exports
+add (``<FullDisclosure>``, leads interleaved in blocks) is not read: the 10-s strip is the
+resting ECG.
 """
 
 from __future__ import annotations
