@@ -535,6 +535,9 @@ def test_apple_watch_damaged_and_plain_csv_apart(watch_lead, ptbxl, tmp_path) ->
     with pytest.raises(RecordError, match=re.escape(str(bad)) + ".*'abc' below the header"):
         read_ecg(bad)
     assert detect_format(write_csv(ptbxl.signal, ptbxl.fs, tmp_path / "table.csv")) == "csv"
+    rate_line = tmp_path / "rate_line.csv"  # a table of leads under a rate line of its own
+    rate_line.write_text("Sample Rate,500 hertz\nI (uV),II (uV)\n1.0,2.0\n3.0,4.0\n")
+    assert detect_format(rate_line) == "csv"
 
 
 def test_measure_json_apple_watch_without_identifiers(watch_lead, ptbxl, tmp_path, capsys) -> None:

@@ -31,6 +31,8 @@ from ecgcore.io.record import RecordError
 FORMAT = "Apple Watch ECG (Health export CSV)"
 _RATE = re.compile(r"^\s*sample rate\s*,\s*\"?\s*([0-9]+(?:[.,][0-9]+)?)\s*(?:hertz|hz)\b",
                    re.IGNORECASE | re.MULTILINE)
+_KEYS = re.compile(r"^\s*(recorded date|classification|software version)\s*,",
+                   re.IGNORECASE | re.MULTILINE)
 _SAMPLE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _IDENTIFYING = {"name": "name", "date of birth": "birth_date",
                 "recorded date": "acquisition_date"}
@@ -39,12 +41,13 @@ _METADATA = {"classification": "device_classification", "symptoms": "symptoms",
 
 
 def looks_like_apple_watch(head: bytes) -> bool:
-    """Whether a text file's first bytes hold the export's ``Sample Rate,… hertz`` line."""
+    """Whether a text file's first bytes hold the export's ``Sample Rate,… hertz`` line and
+    one of its other keys (a table of leads under a rate line of its own stays CSV)."""
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = head.decode("latin-1")
-    return _RATE.search(text) is not None
+    return _RATE.search(text) is not None and _KEYS.search(text) is not None
 
 
 def read_apple_watch(path: Path, data: bytes) -> RawECG:
