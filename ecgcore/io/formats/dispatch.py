@@ -38,11 +38,11 @@ def detect_format(path: str | Path, head: bytes | None = None) -> str:
     """The format of ``path`` (one of :data:`FORMATS`) from its first bytes, then its suffix.
 
     XML by root element (``RestingECG`` → MUSE, ``AnnotatedECG`` → HL7 aECG,
-    ``restingecgdata`` → Philips, ``CardiologyXML`` → GE CardioSoft), DICOM by ``DICM`` at byte 128, SCP-ECG by ``SCPECG`` in
-    section 0, EDF by its ``0`` version field (BDF by ``\xffBIOSEMI``); WFDB by ``.hea``/``.dat`` or a ``.hea``
-    beside; text with the Health app's ``Sample Rate,… hertz`` and ``Recorded Date`` (or
-    ``Classification``) lines as an Apple Watch ECG;
-    other text suffixes as CSV. RecordError naming the file when none fits.
+    ``restingecgdata`` → Philips, ``CardiologyXML`` → GE CardioSoft), DICOM by ``DICM`` at
+    byte 128, SCP-ECG by ``SCPECG`` in section 0, EDF by its ``0`` version field (BDF by
+    ``\xffBIOSEMI``); WFDB by ``.hea``/``.dat`` or a ``.hea`` beside; text with the Health
+    app's ``Sample Rate,… hertz`` and ``Recorded Date`` (or ``Classification``) lines as an
+    Apple Watch ECG; other text suffixes as CSV. RecordError naming the file when none fits.
     """
     path = Path(path)
     suffix = path.suffix.lower()
