@@ -61,8 +61,8 @@ cache = device = upload = None
 row = 0
 if source == UPLOAD:
     files = st.file_uploader(
-        "ECG files (GE MUSE XML, GE CardioSoft XML, HL7 aECG, DICOM, Philips XML, SCP-ECG, EDF/BDF, "
-        "Apple Watch, CSV)",
+        "ECG files (GE MUSE XML, GE CardioSoft XML, HL7 aECG, DICOM, Philips XML, SCP-ECG, "
+        "EDF/BDF, Apple Watch, CSV)",
         type=[s.lstrip(".") for s in ECG_SUFFIXES], accept_multiple_files=True,
         key="patient_files", max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
     if not files:

@@ -50,6 +50,11 @@ class QTDBWindow:
     bad_leads: dict[str, str] = field(default_factory=dict)
 
 
+def qtdb_fs(record_path: str | Path) -> float:
+    """The record's sampling rate (Hz), read from its header only."""
+    return float(wfdb.rdheader(str(record_path)).fs)
+
+
 def list_qtdb_records(folder: str | Path, annotator: str = "q1c") -> list[Path]:
     """Record paths (without extension) of ``folder`` that have a header and ``annotator`` marks."""
     folder = Path(folder)
@@ -106,7 +111,7 @@ def beat_intervals(beat: QTDBBeat, fs: float) -> dict[str, float | None]:
 
 def qtdb_expert_intervals(record_path: str | Path, annotator: str = "q1c") -> dict[str, float | None]:
     """The record's reference: per interval, the median over its annotated beats (ms)."""
-    fs = float(wfdb.rdheader(str(record_path)).fs)
+    fs = qtdb_fs(record_path)
     per_beat = [beat_intervals(b, fs) for b in qtdb_expert_beats(record_path, annotator)]
     out: dict[str, float | None] = {}
     for key in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
@@ -121,7 +126,7 @@ def read_qtdb_window(record_path: str | Path, annotator: str = "q1c") -> QTDBWin
     a flat, saturated or absurd lead is NaN and named in ``bad_leads``; no usable lead left:
     :class:`RecordError`), so that what is scored is what a user's reading gives."""
     record_path = Path(record_path)
-    fs = float(wfdb.rdheader(str(record_path)).fs)
+    fs = qtdb_fs(record_path)
     start, stop = annotated_window(record_path, annotator)
     rec = wfdb.rdrecord(str(record_path), sampfrom=int(start), sampto=int(stop), physical=True)
     scale = np.array([1000.0 if (u or "mV").lower() == "mv" else 1.0 for u in rec.units])

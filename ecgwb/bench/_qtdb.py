@@ -31,6 +31,7 @@ from ecgcore.io.qtdb import (
     list_qtdb_records,
     qtdb_expert_beats,
     qtdb_expert_intervals,
+    qtdb_fs,
     read_qtdb_window,
 )
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
@@ -149,7 +150,7 @@ def second_reader(folder: str | Path, annotator: str = SECOND_READER
     None."""
     rows = []
     for path in list_qtdb_records(folder, annotator):
-        fs = float(read_qtdb_window(path).fs)
+        fs = qtdb_fs(path)
         other = qtdb_expert_beats(path, annotator)
         peaks = np.array([b.qrs_peak for b in other])
         for n, b in enumerate(qtdb_expert_beats(path)):

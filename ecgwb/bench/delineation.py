@@ -489,8 +489,8 @@ def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.Data
     marked = same_beats_records(per_beat)
     rows = pd.concat([records, marked[marked["record"].isin(names)], ours], ignore_index=True)
     table = summarize(rows)
-    _print(f"a second cardiologist ({SECOND_READER}, {len(names)} records: {', '.join(sorted(names))}; "
-           "he marked QRS and T, no P) against q1c on the same beats, and spatial on the same "
+    _print(f"a second cardiologist ({SECOND_READER}, {len(names)} records: "
+           f"{', '.join(sorted(names))}; he marked QRS and T, no P) against q1c on the same beats, and spatial on the same "
            "records: how far two cardiologists' readings differ",
            table[table["interval"].isin(["QRS", "QT"])])
     same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]

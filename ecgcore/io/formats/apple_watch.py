@@ -25,7 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcore.io.formats.raw import DeviceMeasurements, PatientIdentifiers, RawECG, uv_per_unit
+from ecgcore.io.formats.raw import (
+    DeviceMeasurements,
+    PatientIdentifiers,
+    RawECG,
+    decode_text,
+    uv_per_unit,
+)
 from ecgcore.io.record import RecordError
 
 FORMAT = "Apple Watch ECG (Health export CSV)"
@@ -43,19 +49,13 @@ _METADATA = {"classification": "device_classification", "symptoms": "symptoms",
 def looks_like_apple_watch(head: bytes) -> bool:
     """Whether a text file's first bytes hold the export's ``Sample Rate,… hertz`` line and
     one of its other keys (a table of leads under a rate line of its own stays CSV)."""
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = head.decode("latin-1")
+    text = decode_text(head)
     return _RATE.search(text) is not None and _KEYS.search(text) is not None
 
 
 def read_apple_watch(path: Path, data: bytes) -> RawECG:
     """Read one exported Apple Watch ECG (``data`` are the file's bytes)."""
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        content = data.decode("latin-1")
+    content = decode_text(data)
     lines = [line.strip() for line in content.splitlines()]
     first = next((i for i, line in enumerate(lines) if _SAMPLE.match(line)), None)
     if first is None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcore.io.formats.raw import RawECG, uv_per_unit
+from ecgcore.io.formats.raw import RawECG, decode_text, uv_per_unit
 from ecgcore.io.record import RecordError
 from ecgcore.leads import INDEPENDENT_LEADS, STANDARD_LEADS
 
@@ -57,10 +57,7 @@ def read_csv_ecg(
     path: Path, data: bytes, *, fs: float | None = None, units: str | None = None
 ) -> RawECG:
     """Read a delimited-text ECG (``data`` are its bytes); see the module docstring."""
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        content = data.decode("latin-1")
+    content = decode_text(data)
     lines = [line for line in content.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) < 2:
         raise RecordError(path, "CSV holds fewer than two rows")

@@ -11,8 +11,8 @@ from ecgcore.io.record import Record, RecordError
 from ecgcore.io.wfdb_reader import MIN_DURATION_S, read_wfdb
 
 #: Format names :func:`detect_format` returns.
-FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "cardiosoft", "apple_watch",
-           "csv")
+FORMATS = ("wfdb", "muse", "hl7_aecg", "philips", "dicom", "scp", "edf", "cardiosoft",
+           "apple_watch", "csv")
 #: Suffixes of files that may hold one ECG (lower-case), for folder scans.
 ECG_SUFFIXES = (".xml", ".dcm", ".scp", ".edf", ".bdf", ".csv", ".tsv", ".txt")
 _XML_ROOTS = {"RestingECG": "muse", "AnnotatedECG": "hl7_aecg", "restingecgdata": "philips",

@@ -41,6 +41,14 @@ def uv_per_unit(unit: str | None) -> float | None:
     return _UV_PER_UNIT.get(key)
 
 
+def decode_text(data: bytes) -> str:
+    """A text export's bytes as text: UTF-8 (a BOM dropped), else Latin-1."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 class PatientIdentifiers(Mapping[str, str]):
     """Names, IDs, birth and acquisition dates read from a file: kept apart from metadata.
 
