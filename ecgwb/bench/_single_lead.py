@@ -26,7 +26,7 @@ Differences are method − reference in ms, one row per record and lead (or pair
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -126,24 +126,29 @@ def _subset_intervals(record: Record, subset: tuple[str, ...]) -> tuple[dict, st
         return {}, f"{type(exc).__name__}: {exc}"
 
 
-def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
-                  records: list[str] | None):
-    """For each LUDB record (all, or the named ``records``) and subset of its leads:
-    ``(path, subset, our intervals of the record with only those leads, the experts' global
-    intervals, error or None)``."""
+def ludb_records(ludb_dir: str | Path, records: Sequence[str] | None = None
+                 ) -> Iterator[tuple[Path, Record, dict]]:
+    """Each LUDB record (all, or the named ``records``) as ``(path, record, the experts'
+    global intervals)``, with NeuroKit2's and numpy's warnings on odd beats silenced."""
     from ecgcore.io import read_wfdb
     from ecgcore.io.ludb import list_ludb_records, ludb_expert_intervals
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for path in list_ludb_records(ludb_dir):
-            if records is not None and path.name not in records:
-                continue
-            record = read_wfdb(path)
-            expert = ludb_expert_intervals(path)
-            for subset in subsets:
-                ours, error = _subset_intervals(record, subset)
-                yield path, subset, ours, expert, error
+            if records is None or path.name in records:
+                yield path, read_wfdb(path), ludb_expert_intervals(path)
+
+
+def _ludb_subsets(ludb_dir: str | Path, subsets: tuple[tuple[str, ...], ...],
+                  records: list[str] | None):
+    """For each LUDB record (all, or the named ``records``) and subset of its leads:
+    ``(path, subset, our intervals of the record with only those leads, the experts' global
+    intervals, error or None)``."""
+    for path, record, expert in ludb_records(ludb_dir, records):
+        for subset in subsets:
+            ours, error = _subset_intervals(record, subset)
+            yield path, subset, ours, expert, error
 
 
 def ludb_single_lead(ludb_dir: str | Path, leads: tuple[str, ...] = LUDB_LEADS,

@@ -86,10 +86,11 @@ MEASURES = tuple(IEC_TOLERANCES)
 METHODS = ("spatial", "neurokit2")
 #: The judges ``--parts`` can run (:data:`DEFAULT_PARTS` when not given).
 PARTS = ("ludb", "learned", "qtdb", "ptbxl", "single", "two_leads", "ptbxl_few_leads", "flags",
-         "one_lead_sources", "ludb_shipped")
+         "one_lead_sources", "ludb_shipped", "ptbxl_p", "rates")
 #: What ``--parts`` runs when not given: every held-out judge. ``ludb_shipped`` scores the
-#: shipped method as it is, in sample on LUDB dev; it is for records it never saw.
-DEFAULT_PARTS = tuple(p for p in PARTS if p != "ludb_shipped")
+#: shipped method as it is, in sample on LUDB dev; it is for records it never saw. ``rates``
+#: reads LUDB dev at other sampling rates: in sample too, it measures the change with rate.
+DEFAULT_PARTS = tuple(p for p in PARTS if p not in ("ludb_shipped", "rates"))
 
 
 def _default_data() -> Path:
@@ -499,6 +500,37 @@ def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.Data
     save("qtdb_second_reader", rows)
 
 
+def _print_ptbxl_p(ludb: Path, ptbxl: Path, folds: int, rate: int,
+                   save: Callable[[str, pd.DataFrame], None]) -> None:
+    """Part ptbxl_p: PTB-XL's rhythm labels judging P presence, by folds over patients."""
+    from ecgwb.bench._delineation_cv import P_ACCEPT_GRID, load_ludb
+    from ecgwb.bench._ptbxl_p import (
+        choose_on_all,
+        cross_validate_p,
+        held_out_table,
+        load_ptbxl_p,
+        p_errors,
+        shipped_candidate,
+    )
+
+    t0 = time.perf_counter()
+    ludb_errors = p_errors(load_ludb(ludb), progress=True)
+    data = load_ptbxl_p(ptbxl, rate)
+    errors = p_errors(data, progress=True)
+    per_record, choices = cross_validate_p(data, errors, ludb_errors, k=folds)
+    print(f"\n== PTB-XL {ptbxl} ({rate} Hz): rhythm labels as the judge of P presence (sinus: "
+          f"a P; AFIB or AFLT: none), {folds} folds over patients, the P acceptance numbers "
+          f"chosen on LUDB dev and the other folds ({time.perf_counter() - t0:.0f} s)")
+    _print("records wrong about P, held out", held_out_table(per_record))
+    _print("P acceptance numbers chosen in each fold", choices)
+    final, shipped = choose_on_all(errors, ludb_errors), shipped_candidate()
+    print(f"\nchosen on all of LUDB dev and PTB-XL's labelled records: "
+          f"{dict(zip(P_ACCEPT_GRID, final))} (shipped: {dict(zip(P_ACCEPT_GRID, shipped))}); "
+          f"LUDB dev records wrong about P, in sample: {int(ludb_errors[final].sum())} "
+          f"(shipped {int(ludb_errors[shipped].sum())})")
+    save("ptbxl_p", per_record)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="ecgwb bench delineation", description=__doc__.split("\n\n")[0]
@@ -526,7 +558,9 @@ def main(argv: list[str] | None = None) -> int:
                          "lead's intervals from the rules and from the segmenter; ludb_shipped, "
                          "not in the default set: the --data folder measured by the shipped "
                          "method, nothing refit, for records it never saw such as LUDB's "
-                         "held-back half)")
+                         "held-back half; ptbxl_p: PTB-XL's rhythm labels as the judge of P "
+                         "presence, by folds over patients, about 8 minutes; rates, not in the "
+                         "default set: LUDB dev resampled to 1000, 250, 200 and 128 Hz)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--split-seeds", type=int, nargs="+", default=[],
@@ -568,8 +602,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.per_record:
             df.to_csv(f"{args.per_record}_{name}.csv", index=False)
 
-    in_sample = (" (but part ludb_shipped, on the records the method was chosen on)"
-                 if "ludb_shipped" in args.parts else "")
+    in_sample = (" (but parts ludb_shipped and rates, on the records the method was chosen "
+                 "on)" if {"ludb_shipped", "rates"} & set(args.parts) else "")
     print(f"Held-out figures only{in_sample}. method − reference (ms); IEC 60601-2-25 global "
           "tolerances "
           f"|mean| ≤ tol_mean, SD ≤ tol_sd. Median beats of {args.median_of} kept beats.")
@@ -726,6 +760,21 @@ def main(argv: list[str] | None = None) -> int:
                "median over beats, and what the product reports", summarize(sources).query("n > 0"))
         _print("QRS durations more than 40 ms off their reference", off_by(sources))
         save("one_lead_sources", sources)
+    if "rates" in args.parts:
+        from ecgwb.bench._rates import ludb_at_rates, moved
+
+        t0 = time.perf_counter()
+        at_rates = ludb_at_rates(args.data)
+        print(f"\n== LUDB {args.data} read at other sampling rates ({time.perf_counter() - t0:.0f} "
+              "s): each record resampled and measured as `ecgwb measure` measures a file at that "
+              "rate, against the experts' global marks (LUDB dev chose the numbers: in sample; "
+              "what matters is the change from the 500 Hz row)")
+        _print("global intervals, per record, at each rate", summarize(at_rates))
+        _print("intervals that move by more than 10 ms from 500 Hz, or appear or vanish",
+               moved(at_rates))
+        save("rates", at_rates)
+    if "ptbxl_p" in args.parts:
+        _print_ptbxl_p(args.data, args.ptbxl, args.folds, args.ptbxl_rate, save)
     if "ptbxl" in args.parts:
         from ecgwb.bench._ptbxl_labels import main_ptbxl
 

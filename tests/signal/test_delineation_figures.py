@@ -63,6 +63,9 @@ def test_ptbxl_label_consistency(ptbxl500):
     assert 108 <= pd.to_numeric(per_record["p_ms"])[norm].median() <= 114  # 112; target 95–115
     assert t.loc["CLBBB/CRBBB: QRS ≥ 120 ms", "agree_pct"] == 100.0
     assert t.loc["AFIB: no P wave", "agree_pct"] == 100.0
+    assert (t.loc["AFLT: no P wave", "n"], t.loc["AFLT: no P wave", "agree"]) == (7, 6)
+    assert t.loc["sinus rhythm: a P wave", "n"] == 445
+    assert t.loc["sinus rhythm: a P wave", "agree"] >= 424  # 426 documented (95.7 %)
     assert t.loc["NORM: PR ≤ 200 ms", "agree"] >= 274  # 276 of 297 (92.9 %) documented
     assert t.loc["1AVB: PR > 200 ms", "agree"] >= 8  # 8 of 10 documented
 

@@ -1,0 +1,150 @@
+"""PTB-XL's rhythm labels as a judge of P presence, by folds over patients
+(`ecgwb bench delineation --parts ptbxl_p`; docs/DELINEATION.md log item 34).
+
+A record whose rhythm statement is sinus (:data:`SINUS`) has a P wave before every QRS; one
+in atrial fibrillation or flutter (:data:`NO_P`) has none. These labels judge the P
+acceptance rule (the isolation and locking tests and the dips bridged inside a P bump:
+``P_ACCEPT_GRID``) on many more, and noisier, records than LUDB's hundred. Each fold's
+numbers are chosen, by the criterion and tie-break of the LUDB k-fold
+(:func:`ecgwb.bench._delineation_cv.choose_p_acceptance`), on all of LUDB dev and the other
+folds' labelled PTB-XL records; the fold's own records are counted wrong about P. Beside
+them, the shipped numbers on the same records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgwb.bench._delineation_cv import (
+    P_ACCEPT_GRID,
+    _p_presence_errors,
+    choose_p_acceptance,
+    fold_assignment,
+    p_accept_candidates,
+)
+from ecgwb.bench._ptbxl_labels import NO_P, SINUS
+
+
+def p_expected(codes: set[str] | frozenset[str]) -> bool | None:
+    """Whether the rhythm labels imply a P wave: True (sinus), False (AF or flutter), None
+    (neither, or both: not counted)."""
+    sinus, no_p = bool(codes & SINUS), bool(codes & NO_P)
+    return None if sinus == no_p else sinus
+
+
+def load_ptbxl_p(folder: str | Path, rate: int = 500, limit: int | None = None) -> list[dict]:
+    """The labelled records (:func:`p_expected` not None) of a PTB-XL folder, prepared as
+    :func:`ecgwb.bench._delineation_cv.load_ludb` prepares LUDB's: the pipeline's analysis
+    median beat and the beats it is of, with the labels' P presence as the reference (no PR).
+    A record the pipeline refuses is kept with ``median`` None (counted as no P found)."""
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.ptbxl import RATE_FILES, parse_scp_codes
+    from ecgcore.signal.beats import WINDOW_ANALYSIS
+    from ecgcore.signal.pipeline import process_record
+
+    folder = Path(folder)
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    if limit:
+        db = db.head(limit)
+    out = []
+    for _, rec in db.iterrows():
+        expected = p_expected(set(parse_scp_codes(rec["scp_codes"])))
+        if expected is None:
+            continue
+        d: dict = {"record": str(int(rec["ecg_id"])), "patient": int(rec["patient_id"]),
+                   "p_expected": expected, "median": None,
+                   "expert": {"p_ms": 1.0 if expected else None, "pr_ms": None}}
+        try:
+            res = process_record(read_wfdb(folder / rec[RATE_FILES[rate]]))
+        except Exception as exc:  # noqa: BLE001 -- a refused record is counted, not dropped
+            d["error"] = f"{type(exc).__name__}: {exc}"
+            out.append(d)
+            continue
+        d.update({"median": res.analysis_median, "median_beats": res.median_beats,
+                  "fs": res.fs, "r": WINDOW_ANALYSIS.offsets(res.fs)[0],
+                  "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing})
+        out.append(d)
+    return out
+
+
+def p_errors(data: list[dict], progress: bool = False) -> dict[tuple[float, ...], np.ndarray]:
+    """Per P-acceptance candidate: per record (PTB-XL's of :func:`load_ptbxl_p`, or LUDB's of
+    ``load_ludb``), 1 where the record is wrong about P."""
+    from tqdm import tqdm
+
+    measured = [d for d in data if d["median"] is not None]
+    refused = np.array([d["median"] is None for d in data])
+    # A record the pipeline refused has no P found: wrong where its reference has one.
+    no_p = np.array([float(d["expert"]["p_ms"] is not None) for d in data])
+    out = {}
+    for c in tqdm(p_accept_candidates(), desc="P acceptance candidates", disable=not progress):
+        e = no_p.copy()
+        e[~refused] = _p_presence_errors(measured, *c)
+        out[c] = e
+    return out
+
+
+def patient_folds(data: list[dict], k: int = 5, seed: int = 0) -> np.ndarray:
+    """The fold of each record: :func:`fold_assignment` over its patients, so that one
+    patient's records are never on both sides."""
+    patients = sorted({d["patient"] for d in data})
+    of_patient = dict(zip(patients, fold_assignment(len(patients), k, seed)))
+    return np.array([of_patient[d["patient"]] for d in data], dtype=int)
+
+
+def shipped_candidate() -> tuple[float, ...]:
+    """The shipped P-acceptance numbers, in :data:`P_ACCEPT_GRID`'s key order."""
+    from ecgcore.signal.delineate import DEFAULT_PARAMS
+
+    return tuple(float(getattr(DEFAULT_PARAMS, key)) for key in P_ACCEPT_GRID)
+
+
+def cross_validate_p(ptbxl: list[dict], ptbxl_errors: dict[tuple[float, ...], np.ndarray],
+                     ludb_errors: dict[tuple[float, ...], np.ndarray], k: int = 5,
+                     seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out P presence of every labelled PTB-XL record under its fold's choice (made on
+    all of LUDB and the other folds) and under the shipped numbers.
+
+    Returns (per_record, choices): per record its fold, label and whether each is wrong about
+    P; per fold the numbers chosen.
+    """
+    fold = patient_folds(ptbxl, k, seed)
+    shipped = shipped_candidate()
+    if shipped not in ptbxl_errors:
+        raise ValueError(f"the shipped P numbers {shipped} are not on P_ACCEPT_GRID")
+    n_ludb = len(next(iter(ludb_errors.values())))
+    both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
+    rows, choices = [], []
+    for f in range(k):
+        train = np.concatenate([np.ones(n_ludb, bool), fold != f])
+        chosen = choose_p_acceptance(both, train)
+        choices.append({"fold": f, **dict(zip(P_ACCEPT_GRID, chosen))})
+        for i in np.flatnonzero(fold == f):
+            rows.append({"record": ptbxl[i]["record"], "fold": f,
+                         "p_expected": ptbxl[i]["p_expected"],
+                         "wrong_chosen": bool(ptbxl_errors[chosen][i]),
+                         "wrong_shipped": bool(ptbxl_errors[shipped][i])})
+    return pd.DataFrame(rows), pd.DataFrame(choices)
+
+
+def held_out_table(per_record: pd.DataFrame) -> pd.DataFrame:
+    """Records wrong about P, held out: chosen in the folds against shipped, by label."""
+    rows = []
+    for name, mask in (("sinus: no P found", per_record["p_expected"]),
+                       ("AF / flutter: a P found", ~per_record["p_expected"]),
+                       ("all labelled", per_record["p_expected"] | ~per_record["p_expected"])):
+        sub = per_record[mask]
+        rows.append({"records": name, "n": len(sub),
+                     "wrong, chosen in the folds": int(sub["wrong_chosen"].sum()),
+                     "wrong, shipped": int(sub["wrong_shipped"].sum())})
+    return pd.DataFrame(rows)
+
+
+def choose_on_all(ptbxl_errors: dict[tuple[float, ...], np.ndarray],
+                  ludb_errors: dict[tuple[float, ...], np.ndarray]) -> tuple[float, ...]:
+    """The numbers chosen on all of LUDB dev and every labelled PTB-XL record."""
+    both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
+    return choose_p_acceptance(both, np.ones(len(next(iter(both.values()))), bool))

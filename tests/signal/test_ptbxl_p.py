@@ -1,0 +1,147 @@
+"""PTB-XL's rhythm labels as a judge of P presence (`--parts ptbxl_p`), and LUDB read at
+other sampling rates (`--parts rates`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ecgwb.bench._delineation_cv import P_ACCEPT_GRID, p_accept_candidates
+from ecgwb.bench._ptbxl_p import (
+    choose_on_all,
+    cross_validate_p,
+    held_out_table,
+    load_ptbxl_p,
+    p_expected,
+    patient_folds,
+    shipped_candidate,
+)
+
+
+def test_which_rhythm_labels_imply_a_p_wave():
+    assert p_expected({"SR", "NORM"}) is True
+    assert p_expected({"STACH", "1AVB"}) is True
+    assert p_expected({"SARRH"}) is True and p_expected({"SBRAD"}) is True
+    assert p_expected({"AFIB", "CLBBB"}) is False and p_expected({"AFLT"}) is False
+    assert p_expected({"SR", "AFLT"}) is None  # both kinds: not counted
+    assert p_expected({"PACE"}) is None and p_expected({"NORM"}) is None
+
+
+def _fake(n_patients: int = 20, per_patient: int = 2) -> list[dict]:
+    return [{"record": f"{p}-{j}", "patient": p, "p_expected": p % 5 != 0}
+            for p in range(n_patients) for j in range(per_patient)]
+
+
+def test_each_fold_is_chosen_on_ludb_and_the_other_folds_only():
+    data = _fake()
+    rng = np.random.default_rng(0)
+    cands = p_accept_candidates()
+    ptbxl_errors = {c: rng.integers(0, 2, len(data)).astype(float) for c in cands}
+    ludb_errors = {c: rng.integers(0, 2, 7).astype(float) for c in cands}
+    shipped = shipped_candidate()
+    assert shipped in ptbxl_errors  # the shipped numbers are on the grid
+    per_record, choices = cross_validate_p(data, ptbxl_errors, ludb_errors, k=4, seed=1)
+    assert sorted(per_record["record"]) == sorted(d["record"] for d in data)
+    fold = patient_folds(data, 4, 1)
+    # One patient's records are never on both sides.
+    for p in {d["patient"] for d in data}:
+        assert len({f for d, f in zip(data, fold) if d["patient"] == p}) == 1
+    for _, row in choices.iterrows():
+        chosen = tuple(row[k] for k in P_ACCEPT_GRID)
+        train = fold != row["fold"]
+        total = {c: ludb_errors[c].sum() + ptbxl_errors[c][train].sum() for c in cands}
+        assert total[chosen] == min(total.values())
+        held = per_record[per_record["fold"] == row["fold"]]
+        want = [bool(ptbxl_errors[chosen][i]) for i in np.flatnonzero(~train)]
+        assert held["wrong_chosen"].tolist() == want
+        assert held["wrong_shipped"].tolist() == \
+            [bool(ptbxl_errors[shipped][i]) for i in np.flatnonzero(~train)]
+    table = held_out_table(per_record).set_index("records")
+    assert table.loc["all labelled", "n"] == len(data)
+    assert table.loc["sinus: no P found", "n"] + table.loc["AF / flutter: a P found", "n"] \
+        == len(data)
+    assert table.loc["all labelled", "wrong, shipped"] == int(per_record["wrong_shipped"].sum())
+    # On all records: the fewest wrong over LUDB and every labelled PTB-XL record.
+    final = choose_on_all(ptbxl_errors, ludb_errors)
+    assert ludb_errors[final].sum() + ptbxl_errors[final].sum() == \
+        min(ludb_errors[c].sum() + ptbxl_errors[c].sum() for c in cands)
+
+
+def test_the_judge_scores_the_p_the_product_reports(ptbxl500):
+    # The shipped numbers find a P exactly where `ecgwb measure` reports one.
+    from ecgcore.io import read_wfdb
+    from ecgcore.io.ptbxl import RATE_FILES
+    from ecgwb.bench._delineation_cv import _p_presence_errors
+
+    data = load_ptbxl_p(ptbxl500, limit=130)
+    db = pd.read_csv(ptbxl500 / "ptbxl_database.csv").set_index("ecg_id")
+    # Record 128 has no sinus, AF or flutter statement: left out; 17, 18, 20, 23, 34: AF.
+    assert len(data) == 129 and "128" not in [d["record"] for d in data]
+    assert [d["record"] for d in data if not d["p_expected"]] == ["17", "18", "20", "23", "34"]
+    from ecgcore.signal.pipeline import process_record
+
+    wrong = _p_presence_errors(data, *shipped_candidate())
+    for d, w in zip(data, wrong):
+        found = process_record(read_wfdb(
+            ptbxl500 / db.loc[int(d["record"]), RATE_FILES[500]])).intervals["p_ms"] is not None
+        assert bool(w) == (found != d["p_expected"]), d["record"]
+
+
+def test_ludb_read_at_other_rates(ludb_dir):
+    from ecgcore.io import read_wfdb
+    from ecgcore.signal.pipeline import process_record
+    from ecgwb.bench._rates import ludb_at_rates, moved
+
+    rows = ludb_at_rates(ludb_dir, rates=(500.0, 1000.0, 128.0), records=["1"])
+    assert rows["method"].tolist() == ["spatial at 500 Hz", "spatial at 1000 Hz",
+                                      "spatial at 128 Hz"]
+    assert rows["error"].isna().all()
+    by = rows.set_index("method")
+    want = process_record(read_wfdb(ludb_dir / "data" / "1")).intervals
+    assert {m: float(by.loc["spatial at 500 Hz", m]) for m in want} == want
+    # Record 1 (sinus): the same intervals within a few ms at twice and a quarter the rate.
+    for method in ("spatial at 1000 Hz", "spatial at 128 Hz"):
+        for m, v in want.items():
+            assert abs(float(by.loc[method, m]) - v) <= 8.0, (method, m)
+    # `moved` lists what changes by more than 10 ms or appears / vanishes.
+    fake = rows.copy()
+    fake.loc[1, "qt_ms"] = float(fake.loc[0, "qt_ms"]) + 12
+    fake.loc[2, "p_ms"] = None
+    got = moved(fake)
+    assert sorted(zip(got["method"], got["interval"])) == [("spatial at 1000 Hz", "qt_ms"),
+                                                           ("spatial at 128 Hz", "p_ms")]
+
+
+def test_the_bench_parts_run_from_the_command_line(ludb_dir, ptbxl500, tmp_path, capsys):
+    # Both parts through `ecgwb bench delineation`, on one LUDB record and eight PTB-XL ones
+    # (two of them AF), two folds: what prints, and the per-record rows it writes.
+    import shutil
+
+    from ecgwb.bench.delineation import main
+
+    ludb = tmp_path / "ludb"
+    (ludb / "data").mkdir(parents=True)
+    for f in (ludb_dir / "data").glob("1.*"):
+        shutil.copy(f, ludb / "data")
+    ptbxl = tmp_path / "ptbxl"
+    ptbxl.mkdir()
+    db = pd.read_csv(ptbxl500 / "ptbxl_database.csv")
+    db = db[db["ecg_id"].isin([1, 2, 3, 4, 5, 6, 17, 18])]
+    db.to_csv(ptbxl / "ptbxl_database.csv", index=False)
+    for rel in db["filename_hr"]:
+        for ext in (".hea", ".dat"):
+            (ptbxl / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ptbxl / f"{rel}{ext}").symlink_to(ptbxl500 / f"{rel}{ext}")
+    stem = tmp_path / "rows"
+    assert main(["--parts", "rates", "ptbxl_p", "--data", str(ludb), "--ptbxl", str(ptbxl),
+                 "--folds", "2", "--per-record", str(stem)]) == 0
+    out = capsys.readouterr().out
+    assert "parts ludb_shipped and rates, on the records the method was chosen on" in out
+    assert "spatial at 128 Hz" in out and "rhythm labels as the judge of P presence" in out
+    assert "chosen on all of LUDB dev and PTB-XL's labelled records" in out
+    rates = pd.read_csv(f"{stem}_rates.csv")
+    assert len(rates) == 5 and rates["error"].isna().all()
+    rows = pd.read_csv(f"{stem}_ptbxl_p.csv")
+    assert sorted(rows["record"]) == [1, 2, 3, 4, 5, 6, 17, 18]
+    assert sorted(rows.loc[~rows["p_expected"], "record"]) == [17, 18]
+    assert set(rows["fold"]) == {0, 1}
