@@ -68,6 +68,12 @@ QRS_MARGIN_UV_PER_MS = 1.5
 P_MIN_ISOLATION = 1.25
 #: The default of ``SpatialParams.p_locked`` (k-fold on LUDB dev; 0, off, before bridging).
 P_MIN_LOCKING = 1.0
+#: The defaults of ``SpatialParams.p_isolation_regular`` and ``p_locked_regular``: a record
+#: whose rhythm is regular (:func:`rhythm_regular`) needs no locking test, only the P wave
+#: standing above the rest of the diastole (chosen on LUDB dev and PTB-XL's rhythm labels
+#: together, by folds over PTB-XL's patients: docs/DELINEATION.md log item 35).
+P_MIN_ISOLATION_REGULAR = 1.0
+P_MIN_LOCKING_REGULAR = 0.0
 #: The default of ``SpatialParams.p_bridge_ms`` (k-fold on LUDB dev: 20 ms in every fold).
 P_BRIDGE_MS = 20.0
 #: Leads whose T amplitude reaches this fraction of the largest take part in the T offset.
@@ -122,6 +128,12 @@ class SpatialParams:
     #: to the QRS across them by at least ``p_locked`` (:func:`p_locking`; 0: not tested).
     p_isolation: float = P_MIN_ISOLATION
     p_locked: float = P_MIN_LOCKING
+    #: The same two numbers for a record whose rhythm is regular (:func:`rhythm_regular`;
+    #: :func:`ecg_delineate` ``rr_regular=True``) and that has at least
+    #: :data:`MIN_COMBINED_LEADS` usable leads: a regular rhythm is not atrial fibrillation,
+    #: so a low-amplitude P wave may be accepted on less evidence (log item 35).
+    p_isolation_regular: float = P_MIN_ISOLATION_REGULAR
+    p_locked_regular: float = P_MIN_LOCKING_REGULAR
     #: The P search starts this long after the previous beat's T end (negative: before it,
     #: where a P wave of a long PR interval rides on the T wave's tail).
     p_after_t_ms: float = 40.0
@@ -152,6 +164,27 @@ DEFAULT_PARAMS = SpatialParams()
 LEAD_QRS_QUIET_MS = 8.0
 
 
+#: A rhythm is regular when the median absolute difference of successive RR intervals is
+#: under this fraction of the median RR (log item 35: LUDB dev's sinus records 1.7–2.4 % by
+#: sinus type, its non-paced atrial fibrillation 7.3–69 %). A fixed number, not tuned.
+RR_REGULAR_MAX = 0.05
+#: Fewest RR intervals a regularity is judged on.
+RR_REGULAR_MIN_INTERVALS = 4
+
+
+def rhythm_regular(rr_ms: np.ndarray | list[float], paced: bool | None = None) -> bool | None:
+    """Whether a record's rhythm is regular (:data:`RR_REGULAR_MAX`): True or False, None when
+    it cannot be told (too few RR intervals). A paced rhythm is set by the pacemaker, not the
+    atria: False."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    rr = rr[np.isfinite(rr)]
+    if rr.size < RR_REGULAR_MIN_INTERVALS:
+        return None
+    if paced:
+        return False
+    return bool(np.median(np.abs(np.diff(rr))) < RR_REGULAR_MAX * np.median(rr))
+
+
 #: Beats sampled slower than this are interpolated up to it before delineation.
 MIN_INTERNAL_FS = 500.0
 
@@ -170,6 +203,7 @@ class _Beat:
     # The record's beats [n, leads, W'] (same leads, R at r // beats_factor), when given.
     beats: np.ndarray | None = field(default=None, repr=False, compare=False)
     beats_factor: int = 1  # this beat's samples per sample of `beats` (low-rate upsampling)
+    rr_regular: bool | None = None  # the record's rhythm is regular (rhythm_regular)
     # Low-passed copies of x by cut-off, shared by the steps (and by replace()d copies).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -470,12 +504,18 @@ def _p_wave(beat: _Beat, qrs_on: int, prev_t_off: int | None) -> tuple[int | Non
         return None, None
     isolation = s[core_on : core_off + 1].mean() / max(float(np.percentile(rest, 90)), 1e-9)
     on, off = edges(beat.params.p_on)[0], edges(beat.params.p_off)[1]
-    if isolation < beat.params.p_isolation or off - on > beat.ms(P_MAX_MS):
+    p = beat.params
+    # The regular rhythm's pair needs leads to combine: in one or two leads a small P's
+    # isolation is weak evidence, and the pair let other waves in (log item 35).
+    lenient = beat.rr_regular and beat.x.shape[0] >= MIN_COMBINED_LEADS
+    min_isolation, min_locked = ((p.p_isolation_regular, p.p_locked_regular) if lenient
+                                 else (p.p_isolation, p.p_locked))
+    if isolation < min_isolation or off - on > beat.ms(P_MAX_MS):
         return None, None
-    if beat.beats is not None and beat.params.p_locked > 0:
+    if beat.beats is not None and min_locked > 0:
         f = beat.beats_factor
         locking = p_locking(beat.beats, beat.fs / f, (lo + on) // f, (lo + off) // f + 1)
-        if locking < beat.params.p_locked:  # NaN (too few beats): not tested
+        if locking < min_locked:  # NaN (too few beats): not tested
             return None, None
     return lo + on, lo + off
 
@@ -509,7 +549,8 @@ def p_locking(beats: np.ndarray, fs: float, a: int, b: int) -> float:
 
 
 def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None,
-              params: SpatialParams = DEFAULT_PARAMS, beats: np.ndarray | None = None) -> _Beat:
+              params: SpatialParams = DEFAULT_PARAMS, beats: np.ndarray | None = None,
+              rr_regular: bool | None = None) -> _Beat:
     x = np.asarray(median, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
@@ -544,7 +585,8 @@ def _validate(median: np.ndarray, fs: float, r: int, rr_ms: float | None,
         if not (np.isfinite(rr_ms) and 200.0 <= rr_ms <= 3000.0):
             raise ValueError(f"rr_ms must be a plausible RR interval (200–3000 ms), got {rr_ms}")
         rr = round(rr_ms * fs / 1000.0)
-    return _Beat(x=x, fs=float(fs), r=r, rr=rr, params=params, beats=beats)
+    return _Beat(x=x, fs=float(fs), r=r, rr=rr, params=params, beats=beats,
+                 rr_regular=rr_regular)
 
 
 def _next_p(beat: _Beat, p_on: int, p_off: int, start: int) -> int | None:
@@ -607,6 +649,7 @@ _METHODS = {"spatial": _delineate_spatial}
 def ecg_delineate(
     median: np.ndarray, fs: float, r: int, method: str = "spatial", rr_ms: float | None = None,
     params: SpatialParams = DEFAULT_PARAMS, beats: np.ndarray | None = None,
+    rr_regular: bool | None = None,
 ) -> Fiducials:
     """Global fiducial points of a median beat.
 
@@ -621,6 +664,9 @@ def ecg_delineate(
         beats: the record's single beats ``[n, leads, W]``, aligned like ``median`` (R at
             ``r``); when given, a P wave must also be time-locked to the QRS across them
             (:func:`p_locking`), which tells a sinus P wave from atrial fibrillation.
+        rr_regular: the record's rhythm is regular (:func:`rhythm_regular`): with at least
+            :data:`MIN_COMBINED_LEADS` usable leads the P wave is accepted by ``params``'
+            ``p_isolation_regular`` / ``p_locked_regular``.
 
     Returns:
         :class:`Fiducials` with ``p_on``/``p_off`` None when no P wave is found and
@@ -634,7 +680,7 @@ def ecg_delineate(
         raise ValueError(
             f"unknown delineation method {method!r}; known methods: {list(KNOWN_METHODS)}"
         )
-    beat = _validate(median, fs, r, rr_ms, params, beats)
+    beat = _validate(median, fs, r, rr_ms, params, beats, rr_regular)
     factor = int(np.ceil(MIN_INTERNAL_FS / beat.fs))
     if factor <= 1:
         return _METHODS[method](beat)
@@ -643,7 +689,8 @@ def ecg_delineate(
     up = sps.resample_poly(beat.x, factor, 1, axis=-1)
     fine = _METHODS[method](_Beat(x=up, fs=beat.fs * factor, r=beat.r * factor,
                                   rr=None if beat.rr is None else beat.rr * factor,
-                                  params=params, beats=beat.beats, beats_factor=factor))
+                                  params=params, beats=beat.beats, beats_factor=factor,
+                                  rr_regular=rr_regular))
 
     def back(i: int | None) -> int | None:
         return None if i is None else int(min(max(round(i / factor), 0), beat.n - 1))

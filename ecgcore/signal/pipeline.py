@@ -36,7 +36,7 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean, resample
-from ecgcore.signal.delineate import ecg_delineate
+from ecgcore.signal.delineate import ecg_delineate, rhythm_regular
 from ecgcore.signal.features import ecg_features, missing_feature_reasons
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import PacingResult, detect_pacing, qrs_from_spike, remove_spikes
@@ -315,7 +315,8 @@ def process_record(record: Record, config: PipelineConfig = PipelineConfig()) ->
     rr_med = float(np.median(rr)) if rr.size else None
     try:
         afid = ecg_delineate(analysis_median, fs, before, method=config.delineation,
-                             rr_ms=rr_med, beats=wide_full[family])
+                             rr_ms=rr_med, beats=wide_full[family],
+                             rr_regular=rhythm_regular(rr, pacing.paced))
     except ValueError as exc:
         raise RecordError(src, f"delineation failed: {exc}") from None
     afid = qrs_from_spike(afid, pacing)

@@ -35,7 +35,13 @@ from ecgcore.signal.beats import (
     segment_beats,
 )
 from ecgcore.signal.clean import ecg_clean
-from ecgcore.signal.delineate import DEFAULT_PARAMS, LEAD_QRS_QUIET_MS, SpatialParams, ecg_delineate
+from ecgcore.signal.delineate import (
+    DEFAULT_PARAMS,
+    LEAD_QRS_QUIET_MS,
+    SpatialParams,
+    ecg_delineate,
+    rhythm_regular,
+)
 from ecgcore.signal.fiducials import Fiducials
 from ecgcore.signal.pacing import (
     PacingResult,
@@ -367,7 +373,8 @@ def delineate_signal(
     family = median_family(kept[:, usable], before, fs, median_of, min_beats)
     med_x = median_beat(kept[family])
     med = qrs_from_spike(ecg_delineate(med_x, fs, before, method=method, rr_ms=rr_med,
-                                       params=params, beats=kept[family]), pacing)
+                                       params=params, beats=kept[family],
+                                       rr_regular=rhythm_regular(rr, pacing.paced)), pacing)
     beats: list[Fiducials | None] = []
     lead_fids: list[list[Fiducials | None]] = []
     lead_r = np.empty(0, np.int64)

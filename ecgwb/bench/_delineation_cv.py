@@ -11,7 +11,9 @@ searched one number at a time (the others at their shipped values, the P bridge 
 The two numbers of the P acceptance rule (isolation, locking across the record's beats) and
 the width of the dips bridged inside a P bump are chosen together: the triple with the
 fewest training records whose P wave is wrong (found where the experts mark none, not found
-where they mark one, or with a PR 40 ms or more off theirs).
+where they mark one, or with a PR 40 ms or more off theirs). The pair used instead where the
+record's rhythm is regular (log item 35) is chosen by the same criterion on the training
+records' regular rhythms, with other labelled records (PTB-XL's) joining when given.
 
 The record's intervals of a held-out record come from each source asked for
 (:data:`ecgcore.signal.record_delineation.INTERVAL_SOURCES`): the median beat, or the median
@@ -29,7 +31,7 @@ import pandas as pd
 
 from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
-from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
+from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate, rhythm_regular
 from ecgcore.signal.pacing import qrs_from_spike
 from ecgcore.signal.record_delineation import (
     DEFAULT_INTERVALS,
@@ -137,6 +139,7 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
             "beats": res.analysis_beats,
             "median_beats": res.median_beats,
             "r": before, "rr_ms": rr_med, "pacing": res.pacing,
+            "rr_regular": rhythm_regular(res.rr_ms, res.pacing.paced),
             "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),
@@ -148,7 +151,8 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
 def _delineate(d: dict, params: SpatialParams):
     try:
         fid = ecg_delineate(d["median"], d["fs"], d["r"], rr_ms=d["rr_ms"], params=params,
-                            beats=d.get("median_beats", d.get("beats")))
+                            beats=d.get("median_beats", d.get("beats")),
+                            rr_regular=d.get("rr_regular"))
     except ValueError:
         return None
     return qrs_from_spike(fid, d.get("pacing"))  # a paced QRS is measured from its spike
@@ -179,15 +183,51 @@ def _p_presence_errors(data: list[dict], *numbers: float) -> np.ndarray:
     if len(numbers) != len(P_ACCEPT_GRID):
         raise ValueError(f"expected {len(P_ACCEPT_GRID)} numbers ({', '.join(P_ACCEPT_GRID)}), "
                          f"got {len(numbers)}")
-    params = replace(DEFAULT_PARAMS, **dict(zip(P_ACCEPT_GRID, numbers)))
-    out = np.zeros(len(data))
-    for i, d in enumerate(data):
-        fid = _delineate(d, params)
-        found = fid is not None and fid.p_on is not None
-        ref_pr = d["expert"]["pr_ms"]
-        wrong_place = found and ref_pr is not None and fid.pr_ms is not None and \
-            abs(fid.pr_ms - ref_pr) > P_WRONG_PR_MS
-        out[i] = float(found != (d["expert"]["p_ms"] is not None) or wrong_place)
+    chosen = dict(zip(P_ACCEPT_GRID, numbers))
+    # The same two acceptance numbers for a regular rhythm: the rule before log item 35,
+    # chosen without knowing the regular pair (:func:`regular_pair_errors` chooses that).
+    params = replace(DEFAULT_PARAMS, **chosen, p_isolation_regular=chosen["p_isolation"],
+                     p_locked_regular=chosen["p_locked"])
+    return np.array([_p_wrong(d, params) for d in data])
+
+
+def _p_wrong(d: dict, params: SpatialParams) -> float:
+    """1.0 where one record's P wave is wrong with ``params`` (:func:`_p_presence_errors`)."""
+    fid = _delineate(d, params)
+    found = fid is not None and fid.p_on is not None
+    ref_pr = d["expert"]["pr_ms"]
+    wrong_place = found and ref_pr is not None and fid.pr_ms is not None and \
+        abs(fid.pr_ms - ref_pr) > P_WRONG_PR_MS
+    return float(found != (d["expert"]["p_ms"] is not None) or wrong_place)
+
+
+def regular_pair_candidates() -> list[tuple[float, ...]]:
+    """Candidates of the P acceptance numbers of a regular rhythm (log item 35): every
+    isolation × locking pair of :data:`P_ACCEPT_GRID`, as its tuples with the bridge at its
+    shipped value (every LUDB fold chooses 20 ms), so that :func:`choose_p_acceptance`
+    serves both choices."""
+    return [(a, b, DEFAULT_PARAMS.p_bridge_ms) for a in P_ACCEPT_GRID["p_isolation"]
+            for b in P_ACCEPT_GRID["p_locked"]]
+
+
+def regular_pair_errors(data: list[dict], params: SpatialParams = DEFAULT_PARAMS
+                        ) -> dict[tuple[float, ...], np.ndarray]:
+    """Per :func:`regular_pair_candidates` tuple: per record, 1 where its P wave is wrong
+    with that pair as ``p_isolation_regular`` / ``p_locked_regular`` (``params`` otherwise).
+    Only the records whose rhythm is regular (``d["rr_regular"]``) depend on the pair; a
+    record the pipeline refused (``median`` None) has no P found."""
+    def wrong(d: dict, p: SpatialParams) -> float:
+        return float(d["expert"]["p_ms"] is not None) if d["median"] is None else _p_wrong(d, p)
+
+    base = np.array([wrong(d, params) for d in data])
+    regular = [i for i, d in enumerate(data) if d.get("rr_regular") and d["median"] is not None]
+    out = {}
+    for cand in regular_pair_candidates():
+        e = base.copy()
+        p = replace(params, p_isolation_regular=cand[0], p_locked_regular=cand[1])
+        for i in regular:
+            e[i] = wrong(data[i], p)
+        out[cand] = e
     return out
 
 
@@ -228,13 +268,17 @@ def fold_assignment(n: int, k: int = 5, seed: int = 0) -> np.ndarray:
 
 
 def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
-                   interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,)
+                   interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,),
+                   regular_extra: dict[tuple[float, ...], np.ndarray] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out intervals of every record and the numbers chosen in each fold.
 
     Returns (per_record, choices): per_record has the record, its fold, its interval source
     (one row per source in ``interval_sources``), conditions, the held-out
     ``p_ms``…``qt_ms`` and the experts' ``expert_p_ms``…; choices one row per fold.
+    The P acceptance numbers of a regular rhythm (log item 35) are chosen on the training
+    records together with ``regular_extra``'s (other records' :func:`regular_pair_errors`,
+    e.g. PTB-XL's rhythm-labelled records, never scored here).
     """
     for src in interval_sources:
         check_interval_source(src)
@@ -242,6 +286,10 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
     # Error of every record under every candidate value (one number changed at a time).
     errors = {key: {v: _fiducial_errors(data, key, v) for v in grid} for key, grid in GRIDS.items()}
     p_errors = {cand: _p_presence_errors(data, *cand) for cand in p_accept_candidates()}
+    reg_errors = regular_pair_errors(data)
+    if regular_extra is not None:
+        reg_errors = {c: np.concatenate([e, regular_extra[c]]) for c, e in reg_errors.items()}
+    n_extra = len(reg_errors[next(iter(reg_errors))]) - len(data)
     rows, choices = [], []
     for f in range(k):
         train = fold != f
@@ -250,6 +298,8 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
             scores = {v: float(np.nanmean(np.abs(e[train]))) for v, e in by_value.items()}
             chosen[key] = min(scores, key=scores.get)
         chosen.update(zip(P_ACCEPT_GRID, choose_p_acceptance(p_errors, train)))
+        regular = choose_p_acceptance(reg_errors, np.concatenate([train, np.ones(n_extra, bool)]))
+        chosen.update(p_isolation_regular=regular[0], p_locked_regular=regular[1])
         params = SpatialParams(**chosen)
         choices.append({"fold": f, **chosen})
         for i in np.flatnonzero(~train):

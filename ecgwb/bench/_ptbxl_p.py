@@ -1,14 +1,15 @@
 """PTB-XL's rhythm labels as a judge of P presence, by folds over patients
-(`ecgwb bench delineation --parts ptbxl_p`; docs/DELINEATION.md log item 34).
+(`ecgwb bench delineation --parts ptbxl_p`; docs/DELINEATION.md log items 34 and 35).
 
-A record whose rhythm statement is sinus (:data:`SINUS`) has a P wave before every QRS; one
-in atrial fibrillation or flutter (:data:`NO_P`) has none. These labels judge the P
-acceptance rule (the isolation and locking tests and the dips bridged inside a P bump:
-``P_ACCEPT_GRID``) on many more, and noisier, records than LUDB's hundred. Each fold's
-numbers are chosen, by the criterion and tie-break of the LUDB k-fold
+A record whose rhythm statement is sinus (``SINUS``) has a P wave before every QRS; one in
+atrial fibrillation or flutter (``NO_P``) has none. These labels judge the P acceptance
+rule on many more, and noisier, records than LUDB's hundred. What they choose is the pair
+of acceptance numbers for a record whose rhythm is regular (``p_isolation_regular``,
+``p_locked_regular``: :func:`ecgwb.bench._delineation_cv.regular_pair_errors`); each fold's
+pair is chosen, by the criterion and tie-break of the LUDB k-fold
 (:func:`ecgwb.bench._delineation_cv.choose_p_acceptance`), on all of LUDB dev and the other
-folds' labelled PTB-XL records; the fold's own records are counted wrong about P. Beside
-them, the shipped numbers on the same records.
+folds' labelled PTB-XL records, and the fold's own records are counted wrong about P.
+Beside them, the rule before log item 35 (the same numbers whatever the rhythm).
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgwb.bench._delineation_cv import (
-    P_ACCEPT_GRID,
-    _p_presence_errors,
-    choose_p_acceptance,
-    fold_assignment,
-    p_accept_candidates,
-)
+from ecgwb.bench._delineation_cv import choose_p_acceptance, fold_assignment
 from ecgwb.bench._ptbxl_labels import NO_P, SINUS
 
 
@@ -43,6 +38,7 @@ def load_ptbxl_p(folder: str | Path, rate: int = 500, limit: int | None = None) 
     from ecgcore.io import read_wfdb
     from ecgcore.io.ptbxl import RATE_FILES, parse_scp_codes
     from ecgcore.signal.beats import WINDOW_ANALYSIS
+    from ecgcore.signal.delineate import rhythm_regular
     from ecgcore.signal.pipeline import process_record
 
     folder = Path(folder)
@@ -65,25 +61,9 @@ def load_ptbxl_p(folder: str | Path, rate: int = 500, limit: int | None = None) 
             continue
         d.update({"median": res.analysis_median, "median_beats": res.median_beats,
                   "fs": res.fs, "r": WINDOW_ANALYSIS.offsets(res.fs)[0],
-                  "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing})
+                  "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing,
+                  "rr_regular": rhythm_regular(res.rr_ms, res.pacing.paced)})
         out.append(d)
-    return out
-
-
-def p_errors(data: list[dict], progress: bool = False) -> dict[tuple[float, ...], np.ndarray]:
-    """Per P-acceptance candidate: per record (PTB-XL's of :func:`load_ptbxl_p`, or LUDB's of
-    ``load_ludb``), 1 where the record is wrong about P."""
-    from tqdm import tqdm
-
-    measured = [d for d in data if d["median"] is not None]
-    refused = np.array([d["median"] is None for d in data])
-    # A record the pipeline refused has no P found: wrong where its reference has one.
-    no_p = np.array([float(d["expert"]["p_ms"] is not None) for d in data])
-    out = {}
-    for c in tqdm(p_accept_candidates(), desc="P acceptance candidates", disable=not progress):
-        e = no_p.copy()
-        e[~refused] = _p_presence_errors(measured, *c)
-        out[c] = e
     return out
 
 
@@ -95,56 +75,68 @@ def patient_folds(data: list[dict], k: int = 5, seed: int = 0) -> np.ndarray:
     return np.array([of_patient[d["patient"]] for d in data], dtype=int)
 
 
-def shipped_candidate() -> tuple[float, ...]:
-    """The shipped P-acceptance numbers, in :data:`P_ACCEPT_GRID`'s key order."""
-    from ecgcore.signal.delineate import DEFAULT_PARAMS
+def strict_candidate() -> tuple[float, ...]:
+    """The shipped numbers for any rhythm, as a regular-pair candidate: the rule before log
+    item 35, which used them whatever the rhythm."""
+    from ecgcore.signal.delineate import DEFAULT_PARAMS as p
 
-    return tuple(float(getattr(DEFAULT_PARAMS, key)) for key in P_ACCEPT_GRID)
+    return (p.p_isolation, p.p_locked, p.p_bridge_ms)
+
+
+def shipped_regular() -> tuple[float, ...]:
+    """The shipped numbers of a regular rhythm, as a regular-pair candidate."""
+    from ecgcore.signal.delineate import DEFAULT_PARAMS as p
+
+    return (p.p_isolation_regular, p.p_locked_regular, p.p_bridge_ms)
 
 
 def cross_validate_p(ptbxl: list[dict], ptbxl_errors: dict[tuple[float, ...], np.ndarray],
                      ludb_errors: dict[tuple[float, ...], np.ndarray], k: int = 5,
                      seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out P presence of every labelled PTB-XL record under its fold's choice (made on
-    all of LUDB and the other folds) and under the shipped numbers.
+    all of LUDB and the other folds) and under :func:`strict_candidate`.
 
     Returns (per_record, choices): per record its fold, label and whether each is wrong about
-    P; per fold the numbers chosen.
+    P; per fold the pair chosen.
     """
     fold = patient_folds(ptbxl, k, seed)
-    shipped = shipped_candidate()
-    if shipped not in ptbxl_errors:
-        raise ValueError(f"the shipped P numbers {shipped} are not on P_ACCEPT_GRID")
+    baseline = strict_candidate()
+    if baseline not in ptbxl_errors:
+        raise ValueError(f"the shipped P numbers {baseline} are not among the candidates")
     n_ludb = len(next(iter(ludb_errors.values())))
     both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
     rows, choices = [], []
     for f in range(k):
         train = np.concatenate([np.ones(n_ludb, bool), fold != f])
         chosen = choose_p_acceptance(both, train)
-        choices.append({"fold": f, **dict(zip(P_ACCEPT_GRID, chosen))})
+        choices.append({"fold": f, "p_isolation_regular": chosen[0],
+                        "p_locked_regular": chosen[1]})
         for i in np.flatnonzero(fold == f):
             rows.append({"record": ptbxl[i]["record"], "fold": f,
                          "p_expected": ptbxl[i]["p_expected"],
+                         "rr_regular": ptbxl[i].get("rr_regular"),
                          "wrong_chosen": bool(ptbxl_errors[chosen][i]),
-                         "wrong_shipped": bool(ptbxl_errors[shipped][i])})
+                         "wrong_before": bool(ptbxl_errors[baseline][i])})
     return pd.DataFrame(rows), pd.DataFrame(choices)
 
 
 def held_out_table(per_record: pd.DataFrame) -> pd.DataFrame:
-    """Records wrong about P, held out: chosen in the folds against shipped, by label."""
+    """Records wrong about P, held out: the pair chosen in the folds against the rule before
+    log item 35, by label."""
     rows = []
     for name, mask in (("sinus: no P found", per_record["p_expected"]),
                        ("AF / flutter: a P found", ~per_record["p_expected"]),
                        ("all labelled", per_record["p_expected"] | ~per_record["p_expected"])):
         sub = per_record[mask]
         rows.append({"records": name, "n": len(sub),
-                     "wrong, chosen in the folds": int(sub["wrong_chosen"].sum()),
-                     "wrong, shipped": int(sub["wrong_shipped"].sum())})
+                     "of them regular": int(sub["rr_regular"].eq(True).sum()),
+                     "wrong, regular pair chosen in the folds": int(sub["wrong_chosen"].sum()),
+                     "wrong, before log item 35": int(sub["wrong_before"].sum())})
     return pd.DataFrame(rows)
 
 
 def choose_on_all(ptbxl_errors: dict[tuple[float, ...], np.ndarray],
                   ludb_errors: dict[tuple[float, ...], np.ndarray]) -> tuple[float, ...]:
-    """The numbers chosen on all of LUDB dev and every labelled PTB-XL record."""
+    """The pair chosen on all of LUDB dev and every labelled PTB-XL record (what ships)."""
     both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
     return choose_p_acceptance(both, np.ones(len(next(iter(both.values()))), bool))

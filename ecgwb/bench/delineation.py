@@ -393,8 +393,8 @@ def _print(title: str, table: pd.DataFrame) -> None:
         print(table.to_string(index=False))
 
 
-def split_spread(data: list[dict], folds: int, seeds: Sequence[int]
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_spread(data: list[dict], folds: int, seeds: Sequence[int],
+                 regular_extra: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How much the held-out LUDB figures owe to the split: the k-fold repeated with each
     fold-assignment seed (every number chosen again in each split's training folds).
 
@@ -405,7 +405,7 @@ def split_spread(data: list[dict], folds: int, seeds: Sequence[int]
 
     rows = []
     for seed in seeds:
-        per_record, _ = cross_validate(data, k=folds, seed=seed)
+        per_record, _ = cross_validate(data, k=folds, seed=seed, regular_extra=regular_extra)
         per_record["method"] = "spatial"
         paced = condition_table(per_record).query("condition == 'paced' and interval == 'QRS'")
         for _, r in summarize(per_record).iterrows():
@@ -423,11 +423,13 @@ def split_spread(data: list[dict], folds: int, seeds: Sequence[int]
 
 def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
                 per_lead: bool = True, interval_sources: tuple[str, ...] = (DEFAULT_INTERVALS,),
-                median_of: str = DEFAULT_MEDIAN_OF, split_seeds: Sequence[int] = ()
-                ) -> dict[str, pd.DataFrame]:
+                median_of: str = DEFAULT_MEDIAN_OF, split_seeds: Sequence[int] = (),
+                ptbxl_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     """Held-out LUDB figures: k-fold over records for ``spatial`` (one row set per interval
     source, the same fold numbers); NeuroKit2 has no tuning. With ``split_seeds``, also
-    :func:`split_spread` over those fold-assignment seeds."""
+    :func:`split_spread` over those fold-assignment seeds. With ``ptbxl_dir``, PTB-XL's
+    rhythm-labelled records join every fold's choice of the regular rhythm's P acceptance
+    numbers, as they joined the shipped choice (docs/DELINEATION.md log item 35)."""
     from ecgcore.signal.delineate import SpatialParams
     from ecgwb.bench._delineation_cv import (
         P_ACCEPT_GRID,
@@ -436,11 +438,15 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
         load_ludb,
         per_lead_cv,
         per_lead_table,
+        regular_pair_errors,
     )
+    from ecgwb.bench._ptbxl_p import load_ptbxl_p
     from ecgwb.bench._qtdb import spatial_label
 
     data = load_ludb(ludb_dir, median_of=median_of)
-    per_record, choices = cross_validate(data, k=folds, interval_sources=interval_sources)
+    extra = None if ptbxl_dir is None else regular_pair_errors(load_ptbxl_p(ptbxl_dir))
+    per_record, choices = cross_validate(data, k=folds, interval_sources=interval_sources,
+                                         regular_extra=extra)
     per_record["method"] = [f"{spatial_label(s)} (k-fold held out)"
                             for s in per_record["interval_source"]]
     parts = [per_record]
@@ -456,9 +462,11 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     out = {"table": summarize(both), "choices": choices,
            "conditions": pd.concat(conds, ignore_index=True), "per_record": both}
     if split_seeds:
-        out["split_spread"], out["split_ranges"] = split_spread(data, folds, split_seeds)
+        out["split_spread"], out["split_ranges"] = split_spread(data, folds, split_seeds,
+                                                                extra)
     if per_lead:
-        keys = ("qrs_on", "qrs_off", "p_on", "p_off", *P_ACCEPT_GRID)
+        keys = ("qrs_on", "qrs_off", "p_on", "p_off", *P_ACCEPT_GRID, "p_isolation_regular",
+                "p_locked_regular")
         by_fold = {int(r["fold"]): SpatialParams(**{k: float(r[k]) for k in keys})
                    for _, r in choices.iterrows()}
         params_of = {rec: by_fold[int(f)] for rec, f in zip(per_record["record"], per_record["fold"])}
@@ -503,31 +511,30 @@ def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.Data
 def _print_ptbxl_p(ludb: Path, ptbxl: Path, folds: int, rate: int,
                    save: Callable[[str, pd.DataFrame], None]) -> None:
     """Part ptbxl_p: PTB-XL's rhythm labels judging P presence, by folds over patients."""
-    from ecgwb.bench._delineation_cv import P_ACCEPT_GRID, load_ludb
+    from ecgwb.bench._delineation_cv import load_ludb, regular_pair_errors
     from ecgwb.bench._ptbxl_p import (
         choose_on_all,
         cross_validate_p,
         held_out_table,
         load_ptbxl_p,
-        p_errors,
-        shipped_candidate,
+        shipped_regular,
     )
 
     t0 = time.perf_counter()
-    ludb_errors = p_errors(load_ludb(ludb), progress=True)
+    ludb_errors = regular_pair_errors(load_ludb(ludb))
     data = load_ptbxl_p(ptbxl, rate)
-    errors = p_errors(data, progress=True)
+    errors = regular_pair_errors(data)
     per_record, choices = cross_validate_p(data, errors, ludb_errors, k=folds)
     print(f"\n== PTB-XL {ptbxl} ({rate} Hz): rhythm labels as the judge of P presence (sinus: "
-          f"a P; AFIB or AFLT: none), {folds} folds over patients, the P acceptance numbers "
-          f"chosen on LUDB dev and the other folds ({time.perf_counter() - t0:.0f} s)")
+          f"a P; AFIB or AFLT: none), {folds} folds over patients; the P acceptance numbers of "
+          f"a regular rhythm chosen on LUDB dev and the other folds "
+          f"({time.perf_counter() - t0:.0f} s)")
     _print("records wrong about P, held out", held_out_table(per_record))
-    _print("P acceptance numbers chosen in each fold", choices)
-    final, shipped = choose_on_all(errors, ludb_errors), shipped_candidate()
-    print(f"\nchosen on all of LUDB dev and PTB-XL's labelled records: "
-          f"{dict(zip(P_ACCEPT_GRID, final))} (shipped: {dict(zip(P_ACCEPT_GRID, shipped))}); "
-          f"LUDB dev records wrong about P, in sample: {int(ludb_errors[final].sum())} "
-          f"(shipped {int(ludb_errors[shipped].sum())})")
+    _print("regular rhythm's P acceptance numbers chosen in each fold", choices)
+    final, shipped = choose_on_all(errors, ludb_errors), shipped_regular()
+    print(f"\nchosen on all of LUDB dev and PTB-XL's labelled records: isolation {final[0]:g}, "
+          f"locking {final[1]:g} (shipped: {shipped[0]:g}, {shipped[1]:g}); LUDB dev records "
+          f"wrong about P, in sample: {int(ludb_errors[final].sum())}")
     save("ptbxl_p", per_record)
 
 
@@ -559,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                          "not in the default set: the --data folder measured by the shipped "
                          "method, nothing refit, for records it never saw such as LUDB's "
                          "held-back half; ptbxl_p: PTB-XL's rhythm labels as the judge of P "
-                         "presence, by folds over patients, about 8 minutes; rates, not in the "
+                         "presence, by folds over patients, about 3 minutes; rates, not in the "
                          "default set: LUDB dev resampled to 1000, 250, 200 and 128 Hz)")
     ap.add_argument("--folds", type=int, default=5, help="k of the LUDB k-fold over records")
     ap.add_argument("--no-neurokit", action="store_true", help="leave NeuroKit2 out")
@@ -611,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         res = run_ludb_cv(args.data, args.folds, neurokit=not args.no_neurokit,
                           per_lead=not args.no_per_lead, interval_sources=tuple(args.intervals),
-                          median_of=args.median_of, split_seeds=tuple(args.split_seeds))
+                          median_of=args.median_of, split_seeds=tuple(args.split_seeds),
+                          ptbxl_dir=args.ptbxl)
         print(f"\n== LUDB {args.data}: {args.folds}-fold over records, every number chosen in the "
               f"training folds; reference: 3rd earliest onset / 3rd latest offset of the 12 "
               f"leads' marks ({time.perf_counter() - t0:.0f} s)")

@@ -18,6 +18,8 @@ from ecgwb.bench._delineation_cv import (
     cross_validate,
     load_ludb,
     p_accept_candidates,
+    regular_pair_candidates,
+    regular_pair_errors,
 )
 
 RECORDS = ["1", "3", "5", "7", "9", "11", "13", "15"]
@@ -42,7 +44,24 @@ def test_numbers_are_chosen_inside_the_training_folds(ludb_dir):
                  for c in P_ACCEPT_GRID["p_bridge_ms"]}
         assert wrong[(row["p_isolation"], row["p_locked"], row["p_bridge_ms"])] == \
             min(wrong.values())
+        # The regular rhythm's pair (log item 35): none fewer wrong on the training records.
+        reg = {c: e[train].sum() for c, e in regular_pair_errors(data).items()}
+        assert reg[(row["p_isolation_regular"], row["p_locked_regular"], 20.0)] == \
+            min(reg.values())
     assert per_record["qrs_ms"].notna().all()
+
+
+def test_other_records_join_the_choice_of_the_regular_pair(ludb_dir):
+    # PTB-XL's labelled records (here: 50 stand-ins wrong under every pair but one) join
+    # every fold's choice of the regular rhythm's P numbers, and are never scored.
+    data = load_ludb(ludb_dir, RECORDS[:4])
+    cands = regular_pair_candidates()
+    forced = cands[7]
+    extra = {c: np.full(50, 0.0 if c == forced else 1.0) for c in cands}
+    per_record, choices = cross_validate(data, k=2, seed=3, regular_extra=extra)
+    assert sorted(per_record["record"]) == sorted(RECORDS[:4])
+    assert set(zip(choices["p_isolation_regular"], choices["p_locked_regular"])) == \
+        {forced[:2]}
 
 
 def test_p_acceptance_ties_go_to_the_middle_of_the_plateau():

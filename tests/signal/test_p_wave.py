@@ -99,6 +99,50 @@ def test_the_locking_test_is_what_rejects_some_fibrillatory_medians():
     assert ecg_delineate(median, FS, R, rr_ms=1200.0, beats=beats).p_on is None
 
 
+def test_a_regular_rhythm_needs_no_locking_test():
+    """Log item 35: where the rhythm is regular (not atrial fibrillation) the P acceptance
+    takes the regular pair (isolation 1.0, no locking test); an irregular or unknown rhythm
+    keeps both tests. Seed 1's fibrillatory median is what an irregular rhythm guards."""
+    rng = np.random.default_rng(1)
+    beats = np.stack([_beat(p_uv=0.0) + _fibrillatory(rng) for _ in range(12)])
+    median = np.median(beats, axis=0)
+    assert (DEFAULT_PARAMS.p_isolation_regular, DEFAULT_PARAMS.p_locked_regular) == (1.0, 0.0)
+    for regular in (False, None):
+        assert ecg_delineate(median, FS, R, rr_ms=1200.0, beats=beats,
+                             rr_regular=regular).p_on is None
+    assert ecg_delineate(median, FS, R, rr_ms=1200.0, beats=beats,
+                         rr_regular=True).p_on is not None
+    # The pair is what decides: with the strict numbers for regular rhythms too, no P.
+    strict = replace(DEFAULT_PARAMS, p_isolation_regular=DEFAULT_PARAMS.p_isolation,
+                     p_locked_regular=DEFAULT_PARAMS.p_locked)
+    assert ecg_delineate(median, FS, R, rr_ms=1200.0, beats=beats, rr_regular=True,
+                         params=strict).p_on is None
+
+
+def test_rhythm_regularity():
+    from ecgcore.signal.delineate import RR_REGULAR_MAX, rhythm_regular
+
+    sinus = 1000.0 + 10.0 * np.sin(np.arange(12))  # successive differences ≤ 2 %
+    assert rhythm_regular(sinus) is True
+    assert rhythm_regular(sinus, paced=True) is False  # the pacemaker sets a paced rhythm
+    assert rhythm_regular(sinus, paced=None) is True  # pacing unknown (a low rate)
+    rng = np.random.default_rng(0)
+    assert rhythm_regular(rng.uniform(500, 1100, 12)) is False  # fibrillation-like
+    assert rhythm_regular([1000.0, 1010.0, np.nan]) is None  # too few intervals
+    # The threshold: median |ΔRR| against RR_REGULAR_MAX of the median RR.
+    step = RR_REGULAR_MAX * 1000.0
+    alternating = [1000.0 - step * 0.6, 1000.0 + step * 0.6] * 4
+    assert rhythm_regular(alternating) is False  # |ΔRR| = 1.2 × the limit
+    assert rhythm_regular([1000.0 - step * 0.4, 1000.0 + step * 0.4] * 4) is True
+
+
+def test_ptbxl_sinus_record_with_a_low_amplitude_p(ptbxl500):
+    # ecg_id 43 (NORM, SR): its low-amplitude P is locked to the QRS at 0.93, under the
+    # locking test's 1.0; the rhythm is regular, so the regular pair accepts it (log item 35).
+    fid = _ptbxl_fiducials(ptbxl500, 43)
+    assert fid.p_on is not None and 140 <= fid.pr_ms <= 170
+
+
 def _ptbxl_fiducials(ptbxl500, ecg_id: int):
     path = ptbxl500 / "records500" / f"{ecg_id // 1000 * 1000:05d}" / f"{ecg_id:05d}_hr"
     return process_record(read_wfdb(path)).analysis_fiducials
