@@ -7,9 +7,10 @@ non-specific intraventricular conduction delay (IVCD) one over 110 ms (AHA/ACCF/
 first-degree AV block (1AVB) has PR > 200 ms; atrial fibrillation (AFIB) and flutter (AFLT)
 have no P wave, and sinus rhythm has one. The table counts how often the project's pipeline
 (``process_record`` on the 500 Hz files, or on the 100 Hz ones with ``rate=100``, of every
-lead or of ``leads`` alone; the intervals of ``ecgwb measure``) agrees. Nothing here was
-used to choose the delineation method: it is a held-out judge (but see docs/DELINEATION.md
-log item 34: the rhythm rows judge P presence by folds in part ``ptbxl_p``).
+lead or of ``leads`` alone; the intervals of ``ecgwb measure``) agrees. Nothing here chose
+the delineation method but the P acceptance of a regular rhythm, chosen on these rhythm
+labels (docs/DELINEATION.md log item 35): the rows of P presence (AFIB, AFLT, sinus) are in
+sample for it; part ``ptbxl_p`` gives their held-out figures by folds over patients.
 """
 
 from __future__ import annotations
