@@ -96,6 +96,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
                 pacing = res.pacing.to_dict() if res.pacing is not None else None
                 row["paced"] = None if pacing is None else pacing["paced"]
                 row["pacing"] = pacing
+                row["rhythm_regular"] = res.rhythm_regular
                 # how sure each interval is, as the Data view shows it (issue 13 item 6)
                 row["confidence"] = res.confidence()
                 if device:  # the file's own measurements, labelled by their source

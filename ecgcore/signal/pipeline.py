@@ -140,6 +140,12 @@ class BeatResult:
         """The analysis beats the analysis median beat is of."""
         return of_family(self.analysis_beats, self.median_family)
 
+    @property
+    def rhythm_regular(self) -> bool | None:
+        """Whether the rhythm is regular (:func:`ecgcore.signal.delineate.rhythm_regular`),
+        which lets the P acceptance take its regular rhythm's numbers (log item 35)."""
+        return rhythm_regular(self.rr_ms, None if self.pacing is None else self.pacing.paced)
+
     def confidence(self) -> dict[str, dict]:
         """How sure each reported interval is (:func:`interval_confidence`): each kept beat
         delineated on its own as the ``beats`` interval source does (its own RR, a paced

@@ -240,6 +240,12 @@ class RecordDelineation:
             self.one_lead_qrs_beats)
 
     @property
+    def rhythm_regular(self) -> bool | None:
+        """Whether the rhythm is regular (:func:`ecgcore.signal.delineate.rhythm_regular`)."""
+        return rhythm_regular(rr_intervals_ms(self.rpeaks, self.fs),
+                              None if self.pacing is None else self.pacing.paced)
+
+    @property
     def one_lead_qrs_ms(self) -> float | None:
         """A one-lead record's reported QRS duration (the segmenter's); None otherwise."""
         return one_lead_qrs_ms(self.one_lead_qrs_beats)
@@ -293,6 +299,8 @@ class RecordDelineation:
             "one_lead_qrs_beats": (None if self.one_lead_qrs_beats is None
                                    else [round(v, 1) for v in self.one_lead_qrs_beats]),
             "paced": None if self.pacing is None else self.pacing.paced,
+            # a regular rhythm's P needs less evidence (docs/DELINEATION.md log item 35)
+            "rhythm_regular": self.rhythm_regular,
             "pacing": None if self.pacing is None else self.pacing.to_dict(self.beat_r),
             "median_beat": fd(self.median),
             "beats": [{"r": int(r), "global": fd(g), "leads": leads_of(int(r))}

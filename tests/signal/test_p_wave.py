@@ -141,6 +141,16 @@ def test_ptbxl_sinus_record_with_a_low_amplitude_p(ptbxl500):
     # locking test's 1.0; the rhythm is regular, so the regular pair accepts it (log item 35).
     fid = _ptbxl_fiducials(ptbxl500, 43)
     assert fid.p_on is not None and 140 <= fid.pr_ms <= 170
+    # Reported with the record, by both entry points; the AF of ecg_id 282 is irregular
+    # (not every AF record is: 17, 18, 20, 23 and 34 have a regular ventricular rhythm).
+    from ecgcore.signal.record_delineation import delineate_signal
+
+    for ecg_id, regular in ((43, True), (282, False)):
+        path = ptbxl500 / "records500" / "00000" / f"{ecg_id:05d}_hr"
+        record = read_wfdb(path)
+        assert process_record(record).rhythm_regular is regular
+        d = delineate_signal(record.signal, record.fs, record.leads)
+        assert d.rhythm_regular is regular and d.to_dict()["rhythm_regular"] is regular
 
 
 def _ptbxl_fiducials(ptbxl500, ecg_id: int):

@@ -147,13 +147,15 @@ def test_measure_json_and_errors(ptbxl500, tmp_path):
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout.strip().splitlines()[0])
     assert set(row) == {"record", "hr_bpm", "p_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg",
-                        "leads", "bad_leads", "missing_reasons", "paced", "pacing", "confidence"}
+                        "leads", "bad_leads", "missing_reasons", "paced", "pacing", "confidence",
+                        "rhythm_regular"}
     # each interval says how sure it is: the same figures as the library's (and the Data view's)
     res = process_record(read_wfdb(ptbxl500 / "records500" / "00000" / "00001_hr"))
     assert row["confidence"] == res.confidence()
     assert set(row["confidence"]) == {"p_ms", "pr_ms", "qrs_ms", "qt_ms"}
     assert all(c["n_beats"] >= 3 and not c["absent"] for c in row["confidence"].values())
     assert row["paced"] is False and row["pacing"]["n_spikes"] == 0  # a NORM record
+    assert row["rhythm_regular"] is res.rhythm_regular is True  # sinus rhythm
     assert row["record"] == "00001_hr" and 70 <= row["qrs_ms"] <= 130
     assert row["leads"] == list(STANDARD_LEADS) and row["bad_leads"] == {} == row["missing_reasons"]
     folder = _damaged_folder(ptbxl500, tmp_path)
