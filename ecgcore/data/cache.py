@@ -49,9 +49,10 @@ from ecgcore.signal.pipeline import PipelineConfig, process_record
 from ecgcore.signal.sequences import beat_sequence
 
 CACHE_VERSION = 8  # 8: a regular rhythm's P acceptance (fiducials; DELINEATION log item 35);
-# 7: a one-lead record's QRS duration from the learned segmenter (features); 6: two-lead QRS quiet duration, P locking over leads (fiducials); 5: one-lead records
-# delineated as one lead (fiducials change); 4: P isolation 1.75 (fiducials change);
-# 3: any leads, per-lead quality
+# 7: a one-lead record's QRS duration from the learned segmenter (features); 6: two-lead QRS
+# quiet duration, P locking over leads (fiducials); 5: one-lead records delineated as one
+# lead (fiducials change); 4: P isolation 1.75 (fiducials change); 3: any leads, per-lead
+# quality
 #: The lead axis of each per-record array (absent: the array has none).
 _LEAD_AXIS = {"median": 0, "signals": 0, "sequences": 1}
 
