@@ -31,7 +31,7 @@ import pandas as pd
 
 from ecgcore.io.ludb import ludb_expert_beats, ludb_expert_intervals
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
-from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate, rhythm_regular
+from ecgcore.signal.delineate import DEFAULT_PARAMS, SpatialParams, ecg_delineate
 from ecgcore.signal.pacing import qrs_from_spike
 from ecgcore.signal.record_delineation import (
     DEFAULT_INTERVALS,
@@ -104,6 +104,17 @@ def ludb_conditions(ludb_dir: str | Path) -> dict[str, list[str]]:
     return {str(int(row["ID"])): conditions(row) for _, row in table.iterrows()}
 
 
+def median_beat_entry(res) -> dict:
+    """What :func:`_delineate` needs of a record the pipeline processed (a ``BeatResult``):
+    its analysis median beat, the beats it is of, rate, R sample, median RR, pacing and
+    rhythm regularity."""
+    from ecgcore.signal.beats import WINDOW_ANALYSIS
+
+    return {"median": res.analysis_median, "median_beats": res.median_beats, "fs": res.fs,
+            "r": WINDOW_ANALYSIS.offsets(res.fs)[0], "rr_ms": float(np.median(res.rr_ms)),
+            "pacing": res.pacing, "rr_regular": res.rhythm_regular}
+
+
 def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
               median_of: str = DEFAULT_MEDIAN_OF) -> list[dict]:
     """Per record (all, or the named ``records``): the pipeline's analysis median beat (of
@@ -135,11 +146,8 @@ def load_ludb(ludb_dir: str | Path, records: list[str] | None = None,
                 if v is not None:
                     rel[key].append((v - anchors[j]) * 1000.0 / res.fs)
         out.append({
-            "record": path.name, "path": path, "median": res.analysis_median, "fs": res.fs,
+            "record": path.name, "path": path, **median_beat_entry(res),
             "beats": res.analysis_beats,
-            "median_beats": res.median_beats,
-            "r": before, "rr_ms": rr_med, "pacing": res.pacing,
-            "rr_regular": rhythm_regular(res.rr_ms, res.pacing.paced),
             "beat_rr": beat_rr, "beat_spikes": beat_spikes,
             "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
             "expert": ludb_expert_intervals(path),

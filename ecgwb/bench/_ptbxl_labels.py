@@ -16,7 +16,7 @@ sample for it; part ``ptbxl_p`` gives their held-out figures by folds over patie
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -52,6 +52,23 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
 
 
 
+def ptbxl_records(folder: str | Path, rate: int = 500, limit: int | None = None
+                  ) -> Iterator[dict]:
+    """Each record of a PTB-XL folder's database (the first ``limit``): ``ecg_id``,
+    ``patient_id``, its SCP ``codes`` (a set, any likelihood) and the ``path`` of its
+    ``rate`` Hz files."""
+    from ecgcore.io.ptbxl import parse_scp_codes
+
+    if rate not in RATE_FILES:
+        raise ValueError(f"PTB-XL has files at {sorted(RATE_FILES)} Hz, not {rate}")
+    folder = Path(folder)
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    for _, rec in (db.head(limit) if limit else db).iterrows():
+        yield {"ecg_id": int(rec["ecg_id"]), "patient_id": int(rec["patient_id"]),
+               "codes": set(parse_scp_codes(rec["scp_codes"])),
+               "path": folder / rec[RATE_FILES[rate]]}
+
+
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
                   measure: Callable[[Path], dict] = _pipeline_intervals,
                   intervals: str | None = None, median_of: str | None = None,
@@ -59,26 +76,17 @@ def measure_ptbxl(folder: str | Path, limit: int | None = None,
     """One row per record: ecg_id, its SCP codes (any likelihood) and the intervals measured
     on its ``rate`` Hz files (``intervals``, ``median_of``, ``leads``: the pipeline's
     options and the leads kept, when ``measure`` is the pipeline)."""
-    if rate not in RATE_FILES:
-        raise ValueError(f"PTB-XL has files at {sorted(RATE_FILES)} Hz, not {rate}")
     if leads:
         measure = partial(measure, leads=tuple(leads))
     if intervals is not None:
         measure = partial(measure, intervals=intervals)
     if median_of is not None:
         measure = partial(measure, median_of=median_of)
-    from ecgcore.io.ptbxl import parse_scp_codes
-
-    folder = Path(folder)
-    db = pd.read_csv(folder / "ptbxl_database.csv")
-    if limit:
-        db = db.head(limit)
     rows = []
-    for _, rec in db.iterrows():
-        row: dict = {"ecg_id": int(rec["ecg_id"]),
-                     "codes": " ".join(sorted(parse_scp_codes(rec["scp_codes"])))}
+    for rec in ptbxl_records(folder, rate, limit):
+        row: dict = {"ecg_id": rec["ecg_id"], "codes": " ".join(sorted(rec["codes"]))}
         try:
-            row.update(measure(folder / rec[RATE_FILES[rate]]))
+            row.update(measure(rec["path"]))
             row["error"] = None
         except Exception as exc:  # noqa: BLE001 -- a failed record is counted, not dropped
             row.update({k: None for k in INTERVALS})

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgwb.bench._delineation_cv import choose_p_acceptance, fold_assignment
-from ecgwb.bench._ptbxl_labels import NO_P, SINUS
+from ecgwb.bench._delineation_cv import choose_p_acceptance, fold_assignment, median_beat_entry
+from ecgwb.bench._ptbxl_labels import NO_P, SINUS, ptbxl_records
 
 
 def p_expected(codes: set[str] | frozenset[str]) -> bool | None:
@@ -36,33 +36,20 @@ def load_ptbxl_p(folder: str | Path, rate: int = 500, limit: int | None = None) 
     median beat and the beats it is of, with the labels' P presence as the reference (no PR).
     A record the pipeline refuses is kept with ``median`` None (counted as no P found)."""
     from ecgcore.io import read_wfdb
-    from ecgcore.io.ptbxl import RATE_FILES, parse_scp_codes
-    from ecgcore.signal.beats import WINDOW_ANALYSIS
-    from ecgcore.signal.delineate import rhythm_regular
     from ecgcore.signal.pipeline import process_record
 
-    folder = Path(folder)
-    db = pd.read_csv(folder / "ptbxl_database.csv")
-    if limit:
-        db = db.head(limit)
     out = []
-    for _, rec in db.iterrows():
-        expected = p_expected(set(parse_scp_codes(rec["scp_codes"])))
+    for rec in ptbxl_records(folder, rate, limit):
+        expected = p_expected(rec["codes"])
         if expected is None:
             continue
-        d: dict = {"record": str(int(rec["ecg_id"])), "patient": int(rec["patient_id"]),
+        d: dict = {"record": str(rec["ecg_id"]), "patient": rec["patient_id"],
                    "p_expected": expected, "median": None,
                    "expert": {"p_ms": 1.0 if expected else None, "pr_ms": None}}
         try:
-            res = process_record(read_wfdb(folder / rec[RATE_FILES[rate]]))
+            d.update(median_beat_entry(process_record(read_wfdb(rec["path"]))))
         except Exception as exc:  # noqa: BLE001 -- a refused record is counted, not dropped
             d["error"] = f"{type(exc).__name__}: {exc}"
-            out.append(d)
-            continue
-        d.update({"median": res.analysis_median, "median_beats": res.median_beats,
-                  "fs": res.fs, "r": WINDOW_ANALYSIS.offsets(res.fs)[0],
-                  "rr_ms": float(np.median(res.rr_ms)), "pacing": res.pacing,
-                  "rr_regular": rhythm_regular(res.rr_ms, res.pacing.paced)})
         out.append(d)
     return out
 

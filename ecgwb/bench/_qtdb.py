@@ -35,7 +35,6 @@ from ecgcore.io.qtdb import (
     read_qtdb_window,
 )
 from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
-from ecgcore.signal.delineate import rhythm_regular
 from ecgcore.signal.record_delineation import (
     DEFAULT_INTERVALS,
     INTERVAL_SOURCES,
@@ -43,7 +42,6 @@ from ecgcore.signal.record_delineation import (
     record_intervals,
     with_one_lead_qrs,
 )
-from ecgcore.signal.rpeaks import rr_intervals_ms
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
 INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
@@ -305,8 +303,7 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
                 "beats": d.beat_signals,
                 "median_beats": d.median_beats,
                 "r": d.median_r, "rr_ms": d.rr_ms,
-                "rr_regular": rhythm_regular(rr_intervals_ms(d.rpeaks, d.fs),
-                                             None if d.pacing is None else d.pacing.paced),
+                "rr_regular": d.rhythm_regular,
                 "ref_rel": {k: (float(np.median(v)) if v else None) for k, v in rel.items()},
                 "expert": qtdb_expert_intervals(path), "conditions": [],
             })

@@ -2,7 +2,8 @@
 
 GE MUSE XML, GE CardioSoft XML, HL7 aECG, Philips Sierra XML (XLI), DICOM ECG waveforms,
 SCP-ECG (uncompressed data only), EDF/EDF+, Apple Watch ECGs exported by the Health app
-and delimited text. :func:`read_ecg` picks the reader from the file's content (and WFDB by ``.hea``) and returns a standard 12-lead Record.
+and delimited text. :func:`read_ecg` picks the reader from the file's content (and WFDB
+by ``.hea``) and returns a standard 12-lead Record.
 
 Libraries: pydicom (the reference DICOM implementation; it ships a real 12-lead ECG),
 edfio rather than pyedflib (pure Python on numpy, no C build, EDF+ patient subfields),
