@@ -99,6 +99,75 @@ def qtdb_expert_beats(record_path: str | Path, annotator: str = "q1c") -> list[Q
     return beats
 
 
+#: ecgpuwave's annotation files (``N.pu``: both leads, each mark's ``chan`` its lead): the
+#: wave each boundary mark belongs to is in its ``num`` field.
+PUWAVE = "pu"
+PUWAVE_WAVES = {"p": 0, "qrs": 1, "t": 2}
+
+
+def puwave_beats(record_path: str | Path, annotator: str = PUWAVE) -> dict[int, list[QTDBBeat]]:
+    """ecgpuwave's beats of each lead (``{lead: beats in time order}``), from the automatic
+    marks QTDB ships (Laguna et al. 1994; not a reference: a comparator on the same beats).
+
+    Per lead a beat is a QRS peak mark; its QRS onset the last QRS ``(`` at most 150 ms
+    before it and its offset the first QRS ``)`` at most 150 ms after; its P the last P ``)``
+    after the previous beat's QRS offset and before this QRS onset, with the last P ``(``
+    before it; its T peak and offset the first ``t`` and T ``)`` after the QRS offset and
+    before the next beat's QRS onset (docs/DELINEATION.md log item 36).
+
+    Raises:
+        ValueError: naming the file, when the annotations cannot be read or hold no QRS.
+    """
+    record_path = Path(record_path)
+    try:
+        ann = wfdb.rdann(str(record_path), annotator)
+    except Exception as exc:  # noqa: BLE001 -- wfdb raises many types; name the file
+        raise ValueError(f"{record_path}.{annotator}: cannot read the annotations ({exc})") from None
+    reach = 0.15 * float(ann.fs or qtdb_fs(record_path))
+    sym = np.asarray(ann.symbol)
+    samp, chan, num = (np.asarray(v, dtype=np.int64) for v in (ann.sample, ann.chan, ann.num))
+    out: dict[int, list[QTDBBeat]] = {}
+    for lead in np.unique(chan):
+        mine = chan == lead
+        s, y, w = samp[mine], sym[mine], num[mine]
+
+        def marks(kind: str, wave: int | None = None) -> np.ndarray:
+            keep = (y == kind) if wave is None else (y == kind) & (w == wave)
+            return np.sort(s[keep])
+
+        peaks = np.sort(s[~np.isin(y, ["(", ")", "p", "t", "u"])])
+        q_on, q_off = marks("(", PUWAVE_WAVES["qrs"]), marks(")", PUWAVE_WAVES["qrs"])
+        p_on, p_off = marks("(", PUWAVE_WAVES["p"]), marks(")", PUWAVE_WAVES["p"])
+        t_off, t_pk = marks(")", PUWAVE_WAVES["t"]), marks("t")
+
+        def last(a: np.ndarray, lo: float, hi: float) -> int | None:
+            v = a[(a > lo) & (a <= hi)]
+            return int(v[-1]) if v.size else None
+
+        def first(a: np.ndarray, lo: float, hi: float) -> int | None:
+            v = a[(a >= lo) & (a < hi)]
+            return int(v[0]) if v.size else None
+
+        ons = [last(q_on, r - reach - 1, r) for r in peaks]
+        offs = [first(q_off, r, r + reach + 1) for r in peaks]
+        beats = []
+        for i, r in enumerate(peaks):
+            on, off = ons[i], offs[i]
+            prev = (offs[i - 1] if offs[i - 1] is not None else peaks[i - 1]) if i else -np.inf
+            nxt = ((ons[i + 1] if ons[i + 1] is not None else peaks[i + 1])
+                   if i + 1 < peaks.size else np.inf)
+            pe = last(p_off, prev, on if on is not None else r)
+            ps = last(p_on, prev, pe) if pe is not None else None
+            after = off if off is not None else r
+            beats.append(QTDBBeat(qrs_peak=int(r), qrs_on=on, qrs_off=off,
+                                  p_on=ps, p_off=pe if ps is not None else None,
+                                  t_peak=first(t_pk, after, nxt), t_off=first(t_off, after, nxt)))
+        out[int(lead)] = beats
+    if not any(out.values()):
+        raise ValueError(f"{record_path}.{annotator}: no QRS complex")
+    return out
+
+
 def beat_intervals(beat: QTDBBeat, fs: float) -> dict[str, float | None]:
     """P duration, PR, QRS duration and QT (ms) of one annotated beat (None where unmarked)."""
 

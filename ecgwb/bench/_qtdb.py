@@ -14,7 +14,9 @@ not of the pipeline's global one. :data:`LONE_LEADS` are the pipeline on each Ho
 alone, per beat; :func:`best_lead_table` scores each mark in whichever errs less, and
 :func:`same_beats_records` each record over the beats the cardiologist marked.
 :func:`second_reader` scores the second cardiologist (``q2c``, a few records) against the
-first in the same way: the reference's own spread.
+first in the same way: the reference's own spread; :func:`puwave_reader` scores the
+automatic marks QTDB ships (ecgpuwave, ``pu``) in the same way: another algorithm on the same
+beats.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.qtdb import (
+    PUWAVE,
+    QTDBBeat,
     beat_intervals,
     list_qtdb_records,
+    puwave_beats,
     qtdb_expert_beats,
     qtdb_expert_intervals,
     qtdb_fs,
@@ -150,30 +155,91 @@ def second_reader(folder: str | Path, annotator: str = SECOND_READER
     None."""
     rows = []
     for path in list_qtdb_records(folder, annotator):
-        fs = qtdb_fs(path)
-        other = qtdb_expert_beats(path, annotator)
-        peaks = np.array([b.qrs_peak for b in other])
-        for n, b in enumerate(qtdb_expert_beats(path)):
-            j = int(np.argmin(np.abs(peaks - b.qrs_peak)))
-            if abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
-                rows.append({"record": path.name, "method": SECOND_READER_LABEL, "beat": n,
-                             "matched": False})
-                continue
-            o = other[j]
-            out = {"record": path.name, "method": SECOND_READER_LABEL, "beat": n,
-                   "matched": True}
-            for k in FIDUCIALS:
-                ref, got = getattr(b, k), getattr(o, k)
-                out[k] = None if ref is None or got is None else (got - ref) * 1000.0 / fs
-                out[f"has_{k}"] = ref is not None
-            out.update({f"expert_{m}": v for m, v in beat_intervals(b, fs).items()})
-            out.update(beat_intervals(o, fs))
-            rows.append(out)
-    per_beat = pd.DataFrame(rows)
+        rows += _reader_rows(path, qtdb_expert_beats(path, annotator), SECOND_READER_LABEL)
+    return _reader_tables(pd.DataFrame(rows), (SECOND_READER_LABEL,))
+
+
+#: ecgpuwave's marks (QTDB's ``pu`` files) scored as a reader: both leads together (the
+#: earlier onset and later offset of the two) and each lead alone (log item 36).
+PUWAVE_LABEL = "ecgpuwave (pu), two leads"
+PUWAVE_LEADS = ("ecgpuwave (pu), lead 1 alone", "ecgpuwave (pu), lead 2 alone")
+
+
+def two_lead_beats(per_lead: dict[int, list[QTDBBeat]], fs: float) -> list[QTDBBeat]:
+    """Per beat of the first lead, with the other lead's beat whose QRS peak lies within 150
+    ms: the earlier onset and the later offset of the two (where one lead lacks a mark, the
+    other's); the other lead's unpartnered beats as they are."""
+    leads = sorted(per_lead)
+    if len(leads) == 1:
+        return list(per_lead[leads[0]])
+    base, other = per_lead[leads[0]], per_lead[leads[1]]
+    peaks = np.array([b.qrs_peak for b in other])
+    used, out = set(), []
+    for b in base:
+        j = int(np.argmin(np.abs(peaks - b.qrs_peak))) if peaks.size else -1
+        if j < 0 or abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
+            out.append(b)
+            continue
+        used.add(j)
+        o = other[j]
+
+        def pick(key: str, fn) -> int | None:
+            v = [x for x in (getattr(b, key), getattr(o, key)) if x is not None]
+            return fn(v) if v else None
+
+        out.append(QTDBBeat(qrs_peak=b.qrs_peak, p_on=pick("p_on", min), p_off=pick("p_off", max),
+                            qrs_on=pick("qrs_on", min), qrs_off=pick("qrs_off", max),
+                            t_peak=b.t_peak if b.t_peak is not None else o.t_peak,
+                            t_off=pick("t_off", max)))
+    out += [o for j, o in enumerate(other) if j not in used]
+    return sorted(out, key=lambda b: b.qrs_peak)
+
+
+def puwave_reader(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ecgpuwave's marks against ``q1c`` on the same beats, scored as :func:`second_reader`
+    scores the second cardiologist: (per_record, per_beat), methods :data:`PUWAVE_LABEL`
+    and :data:`PUWAVE_LEADS`. Records without ``pu`` marks are left out."""
+    rows = []
+    for path in list_qtdb_records(folder):
+        if not path.with_suffix(f".{PUWAVE}").exists():
+            continue
+        per_lead = puwave_beats(path)
+        rows += _reader_rows(path, two_lead_beats(per_lead, qtdb_fs(path)), PUWAVE_LABEL)
+        for label, lead in zip(PUWAVE_LEADS, sorted(per_lead)):
+            rows += _reader_rows(path, per_lead[lead], label)
+    return _reader_tables(pd.DataFrame(rows), (PUWAVE_LABEL, *PUWAVE_LEADS))
+
+
+def _reader_rows(path: Path, other: list[QTDBBeat], label: str) -> list[dict]:
+    """Per beat of ``q1c``, the matched beat of ``other`` (QRS marks within 150 ms): fiducial
+    errors (ms; None where either did not mark it), ``has_*`` and both readings' intervals."""
+    fs = qtdb_fs(path)
+    peaks = np.array([b.qrs_peak for b in other])
+    rows = []
+    for n, b in enumerate(qtdb_expert_beats(path)):
+        j = int(np.argmin(np.abs(peaks - b.qrs_peak))) if peaks.size else -1
+        if j < 0 or abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
+            rows.append({"record": path.name, "method": label, "beat": n, "matched": False})
+            continue
+        o = other[j]
+        out = {"record": path.name, "method": label, "beat": n, "matched": True}
+        for k in FIDUCIALS:
+            ref, got = getattr(b, k), getattr(o, k)
+            out[k] = None if ref is None or got is None else (got - ref) * 1000.0 / fs
+            out[f"has_{k}"] = ref is not None
+        out.update({f"expert_{m}": v for m, v in beat_intervals(b, fs).items()})
+        out.update(beat_intervals(o, fs))
+        rows.append(out)
+    return rows
+
+
+def _reader_tables(per_beat: pd.DataFrame, labels: tuple[str, ...]
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per_record, per_beat) of a reader's rows: per record the medians over matched beats."""
     if per_beat.empty:
         return pd.DataFrame(), per_beat
-    per_record = same_beats_records(per_beat, (SECOND_READER_LABEL,))
-    per_record["method"] = SECOND_READER_LABEL
+    per_record = same_beats_records(per_beat, labels)
+    per_record["method"] = per_record["method"].str.removesuffix(", on the marked beats")
     return per_record, per_beat
 
 
@@ -310,16 +376,17 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
     return out
 
 
-def best_lead_table(per_beat: pd.DataFrame) -> pd.DataFrame:
-    """Per fiducial, each annotated beat's error in whichever Holter lead alone
-    (:data:`LONE_LEADS`) errs less: the lead chosen *knowing the cardiologist's mark*, the
-    way single-lead delineators are commonly scored on QTDB (Martínez et al. 2004 among
-    them), never a figure a device could give. Rows as :func:`fiducial_table`'s."""
-    lone = per_beat[per_beat["method"].isin(LONE_LEADS) & per_beat["matched"].eq(True)]
+def best_lead_table(per_beat: pd.DataFrame, methods: tuple[str, ...] = (),
+                    label: str = "spatial, better lead alone (oracle)") -> pd.DataFrame:
+    """Per fiducial, each annotated beat's error in whichever lead alone (``methods``, by
+    default :data:`LONE_LEADS`) errs less: the lead chosen *knowing the cardiologist's
+    mark*, the way single-lead delineators are commonly scored on QTDB (Martínez et al.
+    2004 among them), never a figure a device could give. Rows as :func:`fiducial_table`'s,
+    the method ``label``."""
+    lone = per_beat[per_beat["method"].isin(methods or LONE_LEADS) & per_beat["matched"].eq(True)]
     rows = []
     for (record, beat), df in lone.groupby(["record", "beat"], sort=False):
-        row = {"record": record, "method": "spatial, better lead alone (oracle)", "beat": beat,
-               "matched": True}
+        row = {"record": record, "method": label, "beat": beat, "matched": True}
         for k in FIDUCIALS:
             v = pd.to_numeric(df[k], errors="coerce").dropna()
             row[k] = float(v.loc[v.abs().idxmin()]) if len(v) else None

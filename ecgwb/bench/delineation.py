@@ -508,6 +508,40 @@ def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.Data
     save("qtdb_second_reader", rows)
 
 
+def _print_puwave(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.DataFrame, save) -> None:
+    """ecgpuwave's marks (QTDB's ``pu`` files) against q1c on the same beats, beside
+    ``spatial`` on the same records and beats: an automatic delineator's spread on the same
+    judge (log item 36; a comparator, nothing is chosen on it)."""
+    from ecgwb.bench._qtdb import (
+        PUWAVE_LEADS,
+        best_lead_table,
+        fiducial_table,
+        puwave_reader,
+        same_beats_records,
+        spatial_label,
+    )
+
+    records, beats = puwave_reader(qtdb)
+    if records.empty:
+        return
+    names = set(records["record"])
+    ours = per_record[per_record["method"].eq(spatial_label(DEFAULT_INTERVALS))
+                      & per_record["record"].isin(names)]
+    marked = same_beats_records(per_beat)
+    rows = pd.concat([records, marked[marked["record"].isin(names)], ours], ignore_index=True)
+    _print(f"an automatic delineator on the same beats: ecgpuwave's marks shipped with QTDB "
+           f"(pu; {len(names)} records), against q1c as the second cardiologist is scored; "
+           "two leads: the earlier onset and later offset of the leads' marks",
+           summarize(rows))
+    same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]
+    fid = pd.concat([fiducial_table(pd.concat([beats, same], ignore_index=True)),
+                     best_lead_table(beats, PUWAVE_LEADS,
+                                     "ecgpuwave (pu), better lead alone (oracle)")],
+                    ignore_index=True)
+    _print("the same, per beat", fid)
+    save("qtdb_puwave", rows)
+
+
 def _print_ptbxl_p(ludb: Path, ptbxl: Path, folds: int, rate: int,
                    save: Callable[[str, pd.DataFrame], None]) -> None:
     """Part ptbxl_p: PTB-XL's rhythm labels judging P presence, by folds over patients."""
@@ -697,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
                "QTDB), not a figure a device gives", best_lead_table(per_beat))
         save("qtdb", per_record)
         _print_second_reader(args.qtdb, per_record, per_beat, save)
+        _print_puwave(args.qtdb, per_record, per_beat, save)
         from ecgwb.bench._delineation_cv import cross_validate
         from ecgwb.bench._qtdb import load_qtdb
 

@@ -109,3 +109,111 @@ def test_the_second_reader_of_the_shared_qtdb(qtdb_dir):
     assert per_beat["matched"].sum() == 220
     # he marked QRS and T but no P: his P and PR are absent, his QRS and QT present
     assert per_record["p_ms"].isna().all() and per_record["qt_ms"].notna().all()
+
+
+# ------------------------------------------------ ecgpuwave's marks as a reader (log item 36)
+
+
+def test_puwave_boundaries_belong_to_their_wave_by_the_num_field(qtdb_dir):
+    """sel100's first beat, read by hand from ``sel100.pu``: lead 0 marks ``( p )`` at 83,
+    104, 116 (num 0), ``( N )`` at 130, 142, 152 (num 1), and a biphasic T — ``(`` 201,
+    ``t`` 210, ``t`` 235, ``)`` 245 (num 2): two peak marks between its boundaries, which a
+    parse by neighbouring marks cuts at the first ``t``."""
+    from ecgcore.io.qtdb import QTDBBeat, puwave_beats
+
+    per_lead = puwave_beats(qtdb_dir / "sel100")
+    assert sorted(per_lead) == [0, 1] and all(len(b) > 1000 for b in per_lead.values())
+    assert per_lead[0][0] == QTDBBeat(qrs_peak=142, p_on=83, p_off=116, qrs_on=130,
+                                      qrs_off=152, t_peak=210, t_off=245)
+    assert per_lead[1][0] == QTDBBeat(qrs_peak=140, p_on=92, p_off=115, qrs_on=129,
+                                      qrs_off=150, t_peak=209, t_off=226)
+    for beats in per_lead.values():  # every beat's marks in physiological order
+        for b in beats:
+            order = [v for v in (b.p_on, b.p_off, b.qrs_on, b.qrs_peak, b.qrs_off, b.t_off)
+                     if v is not None]
+            assert order == sorted(order)
+
+
+def test_two_leads_take_the_earlier_onset_and_later_offset():
+    from ecgcore.io.qtdb import QTDBBeat
+    from ecgwb.bench._qtdb import two_lead_beats
+
+    a = QTDBBeat(qrs_peak=142, p_on=83, p_off=116, qrs_on=130, qrs_off=152, t_peak=210,
+                 t_off=245)
+    b = QTDBBeat(qrs_peak=140, p_on=92, p_off=None, qrs_on=129, qrs_off=150, t_peak=209,
+                 t_off=226)
+    lone = QTDBBeat(qrs_peak=900, p_on=None, p_off=None, qrs_on=890, qrs_off=910,
+                    t_peak=None, t_off=None)  # lead 1 only: kept as it is
+    far = QTDBBeat(qrs_peak=400, p_on=None, p_off=None, qrs_on=390, qrs_off=410,
+                   t_peak=None, t_off=None)  # lead 0 only (no lead-1 beat within 150 ms)
+    got = two_lead_beats({0: [a, far], 1: [b, lone]}, fs=250.0)
+    assert got == [QTDBBeat(qrs_peak=142, p_on=83, p_off=116, qrs_on=129, qrs_off=152,
+                            t_peak=210, t_off=245), far, lone]
+    assert two_lead_beats({1: [b]}, fs=250.0) == [b]
+
+
+def test_puwave_reader_scores_the_marks_against_q1c_on_the_same_beats(qtdb_dir, tmp_path):
+    """On a copy of sel100 whose ``pu`` marks are cardiologist 1's, channel 0 (one lead, the
+    same marks): every fiducial error is 0 and the record's intervals are his."""
+    import shutil
+
+    import numpy as np
+    import wfdb
+
+    from ecgwb.bench._qtdb import PUWAVE_LABEL, PUWAVE_LEADS, puwave_reader
+
+    for ext in ("hea", "dat", "q1c"):
+        shutil.copy(qtdb_dir / f"sel100.{ext}", tmp_path / f"sel100.{ext}")
+    ann = wfdb.rdann(str(qtdb_dir / "sel100"), "q1c")
+    sym = list(ann.symbol)
+    # each boundary's wave in num (0 P, 1 QRS, 2 T), as ecgpuwave writes it
+    wave = {"p": 0, "t": 2, "u": 3}
+    num = []
+    for i, s in enumerate(sym):
+        if s == "(":
+            num.append(wave.get(sym[i + 1], 1))
+        elif s == ")":
+            num.append(wave.get(sym[i - 1], 1))
+        else:
+            num.append(0)
+    wfdb.wrann("sel100", "pux", np.asarray(ann.sample), symbol=sym,
+               chan=np.zeros(len(sym), dtype=int), num=np.asarray(num), write_dir=str(tmp_path))
+    (tmp_path / "sel100.pux").rename(tmp_path / "sel100.pu")
+    per_record, per_beat = puwave_reader(tmp_path)
+    assert set(per_beat["method"]) == {PUWAVE_LABEL, PUWAVE_LEADS[0]}
+    assert per_beat["matched"].all()
+    for k in FIDUCIALS:
+        v = pd.to_numeric(per_beat[k], errors="coerce")
+        assert v.dropna().eq(0.0).all() and v.notna().sum() == per_beat[f"has_{k}"].sum()
+    row = per_record.set_index("method").loc[PUWAVE_LABEL]
+    assert row["record"] == "sel100"
+    for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+        assert row[m] == row[f"expert_{m}"]
+
+
+def test_unreadable_puwave_marks_name_the_file(tmp_path):
+    from ecgcore.io.qtdb import puwave_beats
+
+    (tmp_path / "rec.pu").write_bytes(b"\x00\x01garbage")
+    with pytest.raises(ValueError, match=r"rec\.pu"):
+        puwave_beats(tmp_path / "rec")
+
+
+def test_the_bench_prints_ecgpuwave_beside_spatial_on_the_same_records(qtdb_dir, tmp_path,
+                                                                        capsys):
+    import shutil
+
+    from ecgwb.bench._qtdb import PUWAVE_LABEL, measure_qtdb
+    from ecgwb.bench.delineation import _print_puwave
+
+    for ext in ("hea", "dat", "q1c", "pu"):
+        shutil.copy(qtdb_dir / f"sel100.{ext}", tmp_path / f"sel100.{ext}")
+    per_record, per_beat = measure_qtdb(tmp_path, ("spatial",))
+    saved = {}
+    _print_puwave(tmp_path, per_record, per_beat, lambda name, df: saved.update({name: df}))
+    out = capsys.readouterr().out
+    assert "ecgpuwave's marks shipped with QTDB (pu; 1 records)" in out
+    assert "better lead alone (oracle)" in out
+    rows = saved["qtdb_puwave"]
+    assert {PUWAVE_LABEL, "spatial", "spatial, on the marked beats"} <= set(rows["method"])
+    assert set(rows["record"]) == {"sel100"}
