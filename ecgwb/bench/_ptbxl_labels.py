@@ -55,8 +55,9 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
 def ptbxl_records(folder: str | Path, rate: int = 500, limit: int | None = None
                   ) -> Iterator[dict]:
     """Each record of a PTB-XL folder's database (the first ``limit``): ``ecg_id``,
-    ``patient_id``, its SCP ``codes`` (a set, any likelihood) and the ``path`` of its
-    ``rate`` Hz files."""
+    ``patient_id``, its SCP ``codes`` (a set, any likelihood), the ``recorder`` (the
+    ``device`` column's model, e.g. ``CS-12`` or ``AT-6``; "" where not given) and the
+    ``path`` of its ``rate`` Hz files."""
     from ecgcore.io.ptbxl import parse_scp_codes
 
     if rate not in RATE_FILES:
@@ -66,7 +67,15 @@ def ptbxl_records(folder: str | Path, rate: int = 500, limit: int | None = None
     for _, rec in (db.head(limit) if limit else db).iterrows():
         yield {"ecg_id": int(rec["ecg_id"]), "patient_id": int(rec["patient_id"]),
                "codes": set(parse_scp_codes(rec["scp_codes"])),
+               "recorder": recorder_model(rec.get("device")),
                "path": folder / rec[RATE_FILES[rate]]}
+
+
+def recorder_model(device: object) -> str:
+    """The recorder's model from PTB-XL's ``device`` column (its first word: ``CS-12   E``
+    and ``CS-12`` are one model, ``AT-6 C 5.5`` and ``AT-6 C`` another); "" when not given."""
+    words = str(device).split() if isinstance(device, str) else []
+    return words[0] if words else ""
 
 
 def measure_ptbxl(folder: str | Path, limit: int | None = None,
@@ -84,7 +93,8 @@ def measure_ptbxl(folder: str | Path, limit: int | None = None,
         measure = partial(measure, median_of=median_of)
     rows = []
     for rec in ptbxl_records(folder, rate, limit):
-        row: dict = {"ecg_id": rec["ecg_id"], "codes": " ".join(sorted(rec["codes"]))}
+        row: dict = {"ecg_id": rec["ecg_id"], "codes": " ".join(sorted(rec["codes"])),
+                     "recorder": rec["recorder"]}
         try:
             row.update(measure(rec["path"]))
             row["error"] = None
@@ -118,6 +128,12 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
     add("NORM: P < 120 ms", "all", norm, p < 120,
         f"median P {p[norm].median():.0f} ms (target 95–115)")
     add("NORM: PR ≤ 200 ms", "all", norm, pr <= 200, f"median PR {pr[norm].median():.0f} ms")
+    # The same by recorder model (reported, no target: which recordings the PR misses are).
+    recorder = per_record.get("recorder", pd.Series("", index=per_record.index)).fillna("")
+    for model in sorted(set(recorder[norm]) - {""}):
+        on = norm & recorder.eq(model)
+        add(f"NORM: PR ≤ 200 ms, recorder {model}", "all (by recorder)", on, pr <= 200,
+            f"median PR {pr[on].median():.0f} ms")
     add("CLBBB/CRBBB: QRS ≥ 120 ms", "all", has("CLBBB", "CRBBB"), qrs >= 120)
     # Non-specific intraventricular conduction delay: QRS > 110 ms (AHA/ACCF/HRS 2009).
     add("IVCD: QRS > 110 ms", "all", has("IVCD"), qrs > 110)

@@ -67,6 +67,9 @@ def test_ptbxl_label_consistency(ptbxl500):
     assert t.loc["sinus rhythm: a P wave", "n"] == 445
     assert t.loc["sinus rhythm: a P wave", "agree"] >= 431  # 433 documented (97.3 %)
     assert t.loc["NORM: PR ≤ 200 ms", "agree"] >= 275  # 277 of 297 (93.3 %) documented
+    # by recorder model: 199 of 207 on CS-12, 78 of 90 on AT-6 documented
+    cs12, at6 = t.loc["NORM: PR ≤ 200 ms, recorder CS-12"], t.loc["NORM: PR ≤ 200 ms, recorder AT-6"]
+    assert (cs12["n"], at6["n"]) == (207, 90) and cs12["agree"] >= 197 and at6["agree"] >= 76
     assert t.loc["1AVB: PR > 200 ms", "agree"] >= 8  # 8 of 10 documented
 
 

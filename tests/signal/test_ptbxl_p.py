@@ -148,3 +148,33 @@ def test_the_bench_parts_run_from_the_command_line(ludb_dir, ptbxl500, tmp_path,
     assert sorted(rows["record"]) == [1, 2, 3, 4, 5, 6, 17, 18]
     assert sorted(rows.loc[~rows["p_expected"], "record"]) == [17, 18]
     assert set(rows["fold"]) == {0, 1}
+
+
+def test_recorder_model_is_the_device_column_first_word():
+    from ecgwb.bench._ptbxl_labels import recorder_model
+
+    assert recorder_model("CS-12   E") == "CS-12" == recorder_model("CS-12")
+    assert recorder_model("AT-6 C 5.5") == "AT-6"
+    assert recorder_model(float("nan")) == "" == recorder_model("  ") == recorder_model(None)
+
+
+def test_the_label_table_counts_norm_pr_by_recorder():
+    import pandas as pd
+
+    from ecgwb.bench._ptbxl_labels import label_table
+
+    per_record = pd.DataFrame({
+        "ecg_id": [1, 2, 3, 4, 5], "codes": ["NORM SR", "NORM SR", "NORM", "NORM", "1AVB"],
+        "recorder": ["CS-12", "CS-12", "AT-6", "", "AT-6"],
+        "p_ms": [100.0] * 5, "pr_ms": [150.0, 210.0, 190.0, 230.0, 250.0],
+        "qrs_ms": [90.0] * 5, "qt_ms": [400.0] * 5})
+    t = label_table(per_record).set_index("check")
+    assert (t.loc["NORM: PR ≤ 200 ms", "n"], t.loc["NORM: PR ≤ 200 ms", "agree"]) == (4, 2)
+    cs12 = t.loc["NORM: PR ≤ 200 ms, recorder CS-12"]
+    assert (cs12["n"], cs12["agree"]) == (2, 1)
+    at6 = t.loc["NORM: PR ≤ 200 ms, recorder AT-6"]  # the 1AVB record is not NORM
+    assert (at6["n"], at6["agree"]) == (1, 1)
+    assert not any(c.endswith("recorder ") for c in t.index)  # no row for "" (not given)
+    # without the column (an older table), no recorder rows
+    old = label_table(per_record.drop(columns="recorder"))
+    assert not old["check"].str.contains("recorder").any()
