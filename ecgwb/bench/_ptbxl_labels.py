@@ -30,6 +30,21 @@ INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 SINUS = frozenset({"SR", "STACH", "SBRAD", "SARRH"})
 #: Rhythm statements under which there is no P wave (fibrillatory or flutter waves instead).
 NO_P = frozenset({"AFIB", "AFLT"})
+#: Findings read from the cardiologists' free-text reports (German and English, lower-cased
+#: substrings as PTB-XL's reports write them) beside their SCP codes (log item 37).
+REPORT_FINDINGS = {
+    "long_qt": ("qt-verl", "prolonged qt"),
+    "long_pr": ("prolonged pr",),
+    "wide_p": ("p-verbreiterung", "p-sinistrocardiale", "left atrial"),
+}
+#: QTc (Bazett) from which the QT is prolonged, men / women (AHA/ACCF/HRS 2009).
+LONG_QTC_MS = {"male": 450.0, "female": 460.0}
+
+
+def report_findings(report: object) -> set[str]:
+    """The :data:`REPORT_FINDINGS` a report's text states."""
+    text = report.lower() if isinstance(report, str) else ""
+    return {k for k, words in REPORT_FINDINGS.items() if any(w in text for w in words)}
 
 
 def _pipeline_intervals(path: Path, intervals: str | None = None,
@@ -47,7 +62,9 @@ def _pipeline_intervals(path: Path, intervals: str | None = None,
     record = read_wfdb(path)
     if leads:
         record = only_leads(record, *leads)
-    return process_record(record, config).intervals
+    result = process_record(record, config)
+    qtc = result.features.get("qtc_ms", np.nan)
+    return {**result.intervals, "qtc_ms": float(qtc) if np.isfinite(qtc) else None}
 
 
 
@@ -56,8 +73,9 @@ def ptbxl_records(folder: str | Path, rate: int = 500, limit: int | None = None
                   ) -> Iterator[dict]:
     """Each record of a PTB-XL folder's database (the first ``limit``): ``ecg_id``,
     ``patient_id``, its SCP ``codes`` (a set, any likelihood), the ``recorder`` (the
-    ``device`` column's model, e.g. ``CS-12`` or ``AT-6``; "" where not given) and the
-    ``path`` of its ``rate`` Hz files."""
+    ``device`` column's model, e.g. ``CS-12`` or ``AT-6``; "" where not given), the
+    ``sex`` ("male", "female" or "" — PTB-XL codes 0 and 1), the ``findings`` its report
+    states (:func:`report_findings`) and the ``path`` of its ``rate`` Hz files."""
     from ecgcore.io.ptbxl import parse_scp_codes
 
     if rate not in RATE_FILES:
@@ -68,6 +86,8 @@ def ptbxl_records(folder: str | Path, rate: int = 500, limit: int | None = None
         yield {"ecg_id": int(rec["ecg_id"]), "patient_id": int(rec["patient_id"]),
                "codes": set(parse_scp_codes(rec["scp_codes"])),
                "recorder": recorder_model(rec.get("device")),
+               "sex": {0: "male", 1: "female"}.get(rec.get("sex"), ""),
+               "findings": report_findings(rec.get("report")),
                "path": folder / rec[RATE_FILES[rate]]}
 
 
@@ -94,7 +114,8 @@ def measure_ptbxl(folder: str | Path, limit: int | None = None,
     rows = []
     for rec in ptbxl_records(folder, rate, limit):
         row: dict = {"ecg_id": rec["ecg_id"], "codes": " ".join(sorted(rec["codes"])),
-                     "recorder": rec["recorder"]}
+                     "recorder": rec["recorder"], "sex": rec["sex"],
+                     "findings": " ".join(sorted(rec["findings"]))}
         try:
             row.update(measure(rec["path"]))
             row["error"] = None
@@ -145,6 +166,24 @@ def label_table(per_record: pd.DataFrame) -> pd.DataFrame:
     add("AFLT: no P wave", "all", has("AFLT") & ~has(*SINUS), p.isna())
     add("sinus rhythm: a P wave", "all", has(*SINUS) & ~has(*NO_P), p.notna(),
         "SR, STACH, SBRAD or SARRH")
+    # Log item 37: SCP codes or the report's text; reported where the columns are there.
+    if {"findings", "sex", "qtc_ms"} <= set(per_record.columns):
+        said = per_record["findings"].fillna("").str.split()
+
+        def says(finding: str) -> pd.Series:
+            return said.apply(lambda fs: finding in fs)
+
+        qtc = pd.to_numeric(per_record["qtc_ms"], errors="coerce")
+        limit = per_record["sex"].map(LONG_QTC_MS)
+        long_qt = has("LNGQT") | says("long_qt")
+        add("QT prolonged (LNGQT or report): QTc ≥ 450 ms men, 460 women", "all", long_qt,
+            qtc >= limit, f"median QTc {qtc[long_qt].median():.0f} ms")
+        long_pr = has("LPR") | says("long_pr")
+        add("PR prolonged (LPR or report): PR > 200 ms", "all", long_pr, pr > 200,
+            f"median PR {pr[long_pr].median():.0f} ms")
+        wide_p = (has("LAO/LAE") | says("wide_p")) & has(*SINUS) & ~has(*NO_P)
+        add("wide P (LAO/LAE or report), sinus: P ≥ 120 ms", "most", wide_p, p >= 120,
+            f"median P {p[wide_p].median():.0f} ms")
     rows.append({"check": "all records: median QRS / P", "labels imply": "12SL on PTB-XL: 94 / 114",
                  "n": int(qrs.notna().sum()), "agree": np.nan, "agree_pct": np.nan,
                  "value": f"{qrs.median():.0f} / {p.median():.0f} ms"})

@@ -71,6 +71,11 @@ def test_ptbxl_label_consistency(ptbxl500):
     cs12, at6 = t.loc["NORM: PR ≤ 200 ms, recorder CS-12"], t.loc["NORM: PR ≤ 200 ms, recorder AT-6"]
     assert (cs12["n"], at6["n"]) == (207, 90) and cs12["agree"] >= 197 and at6["agree"] >= 76
     assert t.loc["1AVB: PR > 200 ms", "agree"] >= 8  # 8 of 10 documented
+    # log item 37's rows: 8 of 11, 2 of 3, 11 of 19 documented
+    for row, n, least in (("QT prolonged (LNGQT or report): QTc ≥ 450 ms men, 460 women", 11, 7),
+                          ("PR prolonged (LPR or report): PR > 200 ms", 3, 2),
+                          ("wide P (LAO/LAE or report), sinus: P ≥ 120 ms", 19, 10)):
+        assert t.loc[row, "n"] == n and t.loc[row, "agree"] >= least
 
 
 def test_ludb_dev_per_lead_with_the_shipped_segmenter(ludb_dir):

@@ -178,3 +178,34 @@ def test_the_label_table_counts_norm_pr_by_recorder():
     # without the column (an older table), no recorder rows
     old = label_table(per_record.drop(columns="recorder"))
     assert not old["check"].str.contains("recorder").any()
+
+
+def test_report_findings_read_the_reports_words():
+    from ecgwb.bench._ptbxl_labels import report_findings
+
+    assert report_findings("sinusrhythmus linkstyp qt-verlÄngerung") == {"long_qt"}
+    assert report_findings("Sinus rhythm. Prolonged PR interval. Left atrial enlargement.") \
+        == {"long_pr", "wide_p"}
+    assert report_findings("sinusrhythmus p-verbreiterung") == {"wide_p"}
+    assert report_findings("sinus rhythm. normal ecg.") == set() == report_findings(None)
+
+
+def test_the_label_table_judges_qtc_by_sex_and_a_wide_p_only_in_sinus():
+    import pandas as pd
+
+    from ecgwb.bench._ptbxl_labels import label_table
+
+    per_record = pd.DataFrame({
+        "ecg_id": [1, 2, 3, 4, 5],
+        "codes": ["LNGQT SR", "SR", "SR", "LAO/LAE SR", "AFIB LAO/LAE"],
+        "sex": ["male", "female", "female", "male", "male"],
+        "findings": ["", "long_qt", "long_qt", "", ""],
+        "qtc_ms": [455.0, 455.0, 461.0, 400.0, 400.0],
+        "p_ms": [100.0, 100.0, 100.0, 124.0, None], "pr_ms": [150.0] * 4 + [None],
+        "qrs_ms": [90.0] * 5, "qt_ms": [400.0] * 5})
+    t = label_table(per_record).set_index("check")
+    qt = t.loc["QT prolonged (LNGQT or report): QTc ≥ 450 ms men, 460 women"]
+    assert (qt["n"], qt["agree"]) == (3, 2)  # 455 is long in a man, not in a woman
+    wide = t.loc["wide P (LAO/LAE or report), sinus: P ≥ 120 ms"]
+    assert (wide["n"], wide["agree"]) == (1, 1)  # the AF record is not counted
+    assert t.loc["PR prolonged (LPR or report): PR > 200 ms", "n"] == 0
