@@ -476,34 +476,39 @@ def run_ludb_cv(ludb_dir: Path, folds: int = 5, neurokit: bool = True,
     return out
 
 
-def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.DataFrame,
-                         save) -> None:
-    """QTDB's second cardiologist against the first on the same beats, beside ``spatial`` on
-    the same records: how far two cardiologists' readings differ, for scale beside the IEC
-    tolerances (his marks hold QRS and T only)."""
-    from ecgwb.bench._qtdb import (
-        SECOND_READER,
-        fiducial_table,
-        same_beats_records,
-        second_reader,
-        spatial_label,
-    )
+def _reader_beside_spatial(records: pd.DataFrame, beats: pd.DataFrame,
+                           per_record: pd.DataFrame, per_beat: pd.DataFrame
+                           ) -> tuple[set[str], pd.DataFrame, pd.DataFrame]:
+    """Another reader of QTDB's q1c beats beside ``spatial`` on the same records: (the
+    records, per-record rows — the reader's, spatial's on the marked beats and as reported —
+    and the per-beat fiducial table of the reader and spatial)."""
+    from ecgwb.bench._qtdb import fiducial_table, same_beats_records, spatial_label
 
-    records, beats = second_reader(qtdb)
-    if records.empty:
-        return
     names = set(records["record"])
     ours = per_record[per_record["method"].eq(spatial_label(DEFAULT_INTERVALS))
                       & per_record["record"].isin(names)]
     marked = same_beats_records(per_beat)
     rows = pd.concat([records, marked[marked["record"].isin(names)], ours], ignore_index=True)
+    same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]
+    return names, rows, fiducial_table(pd.concat([beats, same], ignore_index=True))
+
+
+def _print_second_reader(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.DataFrame,
+                         save) -> None:
+    """QTDB's second cardiologist against the first on the same beats, beside ``spatial`` on
+    the same records: how far two cardiologists' readings differ, for scale beside the IEC
+    tolerances (his marks hold QRS and T only)."""
+    from ecgwb.bench._qtdb import SECOND_READER, second_reader
+
+    records, beats = second_reader(qtdb)
+    if records.empty:
+        return
+    names, rows, fid = _reader_beside_spatial(records, beats, per_record, per_beat)
     table = summarize(rows)
     _print(f"a second cardiologist ({SECOND_READER}, {len(names)} records: "
            f"{', '.join(sorted(names))}; he marked QRS and T, no P) against q1c on the same beats, and spatial on the same "
            "records: how far two cardiologists' readings differ",
            table[table["interval"].isin(["QRS", "QT"])])
-    same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]
-    fid = fiducial_table(pd.concat([beats, same], ignore_index=True))
     _print("the same, per beat", fid[fid["fiducial"].isin(["qrs_on", "qrs_off", "t_off"])])
     save("qtdb_second_reader", rows)
 
@@ -512,33 +517,18 @@ def _print_puwave(qtdb: Path, per_record: pd.DataFrame, per_beat: pd.DataFrame, 
     """ecgpuwave's marks (QTDB's ``pu`` files) against q1c on the same beats, beside
     ``spatial`` on the same records and beats: an automatic delineator's spread on the same
     judge (log item 36; a comparator, nothing is chosen on it)."""
-    from ecgwb.bench._qtdb import (
-        PUWAVE_LEADS,
-        best_lead_table,
-        fiducial_table,
-        puwave_reader,
-        same_beats_records,
-        spatial_label,
-    )
+    from ecgwb.bench._qtdb import PUWAVE_LEADS, best_lead_table, puwave_reader
 
     records, beats = puwave_reader(qtdb)
     if records.empty:
         return
-    names = set(records["record"])
-    ours = per_record[per_record["method"].eq(spatial_label(DEFAULT_INTERVALS))
-                      & per_record["record"].isin(names)]
-    marked = same_beats_records(per_beat)
-    rows = pd.concat([records, marked[marked["record"].isin(names)], ours], ignore_index=True)
+    names, rows, fid = _reader_beside_spatial(records, beats, per_record, per_beat)
     _print(f"an automatic delineator on the same beats: ecgpuwave's marks shipped with QTDB "
            f"(pu; {len(names)} records), against q1c as the second cardiologist is scored; "
            "two leads: the earlier onset and later offset of the leads' marks",
            summarize(rows))
-    same = per_beat[per_beat["method"].eq("spatial") & per_beat["record"].isin(names)]
-    fid = pd.concat([fiducial_table(pd.concat([beats, same], ignore_index=True)),
-                     best_lead_table(beats, PUWAVE_LEADS,
-                                     "ecgpuwave (pu), better lead alone (oracle)")],
-                    ignore_index=True)
-    _print("the same, per beat", fid)
+    oracle = best_lead_table(beats, PUWAVE_LEADS, "ecgpuwave (pu), better lead alone (oracle)")
+    _print("the same, per beat", pd.concat([fid, oracle], ignore_index=True))
     save("qtdb_puwave", rows)
 
 
