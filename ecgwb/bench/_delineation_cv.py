@@ -218,6 +218,13 @@ def regular_pair_candidates() -> list[tuple[float, ...]]:
             for b in P_ACCEPT_GRID["p_locked"]]
 
 
+def joined_errors(first: dict[tuple[float, ...], np.ndarray],
+                  then: dict[tuple[float, ...], np.ndarray]) -> dict[tuple[float, ...], np.ndarray]:
+    """Per candidate, ``first``'s records' errors followed by ``then``'s (one record set for
+    :func:`choose_p_acceptance`; the candidates are ``then``'s)."""
+    return {c: np.concatenate([first[c], e]) for c, e in then.items()}
+
+
 def regular_pair_errors(data: list[dict], params: SpatialParams = DEFAULT_PARAMS
                         ) -> dict[tuple[float, ...], np.ndarray]:
     """Per :func:`regular_pair_candidates` tuple: per record, 1 where its P wave is wrong
@@ -296,7 +303,7 @@ def cross_validate(data: list[dict], k: int = 5, seed: int = 0,
     p_errors = {cand: _p_presence_errors(data, *cand) for cand in p_accept_candidates()}
     reg_errors = regular_pair_errors(data)
     if regular_extra is not None:
-        reg_errors = {c: np.concatenate([e, regular_extra[c]]) for c, e in reg_errors.items()}
+        reg_errors = joined_errors(reg_errors, regular_extra)
     n_extra = len(reg_errors[next(iter(reg_errors))]) - len(data)
     rows, choices = [], []
     for f in range(k):

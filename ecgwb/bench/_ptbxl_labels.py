@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.io.ptbxl import RATE_FILES
+from ecgcore.signal.record_delineation import INTERVALS
 
-INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 #: Rhythm statements under which a P wave precedes every QRS.
 SINUS = frozenset({"SR", "STACH", "SBRAD", "SARRH"})
 #: Rhythm statements under which there is no P wave (fibrillatory or flutter waves instead).

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgwb.bench._delineation_cv import choose_p_acceptance, fold_assignment, median_beat_entry
+from ecgwb.bench._delineation_cv import (
+    choose_p_acceptance,
+    fold_assignment,
+    joined_errors,
+    median_beat_entry,
+)
 from ecgwb.bench._ptbxl_labels import NO_P, SINUS, ptbxl_records
 
 
@@ -91,7 +96,7 @@ def cross_validate_p(ptbxl: list[dict], ptbxl_errors: dict[tuple[float, ...], np
     if baseline not in ptbxl_errors:
         raise ValueError(f"the shipped P numbers {baseline} are not among the candidates")
     n_ludb = len(next(iter(ludb_errors.values())))
-    both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
+    both = joined_errors(ludb_errors, ptbxl_errors)
     rows, choices = [], []
     for f in range(k):
         train = np.concatenate([np.ones(n_ludb, bool), fold != f])
@@ -125,5 +130,5 @@ def held_out_table(per_record: pd.DataFrame) -> pd.DataFrame:
 def choose_on_all(ptbxl_errors: dict[tuple[float, ...], np.ndarray],
                   ludb_errors: dict[tuple[float, ...], np.ndarray]) -> tuple[float, ...]:
     """The pair chosen on all of LUDB dev and every labelled PTB-XL record (what ships)."""
-    both = {c: np.concatenate([ludb_errors[c], e]) for c, e in ptbxl_errors.items()}
+    both = joined_errors(ludb_errors, ptbxl_errors)
     return choose_p_acceptance(both, np.ones(len(next(iter(both.values()))), bool))

@@ -43,16 +43,30 @@ from ecgcore.signal.beats import DEFAULT_MEDIAN_OF
 from ecgcore.signal.record_delineation import (
     DEFAULT_INTERVALS,
     INTERVAL_SOURCES,
+    INTERVALS,
     MIN_BEAT_FRACTION,
     record_intervals,
     with_one_lead_qrs,
 )
 
 FIDUCIALS = ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")
-INTERVALS = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
 #: Martínez et al. 2004 (IEEE TBME 51:570), wavelet delineator on QTDB, mean ± SD (ms).
 MARTINEZ_2004 = {"p_on": (2.0, 14.8), "p_off": (1.9, 12.8), "qrs_on": (4.6, 7.7),
                  "qrs_off": (0.8, 8.7), "t_off": (-1.6, 18.1)}
+
+
+#: An annotated beat and a delineated (or another reader's) beat are the same beat when
+#: their QRS marks lie within this of each other (s).
+MATCH_S = 0.15
+
+
+def nearest_beat(peaks: np.ndarray, at: int, fs: float) -> int | None:
+    """Index of the beat of ``peaks`` (QRS samples) nearest ``at``, None when none lies
+    within :data:`MATCH_S`."""
+    if peaks.size == 0:
+        return None
+    j = int(np.argmin(np.abs(peaks - at)))
+    return j if abs(peaks[j] - at) <= MATCH_S * fs else None
 
 
 def _spatial(window, median_of: str = DEFAULT_MEDIAN_OF
@@ -111,8 +125,8 @@ def _median_intervals(beats: list[tuple[int, dict]], fs: float) -> dict[str, flo
     return out
 
 
-def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spatial",)
-                       ) -> pd.DataFrame:
+def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spatial",),
+                       suffix: str = ", on the marked beats") -> pd.DataFrame:
     """Per record, the method's intervals and the cardiologist's over the same beats, the
     ones he marked: per interval the median over those beats (the method's only when at
     least :data:`MIN_BEAT_FRACTION` of them give it, as the record's ``beats`` source does). Rows as
@@ -125,7 +139,7 @@ def same_beats_records(per_beat: pd.DataFrame, methods: tuple[str, ...] = ("spat
     rows = []
     matched = per_beat[per_beat["method"].isin(methods) & per_beat["matched"].eq(True)]
     for (method, record), df in matched.groupby(["method", "record"], sort=False):
-        row = {"record": record, "method": f"{method}, on the marked beats", "error": None}
+        row = {"record": record, "method": f"{method}{suffix}", "error": None}
         for m in INTERVALS:
             ours = pd.to_numeric(df[m], errors="coerce").dropna()
             ref = pd.to_numeric(df[f"expert_{m}"], errors="coerce").dropna()
@@ -176,8 +190,8 @@ def two_lead_beats(per_lead: dict[int, list[QTDBBeat]], fs: float) -> list[QTDBB
     peaks = np.array([b.qrs_peak for b in other])
     used, out = set(), []
     for b in base:
-        j = int(np.argmin(np.abs(peaks - b.qrs_peak))) if peaks.size else -1
-        if j < 0 or abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
+        j = nearest_beat(peaks, b.qrs_peak, fs)
+        if j is None:
             out.append(b)
             continue
         used.add(j)
@@ -217,8 +231,8 @@ def _reader_rows(path: Path, other: list[QTDBBeat], label: str) -> list[dict]:
     peaks = np.array([b.qrs_peak for b in other])
     rows = []
     for n, b in enumerate(qtdb_expert_beats(path)):
-        j = int(np.argmin(np.abs(peaks - b.qrs_peak))) if peaks.size else -1
-        if j < 0 or abs(peaks[j] - b.qrs_peak) > 0.15 * fs:
+        j = nearest_beat(peaks, b.qrs_peak, fs)
+        if j is None:
             rows.append({"record": path.name, "method": label, "beat": n, "matched": False})
             continue
         o = other[j]
@@ -238,9 +252,7 @@ def _reader_tables(per_beat: pd.DataFrame, labels: tuple[str, ...]
     """(per_record, per_beat) of a reader's rows: per record the medians over matched beats."""
     if per_beat.empty:
         return pd.DataFrame(), per_beat
-    per_record = same_beats_records(per_beat, labels)
-    per_record["method"] = per_record["method"].str.removesuffix(", on the marked beats")
-    return per_record, per_beat
+    return same_beats_records(per_beat, labels, suffix=""), per_beat
 
 
 def spatial_label(source: str) -> str:
@@ -319,8 +331,8 @@ def measure_qtdb(folder: str | Path, methods=("spatial", "neurokit2"),
                 for n, b in enumerate(ref_beats):
                     if rs.size == 0:
                         break
-                    j = int(np.argmin(np.abs(rs - b.qrs_peak)))
-                    if abs(rs[j] - b.qrs_peak) > 0.15 * window.fs:
+                    j = nearest_beat(rs, b.qrs_peak, window.fs)
+                    if j is None:
                         beat_rows.append({"record": path.name, "method": method, "beat": n,
                                           "matched": False})
                         continue
@@ -357,8 +369,8 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
             rel: dict[str, list[float]] = {k: [] for k in ("qrs_on", "qrs_off", "p_on", "p_off",
                                                            "t_off")}
             for b in qtdb_expert_beats(path):
-                j = int(np.argmin(np.abs(anchors - b.qrs_peak)))
-                if abs(anchors[j] - b.qrs_peak) > 0.15 * window.fs:
+                j = nearest_beat(anchors, b.qrs_peak, window.fs)
+                if j is None:
                     continue
                 for key, values in rel.items():
                     v = getattr(b, key)
@@ -376,14 +388,14 @@ def load_qtdb(folder: str | Path, median_of: str = DEFAULT_MEDIAN_OF) -> list[di
     return out
 
 
-def best_lead_table(per_beat: pd.DataFrame, methods: tuple[str, ...] = (),
+def best_lead_table(per_beat: pd.DataFrame, methods: tuple[str, ...] = LONE_LEADS,
                     label: str = "spatial, better lead alone (oracle)") -> pd.DataFrame:
-    """Per fiducial, each annotated beat's error in whichever lead alone (``methods``, by
+    """Per fiducial, each annotated beat's error in whichever lead alone (``methods``: by
     default :data:`LONE_LEADS`) errs less: the lead chosen *knowing the cardiologist's
     mark*, the way single-lead delineators are commonly scored on QTDB (Martínez et al.
     2004 among them), never a figure a device could give. Rows as :func:`fiducial_table`'s,
     the method ``label``."""
-    lone = per_beat[per_beat["method"].isin(methods or LONE_LEADS) & per_beat["matched"].eq(True)]
+    lone = per_beat[per_beat["method"].isin(methods) & per_beat["matched"].eq(True)]
     rows = []
     for (record, beat), df in lone.groupby(["record", "beat"], sort=False):
         row = {"record": record, "method": label, "beat": beat, "matched": True}

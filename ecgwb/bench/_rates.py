@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgcore.signal.record_delineation import INTERVALS
+
 #: Rates read (Hz): LUDB's own first, then a resting ECG's 1000, and Holters' and
 #: handheld recorders' 250, 200 and 128.
 RATES_HZ = (500.0, 1000.0, 250.0, 200.0, 128.0)
@@ -33,12 +35,11 @@ def ludb_at_rates(ludb_dir: str | Path, rates: Sequence[float] = RATES_HZ,
     from ecgcore.signal.pipeline import process_record
     from ecgwb.bench._single_lead import ludb_records
 
-    measures = ("p_ms", "pr_ms", "qrs_ms", "qt_ms")
     rows = []
     for path, record, expert in ludb_records(ludb_dir, records):
         for fs in rates:
             row: dict = {"record": path.name, "method": f"spatial at {fs:g} Hz",
-                         "error": None, **{f"expert_{m}": expert[m] for m in measures}}
+                         "error": None, **{f"expert_{m}": expert[m] for m in INTERVALS}}
             t0 = time.perf_counter()
             try:
                 at = record if np.isclose(fs, record.fs) else dataclasses.replace(
@@ -47,7 +48,7 @@ def ludb_at_rates(ludb_dir: str | Path, rates: Sequence[float] = RATES_HZ,
                 row.update(process_record(at).intervals)
             except Exception as exc:  # noqa: BLE001 -- a failed record is counted
                 row["error"] = f"{type(exc).__name__}: {exc}"
-                row.update({m: None for m in measures})
+                row.update({m: None for m in INTERVALS})
             row["seconds"] = time.perf_counter() - t0
             rows.append(row)
     return pd.DataFrame(rows)
@@ -63,7 +64,7 @@ def moved(per_record: pd.DataFrame, by_ms: float = 10.0) -> pd.DataFrame:
         if method == first:
             continue
         for _, row in df.iterrows():
-            for m in ("p_ms", "pr_ms", "qrs_ms", "qt_ms"):
+            for m in INTERVALS:
                 a, b = base.loc[row["record"], m], row[m]
                 a = None if pd.isna(a) else float(a)
                 b = None if pd.isna(b) else float(b)
